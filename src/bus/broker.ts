@@ -1,0 +1,61 @@
+import { type AddressInfo, createServer, type Server } from "node:net";
+import { Aedes } from "aedes";
+import type { Logger } from "../runtime/logger.ts";
+
+export interface BrokerOptions {
+  host: string;
+  port: number;
+  log: Logger;
+  /** Largest accepted packet (bytes); bigger ones drop the client's connection. */
+  maxPacketBytes?: number;
+}
+
+/** ledge's embedded MQTT broker (aedes) on a loopback TCP port by default. */
+export class EmbeddedBroker {
+  readonly aedes: Aedes;
+  private server?: Server;
+
+  private constructor(
+    aedes: Aedes,
+    private readonly opts: BrokerOptions,
+  ) {
+    this.aedes = aedes;
+  }
+
+  static async start(opts: BrokerOptions): Promise<EmbeddedBroker> {
+    const aedes = await Aedes.createBroker({ heartbeatInterval: 3_600_000 });
+    const broker = new EmbeddedBroker(aedes, opts);
+    await broker.listen();
+    return broker;
+  }
+
+  private async listen(): Promise<void> {
+    const { host, port, log } = this.opts;
+    const server = createServer((socket) => {
+      socket.on("error", (e) => log.debug("client socket error", { error: e.message }));
+      this.aedes.handle(socket);
+    });
+    this.aedes.on("clientError", (client, err) =>
+      log.debug("client error", { client: client?.id, error: err.message }),
+    );
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, host, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+    server.on("error", (e) => log.error("broker listener error", { error: e.message }));
+    this.server = server;
+    log.info("broker listening", { host, port: this.port });
+  }
+
+  get port(): number {
+    return (this.server?.address() as AddressInfo | null)?.port ?? this.opts.port;
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => this.aedes.close(() => resolve()));
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+}

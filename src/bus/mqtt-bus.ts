@@ -1,0 +1,159 @@
+import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import type { Logger } from "../runtime/logger.ts";
+import type { Bus, MessageHandler, PublishOptions, QoS, Subscription } from "./bus.ts";
+import { filterError, matches, topicError } from "./topic-filter.ts";
+
+export interface MqttBusOptions {
+  host: string;
+  port: number;
+  clientId: string;
+  /** 5 uses subscription identifiers so overlapping subscriptions each get one copy; aedes speaks 4. */
+  protocolVersion: 4 | 5;
+  username?: string;
+  password?: string;
+  will?: IClientOptions["will"];
+  log: Logger;
+}
+
+interface Sub {
+  filters: string[];
+  handler: MessageHandler;
+}
+
+/**
+ * The bus over one MQTT connection, shared by all components of a process. Reconnects forever
+ * with capped backoff; subscriptions are restored by mqtt.js (resubscribe) after a reconnect.
+ */
+export class MqttBus implements Bus {
+  private readonly subs = new Set<Sub>();
+  /** One broker subscription per distinct filter, each with its own MQTT 5 subscription identifier. */
+  private readonly filterIds = new Map<string, number>();
+  private readonly idFilters = new Map<number, string>();
+  private nextId = 1;
+
+  private constructor(
+    readonly client: MqttClient,
+    private readonly opts: MqttBusOptions,
+  ) {
+    client.on("message", (topic, payload, packet) => {
+      const ids = packet.properties?.subscriptionIdentifier;
+      const via =
+        ids === undefined
+          ? undefined
+          : new Set((Array.isArray(ids) ? ids : [ids]).map((id) => this.idFilters.get(id)));
+      for (const s of this.subs) {
+        if (!s.filters.some((f) => (via ? via.has(f) : matches(f, topic)))) continue;
+        try {
+          s.handler({ topic, payload, retain: packet.retain, qos: packet.qos as QoS });
+        } catch (e) {
+          opts.log.error("message handler failed", { topic, error: e });
+        }
+      }
+    });
+  }
+
+  static async connect(opts: MqttBusOptions, waitMs = 10_000): Promise<MqttBus> {
+    const client = mqtt.connect({
+      host: opts.host,
+      port: opts.port,
+      clientId: opts.clientId,
+      protocolVersion: opts.protocolVersion,
+      username: opts.username || undefined,
+      password: opts.password || undefined,
+      will: opts.will,
+      clean: true,
+      keepalive: 30,
+      reconnectPeriod: 1000,
+      connectTimeout: 10_000,
+      resubscribe: true,
+    });
+    const log = opts.log;
+    let backoff = 1000;
+    client.on("connect", () => {
+      backoff = 1000;
+      client.options.reconnectPeriod = backoff;
+      log.debug("connected to local broker", { host: opts.host, port: opts.port });
+    });
+    client.on("offline", () =>
+      log.warn("local broker unreachable, reconnecting", { host: opts.host, port: opts.port }),
+    );
+    client.on("reconnect", () => {
+      backoff = Math.min(backoff * 2, 30_000);
+      client.options.reconnectPeriod = backoff;
+    });
+    client.on("error", (e) => log.debug("local broker connection error", { error: e.message }));
+    const bus = new MqttBus(client, opts);
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        client.end(true);
+        reject(new Error(`cannot reach the MQTT broker at ${opts.host}:${opts.port} within ${waitMs} ms`));
+      }, waitMs);
+      client.once("connect", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    return bus;
+  }
+
+  async publish(topic: string, payload: string | Uint8Array, opts: PublishOptions = {}): Promise<void> {
+    const err = topicError(topic);
+    if (err) throw new Error(err);
+    const buf =
+      typeof payload === "string"
+        ? payload
+        : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+    await this.client.publishAsync(topic, buf, { qos: opts.qos ?? 0, retain: opts.retain ?? false });
+  }
+
+  async subscribe(
+    filters: string | string[],
+    handler: MessageHandler,
+    opts: { qos?: QoS } = {},
+  ): Promise<Subscription> {
+    const list = Array.isArray(filters) ? filters : [filters];
+    for (const f of list) {
+      const err = filterError(f);
+      if (err) throw new Error(err);
+    }
+    const sub: Sub = { filters: list, handler };
+    this.subs.add(sub);
+    const v5 = this.opts.protocolVersion === 5;
+    for (const f of list) {
+      let id = this.filterIds.get(f);
+      if (id === undefined) {
+        id = this.nextId++;
+        this.filterIds.set(f, id);
+        this.idFilters.set(id, f);
+      }
+      // Resubscribing an existing filter makes the broker send its retained messages again, which a new handler needs.
+      await this.client.subscribeAsync(
+        f,
+        v5 ? { qos: opts.qos ?? 1, properties: { subscriptionIdentifier: id } } : { qos: opts.qos ?? 1 },
+      );
+    }
+    return {
+      unsubscribe: async () => {
+        this.subs.delete(sub);
+        const stillUsed = new Set([...this.subs].flatMap((s) => s.filters));
+        const drop = list.filter((f) => !stillUsed.has(f));
+        for (const f of drop) {
+          this.idFilters.delete(this.filterIds.get(f)!);
+          this.filterIds.delete(f);
+        }
+        if (drop.length && this.client.connected) await this.client.unsubscribeAsync(drop);
+      },
+    };
+  }
+
+  async withWill(
+    clientId: string,
+    will: { topic: string; payload: string; retain: boolean; qos: QoS },
+  ): Promise<Bus> {
+    return MqttBus.connect({ ...this.opts, clientId, will: { ...will, payload: Buffer.from(will.payload) } });
+  }
+
+  async close(): Promise<void> {
+    await this.client.endAsync();
+  }
+}

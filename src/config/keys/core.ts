@@ -1,0 +1,55 @@
+import { int, list, port, str } from "../define.ts";
+
+export const coreKeys = {
+  "device.id": str("Main device id; the cloud identity (certificate CN) and the root of child ids.", ""),
+  "device.type": str("Main device type reported to clouds.", "ledge"),
+  "device.cert_path": str("Device certificate (PEM), used for mutual TLS to the cloud.", "device-cert.pem"),
+  "device.key_path": str("Device private key (PEM).", "device-key.pem"),
+  "device.csr_path": str(
+    "Where `ledge cert create-csr` writes the certificate signing request.",
+    "device.csr",
+  ),
+  "data.path": str(
+    "Data directory: entity store, command state, queues, file transfer root.",
+    "/var/lib/ledge",
+  ),
+  "log.level": str("Default log level.", "info", { choices: ["error", "warn", "info", "debug", "trace"] }),
+  "log.levels": list('Per-namespace levels, e.g. ["bus=debug", "c8y=trace"].'),
+  "mqtt.broker": str(
+    "Local bus: `embedded` runs ledge's own broker, `external` uses mqtt.client.*.",
+    "embedded",
+    {
+      choices: ["embedded", "external"],
+    },
+  ),
+  "mqtt.bind.address": str(
+    "Address the embedded broker listens on (never all interfaces unless set).",
+    "127.0.0.1",
+  ),
+  "mqtt.bind.port": port("Port the embedded broker listens on.", 1883),
+  "mqtt.client.host": str("Host of the local broker that components connect to.", "127.0.0.1"),
+  "mqtt.client.port": port("Port of the local broker that components connect to.", 1883),
+  "mqtt.client.username": str("Username for the local broker (external broker only).", ""),
+  "mqtt.client.password": str("Password for the local broker (external broker only).", ""),
+  "mqtt.topic_root": str("Root of the thin-edge API topics.", "te", {
+    check: (v) => (/^[^/#+]+$/.test(v) ? undefined : "must be one topic level without wildcards"),
+  }),
+  "mqtt.max_payload_bytes": int(
+    "Largest te/ payload accepted; larger ones are refused with a te/errors message.",
+    262144,
+    64,
+    268435455,
+  ),
+  "run.components": list(
+    "Components `ledge run` starts, in order. `broker` is added when mqtt.broker is `embedded`.",
+    ["api", "agent"],
+  ),
+  "health.interval_s": int(
+    "Seconds between refreshed health messages (0: only on change and on request).",
+    0,
+    0,
+    86400,
+  ),
+  "http.bind.address": str("Address of the file transfer and entity store HTTP service.", "127.0.0.1"),
+  "http.bind.port": port("Port of the file transfer and entity store HTTP service.", 8000),
+} as const;

@@ -1,0 +1,19 @@
+import type { KeyDef } from "./define.ts";
+import { coreKeys } from "./keys/core.ts";
+
+/** Every config key ledge knows, with its type, default and documentation. */
+export const schema = {
+  ...coreKeys,
+} as const;
+
+export type ConfigKey = keyof typeof schema;
+export type ConfigValue<K extends ConfigKey> = (typeof schema)[K] extends KeyDef<infer T> ? T : never;
+export type ConfigValues = { [K in ConfigKey]: ConfigValue<K> };
+
+export function isConfigKey(key: string): key is ConfigKey {
+  return Object.hasOwn(schema, key);
+}
+
+export function keyDef(key: ConfigKey): KeyDef<unknown> {
+  return schema[key] as KeyDef<unknown>;
+}
