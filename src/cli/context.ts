@@ -1,0 +1,21 @@
+import type { Command } from "commander";
+import { type Config, loadConfig, resolveConfigDir } from "../config/store.ts";
+import { createLogger, type Level, type Logger } from "../runtime/logger.ts";
+
+/** The global `--config-dir` from any subcommand. */
+export function configDirOf(cmd: Command): string {
+  return resolveConfigDir(cmd.optsWithGlobals().configDir as string | undefined);
+}
+
+export function configOf(cmd: Command): Config {
+  return loadConfig(configDirOf(cmd));
+}
+
+export function loggerOf(config: Config): Logger {
+  return createLogger({ level: config.get("log.level") as Level, levels: config.get("log.levels") });
+}
+
+/** A failure the user can fix: printed as `ledge: <message>` with exit code 1, no stack. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
