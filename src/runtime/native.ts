@@ -1,0 +1,89 @@
+/**
+ * Native addons in a bundled ledge. A bundle has no `node_modules` beside it, so the usual loaders
+ * (node-gyp-build looking in `prebuilds/` next to the package) cannot work. For the Node SEA target
+ * build.ts embeds serialport's prebuilt addon as base64 (`__LEDGE_SERIALPORT_NODE__`); on first use it
+ * is written to a per-user cache directory under a name derived from its hash and loaded with
+ * `process.dlopen`. Bun binaries carry no addon: the serial transport uses `bun:ffi` there.
+ */
+import { createHash } from "node:crypto";
+import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { homedir, tmpdir } from "node:os";
+import { join } from "node:path";
+
+declare const __LEDGE_SERIALPORT_NODE__: string | undefined;
+
+/** Where extracted addons live: `$LEDGE_NATIVE_DIR`, else `$XDG_CACHE_HOME/ledge/native`, else ~/.cache. */
+export function nativeCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.LEDGE_NATIVE_DIR) return env.LEDGE_NATIVE_DIR;
+  if (env.XDG_CACHE_HOME) return join(env.XDG_CACHE_HOME, "ledge", "native");
+  const home = env.HOME || safeHomedir();
+  if (home && home !== "/") return join(home, ".cache", "ledge", "native");
+  const uid = typeof process.getuid === "function" ? process.getuid() : "user";
+  return join(tmpdir(), `ledge-${uid}`, "native");
+}
+
+function safeHomedir(): string | undefined {
+  try {
+    return homedir();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Writes `bytes` to `<dir>/<name>-<sha256 prefix>.node` unless an identical file is already there, and
+ * returns its path. Written to a temp file then renamed, so a concurrent start never loads half a file.
+ */
+export function materializeAddon(dir: string, name: string, bytes: Buffer): string {
+  const digest = createHash("sha256").update(bytes).digest("hex");
+  const file = join(dir, `${name}-${digest.slice(0, 16)}.node`);
+  try {
+    const existing = readFileSync(file);
+    if (createHash("sha256").update(existing).digest("hex") === digest) return file;
+  } catch {}
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, bytes, { mode: 0o500 });
+  renameSync(tmp, file);
+  chmodSync(file, 0o500);
+  return file;
+}
+
+/** Loads an addon file the way `require` would, returning its exports. */
+export function dlopenAddon(file: string): unknown {
+  const mod = { exports: {} as unknown };
+  process.dlopen(mod, file);
+  return mod.exports;
+}
+
+/**
+ * The `@serialport/bindings-cpp` addon. build.ts swaps that package's loader for a call to this, so
+ * that the bundle finds the addon embedded (Node SEA) or in the `node_modules` next to the bundle
+ * (`node dist/ledge.mjs` from a checkout).
+ */
+export function loadSerialportBinding(): unknown {
+  if (typeof __LEDGE_SERIALPORT_NODE__ === "string" && __LEDGE_SERIALPORT_NODE__.length > 0) {
+    const file = materializeAddon(
+      nativeCacheDir(),
+      "serialport",
+      Buffer.from(__LEDGE_SERIALPORT_NODE__, "base64"),
+    );
+    return dlopenAddon(file);
+  }
+  let lastError: unknown;
+  // next to the bundle first (dist/ledge.mjs in a checkout), then the working directory
+  for (const base of [import.meta.url, join(process.cwd(), "noop.js")]) {
+    try {
+      const pkg = createRequire(base).resolve("@serialport/bindings-cpp/package.json");
+      const nodeGypBuild = createRequire(pkg)("node-gyp-build") as (dir: string) => unknown;
+      return nodeGypBuild(join(pkg, ".."));
+    } catch (e) {
+      lastError = e;
+    }
+  }
+  throw new Error(
+    `serialport's native addon is not available in this build (${(lastError as Error).message}); ` +
+      "under Bun the serial transport uses bun:ffi instead",
+  );
+}

@@ -1,0 +1,18 @@
+import { linuxArm64 } from "./linux-arm64.ts";
+import { linuxArmv7 } from "./linux-armv7.ts";
+import { linuxX64 } from "./linux-x64.ts";
+import type { Target } from "./types.ts";
+
+export type { BunTarget, Emulation, NodeSeaTarget, NpmRuntime, Target } from "./types.ts";
+
+/** Every target `npm run build` produces, in build order. */
+export const TARGETS: readonly Target[] = [linuxX64, linuxArm64, linuxArmv7];
+
+export function targetByName(name: string): Target | undefined {
+  return TARGETS.find((t) => t.name === name);
+}
+
+/** The executable `npm run build` writes for a target, relative to the repository root. */
+export function outputPath(target: Target): string {
+  return `dist/ledge-${target.name}`;
+}
