@@ -17,7 +17,9 @@ let failed = 0;
 for (const file of BENCHES) {
   if (only.length && !only.some((o) => file.startsWith(o))) continue;
   process.stdout.write(`\n== bench/${file}\n`);
-  const r = spawnSync(process.execPath, ["--import", "tsx", "--expose-gc", join(here, file)], { stdio: "inherit" });
+  const r = spawnSync(process.execPath, ["--import", "tsx", "--expose-gc", join(here, file)], {
+    stdio: "inherit",
+  });
   if (r.status !== 0) {
     failed++;
     process.stderr.write(`bench/${file} failed (exit ${r.status})\n`);

@@ -8,7 +8,10 @@ export async function main(argv: string[]): Promise<number> {
   const program = new Command("ledge")
     .description("A lean IoT edge agent: local MQTT bus, thin-edge te/ API, cloud mappers, field drivers")
     .version(VERSION_STRING, "-V, --version", "print the version and build commit")
-    .option("-c, --config-dir <dir>", "config directory holding ledge.toml (env LEDGE_CONFIG_DIR, default /etc/ledge)")
+    .option(
+      "-c, --config-dir <dir>",
+      "config directory holding ledge.toml (env LEDGE_CONFIG_DIR, default /etc/ledge)",
+    )
     .showHelpAfterError()
     .exitOverride();
   registerCommands(program);

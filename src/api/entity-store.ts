@@ -1,0 +1,94 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { writeFileAtomic } from "../config/store.ts";
+import type { Registration } from "./payloads.ts";
+import { defaultScheme, type EntityTopicId, MAIN_DEVICE } from "./topics.ts";
+
+export interface Entity {
+  topicId: EntityTopicId;
+  registration: Registration;
+  /** Registered by ledge because data arrived for a default-scheme entity. */
+  auto: boolean;
+}
+
+const FILE = "entities.json";
+
+/**
+ * The registered entities, kept in memory and persisted in the data dir (whole-file atomic
+ * writes: registrations are rare), so that they survive a restart of ledge and of the broker.
+ */
+export class EntityStore {
+  private readonly entities = new Map<EntityTopicId, Entity>();
+  private readonly file: string;
+
+  constructor(dataDir: string) {
+    this.file = join(dataDir, FILE);
+  }
+
+  /** Loads the persisted entities; a corrupt file is reported and replaced, never fatal. */
+  load(): { error?: string } {
+    let text: string;
+    try {
+      text = readFileSync(this.file, "utf8");
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return {};
+      return { error: `cannot read ${this.file}: ${(e as Error).message}` };
+    }
+    try {
+      const list = JSON.parse(text) as Entity[];
+      if (!Array.isArray(list)) throw new Error("not a list");
+      for (const e of list) {
+        if (typeof e?.topicId === "string" && e.registration && typeof e.registration["@type"] === "string")
+          this.entities.set(e.topicId, e);
+      }
+      return {};
+    } catch (e) {
+      return { error: `ignoring corrupt entity store ${this.file}: ${(e as Error).message}` };
+    }
+  }
+
+  list(): Entity[] {
+    return [...this.entities.values()];
+  }
+
+  get(topicId: EntityTopicId): Entity | undefined {
+    return this.entities.get(topicId);
+  }
+
+  /** Stores a registration; returns false when nothing changed (so callers skip re-publishing). */
+  register(topicId: EntityTopicId, registration: Registration, auto = false): boolean {
+    const withParent = { ...registration };
+    if (withParent["@type"] !== "device" && !withParent["@parent"]) {
+      const parent = defaultScheme(topicId)?.parent ?? MAIN_DEVICE;
+      withParent["@parent"] = parent;
+    }
+    const old = this.entities.get(topicId);
+    if (old && JSON.stringify(old.registration) === JSON.stringify(withParent)) return false;
+    this.entities.set(topicId, { topicId, registration: withParent, auto: old ? old.auto && auto : auto });
+    this.save();
+    return true;
+  }
+
+  /** Removes an entity and its descendants; returns the removed topic ids. */
+  deregister(topicId: EntityTopicId): EntityTopicId[] {
+    if (!this.entities.has(topicId)) return [];
+    const removed = [topicId, ...this.children(topicId).flatMap((c) => this.collect(c))];
+    for (const id of removed) this.entities.delete(id);
+    this.save();
+    return removed;
+  }
+
+  children(topicId: EntityTopicId): EntityTopicId[] {
+    return this.list()
+      .filter((e) => e.registration["@parent"] === topicId)
+      .map((e) => e.topicId);
+  }
+
+  private collect(topicId: EntityTopicId): EntityTopicId[] {
+    return [topicId, ...this.children(topicId).flatMap((c) => this.collect(c))];
+  }
+
+  private save(): void {
+    writeFileAtomic(this.file, JSON.stringify(this.list(), null, 1), 0o640);
+  }
+}

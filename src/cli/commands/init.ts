@@ -1,0 +1,29 @@
+import { chmodSync, existsSync, mkdirSync } from "node:fs";
+import { hostname } from "node:os";
+import type { Command } from "commander";
+import { ConfigFile, loadConfig } from "../../config/store.ts";
+import { configDirOf } from "../context.ts";
+
+export function registerInit(program: Command): void {
+  program
+    .command("init")
+    .description(
+      "create the config dir (with a ledge.toml holding device.id) and the data dir, with safe permissions",
+    )
+    .option("--device-id <id>", "main device id (default: the host name)")
+    .action((opts: { deviceId?: string }, cmd: Command) => {
+      const dir = configDirOf(cmd);
+      mkdirSync(dir, { recursive: true, mode: 0o755 });
+      const file = new ConfigFile(dir);
+      const current = loadConfig(dir);
+      if (opts.deviceId || !current.get("device.id")) file.set("device.id", opts.deviceId ?? hostname());
+      const config = loadConfig(dir);
+      const data = config.dataDir;
+      mkdirSync(data, { recursive: true, mode: 0o750 });
+      // mkdir's mode is masked by the umask and ignored for existing dirs: enforce it.
+      chmodSync(data, 0o750);
+      process.stdout.write(
+        `config: ${file.path}${existsSync(file.path) ? "" : " (defaults)"}\ndata:   ${data}\ndevice: ${config.get("device.id")}\n`,
+      );
+    });
+}

@@ -1,0 +1,36 @@
+import type { Command } from "commander";
+import { COMPONENTS } from "../../runtime/components.ts";
+import { run } from "../../runtime/run.ts";
+import { configOf, loggerOf } from "../context.ts";
+
+export function registerRun(program: Command): void {
+  program
+    .command("run")
+    .description(
+      `start components in one process: all enabled ones (run.components, plus the embedded broker), or the named ones\n` +
+        `components: ${Object.keys(COMPONENTS).join(", ")}`,
+    )
+    .argument("[components...]", "components to start alone")
+    .action(async (components: string[], _opts, cmd: Command) => {
+      await runUntilSignal(cmd, components);
+    });
+}
+
+/** Runs until SIGINT/SIGTERM, then stops every component cleanly (health `down`, broker closed). */
+export async function runUntilSignal(cmd: Command, components: string[]): Promise<void> {
+  const config = configOf(cmd);
+  const log = loggerOf(config);
+  // A daemon on a gateway must survive a bug in one handler: log it, keep serving.
+  process.on("uncaughtException", (e) => log.error("uncaught exception", { error: e.stack ?? e }));
+  process.on("unhandledRejection", (e) => log.error("unhandled rejection", { error: e }));
+  const running = await run(config, components, log);
+  log.info("ledge running", { components: running.components });
+  await new Promise<void>((resolve) => {
+    const onSignal = (signal: string) => {
+      log.info("stopping", { signal });
+      running.stop().finally(resolve);
+    };
+    process.once("SIGINT", onSignal);
+    process.once("SIGTERM", onSignal);
+  });
+}

@@ -1,0 +1,109 @@
+import { HealthReporter, healthWill } from "../api/health.ts";
+import { EmbeddedBroker } from "../bus/broker.ts";
+import type { Bus } from "../bus/bus.ts";
+import { LocalBus } from "../bus/local-bus.ts";
+import { MqttBus } from "../bus/mqtt-bus.ts";
+import type { Config } from "../config/store.ts";
+import type { Component, Context } from "./component.ts";
+import { COMPONENTS, type ComponentName, isComponentName } from "./components.ts";
+import type { Logger } from "./logger.ts";
+
+export interface Running {
+  bus: Bus;
+  broker?: EmbeddedBroker;
+  components: string[];
+  stop(): Promise<void>;
+}
+
+/** `ledge-<component>`: the service name under which a component reports health. */
+export const serviceName = (component: string) => `ledge-${component}`;
+
+/** Which components a `ledge run [names...]` starts: the named ones, or `run.components` plus the broker. */
+export function plan(config: Config, requested: string[]): ComponentName[] {
+  const names = requested.length ? requested : config.get("run.components");
+  for (const n of names) {
+    if (!isComponentName(n))
+      throw new Error(`unknown component '${n}' (known: ${Object.keys(COMPONENTS).join(", ")})`);
+  }
+  const list = [...new Set(names)] as ComponentName[];
+  if (!requested.length && config.get("mqtt.broker") === "embedded" && !list.includes("broker"))
+    list.unshift("broker");
+  // The broker must come first: everything else needs the bus.
+  return list.includes("broker") ? ["broker", ...list.filter((n) => n !== "broker")] : list;
+}
+
+/**
+ * Starts components in one process. With the broker among them, every component uses the
+ * in-process bus; otherwise one shared MQTT connection to the configured broker.
+ */
+export async function run(
+  config: Config,
+  requested: string[],
+  log: Logger,
+  clock = Date.now,
+): Promise<Running> {
+  const names = plan(config, requested);
+  const root = config.get("mqtt.topic_root");
+  let broker: EmbeddedBroker | undefined;
+  let bus: Bus;
+  if (names.includes("broker")) {
+    if (config.get("mqtt.broker") !== "embedded")
+      throw new Error("component 'broker' needs mqtt.broker = embedded");
+    broker = await EmbeddedBroker.start({
+      host: config.get("mqtt.bind.address"),
+      port: config.get("mqtt.bind.port"),
+      log: log.child("broker"),
+    });
+    bus = new LocalBus(broker.aedes, (e, topic) => log.error("message handler failed", { topic, error: e }));
+  } else {
+    bus = await MqttBus.connect({
+      host: config.get("mqtt.client.host"),
+      port: config.get("mqtt.client.port"),
+      username: config.get("mqtt.client.username"),
+      password: config.get("mqtt.client.password"),
+      clientId: `ledge-${names.join("+")}-${process.pid}`,
+      protocolVersion: config.get("mqtt.broker") === "embedded" ? 4 : 5,
+      log: log.child("bus"),
+    });
+  }
+  const started: { component: Component; health: HealthReporter; healthBus: Bus }[] = [];
+  const ctx: Context = { config, log, bus, clock, broker };
+  for (const name of names) {
+    const service = serviceName(name);
+    const healthBus = await bus.withWill(`${service}-${process.pid}`, healthWill(root, service, clock));
+    const health = new HealthReporter({
+      bus: healthBus,
+      service,
+      root,
+      clock,
+      intervalS: config.get("health.interval_s"),
+    });
+    try {
+      const factory = await COMPONENTS[name]();
+      const component = await factory({ ...ctx, log: log.child(name) });
+      await component.start();
+      await health.up();
+      started.push({ component, health, healthBus });
+      log.info("component started", { component: name });
+    } catch (e) {
+      // One broken component (a bad driver file, an unreachable cloud) must not take the local bus down.
+      log.error("component failed to start", { component: name, error: e });
+      await health.down((e as Error).message).catch(() => {});
+      if (healthBus !== bus) await healthBus.close().catch(() => {});
+    }
+  }
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      for (const { component, health, healthBus } of started.reverse()) {
+        await component
+          .stop()
+          .catch((e) => log.error("component failed to stop", { component: component.name, error: e }));
+        await health.down().catch(() => {});
+        if (healthBus !== bus) await healthBus.close().catch(() => {});
+      }
+      await bus.close().catch(() => {});
+      await broker?.stop();
+    })());
+  return { bus, broker, components: started.map((s) => s.component.name), stop };
+}
