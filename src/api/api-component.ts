@@ -45,8 +45,10 @@ export class ApiComponent implements Component {
   private onMessage(msg: BusMessage): void {
     if (msg.topic === `${this.root}/errors`) return;
     const parsed = parseTopic(msg.topic, this.root);
-    if (!parsed.ok)
-      return this.error(`Invalid topic ${msg.topic}: ${parsed.error.replace(/^topic '[^']*' /, "")}`);
+    if (!parsed.ok) {
+      this.error(`Invalid topic ${msg.topic}: ${parsed.error.replace(/^topic '[^']*' /, "")}`);
+      return;
+    }
     const t = parsed.value;
     if ((t.channel && RETAINED_CHANNELS.has(t.channel)) || t.rest[0] === "meta") this.track(t.entity, msg);
     // Retained messages were checked when they were first published; only registrations matter here.
@@ -75,9 +77,10 @@ export class ApiComponent implements Component {
     if (this.store.get(entity)) return;
     const regs = autoRegistrations(entity, (id) => !!this.store.get(id));
     if (!regs) {
-      return this.error(
+      this.error(
         `The entity ${entity} of ${topic} does not match the default topic scheme 'device/<device-id>/service/<service-id>'. Try explicit registration instead.`,
       );
+      return;
     }
     for (const { topicId, registration } of regs) {
       this.store.register(topicId, registration, true);
@@ -101,7 +104,10 @@ export class ApiComponent implements Component {
 
   private track(entity: EntityTopicId, msg: BusMessage): void {
     let set = this.retainedTopics.get(entity);
-    if (!set) this.retainedTopics.set(entity, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      this.retainedTopics.set(entity, set);
+    }
     if (msg.payload.length === 0) set.delete(msg.topic);
     else set.add(msg.topic);
   }

@@ -28,7 +28,7 @@ export async function runUntilSignal(cmd: Command, components: string[]): Promis
   await new Promise<void>((resolve) => {
     const onSignal = (signal: string) => {
       log.info("stopping", { signal });
-      running.stop().finally(resolve);
+      void running.stop().finally(resolve);
     };
     process.once("SIGINT", onSignal);
     process.once("SIGTERM", onSignal);
