@@ -21,7 +21,8 @@ export interface Mosquitto {
  * `extraConfig` lines are appended (TLS listeners, require_certificate, ...).
  */
 export async function startMosquitto(extraConfig: string[] = [], port?: number): Promise<Mosquitto> {
-  if (!existsSync(MOSQUITTO)) throw new Error(`${MOSQUITTO} missing: run scripts/test-deps.sh (npm test does)`);
+  if (!existsSync(MOSQUITTO))
+    throw new Error(`${MOSQUITTO} missing: run scripts/test-deps.sh (npm test does)`);
   const p = port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), "ledge-mosq-"));
   const conf = join(dir, "mosquitto.conf");

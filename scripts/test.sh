@@ -1,0 +1,38 @@
+#!/bin/sh
+# The whole test suite, from a fresh clone: installs system and npm dependencies, type-checks,
+# lints, builds every binary, runs every test file with node's test runner, and ends with
+# `N passed, N failed` (type-check and lint count as one test each).
+set -u
+cd "$(dirname "$0")/.."
+
+sh scripts/test-deps.sh || { echo "test-deps failed"; echo "0 passed, 1 failed"; exit 1; }
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund || { echo "npm ci failed"; echo "0 passed, 1 failed"; exit 1; }
+fi
+
+pre_pass=0
+pre_fail=0
+step() {
+  name=$1
+  shift
+  echo "== $name"
+  if "$@"; then pre_pass=$((pre_pass + 1)); else pre_fail=$((pre_fail + 1)); echo "== $name FAILED"; fi
+}
+step typecheck node_modules/.bin/tsc -p tsconfig.json --noEmit
+step lint node_modules/.bin/biome check .
+step build node --import tsx build.ts
+
+tap=$(mktemp)
+files=$(find test -name '*.test.ts' | sort)
+# Files run in parallel processes; most tests wait on brokers and ptys, not the CPU.
+node --import tsx --test --test-concurrency="${LEDGE_TEST_CONCURRENCY:-3}" \
+  --test-reporter=spec --test-reporter-destination=stdout \
+  --test-reporter=tap --test-reporter-destination="$tap" $files
+pass=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$tap" | tail -1)
+fail=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$tap" | tail -1)
+cancelled=$(sed -n 's/^# cancelled \([0-9]*\)$/\1/p' "$tap" | tail -1)
+rm -f "$tap"
+pass=$(( ${pass:-0} + pre_pass ))
+fail=$(( ${fail:-0} + ${cancelled:-0} + pre_fail ))
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ] && [ "$pass" -gt 0 ]
