@@ -1,0 +1,40 @@
+/** te/ alarms → SmartREST 301–304 / 306 (clear), or `c8y/alarm/alarms/create` JSON with fragments. */
+import { type Severity, validateAlarm } from "../../api/payloads.ts";
+import { nowIso } from "../../api/time.ts";
+import type { Entity } from "../common/entities.ts";
+import type { MapperContext, OutMessage, Result } from "../common/types.ts";
+import { externalSource } from "./event.ts";
+import { record, smartRestTopic } from "./smartrest.ts";
+
+export const ALARM_TOPIC = "c8y/alarm/alarms/create";
+export const DEFAULT_ALARM_TYPE = "ThinEdgeAlarm";
+
+const TEMPLATE: Record<Severity, number> = { critical: 301, major: 302, minor: 303, warning: 304 };
+
+/** `json` is undefined for an empty payload, which clears the alarm. */
+export function alarmToC8y(
+  json: unknown,
+  entity: Entity,
+  topicType: string,
+  ctx: MapperContext,
+): Result<OutMessage[]> {
+  const type = topicType || DEFAULT_ALARM_TYPE;
+  const topic = smartRestTopic(entity.externalId, ctx.mainId);
+  if (json === undefined) return { ok: true, value: [{ topic, payload: record(306, type) }] };
+  const a = validateAlarm(json);
+  if (!a.ok) return a;
+  const text = a.value.text ?? type;
+  const time = a.value.time ?? nowIso(ctx.now);
+  if (Object.keys(a.value.fragments).length === 0) {
+    return { ok: true, value: [{ topic, payload: record(TEMPLATE[a.value.severity], type, text, time) }] };
+  }
+  const body: Record<string, unknown> = {
+    type,
+    severity: a.value.severity.toUpperCase(),
+    text,
+    time,
+    ...a.value.fragments,
+  };
+  if (entity.externalId !== ctx.mainId) body.externalSource = externalSource(entity);
+  return { ok: true, value: [{ topic: ALARM_TOPIC, payload: JSON.stringify(body) }] };
+}

@@ -1,0 +1,52 @@
+/**
+ * Status of commands the mapper created (`te/<id>/cmd/<op>/c8y-mapper-<op-id>`) → Cumulocity:
+ * `504,<op-id>` executing, `506,<op-id>` successful, `505,<op-id>,<reason>` failed; without an
+ * operation id, `501/503/502,<c8y op>`. After a terminal status the command is cleared.
+ */
+import { validateCommand } from "../../api/payloads.ts";
+import type { Entity } from "../common/entities.ts";
+import type { MapperContext, OutMessage, Result } from "../common/types.ts";
+import { C8Y_OPERATION } from "./capabilities.ts";
+import { CMD_ID_PREFIX } from "./operations.ts";
+import { record, smartRestTopic } from "./smartrest.ts";
+
+export function isMapperCommand(cmdId: string): boolean {
+  return cmdId.startsWith(CMD_ID_PREFIX);
+}
+
+export function commandStatusToC8y(
+  json: unknown,
+  entity: Entity,
+  op: string,
+  cmdTopic: string,
+  cmdId: string,
+  ctx: MapperContext,
+): Result<OutMessage[]> {
+  const c = validateCommand(json);
+  if (!c.ok) return c;
+  const suffix = cmdId.slice(CMD_ID_PREFIX.length);
+  const opId = /^\d+$/.test(suffix) ? suffix : undefined;
+  const c8yOp = C8Y_OPERATION[op] ?? op;
+  const topic = smartRestTopic(entity.externalId, ctx.mainId);
+  const reason = typeof c.value.reason === "string" ? c.value.reason : "";
+  const clear: OutMessage = { topic: cmdTopic, payload: "", retain: true, qos: 1 };
+  switch (c.value.status) {
+    case "executing":
+      return { ok: true, value: [{ topic, payload: opId ? record(504, opId) : record(501, c8yOp), qos: 1 }] };
+    case "successful":
+      return {
+        ok: true,
+        value: [{ topic, payload: opId ? record(506, opId) : record(503, c8yOp), qos: 1 }, clear],
+      };
+    case "failed":
+      return {
+        ok: true,
+        value: [
+          { topic, payload: opId ? record(505, opId, reason) : record(502, c8yOp, reason), qos: 1 },
+          clear,
+        ],
+      };
+    default:
+      return { ok: true, value: [] };
+  }
+}

@@ -1,0 +1,36 @@
+/** te/ events → SmartREST `400` (main device, no fragments) or `c8y/event/events/create` JSON. */
+import { validateEvent } from "../../api/payloads.ts";
+import { nowIso } from "../../api/time.ts";
+import type { Entity } from "../common/entities.ts";
+import type { MapperContext, OutMessage, Result } from "../common/types.ts";
+import { quoted, record } from "./smartrest.ts";
+
+export const EVENT_TOPIC = "c8y/event/events/create";
+export const DEFAULT_EVENT_TYPE = "ThinEdgeEvent";
+
+export function externalSource(entity: Entity): { externalId: string; type: "c8y_Serial" } {
+  return { externalId: entity.externalId, type: "c8y_Serial" };
+}
+
+export function eventToC8y(
+  json: unknown,
+  entity: Entity,
+  topicType: string,
+  ctx: MapperContext,
+): Result<OutMessage[]> {
+  const e = validateEvent(json);
+  if (!e.ok) return e;
+  const type = topicType || DEFAULT_EVENT_TYPE;
+  const text = e.value.text ?? type;
+  const time = e.value.time ?? nowIso(ctx.now);
+  const isMain = entity.externalId === ctx.mainId;
+  if (isMain && Object.keys(e.value.fragments).length === 0) {
+    return {
+      ok: true,
+      value: [{ topic: "c8y/s/us", payload: record(400, type, { raw: quoted(text) }, time) }],
+    };
+  }
+  const body: Record<string, unknown> = { type, text, time, ...e.value.fragments };
+  if (!isMain) body.externalSource = externalSource(entity);
+  return { ok: true, value: [{ topic: EVENT_TOPIC, payload: JSON.stringify(body) }] };
+}

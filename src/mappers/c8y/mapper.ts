@@ -1,0 +1,213 @@
+/**
+ * The Cumulocity mapper's core: one te/ or c8y/ message in, the messages to publish out.
+ * Keeps the state thin-edge's mapper keeps (entities, units, capabilities, service status,
+ * command status) but does no I/O; `component.ts` wires it to the bus.
+ */
+import { parseJson } from "../../api/payloads.ts";
+import { parseTopic } from "../../api/topics.ts";
+import { EntityCache } from "../common/entities.ts";
+import { errorMessage } from "../common/errors.ts";
+import type { InMessage, OutMessage, Result } from "../common/types.ts";
+import { alarmToC8y } from "./alarm.ts";
+import { type CapabilityState, capabilityToC8y } from "./capabilities.ts";
+import { commandStatusToC8y, isMapperCommand } from "./command-status.ts";
+import { eventToC8y } from "./event.ts";
+import { healthStatus, healthToC8y } from "./health.ts";
+import { measurementToC8y, parseUnits, type Units } from "./measurement.ts";
+import {
+  OPERATIONS_TOPIC,
+  type OperationContext,
+  operationToTe,
+  SMARTREST_DOWN_TOPIC,
+  smartRestToTe,
+} from "./operations.ts";
+import { registrationToC8y } from "./registration.ts";
+import { twinToC8y } from "./twin.ts";
+
+export interface C8yMapperOptions extends OperationContext {
+  /** Publish the registration of auto-registered entities on te/ (retained), as thin-edge does. */
+  announceAutoRegistration: boolean;
+}
+
+/** The topic filters the mapper needs on the local bus. */
+export function c8yFilters(root: string): string[] {
+  const e = `${root}/+/+/+/+`;
+  return [
+    e,
+    `${e}/m/+`,
+    `${e}/m/+/meta`,
+    `${e}/e/+`,
+    `${e}/a/+`,
+    `${e}/twin/+`,
+    `${e}/status/health`,
+    `${e}/cmd/+`,
+    `${e}/cmd/+/+`,
+    OPERATIONS_TOPIC,
+    SMARTREST_DOWN_TOPIC,
+  ];
+}
+
+export class C8yMapper {
+  readonly entities: EntityCache;
+  private readonly units = new Map<string, Units>();
+  private readonly capabilities: CapabilityState = new Map();
+  private readonly serviceStatus = new Map<string, string>();
+  private readonly commandStatus = new Map<string, string>();
+  private readonly prefix: string;
+
+  constructor(private readonly ctx: C8yMapperOptions) {
+    this.entities = new EntityCache(ctx.mainId);
+    this.prefix = `${ctx.root}/`;
+  }
+
+  translate(msg: InMessage): OutMessage[] {
+    const out: OutMessage[] = [];
+    const r = msg.topic.startsWith(this.prefix) ? this.fromTe(msg, out) : this.fromCloud(msg, out);
+    if (!r.ok) out.push(errorMessage(this.ctx, msg.topic, r.error));
+    return out;
+  }
+
+  private fromCloud(msg: InMessage, out: OutMessage[]): Result<unknown> {
+    if (msg.topic === OPERATIONS_TOPIC) {
+      const j = parseJson(msg.payload);
+      if (!j.ok) return j;
+      return push(out, operationToTe(j.value, this.entities, this.ctx));
+    }
+    if (msg.topic === SMARTREST_DOWN_TOPIC)
+      return push(out, smartRestToTe(msg.payload.toString("utf8"), this.entities, this.ctx));
+    return { ok: true, value: undefined };
+  }
+
+  private fromTe(msg: InMessage, out: OutMessage[]): Result<unknown> {
+    if (msg.topic === `${this.prefix}errors`) return { ok: true, value: undefined };
+    if (msg.payload.length > this.ctx.maxPayloadBytes)
+      return {
+        ok: false,
+        error: `payload of ${msg.payload.length} bytes exceeds mqtt.max_payload_bytes (${this.ctx.maxPayloadBytes})`,
+      };
+    const t = parseTopic(msg.topic, this.ctx.root);
+    if (!t.ok) return t;
+    const { entity: topicId, channel, type = "", rest } = t.value;
+    if (channel === undefined) return this.registration(topicId, msg.payload, out);
+
+    // Clearing a command or an unknown channel message needs no entity.
+    if (channel === "cmd" && rest.length > 0 && msg.payload.length === 0) {
+      this.commandStatus.delete(msg.topic);
+      return { ok: true, value: undefined };
+    }
+    if (channel === "cmd" && rest.length > 0 && !isMapperCommand(rest[0]!))
+      return { ok: true, value: undefined };
+    if (channel === "signal") return { ok: true, value: undefined };
+
+    let health: string | undefined;
+    if (channel === "status") {
+      if (type !== "health") return { ok: true, value: undefined };
+      const s = healthStatus(msg.payload);
+      if (!s.ok) return s;
+      health = s.value;
+    }
+    const known = this.entities.ensure(topicId);
+    if (!known.ok) return known;
+    const { entity, created, announce } = known.value;
+    const previousHealth = this.serviceStatus.get(topicId);
+    if (health !== undefined) this.serviceStatus.set(topicId, health);
+    if (this.ctx.announceAutoRegistration)
+      for (const a of announce)
+        out.push({
+          topic: `${this.prefix}${a.topicId}`,
+          payload: JSON.stringify(a.payload),
+          retain: true,
+          qos: 1,
+        });
+    for (const e of created)
+      out.push(...registrationToC8y(e, this.entities, this.ctx, this.serviceStatus.get(e.topicId)));
+
+    switch (channel) {
+      case "m": {
+        if (rest[0] === "meta") {
+          if (msg.payload.length === 0) {
+            this.units.delete(`${topicId}|${type}`);
+            return { ok: true, value: undefined };
+          }
+          const j = parseJson(msg.payload);
+          if (!j.ok) return j;
+          const u = parseUnits(j.value);
+          if (u.ok) this.units.set(`${topicId}|${type}`, u.value);
+          return u;
+        }
+        const j = parseJson(msg.payload);
+        if (!j.ok) return j;
+        return push(
+          out,
+          measurementToC8y(j.value, entity, type, this.units.get(`${topicId}|${type}`), this.ctx),
+        );
+      }
+      case "e": {
+        let json: unknown;
+        if (msg.payload.length > 0) {
+          const j = parseJson(msg.payload);
+          if (!j.ok) return j;
+          json = j.value;
+        }
+        return push(out, eventToC8y(json, entity, type, this.ctx));
+      }
+      case "a": {
+        let json: unknown;
+        if (msg.payload.length > 0) {
+          const j = parseJson(msg.payload);
+          if (!j.ok) return j;
+          json = j.value;
+        }
+        return push(out, alarmToC8y(json, entity, type, this.ctx));
+      }
+      case "twin":
+        return push(out, twinToC8y(msg.payload, entity, type));
+      case "status":
+        // A just-created service was announced with this status already.
+        if (health === undefined || health === previousHealth || created.includes(entity))
+          return { ok: true, value: undefined };
+        out.push(...healthToC8y(entity, health, this.entities, this.ctx));
+        return { ok: true, value: undefined };
+      case "cmd": {
+        if (rest.length === 0)
+          return push(out, capabilityToC8y(this.capabilities, entity, type, msg.payload, this.ctx));
+        const j = parseJson(msg.payload);
+        if (!j.ok) return j;
+        const status = (j.value as { status?: unknown } | null)?.status;
+        if (typeof status === "string" && this.commandStatus.get(msg.topic) === status)
+          return { ok: true, value: undefined };
+        const r = commandStatusToC8y(j.value, entity, type, msg.topic, rest[0]!, this.ctx);
+        if (r.ok && typeof status === "string") {
+          if (status === "successful" || status === "failed") this.commandStatus.delete(msg.topic);
+          else this.commandStatus.set(msg.topic, status);
+        }
+        return push(out, r);
+      }
+      default:
+        return { ok: true, value: undefined };
+    }
+  }
+
+  private registration(topicId: string, payload: Buffer, out: OutMessage[]): Result<unknown> {
+    if (payload.length === 0) {
+      const gone = this.entities.remove(topicId);
+      if (gone) {
+        this.capabilities.delete(topicId);
+        this.serviceStatus.delete(topicId);
+      }
+      return { ok: true, value: undefined };
+    }
+    const j = parseJson(payload);
+    if (!j.ok) return j;
+    const r = this.entities.register(topicId, j.value);
+    if (!r.ok) return r;
+    for (const e of r.value)
+      out.push(...registrationToC8y(e, this.entities, this.ctx, this.serviceStatus.get(e.topicId)));
+    return r;
+  }
+}
+
+function push(out: OutMessage[], r: Result<OutMessage[]>): Result<unknown> {
+  if (r.ok) for (const m of r.value) out.push(m);
+  return r;
+}

@@ -1,0 +1,31 @@
+import type { QoS } from "../../bus/bus.ts";
+
+/** One MQTT message as a mapper sees it: the bus's message without I/O concerns. */
+export interface InMessage {
+  topic: string;
+  payload: Buffer;
+  retain?: boolean;
+  qos?: QoS;
+}
+
+/** One message a mapper asks its wiring to publish. */
+export interface OutMessage {
+  topic: string;
+  payload: string | Uint8Array;
+  retain?: boolean;
+  qos?: QoS;
+}
+
+/** What every converter may need besides the message: injected, so converters stay pure. */
+export interface MapperContext {
+  /** `device.id`: the main device's cloud id and the root of child ids. */
+  mainId: string;
+  /** `mqtt.topic_root`, `te` by default. */
+  root: string;
+  /** Milliseconds since the epoch. */
+  now: () => number;
+  /** `mqtt.max_payload_bytes`: bigger te/ payloads are refused with a te/errors message. */
+  maxPayloadBytes: number;
+}
+
+export type Result<T> = { ok: true; value: T } | { ok: false; error: string };
