@@ -1,0 +1,25 @@
+import * as zlib from "node:zlib";
+
+type Crc32 = (data: Uint8Array, initial?: number) => number;
+
+let table: Uint32Array | undefined;
+
+/** Table-driven CRC-32 (IEEE), for runtimes whose node:zlib lacks crc32 (Node < 20.15). */
+export function crc32Portable(data: Uint8Array, initial = 0): number {
+  if (!table) {
+    table = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      table[n] = c >>> 0;
+    }
+  }
+  let crc = ~initial >>> 0;
+  for (let i = 0; i < data.length; i++) crc = table[(crc ^ data[i]!) & 0xff]! ^ (crc >>> 8);
+  return ~crc >>> 0;
+}
+
+const native = (zlib as unknown as { crc32?: Crc32 }).crc32;
+
+/** CRC-32 (IEEE) of `data`, continuing from `initial` so a record can be summed piece by piece. */
+export const crc32: Crc32 = typeof native === "function" ? native : crc32Portable;
