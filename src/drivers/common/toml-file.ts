@@ -1,0 +1,120 @@
+/**
+ * Device description files (`<config-dir>/serial.toml`, `modbus.toml`): read and parse with errors
+ * that name the file, the line and the reason. smol-toml reports lines for syntax errors; for
+ * semantic errors (a bad value in the 3rd `[[device]]`) `locate` finds the line of the offending
+ * key or table in the source.
+ */
+import { readFileSync } from "node:fs";
+import { parse, TomlError } from "smol-toml";
+
+/** A problem in a device file: `file:line: reason`. */
+export class DeviceFileError extends Error {
+  constructor(
+    readonly file: string,
+    readonly line: number | undefined,
+    readonly reason: string,
+  ) {
+    super(line === undefined ? `${file}: ${reason}` : `${file}:${line}: ${reason}`);
+    this.name = "DeviceFileError";
+  }
+}
+
+export interface TomlDoc {
+  file: string;
+  source: string;
+  data: Record<string, unknown>;
+}
+
+/** Parses TOML text; syntax errors become DeviceFileError with smol-toml's line. */
+export function parseTomlDoc(file: string, source: string): TomlDoc {
+  try {
+    return { file, source, data: parse(source) as Record<string, unknown> };
+  } catch (e) {
+    if (e instanceof TomlError) {
+      const first = e.message.split("\n")[0]?.replace(/^Invalid TOML document: /, "") ?? "invalid TOML";
+      throw new DeviceFileError(file, e.line, `TOML syntax error: ${first}`);
+    }
+    throw new DeviceFileError(file, undefined, (e as Error).message);
+  }
+}
+
+/** Reads and parses a device file; a missing file is `undefined` (the driver then has no devices). */
+export function loadTomlFile(file: string): TomlDoc | undefined {
+  let source: string;
+  try {
+    source = readFileSync(file, "utf8");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw new DeviceFileError(file, undefined, `cannot read: ${(e as Error).message}`);
+  }
+  return parseTomlDoc(file, source);
+}
+
+/** A path into the parsed document: `["device", 2, "parser"]`, `["device", 0, "points", 3, "type"]`. */
+export type TomlPath = readonly (string | number)[];
+
+export function pathString(path: TomlPath): string {
+  let s = "";
+  for (const p of path) s += typeof p === "number" ? `[${p}]` : s === "" ? p : `.${p}`;
+  return s;
+}
+
+const HEADER = /^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$/;
+const KEY = /^\s*((?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*'))*)\s*=/;
+
+function splitKey(k: string): string[] {
+  return k
+    .split(/\s*\.\s*(?=(?:[^"']*["'][^"']*["'])*[^"']*$)/)
+    .map((p) => p.trim().replace(/^["']|["']$/g, ""));
+}
+
+/**
+ * The 1-based line of `path` in the TOML source: the key itself when it is written there, else the
+ * nearest enclosing table or array-of-tables entry (so a missing key points at its `[[device]]`).
+ * Understands `[table]`, `[[array]]` (nested too) and dotted keys; inline tables resolve to the key
+ * that holds them.
+ */
+export function locate(source: string, path: TomlPath): number | undefined {
+  const target = pathString(path);
+  const arrayIdx = new Map<string, number>();
+  let table = "";
+  let best: { len: number; line: number } | undefined;
+  const consider = (loc: string, line: number) => {
+    const isPrefix = target === loc || target.startsWith(`${loc}.`) || target.startsWith(`${loc}[`);
+    if (isPrefix && (!best || loc.length > best.len)) best = { len: loc.length, line };
+  };
+  const lines = source.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const text = lines[i] ?? "";
+    const h = HEADER.exec(text);
+    if (h) {
+      const parts = splitKey(h[2] ?? "");
+      const name = parts.join(".");
+      if (h[1] === "[[") {
+        arrayIdx.set(name, (arrayIdx.get(name) ?? -1) + 1);
+        for (const k of [...arrayIdx.keys()]) if (k.startsWith(`${name}.`)) arrayIdx.delete(k);
+      }
+      let loc = "";
+      for (let j = 0; j < parts.length; j++) {
+        const prefix = parts.slice(0, j + 1).join(".");
+        loc += loc === "" ? parts[j] : `.${parts[j]}`;
+        const idx = arrayIdx.get(prefix);
+        if (idx !== undefined) loc += `[${idx}]`;
+      }
+      table = loc;
+      consider(loc, i + 1);
+      continue;
+    }
+    const k = KEY.exec(text);
+    if (k) {
+      const key = splitKey(k[1] ?? "").join(".");
+      consider(table === "" ? key : `${table}.${key}`, i + 1);
+    }
+  }
+  return best?.line;
+}
+
+/** A DeviceFileError for a semantic problem at `path` in `doc`. */
+export function errorAt(doc: TomlDoc, path: TomlPath, reason: string): DeviceFileError {
+  return new DeviceFileError(doc.file, locate(doc.source, path), reason);
+}
