@@ -36,6 +36,15 @@ const SEA_FUSE = "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2";
 /** Optional at run time or never used by ledge; left out of every bundle. */
 const EXTERNAL = ["cbor-extract", "bufferutil", "utf-8-validate"];
 
+/** The CLI, preceded by the native-addon self-test hook (src/runtime/native.ts). */
+const ENTRY: esbuild.StdinOptions = {
+  contents:
+    'import { runSelfTest } from "./src/runtime/native.ts";\nimport "./src/cli/main.ts";\nrunSelfTest();\n',
+  resolveDir: ROOT,
+  sourcefile: "ledge-entry.ts",
+  loader: "ts",
+};
+
 interface BuildInfo {
   version: string;
   commit: string;
@@ -94,7 +103,7 @@ function defines(info: BuildInfo, extra: Record<string, string> = {}): Record<st
 async function bundleEsm(info: BuildInfo): Promise<string> {
   const outfile = join(DIST, "ledge.mjs");
   await esbuild.build({
-    entryPoints: [process.env.LEDGE_BUILD_ENTRY ?? join(ROOT, "src/cli/main.ts")],
+    stdin: ENTRY,
     outfile,
     bundle: true,
     minify: true,
@@ -125,7 +134,7 @@ async function bundleCjs(info: BuildInfo, target: NodeSeaTarget): Promise<string
     else log(`  warning: ${file} missing, the serial transport will be unavailable in ${target.name}`);
   }
   await esbuild.build({
-    entryPoints: [process.env.LEDGE_BUILD_ENTRY ?? join(ROOT, "src/cli/main.ts")],
+    stdin: ENTRY,
     outfile,
     bundle: true,
     minify: true,

@@ -87,3 +87,17 @@ export function loadSerialportBinding(): unknown {
       "under Bun the serial transport uses bun:ffi instead",
   );
 }
+
+/**
+ * `LEDGE_SELFTEST=serialport ledge --version` reports whether serialport's addon loads in this
+ * binary: a field diagnosis for a gateway's serial support, and what the target tests check.
+ */
+export function runSelfTest(env: NodeJS.ProcessEnv = process.env): void {
+  if (env.LEDGE_SELFTEST !== "serialport") return;
+  try {
+    const binding = loadSerialportBinding() as Record<string, unknown>;
+    process.stdout.write(`serialport binding: ${Object.keys(binding).join(" ")}\n`);
+  } catch (e) {
+    process.stdout.write(`serialport binding: unavailable: ${(e as Error).message}\n`);
+  }
+}
