@@ -5,7 +5,13 @@ import { c8yMapper, msg, NOW_ISO, run } from "../helpers/mappers-fixtures.ts";
 const M = "c8y/measurement/measurements/create";
 const child1 = msg("te/device/child1//", { "@type": "child-device" });
 
-type Row = { name: string; setup?: ReturnType<typeof msg>[]; topic: string; payload: string | object; out: string };
+type Row = {
+  name: string;
+  setup?: ReturnType<typeof msg>[];
+  topic: string;
+  payload: string | object;
+  out: string;
+};
 
 // One row per documented input → output pair (DESIGN.md part 3), compared as exact strings.
 const rows: Row[] = [
@@ -48,9 +54,18 @@ const rows: Row[] = [
   },
   {
     name: "units from the retained meta topic (DESIGN)",
-    setup: [msg("te/device/main///m/env/meta", { "Climate.Temperature": { unit: "°C" }, pressure: { unit: "hPa" } })],
+    setup: [
+      msg("te/device/main///m/env/meta", {
+        "Climate.Temperature": { unit: "°C" },
+        pressure: { unit: "hPa" },
+      }),
+    ],
     topic: "te/device/main///m/env",
-    payload: { Climate: { Temperature: 23.4, Humidity: 40.5 }, pressure: 1013.2, time: "2024-01-01T00:00:00Z" },
+    payload: {
+      Climate: { Temperature: 23.4, Humidity: 40.5 },
+      pressure: 1013.2,
+      time: "2024-01-01T00:00:00Z",
+    },
     out: '{"Climate":{"Temperature":{"value":23.4,"unit":"°C"},"Humidity":{"value":40.5}},"pressure":{"pressure":{"value":1013.2,"unit":"hPa"}},"time":"2024-01-01T00:00:00Z","type":"env"}',
   },
   {
@@ -105,7 +120,12 @@ describe("c8y measurements", () => {
 
   const bad: [string, string, string | object, RegExp][] = [
     ["malformed JSON", "te/device/main///m/", "{not json", /invalid JSON/],
-    ["nesting deeper than one group", "te/device/main///m/", { a: { b: { c: 1 } } }, /nest at most one level/],
+    [
+      "nesting deeper than one group",
+      "te/device/main///m/",
+      { a: { b: { c: 1 } } },
+      /nest at most one level/,
+    ],
     ["a string value", "te/device/main///m/", { a: "high" }, /must be a number/],
     ["an empty root", "te/device/main///m/", {}, /at least one value/],
     ["a time out of range", "te/device/main///m/", { a: 1, time: 1e13 }, /out of range/],
@@ -117,7 +137,12 @@ describe("c8y measurements", () => {
       { a: 1 },
       /does not match the default topic scheme.*Try explicit registration instead/,
     ],
-    ["a payload over mqtt.max_payload_bytes", "te/device/main///m/", { a: 1, pad: "x".repeat(5000) }, /exceeds mqtt.max_payload_bytes/],
+    [
+      "a payload over mqtt.max_payload_bytes",
+      "te/device/main///m/",
+      { a: 1, pad: "x".repeat(5000) },
+      /exceeds mqtt.max_payload_bytes/,
+    ],
   ];
   for (const [name, topic, payload, re] of bad) {
     it(`${name} → te/errors naming the topic, and the mapper keeps going`, () => {

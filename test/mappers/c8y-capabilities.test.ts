@@ -1,0 +1,77 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { c8yMapper, msg, run } from "../helpers/mappers-fixtures.ts";
+
+const cap = (op: string, payload: string | object = {}, entity = "device/main//") =>
+  msg(`te/${entity}/cmd/${op}`, payload, true);
+
+describe("c8y capabilities → 114/118/119", () => {
+  it("restart → 114,c8y_Restart (DESIGN)", () => {
+    assert.deepEqual(run(c8yMapper(), [], cap("restart")), [["c8y/s/us", "114,c8y_Restart"]]);
+  });
+
+  it("114 always lists every supported operation of the entity", () => {
+    assert.deepEqual(run(c8yMapper(), [cap("restart")], cap("software_update", { types: ["apt"] })), [
+      ["c8y/s/us", "114,c8y_Restart,c8y_SoftwareUpdate"],
+    ]);
+  });
+
+  it("the same capability again sends nothing", () => {
+    assert.deepEqual(run(c8yMapper(), [cap("restart")], cap("restart")), []);
+  });
+
+  it("log_upload types → 118 (supported logs)", () => {
+    assert.deepEqual(
+      run(c8yMapper(), [cap("restart")], cap("log_upload", { types: ["syslog", "mosquitto"] })),
+      [
+        ["c8y/s/us", "114,c8y_Restart,c8y_LogfileRequest"],
+        ["c8y/s/us", "118,syslog,mosquitto"],
+      ],
+    );
+  });
+
+  it("new log types alone → only 118", () => {
+    assert.deepEqual(
+      run(c8yMapper(), [cap("log_upload", { types: ["a"] })], cap("log_upload", { types: ["a", "b"] })),
+      [["c8y/s/us", "118,a,b"]],
+    );
+  });
+
+  it("config_snapshot and config_update types → 119 with their union", () => {
+    const m = c8yMapper();
+    assert.deepEqual(run(m, [], cap("config_snapshot", { types: ["tedge.toml", "mosquitto"] })), [
+      ["c8y/s/us", "114,c8y_UploadConfigFile"],
+      ["c8y/s/us", "119,tedge.toml,mosquitto"],
+    ]);
+    assert.deepEqual(run(m, [], cap("config_update", { types: ["mosquitto", "app.conf"] })), [
+      ["c8y/s/us", "114,c8y_UploadConfigFile,c8y_DownloadConfigFile"],
+      ["c8y/s/us", "119,tedge.toml,mosquitto,app.conf"],
+    ]);
+  });
+
+  it("a child's capabilities go on its own SmartREST topic", () => {
+    const out = run(
+      c8yMapper(),
+      [msg("te/device/child1//", { "@type": "child-device", name: "c" })],
+      cap("restart", {}, "device/child1//"),
+    );
+    assert.deepEqual(out, [["c8y/s/us/test-device:device:child1", "114,c8y_Restart"]]);
+  });
+
+  it("a withdrawn capability (empty payload) shrinks the list", () => {
+    assert.deepEqual(run(c8yMapper(), [cap("restart"), cap("software_update")], cap("restart", "")), [
+      ["c8y/s/us", "114,c8y_SoftwareUpdate"],
+    ]);
+  });
+
+  it("operations without a Cumulocity counterpart are not advertised", () => {
+    assert.deepEqual(run(c8yMapper(), [], cap("software_list")), []);
+  });
+
+  it("types that are not strings → te/errors", () => {
+    const out = run(c8yMapper(), [], cap("log_upload", { types: [1] }));
+    assert.deepEqual(out, [
+      ["te/errors", "te/device/main///cmd/log_upload: 'types' must be an array of strings"],
+    ]);
+  });
+});
