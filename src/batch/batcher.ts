@@ -1,0 +1,218 @@
+/**
+ * The batching core: pure (no I/O, no timers, the clock is an argument). Records go into preallocated
+ * typed arrays; a flush packs them into one CBOR frame written by cbor-x into a pooled buffer.
+ */
+import { Encoder } from "cbor-x";
+import type { Measurement } from "../api/payloads.ts";
+import { Columns } from "./columns.ts";
+import { FRAME_VERSION } from "./format.ts";
+import { Tables } from "./tables.ts";
+
+export interface BatcherOptions {
+  /** Upper bound of a frame's encoded size in bytes (a frame never exceeds it). Default 65536. */
+  maxBytes?: number;
+  /** Records per frame. Default 1000. */
+  maxCount?: number;
+  /** Flush when the oldest record of the frame was appended this long ago. Default 10000. */
+  maxAgeMs?: number;
+}
+
+/** Worst-case encoded bytes of one record: uint16 channel + float64 timestamp + float64 value. */
+const RECORD_MAX_BYTES = 18;
+/** Worst-case frame bytes outside tables and columns (heads, version, count, t0, scale, tags). */
+const FRAME_OVERHEAD = 64;
+/** cbor-x refuses to start encoding within 2 KiB of a buffer's end. */
+const MIN_BUFFER = 4096;
+const EMPTY: readonly Uint8Array[] = Object.freeze([]);
+/** Handing this to cbor-x detaches our pooled buffer (cbor-x allocates its own on its next use). */
+const DETACHED = new Uint8Array(0);
+
+export class Batcher {
+  readonly maxBytes: number;
+  readonly maxCount: number;
+  readonly maxAgeMs: number;
+  private readonly tables = new Tables();
+  private readonly cols: Columns;
+  // useBuffer() exists in cbor-x's Encoder but is missing from its typings.
+  private readonly encoder = new Encoder({
+    useRecords: false,
+    tagUint8Array: true,
+    pack: false,
+  }) as Encoder & {
+    useBuffer(buffer: Uint8Array): void;
+  };
+  /** [0]: `now` of the frame's first append (typed storage: no boxing of doubles). */
+  private readonly clock = new Float64Array(1);
+  private n = 0;
+  private readonly free: Uint8Array[] = [];
+  private readonly lent = new Set<ArrayBufferLike>();
+
+  constructor(opts: BatcherOptions = {}) {
+    this.maxBytes = positive("maxBytes", opts.maxBytes ?? 65536);
+    this.maxCount = positive("maxCount", opts.maxCount ?? 1000);
+    this.maxAgeMs = nonNegative("maxAgeMs", opts.maxAgeMs ?? 10000);
+    if (this.maxBytes < FRAME_OVERHEAD + RECORD_MAX_BYTES + 64)
+      throw new RangeError(`batch: maxBytes must be at least ${FRAME_OVERHEAD + RECORD_MAX_BYTES + 64}`);
+    const byBytes = Math.floor((this.maxBytes - FRAME_OVERHEAD) / 3);
+    this.cols = new Columns(Math.max(1, Math.min(this.maxCount, byBytes)));
+  }
+
+  /** Records in the current (unflushed) frame. */
+  get count(): number {
+    return this.n;
+  }
+
+  /**
+   * Adds one reading. Returns a frame when this append completed one (by count or age, including this
+   * record) or had to close the previous one first (size, full name tables); else undefined.
+   * Throws RangeError for a non-finite timestamp or a name over 4096 characters.
+   */
+  append(
+    entity: string,
+    type: string,
+    series: string,
+    value: number,
+    tsMs: number,
+    now: number,
+  ): Uint8Array | undefined {
+    if (!Number.isFinite(tsMs)) throw new RangeError(`batch: timestamp ${tsMs} is not finite`);
+    let frame: Uint8Array | undefined;
+    let c = this.tables.channel(entity, type, series);
+    if (c < 0) {
+      frame = this.flush();
+      this.tables.reset();
+      c = this.tables.channel(entity, type, series);
+    }
+    const t = this.tables;
+    if (
+      this.n > 0 &&
+      FRAME_OVERHEAD + t.bytes + t.costOf(c) + (this.n + 1) * RECORD_MAX_BYTES > this.maxBytes
+    )
+      frame = this.flush();
+    // At most one frame per call: after a closing flush the frame holds one record, which flushes
+    // again only with maxCount 1 or maxAgeMs 0, and with those a frame never keeps a record between calls.
+    return this.put(t.localChannel(c), value, tsMs, now) ?? frame;
+  }
+
+  private put(local: number, value: number, tsMs: number, now: number): Uint8Array | undefined {
+    const i = this.n++;
+    if (i === 0) this.clock[0] = now;
+    this.cols.ch[i] = local;
+    this.cols.values[i] = value;
+    this.cols.ts[i] = tsMs;
+    if (this.n >= this.cols.capacity || now - this.clock[0]! >= this.maxAgeMs) return this.flush();
+    return undefined;
+  }
+
+  /**
+   * Adds every value of a validated Thin Edge JSON measurement: a top-level number is series `name`,
+   * a group member is `group.name`. `type` is the topic's type (a payload `type` wins); the time is the
+   * payload's, or `now`. Returns the frames completed meanwhile (usually none: a shared empty array).
+   */
+  appendMeasurement(entity: string, type: string, m: Measurement, now: number): readonly Uint8Array[] {
+    const ts = m.time === undefined ? now : parseIsoMs(m.time);
+    const mtype = m.type ?? type;
+    let out: Uint8Array[] | undefined;
+    for (const key in m.values) {
+      const v = m.values[key]!;
+      if (typeof v === "number") {
+        const f = this.append(entity, mtype, key, v, ts, now);
+        if (f) (out ??= []).push(f);
+      } else {
+        for (const sub in v) {
+          const f = this.append(entity, mtype, `${key}.${sub}`, v[sub]!, ts, now);
+          if (f) (out ??= []).push(f);
+        }
+      }
+    }
+    return out ?? EMPTY;
+  }
+
+  /** The frame due by age at `now`, if any. */
+  poll(now: number): Uint8Array | undefined {
+    if (this.n > 0 && now - this.clock[0]! >= this.maxAgeMs) return this.flush();
+    return undefined;
+  }
+
+  /** When the current frame becomes due by age (same clock as `now`); undefined when empty. */
+  nextDeadline(): number | undefined {
+    return this.n > 0 ? this.clock[0]! + this.maxAgeMs : undefined;
+  }
+
+  /** Closes the current frame now (e.g. at shutdown); undefined when empty. */
+  flush(): Uint8Array | undefined {
+    const n = this.n;
+    if (n === 0) return undefined;
+    const t = this.tables;
+    const cols = this.cols;
+    const { scale, values } = cols.packValues(n);
+    const frame = [
+      FRAME_VERSION,
+      t.entities.frameNames(),
+      t.types.frameNames(),
+      t.series.frameNames(),
+      t.frameChannels(),
+      n,
+      cols.packChannels(n, t.chUsedCount),
+      cols.ts[0]!,
+      cols.packTimes(n),
+      scale,
+      values,
+    ];
+    this.n = 0;
+    t.nextFrame();
+    return this.encode(frame);
+  }
+
+  /**
+   * Gives a frame's buffer back for reuse. Call it once the socket and the disk queue are both done
+   * with the frame; never touch the frame afterwards. Frames never released are simply garbage
+   * collected (the pool allocates a new buffer), so forgetting is safe, only not allocation-free.
+   */
+  release(frame: Uint8Array): void {
+    const buf = frame.buffer;
+    if (!this.lent.delete(buf)) return; // not ours, or released twice
+    if (this.free.length < 8) this.free.push(wrap(buf));
+  }
+
+  private encode(value: unknown[]): Uint8Array {
+    const buf = this.free.pop() ?? allocate(Math.max(MIN_BUFFER, this.maxBytes + 256));
+    // cbor-x's write target is module-wide: point it at our buffer for this call only.
+    this.encoder.useBuffer(buf);
+    let out: Uint8Array;
+    try {
+      out = this.encoder.encode(value) as Uint8Array;
+    } finally {
+      this.encoder.useBuffer(DETACHED);
+    }
+    this.lent.add(out.buffer);
+    return out;
+  }
+}
+
+// cbor-x writes long strings with Buffer#utf8Write when Buffer exists (Node and Bun): pool Buffers then.
+const NodeBuffer = (globalThis as { Buffer?: typeof Buffer }).Buffer;
+function allocate(size: number): Uint8Array {
+  return NodeBuffer ? NodeBuffer.allocUnsafeSlow(size) : new Uint8Array(size);
+}
+function wrap(buf: ArrayBufferLike): Uint8Array {
+  return NodeBuffer ? NodeBuffer.from(buf as ArrayBuffer) : new Uint8Array(buf);
+}
+
+function positive(name: string, v: number): number {
+  if (!Number.isInteger(v) || v < 1) throw new RangeError(`batch: ${name} must be a positive integer`);
+  return v;
+}
+
+function nonNegative(name: string, v: number): number {
+  if (!Number.isFinite(v) || v < 0) throw new RangeError(`batch: ${name} must be >= 0`);
+  return v;
+}
+
+/** ISO 8601 → ms; digits beyond milliseconds are dropped (Date.parse does not take them everywhere). */
+export function parseIsoMs(iso: string): number {
+  let ms = Date.parse(iso);
+  if (Number.isNaN(ms)) ms = Date.parse(iso.replace(/(\.\d{3})\d+/, "$1"));
+  if (Number.isNaN(ms)) throw new RangeError(`batch: time '${iso}' is not ISO 8601`);
+  return ms;
+}
