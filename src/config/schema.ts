@@ -1,9 +1,11 @@
 import type { KeyDef } from "./define.ts";
+import { bridgeKeys } from "./keys/bridge.ts";
 import { coreKeys } from "./keys/core.ts";
 
 /** Every config key ledge knows, with its type, default and documentation. */
 export const schema = {
   ...coreKeys,
+  ...bridgeKeys,
 } as const;
 
 export type ConfigKey = keyof typeof schema;

@@ -1,0 +1,67 @@
+import { bool, int, str } from "../define.ts";
+
+/**
+ * The bridge to the clouds: which links run, how they authenticate, and the store-and-forward
+ * queue. Cloud endpoints come from `<cloud>.url` (the mappers' keys); the plain MQTT cloud from
+ * `mqtt.cloud.url`.
+ */
+export const bridgeKeys = {
+  "bridge.c8y.enable": bool("Run the bridge link to Cumulocity (`ledge connect c8y` sets it).", false),
+  "bridge.az.enable": bool("Run the bridge link to Azure IoT Hub (`ledge connect az` sets it).", false),
+  "bridge.aws.enable": bool("Run the bridge link to AWS IoT Core (`ledge connect aws` sets it).", false),
+  "bridge.mqtt.enable": bool("Run the bridge link to the plain MQTT cloud broker (`ledge connect mqtt`).", false),
+  "bridge.root_cert_path": str(
+    "CA certificates that the cloud's server certificate must chain to: a PEM file or a directory of " +
+      "PEM files. Empty: the runtime's built-in Mozilla roots.",
+    "",
+  ),
+  "bridge.mqtt.username": str("Username for the plain MQTT cloud broker (empty: none).", ""),
+  "bridge.mqtt.password": str("Password for the plain MQTT cloud broker.", ""),
+  "bridge.mqtt.client_id": str("Client id at the plain MQTT cloud broker (empty: device.id).", ""),
+  "bridge.mqtt.use_cert": bool(
+    "Present the device certificate (device.cert_path/key_path) to the plain MQTT cloud broker.",
+    true,
+  ),
+  "bridge.queue.store": str(
+    "Where the store-and-forward queue lives: `disk` (under data.path/bridge, survives restarts) or `memory`.",
+    "disk",
+    { choices: ["disk", "memory"] },
+  ),
+  "bridge.queue.max_bytes": int(
+    "Bound of each cloud's queue in bytes (records plus 11 bytes of framing and the topic); when full the " +
+      "oldest records are dropped and counted.",
+    16 << 20,
+    1024,
+    1 << 40,
+  ),
+  "bridge.queue.fsync": str(
+    "When queued records reach the disk: `always` (each record, survives power loss), `interval` (written " +
+      "to the OS at once, so a crash or kill -9 loses nothing; flushed every fsync_interval_ms), `never` " +
+      "(the OS decides).",
+    "interval",
+    { choices: ["always", "interval", "never"] },
+  ),
+  "bridge.queue.fsync_interval_ms": int(
+    "Flush period for fsync=interval; also how often delivery progress (commit.json) is saved.",
+    100,
+    1,
+    60_000,
+  ),
+  "bridge.drain_rate": int(
+    "Most messages per second sent to each cloud (live and backlog alike; 0: no limit), so a backlog " +
+      "after an outage does not flood the cloud.",
+    200,
+    0,
+    1_000_000,
+  ),
+  "bridge.inflight": int("Most unacknowledged QoS 1 messages per cloud connection.", 100, 1, 65535),
+  "bridge.backoff_min_ms": int("First reconnect delay (doubles per failed attempt, with jitter).", 1000, 10),
+  "bridge.backoff_max_ms": int("Longest reconnect delay.", 60_000, 10),
+  "bridge.keepalive_s": int("MQTT keepalive towards the cloud, seconds.", 60, 5, 65535),
+  "bridge.metrics_interval_s": int(
+    "Seconds between the bridge's own measurements on te/device/main/service/ledge-bridge/m/bridge (0: off).",
+    10,
+    0,
+    86400,
+  ),
+} as const;
