@@ -1,10 +1,12 @@
 import type { KeyDef } from "./define.ts";
 import { bridgeKeys } from "./keys/bridge.ts";
 import { coreKeys } from "./keys/core.ts";
+import { serialKeys } from "./keys/serial.ts";
 
 /** Every config key ledge knows, with its type, default and documentation. */
 export const schema = {
   ...coreKeys,
+  ...serialKeys,
   ...bridgeKeys,
 } as const;
 
