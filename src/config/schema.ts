@@ -1,6 +1,8 @@
 import type { KeyDef } from "./define.ts";
 import { bridgeKeys } from "./keys/bridge.ts";
 import { coreKeys } from "./keys/core.ts";
+import { mapperKeys } from "./keys/mappers.ts";
+import { modbusKeys } from "./keys/modbus.ts";
 import { serialKeys } from "./keys/serial.ts";
 
 /** Every config key ledge knows, with its type, default and documentation. */
@@ -8,6 +10,8 @@ export const schema = {
   ...coreKeys,
   ...serialKeys,
   ...bridgeKeys,
+  ...mapperKeys,
+  ...modbusKeys,
 } as const;
 
 export type ConfigKey = keyof typeof schema;
