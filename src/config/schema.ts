@@ -1,4 +1,5 @@
 import type { KeyDef } from "./define.ts";
+import { agentKeys } from "./keys/agent.ts";
 import { bridgeKeys } from "./keys/bridge.ts";
 import { coreKeys } from "./keys/core.ts";
 import { mapperKeys } from "./keys/mappers.ts";
@@ -8,6 +9,7 @@ import { serialKeys } from "./keys/serial.ts";
 /** Every config key ledge knows, with its type, default and documentation. */
 export const schema = {
   ...coreKeys,
+  ...agentKeys,
   ...serialKeys,
   ...bridgeKeys,
   ...mapperKeys,

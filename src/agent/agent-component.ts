@@ -1,0 +1,138 @@
+import { join } from "node:path";
+import { MAIN_DEVICE, topicFor } from "../api/topics.ts";
+import type { Component, Context } from "../runtime/component.ts";
+import { CommandEngine } from "./commands/engine.ts";
+import { timeoutMs } from "./commands/state.ts";
+import { CommandStore } from "./commands/store.ts";
+import { type DeclaredTypes, loadDeclaredTypes } from "./declared-types.ts";
+import { EntityView } from "./http/entity-view.ts";
+import { AgentHttpServer } from "./http/server.ts";
+import { SystemMonitor } from "./monitor/system-monitor.ts";
+import { configSnapshotOperation, configUpdateOperation } from "./operations/config.ts";
+import { firmwareUpdateOperation, type SelfUpdateOptions } from "./operations/firmware-update.ts";
+import { logUploadOperation } from "./operations/log-upload.ts";
+import type { Operation } from "./operations/operation.ts";
+import { restartOperation } from "./operations/restart.ts";
+import { softwareListOperation, softwareUpdateOperation } from "./operations/software.ts";
+import { SdNotifier } from "./sd-notify.ts";
+import { ledgeArgs } from "./self-update/binary.ts";
+
+export interface AgentOverrides {
+  /** Replaces parts of the self-update wiring (tests: a script as target, no real exit). */
+  selfUpdate?: Partial<SelfUpdateOptions>;
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * The device management agent: the command engine with its operations for the main device,
+ * the file transfer / entity HTTP service, the system monitor and systemd notifications.
+ */
+export class AgentComponent implements Component {
+  readonly name = "agent";
+  readonly engine: CommandEngine;
+  readonly http: AgentHttpServer;
+  private readonly view: EntityView;
+  private readonly monitor: SystemMonitor;
+  private readonly notifier: SdNotifier;
+
+  constructor(ctx: Context, overrides: AgentOverrides = {}) {
+    const { config, bus, clock } = ctx;
+    const log = ctx.log.child("agent");
+    const root = config.get("mqtt.topic_root");
+    const env = overrides.env ?? process.env;
+    const stateDir = join(config.dataDir, "agent");
+    let declared: DeclaredTypes | undefined;
+    const types = (): DeclaredTypes => {
+      const d = loadDeclaredTypes(
+        config.dir,
+        config.get("agent.config_types"),
+        config.get("agent.log_types"),
+      );
+      if (d.errors.length && JSON.stringify(d.errors) !== JSON.stringify(declared?.errors))
+        for (const e of d.errors) log.warn(e);
+      declared = d;
+      return d;
+    };
+    const pluginsDir = config.path("agent.sm_plugins_dir");
+    const software = { pluginsDir, downloadDir: join(stateDir, "downloads") };
+    const modeKey = config.get("agent.self_update.restart");
+    const supervised = Boolean(env.INVOCATION_ID || env.RC_SVCNAME);
+    const mode =
+      modeKey === "auto" ? (supervised ? "supervisor" : "exec") : (modeKey as "exec" | "supervisor");
+    const selfUpdate: SelfUpdateOptions = {
+      target: config.get("agent.self_update.target") || process.execPath,
+      stateDir,
+      healthTimeoutS: config.get("agent.self_update.health_timeout_s"),
+      mode,
+      rest: mode === "exec" ? ledgeArgs() : config.get("agent.self_update.supervisor_restart"),
+      requestExit: () => process.kill(process.pid, "SIGTERM"),
+      useSystemdRun: Boolean(env.INVOCATION_ID),
+      ...overrides.selfUpdate,
+    };
+    const operations: Operation[] = [
+      restartOperation(config.get("agent.restart.command")),
+      softwareListOperation(software),
+      softwareUpdateOperation(software),
+      configSnapshotOperation(() => types().config),
+      configUpdateOperation(() => types().config),
+      logUploadOperation(() => types().log, clock),
+      firmwareUpdateOperation(selfUpdate),
+    ];
+    const defaultTimeout = config.get("agent.operation_timeout_s");
+    const overridesList = config.get("agent.timeouts");
+    this.engine = new CommandEngine({
+      bus,
+      root,
+      entity: MAIN_DEVICE,
+      store: new CommandStore(config.dataDir),
+      operations,
+      clock,
+      log,
+      timeoutMs: (op) => timeoutMs(op, defaultTimeout, overridesList),
+    });
+    this.view = new EntityView(bus, root);
+    this.http = new AgentHttpServer({
+      host: config.get("http.bind.address"),
+      port: config.get("http.bind.port"),
+      files: {
+        root: join(config.dataDir, "file-transfer"),
+        maxBytes: config.get("agent.file_transfer.max_bytes"),
+        log,
+      },
+      entities: { view: this.view, bus, root },
+      log,
+    });
+    this.monitor = new SystemMonitor({
+      bus,
+      topic: topicFor(root, MAIN_DEVICE, "m", "system"),
+      intervalS: config.get("agent.monitor.interval_s"),
+      disks: config.get("agent.monitor.disks"),
+      clock,
+      log,
+    });
+    this.notifier = new SdNotifier({
+      env,
+      onError: (e) => log.warn("sd_notify failed", { error: e.message }),
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.view.start();
+    await this.http.start();
+    await this.engine.start();
+    await this.monitor.start();
+    await this.notifier.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.notifier.stop();
+    await this.monitor.stop();
+    await this.engine.stop();
+    await this.http.stop();
+    await this.view.stop();
+  }
+}
+
+export function createAgentComponent(ctx: Context): Component {
+  return new AgentComponent(ctx);
+}

@@ -1,0 +1,101 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Entity } from "../../api/entity-store.ts";
+import { isValidEntityTopicId } from "../../api/topics.ts";
+import type { Bus } from "../../bus/bus.ts";
+import type { EntityView } from "./entity-view.ts";
+import { readJson, sendJson, sendJsonError } from "./respond.ts";
+
+const TYPES = new Set(["device", "child-device", "service"]);
+
+export interface EntitiesOptions {
+  view: EntityView;
+  bus: Bus;
+  root: string;
+}
+
+function render(e: Entity): Record<string, unknown> {
+  return { "@topic-id": e.topicId, ...e.registration };
+}
+
+/**
+ * `/te/v1/entities`: GET (list, `?parent=` / `?type=` filters), GET one, POST (register),
+ * DELETE (deregister with descendants). Writes go through the bus as retained registrations,
+ * exactly as an MQTT client would register, so the entity store stays the one owner.
+ */
+export async function handleEntities(
+  req: IncomingMessage,
+  res: ServerResponse,
+  rest: string,
+  query: URLSearchParams,
+  opts: EntitiesOptions,
+): Promise<void> {
+  let topicId: string;
+  try {
+    topicId = decodeURIComponent(rest);
+  } catch {
+    req.resume();
+    return sendJsonError(res, 400, "bad percent-encoding in the entity topic id");
+  }
+  const { view, bus, root } = opts;
+  if (topicId === "") {
+    if (req.method === "GET") {
+      req.resume();
+      const parent = query.get("parent");
+      const type = query.get("type");
+      const list = view
+        .list()
+        .filter(
+          (e) =>
+            (parent === null || e.registration["@parent"] === parent) &&
+            (type === null || e.registration["@type"] === type),
+        )
+        .map(render);
+      return sendJson(res, 200, list);
+    }
+    if (req.method === "POST") return register(req, res, opts);
+    req.resume();
+    return sendJsonError(res, 405, `method ${req.method} not allowed on /te/v1/entities`);
+  }
+  req.resume();
+  if (!isValidEntityTopicId(topicId))
+    return sendJsonError(res, 400, `'${topicId}' is not an entity topic id (four segments)`);
+  const e = view.get(topicId);
+  if (req.method === "GET")
+    return e ? sendJson(res, 200, render(e)) : sendJsonError(res, 404, `no entity '${topicId}'`);
+  if (req.method === "DELETE") {
+    if (!e) return sendJsonError(res, 404, `no entity '${topicId}'`);
+    const removed = view.subtree(topicId);
+    const entities = removed.map((id) => render(view.get(id)!));
+    for (const id of removed.reverse()) await bus.publish(`${root}/${id}`, "", { retain: true, qos: 1 });
+    await view.waitFor(() => removed.every((id) => !view.get(id)), 2000);
+    return sendJson(res, 200, entities);
+  }
+  return sendJsonError(res, 405, `method ${req.method} not allowed on an entity`);
+}
+
+async function register(req: IncomingMessage, res: ServerResponse, opts: EntitiesOptions): Promise<void> {
+  let body: unknown;
+  try {
+    body = await readJson(req);
+  } catch (e) {
+    return sendJsonError(res, 400, (e as Error).message);
+  }
+  if (!body || typeof body !== "object" || Array.isArray(body))
+    return sendJsonError(res, 400, "the body must be a JSON object");
+  const { "@topic-id": topicId, ...registration } = body as Record<string, unknown>;
+  if (typeof topicId !== "string" || !isValidEntityTopicId(topicId))
+    return sendJsonError(
+      res,
+      400,
+      "'@topic-id' must be an entity topic id of four segments, e.g. device/child01//",
+    );
+  if (typeof registration["@type"] !== "string" || !TYPES.has(registration["@type"]))
+    return sendJsonError(res, 400, "'@type' must be device, child-device or service");
+  const parent = registration["@parent"];
+  if (parent !== undefined && (typeof parent !== "string" || !opts.view.get(parent)))
+    return sendJsonError(res, 400, `'@parent' ${JSON.stringify(parent)} is not a registered entity`);
+  if (opts.view.get(topicId)) return sendJsonError(res, 409, `entity '${topicId}' is already registered`);
+  await opts.bus.publish(`${opts.root}/${topicId}`, JSON.stringify(registration), { retain: true, qos: 1 });
+  await opts.view.waitFor(() => opts.view.get(topicId) !== undefined, 2000);
+  return sendJson(res, 201, { "@topic-id": topicId });
+}

@@ -1,0 +1,75 @@
+import type { Entity } from "../../api/entity-store.ts";
+import type { Registration } from "../../api/payloads.ts";
+import type { Bus, Subscription } from "../../bus/bus.ts";
+
+/**
+ * The entity registrations as the bus carries them (retained `te/<topic id>` messages, which the
+ * api component's EntityStore publishes and persists). Reading them from the bus keeps the HTTP
+ * API correct whether the api component runs in this process or another one.
+ */
+export class EntityView {
+  private readonly entities = new Map<string, Entity>();
+  private sub?: Subscription;
+  private readonly waiters = new Set<() => void>();
+
+  constructor(
+    private readonly bus: Bus,
+    private readonly root: string,
+  ) {}
+
+  async start(): Promise<void> {
+    this.sub = await this.bus.subscribe(`${this.root}/+/+/+/+`, (msg) => {
+      const topicId = msg.topic.slice(this.root.length + 1);
+      if (msg.payload.length === 0) this.entities.delete(topicId);
+      else {
+        try {
+          const reg = JSON.parse(msg.payload.toString("utf8")) as Registration;
+          if (reg && typeof reg === "object" && typeof reg["@type"] === "string")
+            this.entities.set(topicId, { topicId, registration: reg, auto: false });
+        } catch {
+          return; // the api component reports bad registrations on te/errors
+        }
+      }
+      for (const w of this.waiters) w();
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.sub?.unsubscribe();
+  }
+
+  list(): Entity[] {
+    return [...this.entities.values()];
+  }
+
+  get(topicId: string): Entity | undefined {
+    return this.entities.get(topicId);
+  }
+
+  /** The entity and all its descendants, children before their parents are removed last. */
+  subtree(topicId: string): string[] {
+    const out = [topicId];
+    for (let i = 0; i < out.length; i++)
+      for (const e of this.entities.values())
+        if (e.registration["@parent"] === out[i] && !out.includes(e.topicId)) out.push(e.topicId);
+    return out;
+  }
+
+  /** Resolves true once `cond` holds (re-checked on every registration message), false after `ms`. */
+  waitFor(cond: () => boolean, ms: number): Promise<boolean> {
+    if (cond()) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const check = () => {
+        if (!cond()) return;
+        done(true);
+      };
+      const timer = setTimeout(() => done(false), ms);
+      const done = (v: boolean) => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+        resolve(v);
+      };
+      this.waiters.add(check);
+    });
+  }
+}

@@ -1,0 +1,119 @@
+import { createReadStream } from "node:fs";
+import { mkdir, open, rename, rm, stat, unlink } from "node:fs/promises";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { basename, dirname, join } from "node:path";
+import type { Logger } from "../../runtime/logger.ts";
+import { sendJsonError } from "./respond.ts";
+import { safeFilePath } from "./safe-path.ts";
+
+export interface FilesOptions {
+  root: string;
+  maxBytes: number;
+  log: Logger;
+}
+
+/** `PUT|GET|DELETE /te/v1/files/<path>` under the file transfer root. */
+export async function handleFiles(
+  req: IncomingMessage,
+  res: ServerResponse,
+  raw: string,
+  opts: FilesOptions,
+): Promise<void> {
+  const p = safeFilePath(raw, opts.root);
+  if (!p.ok) {
+    req.resume();
+    return sendJsonError(res, 400, p.error);
+  }
+  switch (req.method) {
+    case "PUT":
+      return put(req, res, p.path, opts);
+    case "GET":
+    case "HEAD":
+      return get(req, res, p.path);
+    case "DELETE": {
+      req.resume();
+      try {
+        await unlink(p.path);
+        res.writeHead(202).end();
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === "ENOENT") return sendJsonError(res, 404, "no such file");
+        if (code === "EISDIR" || code === "EPERM") return sendJsonError(res, 409, "not a file");
+        throw e;
+      }
+      return;
+    }
+    default:
+      req.resume();
+      res.setHeader("allow", "GET, HEAD, PUT, DELETE");
+      return sendJsonError(res, 405, `method ${req.method} not allowed on files`);
+  }
+}
+
+async function put(
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  opts: FilesOptions,
+): Promise<void> {
+  const declared = Number(req.headers["content-length"] ?? Number.NaN);
+  if (declared > opts.maxBytes) {
+    res.setHeader("connection", "close");
+    req.resume();
+    return sendJsonError(res, 413, `file larger than the limit of ${opts.maxBytes} bytes`);
+  }
+  try {
+    await mkdir(dirname(path), { recursive: true });
+  } catch {
+    req.resume();
+    return sendJsonError(res, 409, "a parent of this path is a file");
+  }
+  const tmp = join(
+    dirname(path),
+    `.${basename(path)}.part-${process.pid}-${Math.random().toString(36).slice(2)}`,
+  );
+  const fh = await open(tmp, "wx", 0o644);
+  let bytes = 0;
+  try {
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      bytes += chunk.length;
+      if (bytes > opts.maxBytes) throw new TooLarge();
+      await fh.write(chunk);
+    }
+    await fh.sync();
+    await fh.close();
+    await rename(tmp, path);
+  } catch (e) {
+    await fh.close().catch(() => {});
+    await rm(tmp, { force: true });
+    if (e instanceof TooLarge) {
+      res.setHeader("connection", "close");
+      return sendJsonError(res, 413, `file larger than the limit of ${opts.maxBytes} bytes`);
+    }
+    if ((e as NodeJS.ErrnoException).code === "EISDIR")
+      return sendJsonError(res, 409, "a directory exists at this path");
+    if (req.destroyed || (e as NodeJS.ErrnoException).code === "ECONNRESET") return; // client went away: nothing kept
+    throw e;
+  }
+  opts.log.debug("file stored", { path, bytes });
+  res.writeHead(201).end();
+}
+
+class TooLarge extends Error {}
+
+async function get(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+  req.resume();
+  const s = await stat(path).catch(() => undefined);
+  if (!s?.isFile()) return sendJsonError(res, 404, "no such file");
+  res.writeHead(200, { "content-type": "application/octet-stream", "content-length": s.size });
+  if (req.method === "HEAD") return void res.end();
+  await new Promise<void>((resolve) => {
+    const rs = createReadStream(path);
+    rs.on("error", () => {
+      res.destroy();
+      resolve();
+    });
+    rs.on("end", resolve);
+    rs.pipe(res);
+  });
+}

@@ -1,0 +1,25 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+  res.end(text);
+}
+
+export function sendJsonError(res: ServerResponse, status: number, error: string): void {
+  sendJson(res, status, { error });
+}
+
+/** Reads a JSON request body up to `max` bytes; throws a message fit for a 400. */
+export async function readJson(req: IncomingMessage, max = 64 * 1024): Promise<unknown> {
+  let body = "";
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    body += chunk.toString("utf8");
+    if (body.length > max) throw new Error(`request body larger than ${max} bytes`);
+  }
+  try {
+    return JSON.parse(body);
+  } catch (e) {
+    throw new Error(`request body is not JSON: ${(e as Error).message}`);
+  }
+}

@@ -1,0 +1,73 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Logger } from "../../runtime/logger.ts";
+import { type EntitiesOptions, handleEntities } from "./entities.ts";
+import { type FilesOptions, handleFiles } from "./files.ts";
+import { sendJsonError } from "./respond.ts";
+
+const FILES = "/te/v1/files/";
+const ENTITIES = "/te/v1/entities";
+
+export interface HttpOptions {
+  host: string;
+  port: number;
+  files: FilesOptions;
+  entities: EntitiesOptions;
+  log: Logger;
+}
+
+/** The agent's HTTP service (node:http, so the same code serves on Node and Bun). */
+export class AgentHttpServer {
+  private server?: Server;
+
+  constructor(private readonly opts: HttpOptions) {}
+
+  async start(): Promise<void> {
+    const server = createServer((req, res) => {
+      this.route(req, res).catch((e: unknown) => {
+        this.opts.log.error("HTTP request failed", { url: req.url, error: e });
+        if (!res.headersSent) sendJsonError(res, 500, "internal error");
+        else res.destroy();
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(this.opts.port, this.opts.host, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+    server.on("error", (e) => this.opts.log.error("HTTP server error", { error: e.message }));
+    this.server = server;
+    this.opts.log.info("file transfer and entity HTTP service listening", {
+      host: this.opts.host,
+      port: this.port,
+    });
+  }
+
+  get port(): number {
+    return (this.server?.address() as AddressInfo | null)?.port ?? this.opts.port;
+  }
+
+  async stop(): Promise<void> {
+    const s = this.server;
+    if (!s) return;
+    s.closeAllConnections?.();
+    await new Promise<void>((resolve) => s.close(() => resolve()));
+  }
+
+  private async route(
+    req: import("node:http").IncomingMessage,
+    res: import("node:http").ServerResponse,
+  ): Promise<void> {
+    const raw = req.url ?? "/";
+    const q = raw.indexOf("?");
+    const path = q < 0 ? raw : raw.slice(0, q);
+    const query = new URLSearchParams(q < 0 ? "" : raw.slice(q + 1));
+    if (path.startsWith(FILES)) return handleFiles(req, res, path.slice(FILES.length), this.opts.files);
+    if (path === ENTITIES || path.startsWith(`${ENTITIES}/`))
+      return handleEntities(req, res, path.slice(ENTITIES.length + 1), query, this.opts.entities);
+    req.resume();
+    sendJsonError(res, 404, `no such endpoint ${path}`);
+  }
+}

@@ -1,0 +1,63 @@
+import { stat } from "node:fs/promises";
+import type { DeclaredType } from "../declared-types.ts";
+import { download, uploadFile } from "../transfer.ts";
+import { type Operation, str } from "./operation.ts";
+
+/** Declared config types, re-read for every command so edits apply without a restart. */
+export type TypesSource = () => DeclaredType[];
+
+function find(types: TypesSource, payload: Record<string, unknown>): DeclaredType {
+  const type = str(payload, "type");
+  if (!type) throw new Error("the command has no 'type'");
+  const t = types().find((d) => d.type === type);
+  if (!t)
+    throw new Error(
+      `unknown config type '${type}' (declared: ${
+        types()
+          .map((d) => d.type)
+          .join(", ") || "none"
+      })`,
+    );
+  return t;
+}
+
+/** `config_snapshot`: uploads the type's file to `tedgeUrl`; `successful` carries its `path`. */
+export function configSnapshotOperation(types: TypesSource): Operation {
+  return {
+    op: "config_snapshot",
+    resume: "rerun",
+    capability: () => ({ types: types().map((t) => t.type) }),
+    async run(payload, ctx) {
+      const t = find(types, payload);
+      const url = str(payload, "tedgeUrl");
+      if (!url) throw new Error("the command has no 'tedgeUrl' to upload the snapshot to");
+      await uploadFile(url, t.path, ctx.signal).catch((e: NodeJS.ErrnoException) => {
+        throw e.code === "ENOENT" ? new Error(`config file ${t.path} does not exist`) : e;
+      });
+      return { path: t.path };
+    },
+  };
+}
+
+/**
+ * `config_update`: downloads `tedgeUrl` (else `remoteUrl`) and replaces the type's file
+ * atomically, keeping the old file's permissions; `successful` carries its `path`.
+ */
+export function configUpdateOperation(types: TypesSource): Operation {
+  return {
+    op: "config_update",
+    resume: "rerun",
+    capability: () => ({ types: types().map((t) => t.type) }),
+    async run(payload, ctx) {
+      const t = find(types, payload);
+      const url = str(payload, "tedgeUrl") ?? str(payload, "remoteUrl");
+      if (!url) throw new Error("the command has no 'tedgeUrl' or 'remoteUrl' to download from");
+      const mode = await stat(t.path).then(
+        (s) => s.mode & 0o7777,
+        () => 0o644,
+      );
+      await download(url, t.path, ctx.signal, mode);
+      return { path: t.path };
+    },
+  };
+}
