@@ -14,6 +14,7 @@ export const COMPONENTS = {
   "aws-mapper": async () => (await import("../mappers/aws/component.ts")).createAwsMapperComponent,
   "mqtt-mapper": async () => (await import("../mappers/mqtt/component.ts")).createMqttMapperComponent,
   bridge: async () => (await import("../bridge/bridge-component.ts")).createBridgeComponent,
+  bridge: async () => (await import("../bridge/bridge-component.ts")).createBridgeComponent,
 } satisfies Record<string, () => Promise<ComponentFactory>>;
 
 export type ComponentName = keyof typeof COMPONENTS;

@@ -1,0 +1,90 @@
+import { join } from "node:path";
+import type { Config } from "../config/store.ts";
+import type { Component, Context } from "../runtime/component.ts";
+import { CloudLink } from "./cloud-link.ts";
+import { metricsPayload, metricsTopic } from "./metrics.ts";
+import { DiskQueue, type FsyncPolicy } from "./queue/disk-queue.ts";
+import { MemoryQueue } from "./queue/memory-queue.ts";
+import type { MessageQueue } from "./queue/types.ts";
+import { CLOUDS, type CloudName } from "./routes.ts";
+import { enableKey, linkSettings } from "./settings.ts";
+
+export function openQueue(config: Config, cloud: CloudName, ctx: Pick<Context, "log">): MessageQueue {
+  const maxBytes = config.get("bridge.queue.max_bytes");
+  if (config.get("bridge.queue.store") === "memory") return new MemoryQueue({ maxBytes });
+  return DiskQueue.open({
+    dir: join(config.dataDir, "bridge", cloud),
+    maxBytes,
+    fsync: config.get("bridge.queue.fsync") as FsyncPolicy,
+    fsyncIntervalMs: config.get("bridge.queue.fsync_interval_ms"),
+    log: ctx.log.child("queue"),
+  });
+}
+
+/** Clouds whose bridge link is switched on (`bridge.<cloud>.enable`). */
+export const enabledClouds = (config: Config): CloudName[] =>
+  CLOUDS.filter((c) => config.get(enableKey(c)) === true);
+
+/**
+ * The `bridge` component: one link per enabled cloud, and the bridge's own measurements. A cloud
+ * that is misconfigured is reported and skipped; the others still run.
+ */
+export function createBridgeComponent(ctx: Context): Component {
+  const log = ctx.log.child("bridge");
+  const config = ctx.config;
+  const links: CloudLink[] = [];
+  let timer: ReturnType<typeof setInterval> | undefined;
+
+  const publishMetrics = () => {
+    if (!links.length) return;
+    const payload = metricsPayload(
+      links.map((l) => ({ name: l.name, metrics: l.metrics() })),
+      ctx.clock(),
+    );
+    ctx.bus
+      .publish(metricsTopic(config.get("mqtt.topic_root")), payload)
+      .catch((e: unknown) => log.debug("cannot publish bridge metrics", { error: e }));
+  };
+
+  return {
+    name: "bridge",
+    async start() {
+      const clouds = enabledClouds(config);
+      if (!clouds.length) log.warn("no cloud enabled (bridge.<cloud>.enable); run 'ledge connect <cloud>'");
+      for (const cloud of clouds) {
+        let link: CloudLink;
+        try {
+          const settings = linkSettings(config, cloud);
+          link = new CloudLink({
+            settings,
+            queue: openQueue(config, cloud, { log }),
+            bus: ctx.bus,
+            log: log.child(cloud),
+            clock: ctx.clock,
+            drainRate: config.get("bridge.drain_rate"),
+            inflight: config.get("bridge.inflight"),
+            backoffMinMs: config.get("bridge.backoff_min_ms"),
+            backoffMaxMs: Math.max(config.get("bridge.backoff_min_ms"), config.get("bridge.backoff_max_ms")),
+            keepaliveS: config.get("bridge.keepalive_s"),
+          });
+        } catch (e) {
+          log.error(`${cloud} link not started: ${(e as Error).message}`);
+          continue;
+        }
+        await link.start();
+        links.push(link);
+      }
+      const every = config.get("bridge.metrics_interval_s");
+      if (every > 0) {
+        timer = setInterval(publishMetrics, every * 1000);
+        timer.unref?.();
+      }
+    },
+    async stop() {
+      if (timer) clearInterval(timer);
+      timer = undefined;
+      await Promise.all(links.map((l) => l.stop()));
+      links.length = 0;
+    },
+  };
+}

@@ -1,0 +1,277 @@
+import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import type { Bus, BusMessage, Subscription } from "../bus/bus.ts";
+import type { Logger } from "../runtime/logger.ts";
+import { Backoff } from "./backoff.ts";
+import { classify } from "./diagnose.ts";
+import type { MessageQueue } from "./queue/types.ts";
+import { TokenBucket } from "./rate.ts";
+import { downlinkTopic, uplinkTopic } from "./routes.ts";
+import type { LinkSettings } from "./settings.ts";
+
+export interface LinkOptions {
+  settings: LinkSettings;
+  queue: MessageQueue;
+  bus: Bus;
+  log: Logger;
+  clock: () => number;
+  /** Messages per second to the cloud; 0: no limit. */
+  drainRate: number;
+  inflight: number;
+  backoffMinMs: number;
+  backoffMaxMs: number;
+  keepaliveS: number;
+  random?: () => number;
+}
+
+export interface LinkMetrics {
+  connected: boolean;
+  queue_depth: number;
+  queue_bytes: number;
+  drops: number;
+  reconnects: number;
+  messages_sent: number;
+  bytes_sent: number;
+  messages_received: number;
+}
+
+interface InFlight {
+  seq: number;
+  bytes: number;
+  acked: boolean;
+}
+
+/**
+ * One cloud connection. Uplink: local message → cloud topic → queue (synchronously, before the
+ * local broker acknowledges the publisher) → sent in order at most `drainRate`/s with at most
+ * `inflight` unacknowledged → committed when every earlier one is acknowledged too. After a lost
+ * connection everything uncommitted is sent again (at-least-once). Downlink: cloud message →
+ * local topic, acknowledged to the cloud only once the local broker took it.
+ *
+ * mqtt.js's own reconnect and resend are off (each connection is a fresh client): the queue is
+ * the single source of what still has to go, so nothing is sent twice by two mechanisms.
+ */
+export class CloudLink {
+  private client?: MqttClient;
+  /** Bumped per connection: acknowledgements of an older one are ignored. */
+  private generation = 0;
+  private connected = false;
+  private everConnected = false;
+  private stopped = true;
+  private inflight: InFlight[] = [];
+  private sub?: Subscription;
+  private reconnectTimer?: ReturnType<typeof setTimeout>;
+  private pumpTimer?: ReturnType<typeof setTimeout>;
+  private pumpScheduled = false;
+  private lastError = "";
+  private readonly backoff: Backoff;
+  private readonly bucket: TokenBucket;
+  private readonly counters = { reconnects: 0, messagesSent: 0, bytesSent: 0, received: 0 };
+
+  constructor(private readonly o: LinkOptions) {
+    this.backoff = new Backoff(o.backoffMinMs, o.backoffMaxMs, o.random ?? Math.random);
+    this.bucket = new TokenBucket(o.drainRate, o.clock);
+  }
+
+  get name(): string {
+    return this.o.settings.cloud;
+  }
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    const { routes } = this.o.settings;
+    this.sub = await this.o.bus.subscribe(
+      routes.uplink.map((r) => r.local),
+      (m) => this.onLocal(m),
+      { qos: 1 },
+    );
+    this.connect();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.reconnectTimer);
+    clearTimeout(this.pumpTimer);
+    await this.sub?.unsubscribe();
+    this.sub = undefined;
+    const c = this.client;
+    this.client = undefined;
+    this.connected = false;
+    this.generation++;
+    if (c) await c.endAsync(true).catch(() => {});
+    this.o.queue.close();
+  }
+
+  metrics(): LinkMetrics {
+    const s = this.o.queue.stats();
+    return {
+      connected: this.connected,
+      queue_depth: s.depth,
+      queue_bytes: s.bytes,
+      drops: s.drops,
+      reconnects: this.counters.reconnects,
+      messages_sent: this.counters.messagesSent,
+      bytes_sent: this.counters.bytesSent,
+      messages_received: this.counters.received,
+    };
+  }
+
+  private onLocal(m: BusMessage): void {
+    // Retained messages replayed on subscribe were forwarded when first published.
+    if (m.retain) return;
+    const topic = uplinkTopic(this.o.settings.routes, m.topic);
+    if (!topic) return;
+    try {
+      this.o.queue.append({ topic, payload: m.payload, qos: 1, retain: false });
+    } catch (e) {
+      this.o.log.error("cannot queue message, dropped", { topic: m.topic, error: e });
+      return;
+    }
+    this.schedulePump();
+  }
+
+  private connect(): void {
+    if (this.stopped) return;
+    const s = this.o.settings;
+    const gen = ++this.generation;
+    const opts: IClientOptions = {
+      host: s.endpoint.host,
+      port: s.endpoint.port,
+      protocol: s.endpoint.tls ? "mqtts" : "mqtt",
+      protocolVersion: 4,
+      clientId: s.clientId,
+      username: s.username,
+      password: s.password,
+      // A persistent session keeps the cloud's subscriptions and queued operations across outages.
+      clean: false,
+      keepalive: this.o.keepaliveS,
+      reconnectPeriod: 0,
+      connectTimeout: 15_000,
+      resubscribe: false,
+      queueQoSZero: false,
+      ...(s.endpoint.tls
+        ? {
+            cert: s.cert,
+            key: s.key,
+            ca: s.ca,
+            rejectUnauthorized: true,
+            servername: /^[\d.:]+$/.test(s.endpoint.host) ? undefined : s.endpoint.host,
+          }
+        : {}),
+    };
+    const client = mqtt.connect(opts);
+    this.client = client;
+    let handshakeDone = false;
+    client.stream?.on?.("secureConnect", () => {
+      handshakeDone = true;
+    });
+    client.handleMessage = (packet, done) => {
+      const local = downlinkTopic(s.routes, packet.topic);
+      if (!local) return done();
+      this.counters.received++;
+      this.o.bus.publish(local, packet.payload as Buffer, { qos: 1, retain: packet.retain }).then(
+        () => done(),
+        (e: unknown) => {
+          this.o.log.error("cannot publish downlink message locally", { topic: local, error: e });
+          // No PUBACK: the cloud redelivers it on the next connection.
+          done(e as Error);
+        },
+      );
+    };
+    client.on("connect", () => {
+      if (gen !== this.generation) return;
+      this.connected = true;
+      if (this.everConnected) this.counters.reconnects++;
+      this.everConnected = true;
+      this.backoff.reset();
+      this.lastError = "";
+      this.o.log.info("connected", { cloud: s.where });
+      const remote = s.routes.downlink.map((r) => r.remote);
+      client.subscribe(remote, { qos: 1 }, (e) => {
+        if (e && gen === this.generation)
+          this.o.log.error("cloud refused the subscription", { topics: remote, error: e });
+      });
+      this.inflight = [];
+      this.o.queue.rewind();
+      this.schedulePump();
+    });
+    client.on("error", (e) => {
+      if (gen !== this.generation) return;
+      const f = classify(e, s.where, handshakeDone);
+      // The first failure of a series is a warning; repeats would flood the log during an outage.
+      if (f.message !== this.lastError) this.o.log.warn(f.message);
+      else this.o.log.debug(f.message);
+      this.lastError = f.message;
+    });
+    client.on("close", () => {
+      if (gen !== this.generation) return;
+      if (this.connected)
+        this.o.log.warn("connection lost", { cloud: s.where, queued: this.o.queue.stats().depth });
+      this.connected = false;
+      this.inflight = [];
+      this.o.queue.rewind();
+      client.removeAllListeners("close");
+      client.end(true);
+      if (this.stopped) return;
+      const delay = this.backoff.next();
+      this.o.log.debug("reconnecting", { cloud: s.where, in_ms: delay });
+      this.reconnectTimer = setTimeout(() => this.connect(), delay);
+    });
+  }
+
+  private schedulePump(): void {
+    if (this.pumpScheduled || !this.connected) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    const client = this.client;
+    if (!client || !this.connected) return;
+    const gen = this.generation;
+    while (this.inflight.length < this.o.inflight) {
+      const waitMs = this.bucket.take();
+      if (waitMs > 0) {
+        clearTimeout(this.pumpTimer);
+        this.pumpTimer = setTimeout(() => this.pump(), waitMs);
+        return;
+      }
+      let e: ReturnType<MessageQueue["next"]>;
+      try {
+        e = this.o.queue.next();
+      } catch (err) {
+        this.o.log.error("queue read failed", { error: err });
+        e = undefined;
+      }
+      if (!e) {
+        this.bucket.refund();
+        return;
+      }
+      const item: InFlight = { seq: e.seq, bytes: e.payload.byteLength, acked: false };
+      this.inflight.push(item);
+      const payload = Buffer.isBuffer(e.payload)
+        ? e.payload
+        : Buffer.from(e.payload.buffer, e.payload.byteOffset, e.payload.byteLength);
+      client.publish(e.topic, payload, { qos: e.qos, retain: e.retain }, (err) => {
+        if (gen !== this.generation || err) return;
+        this.onAck(item);
+      });
+      // QoS 0 records have no acknowledgement: sent is done.
+      if (e.qos === 0) this.onAck(item);
+    }
+  }
+
+  private onAck(item: InFlight): void {
+    item.acked = true;
+    let last: InFlight | undefined;
+    while (this.inflight[0]?.acked) {
+      last = this.inflight.shift()!;
+      this.counters.messagesSent++;
+      this.counters.bytesSent += last.bytes;
+    }
+    if (last) this.o.queue.commit(last.seq);
+    this.schedulePump();
+  }
+}

@@ -1,0 +1,111 @@
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { type ConfigKey, isConfigKey } from "../config/schema.ts";
+import type { Config } from "../config/store.ts";
+import { type CloudName, type CloudRoutes, type Endpoint, parseEndpoint, routesFor } from "./routes.ts";
+
+/** Everything a link needs to reach one cloud, resolved from the configuration. */
+export interface LinkSettings {
+  cloud: CloudName;
+  endpoint: Endpoint;
+  /** For messages: `c8y (example.cumulocity.com:8883)`. */
+  where: string;
+  clientId: string;
+  username?: string;
+  password?: string;
+  cert?: Buffer;
+  key?: Buffer;
+  /** Trusted roots; undefined: the runtime's built-in ones. */
+  ca?: Buffer[];
+  routes: CloudRoutes;
+}
+
+/** Keys owned by the mappers' schema; read only when they exist so either side can land first. */
+function optional(config: Config, ...keys: string[]): string {
+  for (const k of keys) {
+    if (!isConfigKey(k)) continue;
+    const v = config.get(k as ConfigKey);
+    if (typeof v === "string" && v) return v;
+  }
+  return "";
+}
+
+export const URL_KEY: Record<CloudName, string> = {
+  c8y: "c8y.url",
+  az: "az.url",
+  aws: "aws.url",
+  mqtt: "mqtt.cloud.url",
+};
+
+export function cloudUrl(config: Config, cloud: CloudName): string {
+  return optional(config, URL_KEY[cloud]);
+}
+
+/** The plain MQTT cloud's topic root, shared with its mapper. */
+export function mqttPrefix(config: Config): string {
+  return optional(config, "mqtt.cloud.topic_prefix", "mqtt.cloud.prefix", "mqtt_cloud.prefix") || "ledge";
+}
+
+export function enableKey(cloud: CloudName): ConfigKey {
+  return `bridge.${cloud}.enable` as ConfigKey;
+}
+
+/** PEM file, or every .pem/.crt/.cer in a directory; "" means the built-in roots. */
+export function loadCa(path: string): Buffer[] | undefined {
+  if (!path) return undefined;
+  if (!existsSync(path)) throw new Error(`root certificates '${path}' (bridge.root_cert_path) do not exist`);
+  if (!statSync(path).isDirectory()) return [readFileSync(path)];
+  const files = readdirSync(path).filter((f) => /\.(pem|crt|cer)$/i.test(f));
+  if (!files.length) throw new Error(`no .pem/.crt files in ${path} (bridge.root_cert_path)`);
+  return files.map((f) => readFileSync(join(path, f)));
+}
+
+function readPem(config: Config, key: "device.cert_path" | "device.key_path"): Buffer {
+  const path = config.path(key);
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    const what = key === "device.cert_path" ? "certificate" : "private key";
+    throw new Error(
+      `cannot read the device ${what} ${path} (${key}): ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; create one with 'ledge cert create --device-id ID'`,
+    );
+  }
+}
+
+/** Resolves one cloud's link; throws a clear error for anything missing. */
+export function linkSettings(config: Config, cloud: CloudName): LinkSettings {
+  const url = cloudUrl(config, cloud);
+  if (!url) throw new Error(`${URL_KEY[cloud]} is not set: 'ledge config set ${URL_KEY[cloud]} <host>'`);
+  let endpoint: Endpoint;
+  try {
+    endpoint = parseEndpoint(url);
+  } catch (e) {
+    throw new Error(`${URL_KEY[cloud]}: ${(e as Error).message}`);
+  }
+  const deviceId = config.get("device.id");
+  if (!deviceId && cloud !== "mqtt")
+    throw new Error(
+      "device.id is not set: 'ledge config set device.id <id>' (it must match the certificate CN)",
+    );
+  const where = `${cloud} (${endpoint.host}:${endpoint.port})`;
+  const routes = routesFor(cloud, deviceId, mqttPrefix(config));
+  const s: LinkSettings = { cloud, endpoint, where, clientId: deviceId, routes };
+  if (cloud === "mqtt") {
+    s.clientId = config.get("bridge.mqtt.client_id") || deviceId || `ledge-${process.pid}`;
+    s.username = config.get("bridge.mqtt.username") || undefined;
+    s.password = config.get("bridge.mqtt.password") || undefined;
+  }
+  if (cloud === "az") s.username = `${endpoint.host}/${deviceId}/?api-version=2021-04-12`;
+  if (endpoint.tls) {
+    s.ca = loadCa(config.get("bridge.root_cert_path") ? config.path("bridge.root_cert_path") : "");
+    if (cloud !== "mqtt" || config.get("bridge.mqtt.use_cert")) {
+      s.cert = readPem(config, "device.cert_path");
+      s.key = readPem(config, "device.key_path");
+    }
+  } else if (cloud !== "mqtt") {
+    throw new Error(
+      `${URL_KEY[cloud]}: ${cloud} needs TLS (mqtts://); plain mqtt:// is for the plain MQTT cloud`,
+    );
+  }
+  return s;
+}
