@@ -117,11 +117,11 @@ export class Batcher {
       const v = m.values[key]!;
       if (typeof v === "number") {
         const f = this.append(entity, mtype, key, v, ts, now);
-        if (f) (out ??= []).push(f);
+        if (f) out = push(out, f);
       } else {
         for (const sub in v) {
           const f = this.append(entity, mtype, `${key}.${sub}`, v[sub]!, ts, now);
-          if (f) (out ??= []).push(f);
+          if (f) out = push(out, f);
         }
       }
     }
@@ -188,6 +188,12 @@ export class Batcher {
     this.lent.add(out.buffer);
     return out;
   }
+}
+
+function push(out: Uint8Array[] | undefined, f: Uint8Array): Uint8Array[] {
+  if (!out) return [f];
+  out.push(f);
+  return out;
 }
 
 // cbor-x writes long strings with Buffer#utf8Write when Buffer exists (Node and Bun): pool Buffers then.

@@ -84,7 +84,7 @@ export class Columns {
     let f32 = true;
     for (let i = 0; i < n; i++) {
       const v = vs[i]!;
-      if (f32 && Math.fround(v) !== v && v === v) f32 = false;
+      if (f32 && Math.fround(v) !== v && !Number.isNaN(v)) f32 = false;
       if (!decimal) continue;
       if (v === 0 && 1 / v < 0) {
         decimal = false; // -0 has no integer form

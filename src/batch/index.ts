@@ -22,4 +22,6 @@
  * `BatchFormatError`, nothing else. The frame format is in README.md ("Telemetry batching").
  */
 export { Batcher, type BatcherOptions, parseIsoMs } from "./batcher.ts";
+export { type DecodeOptions, decodeFrame, decodeFrames } from "./decode.ts";
 export { BatchFormatError, type BatchRecord, FRAME_VERSION } from "./format.ts";
+export { type TeMessage, toThinEdgeMessages } from "./thin-edge.ts";

@@ -31,6 +31,7 @@ export function headBytes(n: number): number {
 }
 
 class Names {
+  constructor(private readonly reserved: readonly string[] = []) {}
   readonly ids = new Map<string, number>();
   readonly names: string[] = [];
   /** Encoded size of each name as a CBOR text string. */
@@ -48,6 +49,7 @@ class Names {
     if (this.names.length >= LIMITS.names) return -1;
     if (name.length > LIMITS.nameLength)
       throw new RangeError(`batch: name longer than ${LIMITS.nameLength} characters`);
+    if (this.reserved.includes(name)) throw new RangeError(`batch: series name '${name}' is reserved`);
     const n = this.names.length;
     const bytes = utf8Length(name);
     this.ids.set(name, n);
@@ -84,7 +86,8 @@ class Names {
 export class Tables {
   readonly entities = new Names();
   readonly types = new Names();
-  readonly series = new Names();
+  /** `time` and `type` are payload fields in Thin Edge JSON, not series. */
+  readonly series = new Names(["time", "type"]);
   /** (entity << 20 | type << 10 | series) → persistent channel id; keys stay small integers. */
   readonly channelIds = new Map<number, number>();
   channelCount = 0;

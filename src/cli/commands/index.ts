@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { registerBatch } from "./batch.ts";
 import { registerBroker } from "./broker.ts";
 import { registerConfig } from "./config.ts";
 import { registerInit } from "./init.ts";
@@ -12,4 +13,5 @@ export function registerCommands(program: Command): void {
   registerMqtt(program);
   registerConfig(program);
   registerInit(program);
+  registerBatch(program);
 }
