@@ -7,13 +7,13 @@ import type { ComponentFactory } from "./component.ts";
 export const COMPONENTS = {
   broker: async () => (await import("../bus/broker-component.ts")).createBrokerComponent,
   api: async () => (await import("../api/api-component.ts")).createApiComponent,
+  agent: async () => (await import("../agent/agent-component.ts")).createAgentComponent,
   modbus: async () => (await import("../drivers/modbus/component.ts")).createModbusComponent,
   serial: async () => (await import("../drivers/serial/component.ts")).createSerialComponent,
   "c8y-mapper": async () => (await import("../mappers/c8y/component.ts")).createC8yMapperComponent,
   "az-mapper": async () => (await import("../mappers/az/component.ts")).createAzMapperComponent,
   "aws-mapper": async () => (await import("../mappers/aws/component.ts")).createAwsMapperComponent,
   "mqtt-mapper": async () => (await import("../mappers/mqtt/component.ts")).createMqttMapperComponent,
-  bridge: async () => (await import("../bridge/bridge-component.ts")).createBridgeComponent,
   bridge: async () => (await import("../bridge/bridge-component.ts")).createBridgeComponent,
 } satisfies Record<string, () => Promise<ComponentFactory>>;
 
