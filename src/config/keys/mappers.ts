@@ -16,7 +16,12 @@ export const mapperKeys = {
   "mqtt.batch.enable": bool("Plain MQTT mapper: send measurements as CBOR frames instead of JSON.", false),
   "mqtt.batch.max_bytes": int("Largest CBOR frame in bytes.", 65536, 256, 16777216),
   "mqtt.batch.max_count": int("Readings per CBOR frame.", 1000, 1, 1000000),
-  "mqtt.batch.max_age_ms": int("Longest a reading waits in a frame before it is sent (ms).", 10000, 0, 3600000),
+  "mqtt.batch.max_age_ms": int(
+    "Longest a reading waits in a frame before it is sent (ms).",
+    10000,
+    0,
+    3600000,
+  ),
   "c8y.announce_entities": bool(
     "Publish the registration of auto-registered entities on te/ (retained), as thin-edge's mapper does.",
     true,
