@@ -8,7 +8,6 @@ export const COMPONENTS = {
   broker: async () => (await import("../bus/broker-component.ts")).createBrokerComponent,
   api: async () => (await import("../api/api-component.ts")).createApiComponent,
   agent: async () => (await import("../agent/agent-component.ts")).createAgentComponent,
-  agent: async () => (await import("../agent/agent-component.ts")).createAgentComponent,
   modbus: async () => (await import("../drivers/modbus/component.ts")).createModbusComponent,
   serial: async () => (await import("../drivers/serial/component.ts")).createSerialComponent,
   "c8y-mapper": async () => (await import("../mappers/c8y/component.ts")).createC8yMapperComponent,
