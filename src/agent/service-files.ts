@@ -35,7 +35,7 @@ function shellQuote(s: string): string {
 /** systemd quoting: double quotes with escaped `\`, `"` and `%` (specifier) characters. */
 function unitQuote(s: string): string {
   const esc = s.replace(/%/g, "%%");
-  return /^[\w@+=:,./-]+$/.test(esc) ? esc : `"${esc.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
+  return /^[\w@%+=:,./-]+$/.test(esc) ? esc : `"${esc.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
 }
 
 export function systemdUnit(o: ServiceOptions): string {
