@@ -34,7 +34,7 @@ const WORK = join(DIST, ".build");
 const CACHE = join(ROOT, ".cache");
 const SEA_FUSE = "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2";
 /** Optional at run time or never used by ledge; left out of every bundle. */
-const EXTERNAL = ["cbor-extract", "bufferutil", "utf-8-validate"];
+const EXTERNAL = ["cbor-extract", "bufferutil", "utf-8-validate", "bun:*"];
 
 /** The CLI, preceded by the native-addon self-test hook (src/runtime/native.ts). */
 const ENTRY: esbuild.StdinOptions = {
@@ -99,10 +99,44 @@ function defines(info: BuildInfo, extra: Record<string, string> = {}): Record<st
   };
 }
 
-/** dist/ledge.mjs: ESM for `node dist/ledge.mjs`, and the input of the Bun compiles. */
-async function bundleEsm(info: BuildInfo): Promise<string> {
-  const outfile = join(DIST, "ledge.mjs");
-  await esbuild.build({
+export interface StartupGraph {
+  /** Bytes of source evaluated when ledge starts, whatever the command. */
+  eagerBytes: number;
+  totalBytes: number;
+  /** Eagerly loaded bytes per npm package (or `src/<dir>`), largest first. */
+  packages: [string, number][];
+}
+
+/**
+ * What runs at start-up: the modules reachable from the entry without crossing a dynamic `import()`
+ * (esbuild keeps those behind lazy module wrappers even in a single file). `require()` counts as
+ * eager, which is conservative.
+ */
+export function startupGraph(meta: esbuild.Metafile): StartupGraph {
+  const inputs = meta.inputs;
+  const eager = new Set<string>();
+  const queue = Object.keys(inputs).filter((p) => p === ENTRY.sourcefile || p === "<stdin>");
+  for (let file = queue.pop(); file !== undefined; file = queue.pop()) {
+    if (eager.has(file)) continue;
+    eager.add(file);
+    for (const imp of inputs[file]?.imports ?? []) {
+      if (imp.kind !== "dynamic-import" && !imp.external) queue.push(imp.path);
+    }
+  }
+  const packages = new Map<string, number>();
+  let eagerBytes = 0;
+  for (const file of eager) {
+    const bytes = inputs[file]?.bytes ?? 0;
+    eagerBytes += bytes;
+    const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(file)?.[1] ?? file.split("/").slice(0, 2).join("/");
+    packages.set(pkg, (packages.get(pkg) ?? 0) + bytes);
+  }
+  const totalBytes = Object.values(inputs).reduce((n, i) => n + i.bytes, 0);
+  return { eagerBytes, totalBytes, packages: [...packages].sort((a, b) => b[1] - a[1]) };
+}
+
+function esmOptions(info: BuildInfo, outfile: string): esbuild.BuildOptions {
+  return {
     stdin: ENTRY,
     outfile,
     bundle: true,
@@ -119,8 +153,33 @@ async function bundleEsm(info: BuildInfo): Promise<string> {
     },
     legalComments: "none",
     logLevel: "warning",
-  });
+    metafile: true,
+  };
+}
+
+/** The start-up import graph of the CLI bundle, without writing anything (tests). */
+export async function analyzeStartup(): Promise<StartupGraph> {
+  const r = await esbuild.build({ ...esmOptions(buildInfo(), join(WORK, "analyze.mjs")), write: false });
+  return startupGraph(r.metafile as esbuild.Metafile);
+}
+
+/** dist/ledge.mjs: ESM for `node dist/ledge.mjs`, and the input of the Bun compiles. */
+async function bundleEsm(info: BuildInfo): Promise<string> {
+  const outfile = join(DIST, "ledge.mjs");
+  const r = await esbuild.build(esmOptions(info, outfile));
   chmodSync(outfile, 0o755);
+  const g = startupGraph(r.metafile as esbuild.Metafile);
+  const kib = (n: number) => `${Math.round(n / 1024)} KiB`;
+  log(
+    `  start-up import graph: ${kib(g.eagerBytes)} of ${kib(g.totalBytes)} source loaded eagerly; largest:`,
+  );
+  log(
+    `    ${g.packages
+      .slice(0, 8)
+      .map(([p, n]) => `${p} ${kib(n)}`)
+      .join(", ")}`,
+  );
+  writeFileSync(join(WORK, "startup-graph.json"), `${JSON.stringify(g, null, 2)}\n`);
   return outfile;
 }
 
@@ -315,7 +374,9 @@ async function main(argv: string[]): Promise<void> {
   for (const [file, size] of sizes) log(`  ${mib(size).padStart(10)}  ${file.slice(ROOT.length + 1)}`);
 }
 
-main(process.argv.slice(2)).catch((e: unknown) => {
-  process.stderr.write(`build: ${(e as Error).message}\n`);
-  process.exitCode = 1;
-});
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main(process.argv.slice(2)).catch((e: unknown) => {
+    process.stderr.write(`build: ${(e as Error).message}\n`);
+    process.exitCode = 1;
+  });
+}

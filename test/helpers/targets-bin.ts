@@ -153,6 +153,11 @@ export interface Daemon {
 /** Starts a long-running ledge (run, broker); the caller waits for readiness. */
 export function startBinary(t: Target, args: string[], env: NodeJS.ProcessEnv = cleanEnv()): Daemon {
   const [cmd, argv] = commandFor(t, args);
+  return startCommand(cmd, argv, env);
+}
+
+/** Starts any long-running command (a binary variant, `node dist/ledge.mjs`) as a Daemon. */
+export function startCommand(cmd: string, argv: string[], env: NodeJS.ProcessEnv = cleanEnv()): Daemon {
   const proc = spawn(cmd, argv, { env, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   proc.stdout?.on("data", (d: Buffer) => {
