@@ -40,19 +40,25 @@ export function decodeFrames(bytes: Uint8Array, opts: DecodeOptions = {}): Batch
   const out: BatchRecord[][] = [];
   let pos = 0;
   while (pos < bytes.length) {
-    const end = frameEnd(bytes, pos, opts);
     try {
+      const end = frameEnd(bytes, pos, opts);
       out.push(frameRecords(bytes.subarray(pos, end), opts));
+      pos = end;
     } catch (e) {
-      throw new BatchFormatError(`frame ${out.length + 1} (byte ${pos}): ${(e as Error).message}`);
+      if (!(e instanceof BatchFormatError)) throw e;
+      throw new BatchFormatError(`frame ${out.length + 1} (byte ${pos}): ${e.message}`);
     }
-    pos = end;
   }
   return out;
 }
 
 function frameEnd(bytes: Uint8Array, pos: number, opts: DecodeOptions): number {
+  if (!(bytes instanceof Uint8Array)) throw new BatchFormatError("a frame must be bytes (a Uint8Array)");
   const max = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME;
+  if (pos < bytes.length && bytes[pos]! >> 5 !== 4)
+    throw new BatchFormatError(
+      `not a batch frame: a frame is a CBOR array, first byte is 0x${bytes[pos]!.toString(16)}`,
+    );
   const end = scanItem(bytes, pos);
   if (end - pos > max)
     throw new BatchFormatError(`frame of ${end - pos} bytes exceeds the ${max}-byte limit`);

@@ -16,6 +16,8 @@
  * caller's until it calls `release(frame)`; the same bytes can go to the socket and to the disk
  * queue (no copy). After release the buffer is reused by a later flush, so never touch a frame after
  * releasing it. Not releasing is safe (the buffer is garbage collected), only not allocation-free.
+ * To keep a copy past release: `new Uint8Array(frame)` or `Buffer.from(frame)` (NOT `frame.slice()`,
+ * which on a Buffer is a view).
  *
  * Decoding: `decodeFrame(bytes)` → records, `decodeFrames(bytes)` for a CBOR sequence of frames,
  * `toThinEdgeMessages(records)` → `{topic, payload}` Thin Edge JSON messages. Bad input throws
@@ -23,5 +25,5 @@
  */
 export { Batcher, type BatcherOptions, parseIsoMs } from "./batcher.ts";
 export { type DecodeOptions, decodeFrame, decodeFrames } from "./decode.ts";
-export { BatchFormatError, type BatchRecord, FRAME_VERSION } from "./format.ts";
+export { BatchFormatError, type BatchRecord, FRAME_VERSION, LIMITS } from "./format.ts";
 export { type TeMessage, toThinEdgeMessages } from "./thin-edge.ts";
