@@ -97,8 +97,9 @@ export function routesFor(cloud: CloudName, deviceId: string, prefix = "ledge"):
 export function rewrite(from: string, to: string, topic: string): string | undefined {
   if (!from.endsWith("#")) return topic === from ? to : undefined;
   const prefix = from.slice(0, -1);
-  if (!topic.startsWith(prefix) || topic.length === prefix.length) return undefined;
-  return to.slice(0, -1) + topic.slice(prefix.length);
+  if (!topic.startsWith(prefix)) return undefined;
+  // `c8y/` alone would become the empty topic.
+  return to.slice(0, -1) + topic.slice(prefix.length) || undefined;
 }
 
 /** The cloud topic for a local message, or undefined when it stays local. */

@@ -43,7 +43,7 @@ export function cloudUrl(config: Config, cloud: CloudName): string {
 
 /** The plain MQTT cloud's topic root, shared with its mapper. */
 export function mqttPrefix(config: Config): string {
-  return optional(config, "mqtt.cloud.topic_prefix", "mqtt.cloud.prefix", "mqtt_cloud.prefix") || "ledge";
+  return optional(config, "mqtt.cloud.prefix") || `ledge/${config.get("device.id") || "device"}`;
 }
 
 export function enableKey(cloud: CloudName): ConfigKey {

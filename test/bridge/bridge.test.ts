@@ -1,0 +1,207 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import type { MqttClient } from "mqtt";
+import { type Mosquitto, startMosquitto } from "../helpers/mosquitto.ts";
+import { clientCert, cloudBrokerConfig, createCa, createPki, issue, type Pki } from "../helpers/tls-pki.ts";
+import { client, collect, type Ledge, rm, startLedge, tempDir, waitFor } from "./harness.ts";
+
+const DEVICE = "test-device";
+
+describe("bridge against a TLS cloud stand-in (mosquitto, require_certificate)", () => {
+  let pki: Pki;
+  let cloud: Mosquitto;
+  let tlsPort: number;
+  let plainPort: number;
+  let device: { cert: string; key: string };
+  let observer: MqttClient;
+  const dirs: string[] = [];
+  const running: Ledge[] = [];
+
+  const base = (extra: Record<string, string | number | boolean> = {}) => ({
+    "device.id": DEVICE,
+    "device.cert_path": device.cert,
+    "device.key_path": device.key,
+    "bridge.root_cert_path": pki.caCert,
+    "bridge.backoff_min_ms": 100,
+    "bridge.backoff_max_ms": 500,
+    "bridge.drain_rate": 0,
+    ...extra,
+  });
+  const ledge = async (extra: Record<string, string | number | boolean>) => {
+    const d = tempDir();
+    dirs.push(d);
+    const l = await startLedge(base(extra), d);
+    running.push(l);
+    return l;
+  };
+
+  before(async () => {
+    pki = createPki();
+    device = clientCert(pki, DEVICE);
+    const cfg = await cloudBrokerConfig(pki, [pki.caCert]);
+    tlsPort = cfg.tlsPort;
+    plainPort = cfg.plainPort;
+    cloud = await startMosquitto(cfg.lines, tlsPort);
+    observer = await client(plainPort);
+  });
+  after(async () => {
+    for (const l of running) await l.stop().catch(() => {});
+    await observer?.endAsync(true);
+    await cloud?.stop();
+    pki?.cleanup();
+    for (const d of dirs) rm(d);
+  });
+
+  it("c8y: local c8y/... messages arrive at the cloud without the prefix, payloads exact; downlink topics stay local", async () => {
+    const seen = await collect(observer, "#");
+    const l = await ledge({ "c8y.url": `127.0.0.1:${tlsPort}`, "bridge.c8y.enable": true });
+    await waitFor("link up", () => l.logs.some((x) => x.includes("connected")));
+    const pub = await client(l.port);
+    const meas =
+      '{"externalSource":{"externalId":"test-device:device:child1","type":"c8y_Serial"},"temp":{"temp":{"value":1.0}},"time":"2021-11-16T17:45:40.571760714+01:00","type":"ThinEdgeMeasurement"}';
+    await pub.publishAsync("c8y/s/us", '400,ThinEdgeEvent,"Someone clicked",2020-02-02T01:02:03+05:30', {
+      qos: 1,
+    });
+    await pub.publishAsync("c8y/measurement/measurements/create", meas, { qos: 0 });
+    await pub.publishAsync("c8y/s/ds", "510,test-device", { qos: 1 });
+    await pub.publishAsync("c8y/inventory/managedObjects/update/test-device", '{"foo":"bar"}', { qos: 1 });
+    await waitFor("3 messages at the cloud", () => seen.length >= 3);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(seen, [
+      { topic: "s/us", payload: '400,ThinEdgeEvent,"Someone clicked",2020-02-02T01:02:03+05:30' },
+      { topic: "measurement/measurements/create", payload: meas },
+      { topic: "inventory/managedObjects/update/test-device", payload: '{"foo":"bar"}' },
+    ]);
+    await pub.endAsync();
+    observer.removeAllListeners("message");
+    await observer.unsubscribeAsync("#");
+    await l.stop();
+    running.pop();
+  });
+
+  it("c8y: an operation published at the cloud on devicecontrol/notifications arrives locally on c8y/devicecontrol/notifications", async () => {
+    const l = await ledge({ "c8y.url": `127.0.0.1:${tlsPort}`, "bridge.c8y.enable": true });
+    const local = await client(l.port);
+    const got = await collect(local, "c8y/#");
+    await waitFor("link up", () => l.logs.some((x) => x.includes("connected")));
+    await new Promise((r) => setTimeout(r, 100)); // the link's cloud subscription
+    const op =
+      '{"id":"123456","c8y_SoftwareUpdate":[{"name":"nodered","action":"install","version":"1.0.0::debian","url":""}]}';
+    await observer.publishAsync("devicecontrol/notifications", op, { qos: 1 });
+    await observer.publishAsync("s/ds", "510,test-device", { qos: 1 });
+    await observer.publishAsync("s/us", "not for the device", { qos: 1 });
+    await waitFor("downlink", () => got.length >= 2);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(got, [
+      { topic: "c8y/devicecontrol/notifications", payload: op },
+      { topic: "c8y/s/ds", payload: "510,test-device" },
+    ]);
+    await local.endAsync();
+    await l.stop();
+    running.pop();
+  });
+
+  it("az and aws: telemetry topics map to devices/<id>/messages/events/ and thinedge/<id>/td/...; commands come back", async () => {
+    const seen = await collect(observer, "#");
+    for (const [cloud, localTopic, remoteTopic, downRemote, downLocal] of [
+      [
+        "az",
+        "az/messages/events/",
+        `devices/${DEVICE}/messages/events/`,
+        `devices/${DEVICE}/messages/devicebound/x`,
+        "az/messages/devicebound/x",
+      ],
+      [
+        "aws",
+        "aws/td/device:child/m/test_type",
+        `thinedge/${DEVICE}/td/device:child/m/test_type`,
+        `thinedge/${DEVICE}/cmd/restart`,
+        "aws/cmd/restart",
+      ],
+    ] as const) {
+      seen.length = 0;
+      const l = await ledge({ [`${cloud}.url`]: `127.0.0.1:${tlsPort}`, [`bridge.${cloud}.enable`]: true });
+      const local = await client(l.port);
+      const down = await collect(local, `${cloud}/#`);
+      await waitFor("link up", () => l.logs.some((x) => x.includes("connected")));
+      await new Promise((r) => setTimeout(r, 100));
+      await local.publishAsync(localTopic, '{"temp":1,"time":"2021-01-01T00:00:00Z"}', { qos: 1 });
+      await waitFor(`${cloud} uplink`, () => seen.find((m) => m.topic === remoteTopic));
+      assert.equal(
+        seen.find((m) => m.topic === remoteTopic)?.payload,
+        '{"temp":1,"time":"2021-01-01T00:00:00Z"}',
+      );
+      await observer.publishAsync(downRemote, "cmd", { qos: 1 });
+      await waitFor(`${cloud} downlink`, () => down.find((m) => m.topic === downLocal));
+      await local.endAsync();
+      await l.stop();
+      running.pop();
+    }
+    observer.removeAllListeners("message");
+    await observer.unsubscribeAsync("#");
+  });
+
+  it("a device certificate from another CA is refused with a clear error, and nothing is sent", async () => {
+    const other = createCa(pki.dir, "rogue-ca");
+    const rogue = issue(pki.dir, other, "rogue", DEVICE, "extendedKeyUsage=clientAuth");
+    const l = await ledge({
+      "c8y.url": `127.0.0.1:${tlsPort}`,
+      "bridge.c8y.enable": true,
+      "device.cert_path": rogue.cert,
+      "device.key_path": rogue.key,
+    });
+    const line = await waitFor("rejection logged", () =>
+      l.logs.find((x) => x.includes("rejected the device certificate")),
+    );
+    assert.match(line, /c8y \(127\.0\.0\.1:\d+\) rejected the device certificate/);
+    assert.ok(!l.logs.some((x) => / INFO .* connected/.test(x)));
+    await l.stop();
+    running.pop();
+  });
+
+  it("a server certificate the root_cert_path does not trust is a TLS failure, not a rejection", async () => {
+    const other = createCa(pki.dir, "other-root");
+    const l = await ledge({
+      "c8y.url": `127.0.0.1:${tlsPort}`,
+      "bridge.c8y.enable": true,
+      "bridge.root_cert_path": other.cert,
+    });
+    const line = await waitFor("tls failure logged", () => l.logs.find((x) => x.includes("TLS failure")));
+    assert.match(line, /is not trusted/);
+    await l.stop();
+    running.pop();
+  });
+
+  it("publishes queue depth, drops, reconnects and bytes sent as a te/ measurement", async () => {
+    const l = await ledge({
+      "c8y.url": `127.0.0.1:${tlsPort}`,
+      "bridge.c8y.enable": true,
+      "bridge.metrics_interval_s": 1,
+    });
+    const local = await client(l.port);
+    const got = await collect(local, "te/device/main/service/ledge-bridge/m/bridge");
+    await waitFor("link up", () => l.logs.some((x) => x.includes("connected")));
+    await local.publishAsync("c8y/s/us", "200,x,y,1", { qos: 1 });
+    const m = await waitFor(
+      "metrics",
+      () => got.map((g) => JSON.parse(g.payload)).find((p) => p.c8y?.messages_sent >= 1),
+      5000,
+    );
+    assert.deepEqual(Object.keys(m.c8y).sort(), [
+      "bytes_sent",
+      "connected",
+      "drops",
+      "messages_received",
+      "messages_sent",
+      "queue_bytes",
+      "queue_depth",
+      "reconnects",
+    ]);
+    assert.equal(m.c8y.connected, 1);
+    assert.ok(m.c8y.bytes_sent >= 9);
+    assert.ok(!Number.isNaN(Date.parse(m.time)));
+    await local.endAsync();
+    await l.stop();
+    running.pop();
+  });
+});
