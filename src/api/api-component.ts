@@ -68,7 +68,8 @@ export class ApiComponent implements Component {
         this.deregister(t.entity);
         break;
       case "ok":
-        this.autoRegister(t.entity, msg.topic);
+        // Clearing a retained alarm or twin value of an unknown entity must not bring it back.
+        if (msg.payload.length > 0) this.autoRegister(t.entity, msg.topic);
         break;
     }
   }

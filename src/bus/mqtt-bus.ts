@@ -42,7 +42,10 @@ export class MqttBus implements Bus {
           ? undefined
           : new Set((Array.isArray(ids) ? ids : [ids]).map((id) => this.idFilters.get(id)));
       for (const s of this.subs) {
-        if (!s.filters.some((f) => (via ? via.has(f) : matches(f, topic)))) continue;
+        // A broker may send one copy per matching subscription: a handler takes only the copy that
+        // carries its first matching filter, so it sees each message once.
+        const own = s.filters.find((f) => matches(f, topic));
+        if (own === undefined || (via && !via.has(own))) continue;
         try {
           s.handler({ topic, payload, retain: packet.retain, qos: packet.qos as QoS });
         } catch (e) {

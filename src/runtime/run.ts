@@ -61,7 +61,7 @@ export async function run(
       port: config.get("mqtt.client.port"),
       username: config.get("mqtt.client.username"),
       password: config.get("mqtt.client.password"),
-      clientId: `ledge-${names.join("+")}-${process.pid}`,
+      clientId: `ledge-run-${process.pid}`,
       protocolVersion: config.get("mqtt.broker") === "embedded" ? 4 : 5,
       log: log.child("bus"),
     });

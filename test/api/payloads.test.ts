@@ -1,17 +1,42 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { validateAlarm, validateEvent, validateMeasurement, validateRegistration } from "../../src/api/payloads.ts";
+import {
+  validateAlarm,
+  validateEvent,
+  validateMeasurement,
+  validateRegistration,
+} from "../../src/api/payloads.ts";
 import { normaliseTime, unixToIso } from "../../src/api/time.ts";
 
 describe("Thin Edge JSON measurements", () => {
   const valid: [string, unknown, object][] = [
     ["single value", { temp: 1 }, { values: { temp: 1 } }],
-    ["group of values", { location: { latitude: 32.54, longitude: -117.67 } }, { values: { location: { latitude: 32.54, longitude: -117.67 } } }],
-    ["ISO time kept verbatim", { temp: 1, time: "2021-11-16T17:45:40.571760714+01:00" }, { time: "2021-11-16T17:45:40.571760714+01:00", values: { temp: 1 } }],
-    ["unix seconds → ISO", { temp: 1, time: 1701949168 }, { time: "2023-12-07T11:39:28Z", values: { temp: 1 } }],
-    ["decimal unix keeps milliseconds", { temp: 1, time: 1701949168.001 }, { time: "2023-12-07T11:39:28.001Z", values: { temp: 1 } }],
+    [
+      "group of values",
+      { location: { latitude: 32.54, longitude: -117.67 } },
+      { values: { location: { latitude: 32.54, longitude: -117.67 } } },
+    ],
+    [
+      "ISO time kept verbatim",
+      { temp: 1, time: "2021-11-16T17:45:40.571760714+01:00" },
+      { time: "2021-11-16T17:45:40.571760714+01:00", values: { temp: 1 } },
+    ],
+    [
+      "unix seconds → ISO",
+      { temp: 1, time: 1701949168 },
+      { time: "2023-12-07T11:39:28Z", values: { temp: 1 } },
+    ],
+    [
+      "decimal unix keeps milliseconds",
+      { temp: 1, time: 1701949168.001 },
+      { time: "2023-12-07T11:39:28.001Z", values: { temp: 1 } },
+    ],
     ["payload type overrides topic type", { type: "env", temp: 1 }, { type: "env", values: { temp: 1 } }],
-    ["negative, zero and large numbers", { a: -1.5, b: 0, c: 1e300 }, { values: { a: -1.5, b: 0, c: 1e300 } }],
+    [
+      "negative, zero and large numbers",
+      { a: -1.5, b: 0, c: 1e300 },
+      { values: { a: -1.5, b: 0, c: 1e300 } },
+    ],
   ];
   for (const [name, input, expected] of valid) {
     it(`accepts: ${name}`, () => {
@@ -51,7 +76,11 @@ describe("events, alarms, registrations", () => {
   it("event keeps text, time and custom fragments", () => {
     const r = validateEvent({ text: "Someone clicked", time: "2020-02-02T01:02:03+05:30", extra: { a: 1 } });
     assert.ok(r.ok);
-    assert.deepEqual(r.value, { text: "Someone clicked", time: "2020-02-02T01:02:03+05:30", fragments: { extra: { a: 1 } } });
+    assert.deepEqual(r.value, {
+      text: "Someone clicked",
+      time: "2020-02-02T01:02:03+05:30",
+      fragments: { extra: { a: 1 } },
+    });
   });
   it("event text must be a string", () => assert.ok(!validateEvent({ text: 5 }).ok));
 
@@ -72,8 +101,14 @@ describe("events, alarms, registrations", () => {
   }
   it("registration needs a known @type", () => {
     assert.ok(validateRegistration({ "@type": "child-device", name: "c" }).ok);
-    assert.match((validateRegistration({ "@type": "robot" }) as { error: string }).error, /'@type' must be one of/);
-    assert.match((validateRegistration({ "@type": "service", "@parent": 1 }) as { error: string }).error, /'@parent' must be a string/);
+    assert.match(
+      (validateRegistration({ "@type": "robot" }) as { error: string }).error,
+      /'@type' must be one of/,
+    );
+    assert.match(
+      (validateRegistration({ "@type": "service", "@parent": 1 }) as { error: string }).error,
+      /'@parent' must be a string/,
+    );
   });
   it("unix time conversion", () => {
     assert.equal(unixToIso(0), "1970-01-01T00:00:00Z");

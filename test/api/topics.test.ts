@@ -5,13 +5,25 @@ import { filterError, matches, topicError } from "../../src/bus/topic-filter.ts"
 
 describe("te/ topics", () => {
   const ok: [string, object][] = [
-    ["te/device/main///m/environment", { entity: "device/main//", channel: "m", type: "environment", rest: [] }],
+    [
+      "te/device/main///m/environment",
+      { entity: "device/main//", channel: "m", type: "environment", rest: [] },
+    ],
     ["te/device/main///m/", { entity: "device/main//", channel: "m", type: "", rest: [] }],
     ["te/device/child01//", { entity: "device/child01//", rest: [] }],
-    ["te/device/main/service/node_red/status/health", { entity: "device/main/service/node_red", channel: "status", type: "health", rest: [] }],
+    [
+      "te/device/main/service/node_red/status/health",
+      { entity: "device/main/service/node_red", channel: "status", type: "health", rest: [] },
+    ],
     ["te/device/main///m/env/meta", { entity: "device/main//", channel: "m", type: "env", rest: ["meta"] }],
-    ["te/device/main///cmd/software_update/c8y-mapper-1", { entity: "device/main//", channel: "cmd", type: "software_update", rest: ["c8y-mapper-1"] }],
-    ["te/factory/shop/line/robot/a/jam", { entity: "factory/shop/line/robot", channel: "a", type: "jam", rest: [] }],
+    [
+      "te/device/main///cmd/software_update/c8y-mapper-1",
+      { entity: "device/main//", channel: "cmd", type: "software_update", rest: ["c8y-mapper-1"] },
+    ],
+    [
+      "te/factory/shop/line/robot/a/jam",
+      { entity: "factory/shop/line/robot", channel: "a", type: "jam", rest: [] },
+    ],
   ];
   for (const [topic, value] of ok) {
     it(`parses ${topic}`, () => {
@@ -37,7 +49,10 @@ describe("te/ topics", () => {
 
   it("builds topics", () => {
     assert.equal(topicFor("te", "device/main//", "m", "env"), "te/device/main///m/env");
-    assert.equal(topicFor("te", "device/child1//", "cmd", "restart", "1"), "te/device/child1///cmd/restart/1");
+    assert.equal(
+      topicFor("te", "device/child1//", "cmd", "restart", "1"),
+      "te/device/child1///cmd/restart/1",
+    );
   });
 
   const schemes: [string, object | undefined][] = [
@@ -58,7 +73,8 @@ describe("te/ topics", () => {
     ["device/child1//", "test-device:device:child1"],
     ["device/main/service/collectd", "test-device:device:main:service:collectd"],
   ];
-  for (const [id, xid] of xids) it(`cloud id of ${id} is ${xid}`, () => assert.equal(defaultExternalId("test-device", id), xid));
+  for (const [id, xid] of xids)
+    it(`cloud id of ${id} is ${xid}`, () => assert.equal(defaultExternalId("test-device", id), xid));
 });
 
 describe("MQTT topic rules", () => {
@@ -71,7 +87,8 @@ describe("MQTT topic rules", () => {
     ["#", "$SYS/broker", false],
     ["a/+/c", "a//c", true],
   ];
-  for (const [f, t, m] of cases) it(`${f} ${m ? "matches" : "does not match"} ${t}`, () => assert.equal(matches(f, t), m));
+  for (const [f, t, m] of cases)
+    it(`${f} ${m ? "matches" : "does not match"} ${t}`, () => assert.equal(matches(f, t), m));
 
   it("publish topics refuse wildcards and emptiness", () => {
     assert.match(topicError("a/+/b") ?? "", /wildcard/);

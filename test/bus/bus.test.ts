@@ -1,0 +1,164 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { EmbeddedBroker } from "../../src/bus/broker.ts";
+import type { Bus, BusMessage } from "../../src/bus/bus.ts";
+import { LocalBus } from "../../src/bus/local-bus.ts";
+import { MqttBus } from "../../src/bus/mqtt-bus.ts";
+import { createLogger } from "../../src/runtime/logger.ts";
+import { type Mosquitto, startMosquitto } from "../helpers/mosquitto.ts";
+import { freePort, waitFor } from "../helpers/ports.ts";
+
+const log = createLogger({ level: "error" });
+
+interface Setup {
+  /** Two independent buses on the same broker: one publishes, the other subscribes. */
+  a: Bus;
+  b: Bus;
+  restartBroker?: () => Promise<void>;
+  close(): Promise<void>;
+}
+
+const collect = () => {
+  const got: BusMessage[] = [];
+  return { got, handler: (m: BusMessage) => got.push(m) };
+};
+
+/** One suite, rerun for every Bus implementation and broker. */
+function busSuite(name: string, setup: () => Promise<Setup>) {
+  describe(name, () => {
+    let s: Setup;
+    let n = 0;
+    const topic = () => `suite/${process.pid}/${++n}`;
+    before(async () => {
+      s = await setup();
+    });
+    after(async () => s.close());
+
+    it("delivers a published message byte for byte", async () => {
+      const t = topic();
+      const c = collect();
+      await s.b.subscribe(t, c.handler);
+      const payload = Buffer.from([0, 1, 2, 255, 10, 13]);
+      await s.a.publish(t, payload, { qos: 1 });
+      await waitFor("message", () => c.got.length > 0 || undefined);
+      assert.deepEqual(c.got[0]?.payload, payload);
+      assert.equal(c.got[0]?.retain, false);
+    });
+
+    it("delivers retained messages on subscribe, flagged retained", async () => {
+      const t = topic();
+      await s.a.publish(t, "kept", { retain: true, qos: 1 });
+      await new Promise((r) => setTimeout(r, 50));
+      const c = collect();
+      await s.b.subscribe(`${t.split("/").slice(0, -1).join("/")}/+`, c.handler);
+      await waitFor("retained", () => c.got.find((m) => m.topic === t));
+      assert.equal(c.got.find((m) => m.topic === t)?.retain, true);
+      await s.a.publish(t, "", { retain: true, qos: 1 });
+    });
+
+    it("overlapping subscriptions: each handler gets exactly one copy", async () => {
+      const t = topic();
+      const base = t.split("/").slice(0, -1).join("/");
+      const h1 = collect();
+      const h2 = collect();
+      await s.b.subscribe([`${base}/#`, t], h1.handler);
+      await s.b.subscribe(`${base}/+`, h2.handler);
+      await s.a.publish(t, "once", { qos: 1 });
+      await waitFor("both", () => (h1.got.length && h2.got.length) || undefined);
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(h1.got.filter((m) => m.topic === t).length, 1);
+      assert.equal(h2.got.filter((m) => m.topic === t).length, 1);
+    });
+
+    it("unsubscribe stops delivery to that handler only", async () => {
+      const t = topic();
+      const h1 = collect();
+      const h2 = collect();
+      const sub1 = await s.b.subscribe(t, h1.handler);
+      await s.b.subscribe(t, h2.handler);
+      await sub1.unsubscribe();
+      await s.a.publish(t, "x", { qos: 1 });
+      await waitFor("h2", () => h2.got.length || undefined);
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(h1.got.length, 0);
+    });
+
+    it("refuses wildcard publish topics and malformed filters", async () => {
+      await assert.rejects(s.a.publish("a/+/b", "x"), /wildcard/);
+      await assert.rejects(s.a.publish("", "x"), /empty/);
+      await assert.rejects(
+        s.b.subscribe("a/#/b", () => {}),
+        /'#' must be the last/,
+      );
+    });
+
+    it("a throwing handler does not stop delivery to others", async () => {
+      const t = topic();
+      const c = collect();
+      await s.b.subscribe(t, () => {
+        throw new Error("boom");
+      });
+      await s.b.subscribe(t, c.handler);
+      await s.a.publish(t, "1", { qos: 1 });
+      await s.a.publish(t, "2", { qos: 1 });
+      await waitFor("two", () => c.got.length >= 2 || undefined);
+    });
+
+    it("survives a broker restart and resumes its subscriptions", async (t) => {
+      if (!s.restartBroker) return t.skip("in-process bus has no separate broker to restart");
+      const topicName = topic();
+      const c = collect();
+      await s.b.subscribe(topicName, c.handler);
+      await s.restartBroker();
+      await waitFor(
+        "reconnected and delivering",
+        async () => {
+          await s.a.publish(topicName, "after", { qos: 1 }).catch(() => {});
+          return c.got.length > 0 || undefined;
+        },
+        20_000,
+        300,
+      );
+    });
+  });
+}
+
+busSuite("LocalBus on the embedded broker (in-process fast path)", async () => {
+  const broker = await EmbeddedBroker.start({ host: "127.0.0.1", port: await freePort(), log });
+  const a = new LocalBus(broker.aedes);
+  const b = new LocalBus(broker.aedes);
+  return { a, b, close: () => broker.stop() };
+});
+
+busSuite("MqttBus (MQTT 3.1.1) on the embedded broker", async () => {
+  const broker = await EmbeddedBroker.start({ host: "127.0.0.1", port: await freePort(), log });
+  const opts = { host: "127.0.0.1", port: broker.port, protocolVersion: 4 as const, log };
+  const a = await MqttBus.connect({ ...opts, clientId: "suite-a" });
+  const b = await MqttBus.connect({ ...opts, clientId: "suite-b" });
+  return {
+    a,
+    b,
+    close: async () => {
+      await a.close();
+      await b.close();
+      await broker.stop();
+    },
+  };
+});
+
+busSuite("MqttBus (MQTT 5) on mosquitto", async () => {
+  const mosq: Mosquitto = await startMosquitto();
+  const opts = { host: "127.0.0.1", port: mosq.port, protocolVersion: 5 as const, log };
+  const a = await MqttBus.connect({ ...opts, clientId: "suite-a" });
+  const b = await MqttBus.connect({ ...opts, clientId: "suite-b" });
+  return {
+    a,
+    b,
+    restartBroker: () => mosq.restart(),
+    close: async () => {
+      await a.close();
+      await b.close();
+      await mosq.stop();
+    },
+  };
+});
