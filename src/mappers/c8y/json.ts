@@ -6,7 +6,7 @@
 /** thin-edge serialises measurement values as f64: integral values get a `.0` (`1` → `1.0`). */
 export function c8yNumber(v: number): string {
   if (Number.isInteger(v) && Math.abs(v) < 1e16) return Object.is(v, -0) ? "-0.0" : `${v}.0`;
-  return JSON.stringify(v);
+  return String(v); // the JSON text of every finite number
 }
 
 export const str = JSON.stringify as (s: string) => string;

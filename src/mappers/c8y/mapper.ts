@@ -4,7 +4,7 @@
  * command status) but does no I/O; `component.ts` wires it to the bus.
  */
 import { parseJson } from "../../api/payloads.ts";
-import { parseTopic } from "../../api/topics.ts";
+import { parseTopic, type TopicParse } from "../../api/topics.ts";
 import { EntityCache } from "../common/entities.ts";
 import { errorMessage } from "../common/errors.ts";
 import type { InMessage, OutMessage, Result } from "../common/types.ts";
@@ -23,6 +23,8 @@ import {
 } from "./operations.ts";
 import { registrationToC8y } from "./registration.ts";
 import { twinToC8y } from "./twin.ts";
+
+const TOPIC_CACHE = 4096;
 
 export interface C8yMapperOptions extends OperationContext {
   /** Publish the registration of auto-registered entities on te/ (retained), as thin-edge does. */
@@ -54,6 +56,7 @@ export class C8yMapper {
   private readonly serviceStatus = new Map<string, string>();
   private readonly commandStatus = new Map<string, string>();
   private readonly prefix: string;
+  private readonly topics = new Map<string, TopicParse>();
 
   constructor(private readonly ctx: C8yMapperOptions) {
     this.entities = new EntityCache(ctx.mainId);
@@ -85,7 +88,7 @@ export class C8yMapper {
         ok: false,
         error: `payload of ${msg.payload.length} bytes exceeds mqtt.max_payload_bytes (${this.ctx.maxPayloadBytes})`,
       };
-    const t = parseTopic(msg.topic, this.ctx.root);
+    const t = this.parse(msg.topic);
     if (!t.ok) return t;
     const { entity: topicId, channel, type = "", rest } = t.value;
     if (channel === undefined) return this.registration(topicId, msg.payload, out);
@@ -186,6 +189,17 @@ export class C8yMapper {
       default:
         return { ok: true, value: undefined };
     }
+  }
+
+  /** Topics repeat (one per series of readings): parse each once. Bounded, so junk topics cannot grow it. */
+  private parse(topic: string): TopicParse {
+    let t = this.topics.get(topic);
+    if (t === undefined) {
+      t = parseTopic(topic, this.ctx.root);
+      if (this.topics.size >= TOPIC_CACHE) this.topics.clear();
+      this.topics.set(topic, t);
+    }
+    return t;
   }
 
   private registration(topicId: string, payload: Buffer, out: OutMessage[]): Result<unknown> {

@@ -1,6 +1,5 @@
 /** te/ measurements → `c8y/measurement/measurements/create` (thin-edge's C8yJsonSerializer shape). */
-import { validateMeasurement } from "../../api/payloads.ts";
-import { nowIso } from "../../api/time.ts";
+import { normaliseTime, nowIso } from "../../api/time.ts";
 import type { Entity } from "../common/entities.ts";
 import type { MapperContext, OutMessage, Result } from "../common/types.ts";
 import { c8yNumber, str } from "./json.ts";
@@ -27,6 +26,14 @@ function valueJson(v: number, unit: string | undefined): string {
   return unit === undefined ? `{"value":${c8yNumber(v)}}` : `{"value":${c8yNumber(v)},"unit":${str(unit)}}`;
 }
 
+const fail = (error: string): { ok: false; error: string } => ({ ok: false, error });
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === "object" && !Array.isArray(v);
+
+/**
+ * Validates (the rules of `validateMeasurement`, same messages) and serialises in one pass over
+ * the parsed JSON: the hot path of the mapper allocates only the output string.
+ */
 export function measurementToC8y(
   json: unknown,
   entity: Entity,
@@ -34,26 +41,51 @@ export function measurementToC8y(
   units: Units | undefined,
   ctx: MapperContext,
 ): Result<OutMessage[]> {
-  const m = validateMeasurement(json);
-  if (!m.ok) return m;
-  const { values, time, type } = m.value;
-  let out = "{";
-  if (entity.externalId !== ctx.mainId)
-    out += `"externalSource":{"externalId":${str(entity.externalId)},"type":"c8y_Serial"},`;
-  for (const key in values) {
-    const v = values[key]!;
+  if (!isObject(json)) return fail("a measurement must be a JSON object");
+  let time: string | undefined;
+  let type: string | undefined;
+  let out =
+    entity.externalId === ctx.mainId
+      ? "{"
+      : `{"externalSource":{"externalId":${str(entity.externalId)},"type":"c8y_Serial"},`;
+  let count = 0;
+  for (const key in json) {
+    const v = json[key];
+    if (key === "time") {
+      const t = normaliseTime(v);
+      if (!t.ok) return t;
+      time = t.iso;
+      continue;
+    }
+    if (key === "type") {
+      if (typeof v !== "string") return fail("'type' must be a string");
+      type = v;
+      continue;
+    }
+    const k = str(key);
     if (typeof v === "number") {
-      out += `${str(key)}:{${str(key)}:${valueJson(v, units?.get(key))}},`;
-    } else {
-      out += `${str(key)}:{`;
+      if (!Number.isFinite(v)) return fail(`'${key}' is not a finite number`);
+      out += `${k}:{${k}:${valueJson(v, units?.get(key))}},`;
+    } else if (isObject(v)) {
+      out += `${k}:{`;
       let first = true;
       for (const sub in v) {
-        out += `${first ? "" : ","}${str(sub)}:${valueJson(v[sub]!, units?.get(`${key}.${sub}`))}`;
-        first = false;
+        const sv = v[sub];
+        if (typeof sv === "number" && Number.isFinite(sv)) {
+          out += `${first ? "" : ","}${str(sub)}:${valueJson(sv, units?.get(`${key}.${sub}`))}`;
+          first = false;
+        } else if (isObject(sv) || Array.isArray(sv))
+          return fail(`'${key}.${sub}': measurements nest at most one level (a group of numbers)`);
+        else return fail(`'${key}.${sub}' must be a number, got ${JSON.stringify(sv)}`);
       }
+      if (first) return fail(`group '${key}' is empty`);
       out += "},";
+    } else {
+      return fail(`'${key}' must be a number or a group of numbers, got ${JSON.stringify(v)}`);
     }
+    count++;
   }
+  if (count === 0) return fail("a measurement must have at least one value");
   out += `"time":${str(time ?? nowIso(ctx.now))},"type":${str(type ?? (topicType || DEFAULT_MEASUREMENT_TYPE))}}`;
   return { ok: true, value: [{ topic: MEASUREMENT_TOPIC, payload: out }] };
 }

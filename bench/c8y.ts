@@ -1,0 +1,222 @@
+/**
+ * te → c8y translation throughput through the whole process on loopback: `ledge run broker
+ * c8y-mapper` (the mapper on the embedded broker's in-process fast path) with one mqtt.js publisher
+ * of measurements on te/ and one subscriber on `c8y/measurement/measurements/create`, beside
+ * mosquitto's own pass-through (max_queued_messages 0; one publisher, one subscriber, same message
+ * count and size) in the same run, at QoS 0 and QoS 1.
+ *
+ * Runs ledge from the compiled x64 binary (Bun) when dist/ledge-linux-x64 exists and Node with tsx
+ * otherwise; `BENCH_RUNTIME=node|bin|both` picks. `N=` messages per run, `RUNS=` runs (median).
+ * `PROFILE=1` writes a V8 CPU profile of the Node ledge process to /tmp/ledge-c8y-prof.
+ */
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import mqtt, { type MqttClient } from "mqtt";
+import { startMosquitto } from "../test/helpers/mosquitto.ts";
+import { freePort, waitFor } from "../test/helpers/ports.ts";
+import { binaryOf, cleanEnv, type Daemon, ROOT, startCommand, target } from "../test/helpers/targets-bin.ts";
+import { type Figure, recordResults, round, table } from "./lib/results.ts";
+
+const N = Number(process.env.N ?? 30_000);
+const RUNS = Number(process.env.RUNS ?? 3);
+const WARMUP = 5_000;
+const TOPIC = "te/device/main///m/environment";
+const C8Y = "c8y/measurement/measurements/create";
+const PAYLOAD = '{"temperature":21.5,"humidity":40.25,"pressure":1013.2,"time":"2024-01-01T00:00:00.000Z"}';
+const IDLE_MS = 5_000;
+
+type QoS = 0 | 1;
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1]!;
+};
+
+async function client(port: number, id: string): Promise<MqttClient> {
+  return mqtt.connectAsync({ host: "127.0.0.1", port, clientId: `${id}-${process.pid}`, reconnectPeriod: 0 });
+}
+
+/** Messages/s from the first publish to the last of `n` deliveries on `subTopic`; lost ones are reported. */
+async function passThrough(port: number, pubTopic: string, subTopic: string, qos: QoS, n: number) {
+  const sub = await client(port, "bench-sub");
+  const pub = await client(port, "bench-pub");
+  await sub.subscribeAsync(subTopic, { qos });
+  let count = 0;
+  let last = 0;
+  const done = new Promise<void>((resolve) => {
+    let idle: NodeJS.Timeout | undefined;
+    const arm = () => {
+      clearTimeout(idle);
+      idle = setTimeout(resolve, IDLE_MS);
+    };
+    arm();
+    sub.on("message", () => {
+      count++;
+      last = performance.now();
+      if (count >= n) {
+        clearTimeout(idle);
+        resolve();
+      } else if ((count & 1023) === 0) arm();
+    });
+  });
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    pub.publish(pubTopic, PAYLOAD, { qos });
+    // Yield now and then so the socket drains and the subscriber reads, as a real publisher would.
+    if ((i & 511) === 511) await new Promise((r) => setImmediate(r));
+  }
+  await done;
+  await pub.endAsync();
+  await sub.endAsync();
+  return { rate: count / ((last - t0) / 1000), lost: n - count };
+}
+
+function startLedge(runtime: "node" | "bin", port: number): Daemon {
+  const dir = mkdtempSync(join(tmpdir(), "ledge-bench-c8y-"));
+  mkdirSync(join(dir, "data"));
+  writeFileSync(
+    join(dir, "ledge.toml"),
+    [
+      "[device]",
+      'id = "bench-device"',
+      "[mqtt.bind]",
+      `port = ${port}`,
+      "[mqtt.client]",
+      `port = ${port}`,
+      "[data]",
+      `path = ${JSON.stringify(join(dir, "data"))}`,
+      "[log]",
+      'level = "warn"',
+      "",
+    ].join("\n"),
+  );
+  const args = ["--config-dir", dir, "run", "broker", "c8y-mapper"];
+  if (runtime === "bin") return startCommand(binaryOf(target("linux-x64")), args, cleanEnv());
+  const prof = process.env.PROFILE ? ["--cpu-prof", "--cpu-prof-dir=/tmp/ledge-c8y-prof"] : [];
+  return startCommand(
+    process.execPath,
+    [...prof, "--import", "tsx", join(ROOT, "src/cli/main.ts"), ...args],
+    cleanEnv(),
+  );
+}
+
+async function ledgeReady(port: number, d: Daemon): Promise<void> {
+  await waitFor(
+    "ledge c8y-mapper health up",
+    async () => {
+      if (d.proc.exitCode !== null) throw new Error(`ledge exited: ${d.output()}`);
+      try {
+        const c = await mqtt.connectAsync({
+          host: "127.0.0.1",
+          port,
+          reconnectPeriod: 0,
+          connectTimeout: 500,
+        });
+        let up = false;
+        c.on("message", (_t, p) => {
+          up ||= p.toString().includes('"up"');
+        });
+        await c.subscribeAsync("te/device/main/service/ledge-c8y-mapper/status/health");
+        await new Promise((r) => setTimeout(r, 100));
+        await c.endAsync(true);
+        return up || undefined;
+      } catch {
+        return undefined;
+      }
+    },
+    30_000,
+    100,
+  );
+}
+
+interface Row {
+  ledge: number;
+  mosquitto: number;
+  lost: number;
+}
+
+async function measure(runtime: "node" | "bin"): Promise<Record<QoS, Row>> {
+  const out = {} as Record<QoS, Row>;
+  const port = await freePort();
+  const ledge = startLedge(runtime, port);
+  const mosq = await startMosquitto();
+  try {
+    await ledgeReady(port, ledge);
+    for (const qos of [0, 1] as QoS[]) {
+      await passThrough(port, TOPIC, C8Y, qos, WARMUP);
+      await passThrough(mosq.port, TOPIC, TOPIC, qos, WARMUP);
+      const l: number[] = [];
+      const m: number[] = [];
+      let lost = 0;
+      // Interleaved, so machine noise hits both alike.
+      for (let r = 0; r < RUNS; r++) {
+        const a = await passThrough(port, TOPIC, C8Y, qos, N);
+        const b = await passThrough(mosq.port, TOPIC, TOPIC, qos, N);
+        l.push(a.rate);
+        m.push(b.rate);
+        lost += a.lost + b.lost;
+        process.stdout.write(
+          `${runtime} qos${qos} run ${r + 1}: ledge ${Math.round(a.rate)}/s (lost ${a.lost}), mosquitto ${Math.round(b.rate)}/s (lost ${b.lost})\n`,
+        );
+      }
+      out[qos] = { ledge: median(l), mosquitto: median(m), lost };
+    }
+  } finally {
+    await ledge.stop();
+    await mosq.stop();
+  }
+  return out;
+}
+
+const hasBin = existsSync(binaryOf(target("linux-x64")));
+const choice = process.env.BENCH_RUNTIME ?? (hasBin ? "both" : "node");
+const runtimes = (choice === "both" ? ["bin", "node"] : [choice]) as ("node" | "bin")[];
+const results: Partial<Record<"node" | "bin", Record<QoS, Row>>> = {};
+for (const rt of runtimes) results[rt] = await measure(rt);
+
+// The shipped x64 binary is the headline when measured; Node with tsx otherwise.
+const main = results.bin ?? results.node!;
+const mainName = results.bin ? "x64 binary (Bun)" : "Node + tsx";
+const figures: Record<string, Figure> = {
+  "c8y.msgs_per_s_qos0": { value: main[0].ledge, unit: "msg/s" },
+  "c8y.msgs_per_s_qos1": { value: main[1].ledge, unit: "msg/s" },
+  "c8y.mosquitto_msgs_per_s_qos0": { value: main[0].mosquitto, unit: "msg/s" },
+  "c8y.mosquitto_msgs_per_s_qos1": { value: main[1].mosquitto, unit: "msg/s" },
+  "c8y.ratio_qos0": { value: main[0].ledge / main[0].mosquitto, unit: "x" },
+  "c8y.ratio_qos1": { value: main[1].ledge / main[1].mosquitto, unit: "x" },
+};
+if (results.node && results.bin) {
+  figures["c8y.node_msgs_per_s_qos0"] = { value: results.node[0].ledge, unit: "msg/s" };
+  figures["c8y.node_msgs_per_s_qos1"] = { value: results.node[1].ledge, unit: "msg/s" };
+  figures["c8y.node_ratio_qos0"] = { value: results.node[0].ledge / results.node[0].mosquitto, unit: "x" };
+  figures["c8y.node_ratio_qos1"] = { value: results.node[1].ledge / results.node[1].mosquitto, unit: "x" };
+}
+const rows: (string | number)[][] = [];
+for (const rt of runtimes) {
+  for (const qos of [0, 1] as QoS[]) {
+    const r = results[rt]![qos];
+    rows.push([
+      rt === "bin" ? "x64 binary (Bun)" : "Node + tsx",
+      qos,
+      Math.round(r.ledge),
+      Math.round(r.mosquitto),
+      `${round(r.ledge / r.mosquitto)}×`,
+      qos === 0 ? "≥ 0.6×" : "≥ 1.0×",
+      r.lost,
+    ]);
+  }
+}
+const md = `## Cumulocity mapper throughput (te → c8y)
+
+\`ledge run broker c8y-mapper\` on loopback: one mqtt.js publisher of ${N} measurements
+(${PAYLOAD.length} bytes, \`${TOPIC}\`), one mqtt.js subscriber on \`${C8Y}\`; the mapper runs in the
+broker's process on the in-process bus (no socket between broker and mapper). Beside it, mosquitto's
+own pass-through (\`max_queued_messages 0\`, one publisher and one subscriber, same count and size) in
+the same run. Median of ${RUNS} interleaved runs after a ${WARMUP}-message warm-up; rate = delivered
+messages / (last delivery − first publish). Headline figures (\`c8y.*\` in results.json): ${mainName}.
+
+${table(["ledge runtime", "QoS", "ledge msg/s", "mosquitto msg/s", "ratio", "target", "lost (all runs)"], rows)}
+`;
+recordResults("c8y", figures, md);
+process.stdout.write(md);
