@@ -10,6 +10,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const BENCHES = [
   // one line per benchmark file
   "footprint.ts",
+  "c8y.ts",
 ];
 
 const only = process.argv.slice(2);
