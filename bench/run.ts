@@ -11,6 +11,7 @@ const BENCHES = [
   // one line per benchmark file
   "footprint.ts",
   "c8y.ts",
+  "agent.ts",
 ];
 
 const only = process.argv.slice(2);
