@@ -1,0 +1,481 @@
+/**
+ * The modbus component against an independent slave (pymodbus, hw-test/modbus/slave.py) over
+ * Modbus TCP on loopback: readings, coalescing, exception responses, no answer, device removed and
+ * restored, garbage on the link, writes, alarm points, and a slow device beside a healthy one.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { type Harness, startHarness } from "../helpers/modbus-harness.ts";
+import { SLAVE_REGS, type Slave, slaveAvailable, startSlave } from "../helpers/modbus-slave.ts";
+
+const skip = slaveAvailable();
+
+function tcpDevice(name: string, port: number, unit: number, interval = 0.2): string {
+  return `
+[[device]]
+name = "${name}"
+transport = "tcp"
+host = "127.0.0.1"
+port = ${port}
+unit_id = ${unit}
+poll_interval_s = ${interval}
+timeout_ms = 300
+retries = 0
+backoff_max_s = 0.4
+`;
+}
+
+const ALL_TYPES = `
+[[device.point]]
+name = "u16"
+table = "holding"
+address = 0
+measurement = "values"
+[[device.point]]
+name = "i16"
+table = "holding"
+address = 1
+type = "int16"
+measurement = "values"
+[[device.point]]
+name = "i32"
+table = "holding"
+address = 2
+type = "int32"
+measurement = "values"
+[[device.point]]
+name = "f32"
+table = "holding"
+address = 4
+type = "float32"
+measurement = "values"
+[[device.point]]
+name = "f32_cdab"
+table = "holding"
+address = 6
+type = "float32"
+word_order = "little"
+measurement = "values"
+[[device.point]]
+name = "f64"
+table = "holding"
+address = 8
+type = "float64"
+measurement = "values"
+[[device.point]]
+name = "u32"
+table = "holding"
+address = 12
+type = "uint32"
+measurement = "values"
+[[device.point]]
+name = "i32_cdab"
+table = "holding"
+address = 14
+type = "int32"
+word_order = "little"
+measurement = "values"
+[[device.point]]
+name = "f32_badc"
+table = "holding"
+address = 16
+type = "float32"
+byte_order = "little"
+measurement = "values"
+[[device.point]]
+name = "f32_dcba"
+table = "holding"
+address = 18
+type = "float32"
+byte_order = "little"
+word_order = "little"
+measurement = "values"
+[[device.point]]
+name = "temperature"
+table = "holding"
+address = 20
+type = "uint16"
+scale = 0.01
+offset = -3
+measurement = "environment"
+series = "boiler.temperature"
+[[device.point]]
+name = "in3"
+table = "input"
+address = 3
+measurement = "values"
+[[device.point]]
+name = "in4"
+table = "input"
+address = 4
+measurement = "values"
+[[device.point]]
+name = "coil3"
+table = "coil"
+address = 3
+measurement = "values"
+[[device.point]]
+name = "coil4"
+table = "coil"
+address = 4
+measurement = "values"
+[[device.point]]
+name = "di1"
+table = "discrete_input"
+address = 1
+measurement = "values"
+`;
+
+describe("modbus TCP against pymodbus", { skip }, () => {
+  let slave: Slave;
+  before(async () => {
+    slave = await startSlave({ tcp: true, units: [1, 2, 3] });
+  });
+  after(async () => {
+    await slave?.stop();
+  });
+
+  test("registers the child device, announces modbus_write and publishes every point type with the read time", async () => {
+    const h = await startHarness(tcpDevice("meter", slave.tcpPort!, 2) + ALL_TYPES);
+    try {
+      const reg = await h.waitFor("registration", (m) => m.topic === "te/device/meter//");
+      assert.deepEqual(h.json(reg), {
+        "@type": "child-device",
+        "@parent": "device/main//",
+        name: "meter",
+        type: "modbus-device",
+      });
+      const cap = await h.waitFor("capability", (m) => m.topic === "te/device/meter///cmd/modbus_write");
+      assert.equal(cap.payload, "{}");
+      const before = Date.now();
+      const m = await h.waitFor("values", (x) => x.topic === "te/device/meter///m/values");
+      const v = h.json(m);
+      assert.equal(v.u16, SLAVE_REGS.uint16At0(2));
+      assert.equal(v.i16, SLAVE_REGS.int16At1);
+      assert.equal(v.i32, SLAVE_REGS.int32At2);
+      assert.equal(v.f32, SLAVE_REGS.float32At4);
+      assert.equal(v.f32_cdab, SLAVE_REGS.float32CdabAt6);
+      assert.equal(v.f64, SLAVE_REGS.float64At8);
+      assert.equal(v.u32, SLAVE_REGS.uint32At12);
+      assert.equal(v.i32_cdab, SLAVE_REGS.int32CdabAt14);
+      assert.equal(v.f32_badc, SLAVE_REGS.float32BadcAt16);
+      assert.equal(v.f32_dcba, SLAVE_REGS.float32DcbaAt18);
+      assert.equal(v.in3, SLAVE_REGS.input(2, 3));
+      assert.equal(v.in4, SLAVE_REGS.input(2, 4));
+      assert.equal(v.coil3, SLAVE_REGS.coil(3) ? 1 : 0);
+      assert.equal(v.coil4, SLAVE_REGS.coil(4) ? 1 : 0);
+      assert.equal(v.di1, SLAVE_REGS.discrete(1) ? 1 : 0);
+      const t = Date.parse(String(v.time));
+      assert.ok(Math.abs(t - before) < 5000, `time ${v.time} is the read time`);
+      const env = h.json(
+        await h.waitFor("environment", (x) => x.topic === "te/device/meter///m/environment"),
+      );
+      assert.ok(Math.abs((env.boiler as { temperature: number }).temperature - (2315 * 0.01 - 3)) < 1e-9);
+      const health = await h.waitFor("health", (x) => x.topic === "te/device/meter///status/health");
+      assert.equal(h.json(health).status, "up");
+    } finally {
+      await h.stop();
+    }
+  });
+
+  test("coalesces the points of a poll into one request per table", async () => {
+    await slave.command("reset_stats");
+    const h = await startHarness(tcpDevice("coalesce", slave.tcpPort!, 3, 60) + ALL_TYPES);
+    try {
+      await h.waitFor("values", (x) => x.topic === "te/device/coalesce///m/values");
+      const s = await slave.stats();
+      // holding 0..20, input 3..4, coils 3..4, discrete input 1: four requests for 16 points
+      assert.equal(s.by_unit["3"], 4);
+      assert.deepEqual(s.by_fc, { "1": 1, "2": 1, "3": 1, "4": 1 });
+    } finally {
+      await h.stop();
+    }
+  });
+
+  test("an exception response (illegal data address) is counted, the other points still arrive and the device stays up", async () => {
+    const extra = `
+[[device.point]]
+name = "ok"
+table = "holding"
+address = 299
+[[device.point]]
+name = "missing"
+table = "holding"
+address = 300
+[[device.point]]
+name = "far"
+table = "input"
+address = 500
+`;
+    const h = await startHarness(tcpDevice("exc", slave.tcpPort!, 1) + extra);
+    try {
+      // holding 299..300 is one coalesced read the slave refuses: split into single reads, 299 survives
+      const m = await h.waitFor(
+        "ok value",
+        (x) => x.topic === "te/device/exc///m/modbus" && "ok" in h.json(x),
+      );
+      assert.equal(h.json(m).ok, 299);
+      assert.equal(h.json(m).missing, undefined);
+      const twin = await h.waitFor(
+        "exception counters",
+        (x) =>
+          x.topic === "te/device/exc///twin/modbus" &&
+          ((h.json(x).exceptions as Record<string, number>)["2"] ?? 0) >= 3,
+      );
+      assert.match(String(h.json(twin).last_error), /Modbus exception 2 \(illegal data address\)/);
+      assert.equal(
+        h.seen.some((x) => x.topic === "te/device/exc///a/modbus_comm" && x.payload !== ""),
+        false,
+      );
+      const health = await h.waitFor("health", (x) => x.topic === "te/device/exc///status/health");
+      assert.equal(h.json(health).status, "up");
+    } finally {
+      await h.stop();
+    }
+  });
+
+  test("a unit that stops answering raises modbus_comm and goes down; both clear when it answers again", async () => {
+    const h = await startHarness(tcpDevice("quiet", slave.tcpPort!, 1) + ALL_TYPES);
+    try {
+      await h.waitFor("first values", (x) => x.topic === "te/device/quiet///m/values");
+      await slave.fault("silent", [1]);
+      const alarm = await h.waitFor(
+        "alarm",
+        (x) => x.topic === "te/device/quiet///a/modbus_comm" && x.payload !== "",
+      );
+      assert.equal(alarm.retain, false); // live delivery; retained flag is set on the publish
+      assert.match(String(h.json(alarm).text), /does not answer: Timed out/);
+      assert.equal(h.json(alarm).severity, "major");
+      const down = await h.waitFor(
+        "down",
+        (x) => x.topic === "te/device/quiet///status/health" && h.json(x).status === "down",
+      );
+      const n = h.seen.length;
+      await slave.fault("none", [1]);
+      await h.waitFor(
+        "alarm cleared",
+        (x) => x.topic === "te/device/quiet///a/modbus_comm" && x.payload === "",
+        8000,
+        n,
+      );
+      await h.waitFor(
+        "up",
+        (x) => x.topic === "te/device/quiet///status/health" && h.json(x).status === "up",
+        8000,
+        n,
+      );
+      await h.waitFor("values again", (x) => x.topic === "te/device/quiet///m/values", 8000, n);
+      const twin = h.json(
+        await h.waitFor(
+          "timeouts counted",
+          (x) => x.topic === "te/device/quiet///twin/modbus" && (h.json(x).timeouts as number) > 0,
+        ),
+      );
+      assert.ok((twin.failed as number) >= 1);
+      assert.ok(down);
+    } finally {
+      await slave.fault("none");
+      await h.stop();
+    }
+  });
+
+  test("a unit id the slave does not serve never answers: alarm and down", async () => {
+    const h = await startHarness(tcpDevice("ghost", slave.tcpPort!, 77) + ALL_TYPES);
+    try {
+      await h.waitFor("alarm", (x) => x.topic === "te/device/ghost///a/modbus_comm" && x.payload !== "");
+      await h.waitFor(
+        "down",
+        (x) => x.topic === "te/device/ghost///status/health" && h.json(x).status === "down",
+      );
+      assert.equal(
+        h.seen.some((x) => x.topic.startsWith("te/device/ghost///m/")),
+        false,
+      );
+    } finally {
+      await h.stop();
+    }
+  });
+
+  test("the device removed (connection refused) and restored: alarm raised, then cleared by itself", async () => {
+    const h = await startHarness(tcpDevice("unplug", slave.tcpPort!, 2) + ALL_TYPES);
+    try {
+      await h.waitFor("first values", (x) => x.topic === "te/device/unplug///m/values");
+      await slave.command("remove");
+      const alarm = await h.waitFor(
+        "alarm",
+        (x) => x.topic === "te/device/unplug///a/modbus_comm" && x.payload !== "",
+      );
+      assert.match(String(h.json(alarm).text), /does not answer/);
+      const n = h.seen.length;
+      await slave.command("restore");
+      await h.waitFor(
+        "alarm cleared",
+        (x) => x.topic === "te/device/unplug///a/modbus_comm" && x.payload === "",
+        8000,
+        n,
+      );
+      await h.waitFor("values again", (x) => x.topic === "te/device/unplug///m/values", 8000, n);
+    } finally {
+      await slave.command("restore");
+      await h.stop();
+    }
+  });
+
+  test("garbage instead of responses: counted, device down; recovers when the link is clean", async () => {
+    const h = await startHarness(tcpDevice("noisy", slave.tcpPort!, 3) + ALL_TYPES);
+    try {
+      await h.waitFor("first values", (x) => x.topic === "te/device/noisy///m/values");
+      await slave.fault("garbage", [3]);
+      await h.waitFor(
+        "down",
+        (x) => x.topic === "te/device/noisy///status/health" && h.json(x).status === "down",
+      );
+      const n = h.seen.length;
+      await slave.fault("none");
+      await h.waitFor(
+        "up",
+        (x) => x.topic === "te/device/noisy///status/health" && h.json(x).status === "up",
+        8000,
+        n,
+      );
+      await h.waitFor("values again", (x) => x.topic === "te/device/noisy///m/values", 8000, n);
+    } finally {
+      await slave.fault("none");
+      await h.stop();
+    }
+  });
+
+  test("modbus_write: by point and raw, successful and failed with the Modbus exception", async () => {
+    const extra = `
+[[device.point]]
+name = "setpoint"
+table = "holding"
+address = 50
+type = "float32"
+scale = 0.5
+[[device.point]]
+name = "relay"
+table = "coil"
+address = 7
+[[device.point]]
+name = "reading"
+table = "input"
+address = 0
+`;
+    const h = await startHarness(tcpDevice("plc", slave.tcpPort!, 1, 5) + extra);
+    try {
+      await h.waitFor("capability", (x) => x.topic === "te/device/plc///cmd/modbus_write");
+      const cmd = "te/device/plc///cmd/modbus_write";
+      const outcome = async (id: string, body: object): Promise<Record<string, unknown>> => {
+        const n = h.seen.length;
+        await h.publish(`${cmd}/${id}`, JSON.stringify({ status: "init", ...body }));
+        const done = h.json(
+          await h.waitFor(
+            `${id} done`,
+            (x) => x.topic === `${cmd}/${id}` && ["successful", "failed"].includes(String(h.json(x).status)),
+            5000,
+            n,
+          ),
+        );
+        // a request that reaches the device goes through executing; a refused one may fail at once
+        const executing = h.seen
+          .slice(n)
+          .some((x) => x.topic === `${cmd}/${id}` && h.json(x).status === "executing");
+        return { ...done, executing };
+      };
+      const ok = await outcome("w1", { point: "setpoint", value: 42.5 });
+      assert.equal(ok.status, "successful", String(ok.reason));
+      assert.equal(ok.executing, true);
+      assert.deepEqual(ok.result, { table: "holding", address: 50, values: [17066, 0] });
+      // 42.5 / scale 0.5 = 85.0 as float32 ABCD = 0x42AA 0x0000
+      assert.equal(await slave.command("get 1 holding 50 2"), "[17066, 0]");
+      const coil = await outcome("w2", { point: "relay", value: true });
+      assert.equal(coil.status, "successful");
+      assert.equal(await slave.command("get 1 coil 7 1"), "[1]");
+      const raw = await outcome("w3", { table: "holding", address: 60, type: "int32", value: -2 });
+      assert.equal(raw.status, "successful");
+      assert.equal(await slave.command("get 1 holding 60 2"), "[65535, 65534]");
+      const ro = await outcome("w4", { point: "reading", value: 1 });
+      assert.equal(ro.status, "failed");
+      assert.match(String(ro.reason), /read-only/);
+      const exc = await outcome("w5", { table: "holding", address: 400, value: 1 });
+      assert.equal(exc.status, "failed");
+      assert.match(String(exc.reason), /Modbus exception 2 \(illegal data address\)/);
+      assert.equal(exc.executing, true);
+      const bad = await (async () => {
+        const n = h.seen.length;
+        await h.publish(`${cmd}/w6`, JSON.stringify({ status: "init", point: "nope", value: 1 }));
+        return h.json(
+          await h.waitFor(
+            "w6 failed",
+            (x) => x.topic === `${cmd}/w6` && h.json(x).status === "failed",
+            5000,
+            n,
+          ),
+        );
+      })();
+      assert.match(String(bad.reason), /no point 'nope'/);
+    } finally {
+      await h.stop();
+    }
+  });
+
+  test("an alarm point raises its alarm above the threshold and clears it below", async () => {
+    const extra = `
+[[device.point]]
+name = "pressure"
+table = "holding"
+address = 70
+alarm = "overpressure"
+condition = ">"
+threshold = 100
+severity = "critical"
+text = "Pressure too high"
+`;
+    await slave.command("set 2 holding 70 50");
+    const h = await startHarness(tcpDevice("tank", slave.tcpPort!, 2) + extra);
+    try {
+      const cleared = await h.waitFor("initial clear", (x) => x.topic === "te/device/tank///a/overpressure");
+      assert.equal(cleared.payload, "");
+      await slave.command("set 2 holding 70 150");
+      const raised = await h.waitFor(
+        "raised",
+        (x) => x.topic === "te/device/tank///a/overpressure" && x.payload !== "",
+      );
+      assert.equal(h.json(raised).severity, "critical");
+      assert.equal(h.json(raised).text, "Pressure too high");
+      const n = h.seen.length;
+      await slave.command("set 2 holding 70 90");
+      await h.waitFor(
+        "cleared",
+        (x) => x.topic === "te/device/tank///a/overpressure" && x.payload === "",
+        5000,
+        n,
+      );
+    } finally {
+      await h.stop();
+    }
+  });
+
+  test("a slow device on its own endpoint never stalls a healthy one", async () => {
+    const slow = await startSlave({ tcp: true, units: [1] });
+    await slow.command("delay 1000");
+    const h = await startHarness(
+      tcpDevice("slow", slow.tcpPort!, 1) + ALL_TYPES + tcpDevice("fast", slave.tcpPort!, 1, 0.1) + ALL_TYPES,
+    );
+    try {
+      await h.waitFor("fast values", (x) => x.topic === "te/device/fast///m/values");
+      const t0 = Date.now();
+      await new Promise((r) => setTimeout(r, 1500));
+      const fast = h.seen.filter((x) => x.topic === "te/device/fast///m/values" && x.at >= t0);
+      assert.ok(fast.length >= 10, `fast device published ${fast.length} times in 1.5 s`);
+      await h.waitFor(
+        "slow is down",
+        (x) => x.topic === "te/device/slow///status/health" && h.json(x).status === "down",
+      );
+    } finally {
+      await h.stop();
+      await slow.stop();
+    }
+  });
+});

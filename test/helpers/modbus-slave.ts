@@ -1,0 +1,158 @@
+/**
+ * Starts the pymodbus slave of hw-test/modbus/slave.py (Debian python3-pymodbus, run with
+ * /usr/bin/python3) on a loopback TCP port and/or one end of a socat pty pair, and drives its
+ * fault injection over stdin. Known register contents are mirrored in `SLAVE_REGS`.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { freePort, waitFor } from "./ports.ts";
+
+export const PYTHON = "/usr/bin/python3";
+export const SLAVE_PY = join(dirname(fileURLToPath(import.meta.url)), "../../hw-test/modbus/slave.py");
+
+/** What the slave serves for unit `u` (zero-based addresses). */
+export const SLAVE_REGS = {
+  uint16At0: (u: number) => 1000 + u,
+  int16At1: -2,
+  int32At2: -100000,
+  float32At4: 21.5,
+  float32CdabAt6: 21.5,
+  float64At8: Math.PI,
+  uint32At12: 3000000000,
+  int32CdabAt14: -100000,
+  float32BadcAt16: -7.25,
+  float32DcbaAt18: -7.25,
+  scaledAt20: 2315,
+  unitAt100: (u: number) => u,
+  at200: 4242,
+  holdingSize: 300,
+  input: (u: number, i: number) => i * 10 + u,
+  coil: (i: number) => i % 3 === 0,
+  discrete: (i: number) => i % 2 === 1,
+};
+
+export type Fault = "none" | "crc" | "silent" | "garbage" | "noise";
+
+export interface Slave {
+  tcpPort?: number;
+  /** The pty ledge opens, when RTU was asked for. */
+  rtuPath?: string;
+  command(line: string): Promise<string>;
+  fault(kind: Fault, units?: number[]): Promise<void>;
+  stats(): Promise<{ requests: number; by_unit: Record<string, number>; by_fc: Record<string, number> }>;
+  stop(): Promise<void>;
+}
+
+export interface SlaveOptions {
+  tcp?: boolean;
+  rtu?: boolean;
+  units?: number[];
+  /** A fixed TCP port (restarting a slave on the same port). */
+  tcpPort?: number;
+}
+
+export function slaveAvailable(): string | undefined {
+  if (!existsSync(PYTHON)) return `${PYTHON} missing`;
+  if (!existsSync("/usr/bin/socat")) return "socat missing";
+  return undefined;
+}
+
+export interface PtyPair {
+  a: string;
+  b: string;
+  proc: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** A socat pty pair: two linked pseudo-terminals, `a` and `b`, as symlinks in a temp dir. */
+export async function startPtyPair(dir?: string): Promise<PtyPair> {
+  const d = dir ?? mkdtempSync(join(tmpdir(), "ledge-pty-"));
+  const a = join(d, "ttyA");
+  const b = join(d, "ttyB");
+  const proc = spawn("socat", [`pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`], {
+    stdio: "ignore",
+  });
+  await waitFor("socat ptys", () => existsSync(a) && existsSync(b), 5000, 10);
+  return {
+    a,
+    b,
+    proc,
+    stop: () => killAndWait(proc),
+  };
+}
+
+export async function startSlave(opts: SlaveOptions = {}): Promise<Slave> {
+  const tcpPort = opts.tcp ? (opts.tcpPort ?? (await freePort())) : undefined;
+  const pty = opts.rtu ? await startPtyPair() : undefined;
+  const args = [SLAVE_PY, "--quiet", "--units", (opts.units ?? [1]).join(",")];
+  if (tcpPort) args.push("--tcp", String(tcpPort));
+  if (pty) args.push("--rtu", pty.b);
+  const proc = spawn(PYTHON, args, { stdio: ["pipe", "pipe", "pipe"] });
+  let stderr = "";
+  proc.stderr?.on("data", (d) => {
+    stderr += d;
+  });
+  const lines: string[] = [];
+  const waiters: ((l: string) => void)[] = [];
+  createInterface({ input: proc.stdout! }).on("line", (l) => {
+    const w = waiters.shift();
+    if (w) w(l);
+    else lines.push(l);
+  });
+  const next = (ms = 5000) =>
+    new Promise<string>((resolve, reject) => {
+      const l = lines.shift();
+      if (l !== undefined) return resolve(l);
+      const t = setTimeout(() => reject(new Error(`slave did not answer: ${stderr}`)), ms);
+      waiters.push((line) => {
+        clearTimeout(t);
+        resolve(line);
+      });
+    });
+  const ready = await next(10_000);
+  if (!ready.startsWith("ready")) throw new Error(`slave failed: ${ready} ${stderr}`);
+  let chain: Promise<unknown> = Promise.resolve();
+  const command = (line: string): Promise<string> => {
+    const p = chain.then(async () => {
+      proc.stdin!.write(`${line}\n`);
+      const r = await next();
+      if (!r.startsWith("ok")) throw new Error(`slave: ${line}: ${r}`);
+      return r.slice(2).trim();
+    });
+    chain = p.catch(() => {});
+    return p;
+  };
+  return {
+    tcpPort,
+    rtuPath: pty?.a,
+    command,
+    fault: async (kind, units) => {
+      await command(`fault ${kind}${units ? ` ${units.join(",")}` : ""}`);
+    },
+    stats: async () => JSON.parse(await command("stats")),
+    stop: async () => {
+      proc.stdin!.end();
+      await killAndWait(proc);
+      if (pty) {
+        await pty.stop();
+        rmSync(dirname(pty.a), { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+export function killAndWait(proc: ChildProcess, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const t = setTimeout(() => proc.kill("SIGKILL"), 3000);
+    proc.once("exit", () => {
+      clearTimeout(t);
+      resolve();
+    });
+    proc.kill(signal);
+  });
+}
