@@ -322,9 +322,10 @@ async function buildNodeSea(target: NodeSeaTarget, info: BuildInfo): Promise<str
   rmSync(out, { force: true });
   copyFileSync(node, out);
   chmodSync(out, 0o755);
-  // the npm binary carries debug info (about 11 MiB); strip it when Debian's llvm is installed
-  if (spawnSync("llvm-strip", ["--version"]).status === 0) run("llvm-strip", ["--strip-all", out]);
-  else log("  llvm-strip not found (Debian package llvm): keeping the runtime's debug info");
+  // the npm binary carries debug info (about 11 MiB), useless on a gateway
+  const strip = target.stripTools.find((tool) => spawnSync(tool, ["--version"]).status === 0);
+  if (strip) run(strip, ["--strip-all", out]);
+  else log(`  no strip tool (${target.stripTools.join(", ")}): keeping the runtime's debug info`);
   run(process.execPath, [
     join(ROOT, "node_modules/postject/dist/cli.js"),
     out,

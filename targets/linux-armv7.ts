@@ -18,6 +18,7 @@ export const linuxArmv7: NodeSeaTarget = {
     binPath: "package/bin/node",
   },
   nodeVersion: "v20.11.0",
+  stripTools: ["arm-linux-gnueabihf-strip", "llvm-strip"],
   serialportPrebuild: "linux-arm/@serialport+bindings-cpp.armv7.glibc.node",
   emulation: { qemu: "qemu-arm-static", sysroot: "/usr/arm-linux-gnueabihf" },
 };

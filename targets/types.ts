@@ -48,6 +48,11 @@ export interface NodeSeaTarget extends TargetBase {
   source: { kind: "npm" } & NpmRuntime;
   /** `process.version` the runtime binary must report (also the SEA blob format it reads). */
   nodeVersion: string;
+  /**
+   * Strip tools tried in order on the copied runtime (the npm binary carries debug info); none found
+   * means the debug info stays. Debian: binutils-arm-linux-gnueabihf, or llvm.
+   */
+  stripTools: string[];
   /** The prebuilt `@serialport/bindings-cpp` addon to embed (path under its `prebuilds/`). */
   serialportPrebuild?: string;
 }
