@@ -264,3 +264,18 @@ describe("restart command failure", () => {
     }
   });
 });
+
+describe("commands published while the agent is down", () => {
+  it("a retained init command is executed when the agent starts", async () => {
+    const env = await agentEnv("embedded");
+    try {
+      env.plugin("fake", `[ "$1" = list ] && printf 'a\\t1\\n'\nexit 0`);
+      await env.command("software_list", "early", { status: "init" });
+      await waitFor("retained stored", () => env.seen.get("te/device/main///cmd/software_list/early"));
+      await env.startAgent();
+      await env.waitStatus("software_list", "early", "successful");
+    } finally {
+      await env.close();
+    }
+  });
+});

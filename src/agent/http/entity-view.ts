@@ -18,7 +18,10 @@ export class EntityView {
   ) {}
 
   async start(): Promise<void> {
-    this.sub = await this.bus.subscribe(`${this.root}/+/+/+/+`, (msg) => {
+    // aedes's retained store does not match `+` against an empty level, so `te/+/+/+/+` alone would
+    // miss `te/device/main//` on subscribe; the literal-empty filters cover the common shapes.
+    const r = this.root;
+    this.sub = await this.bus.subscribe([`${r}/+/+/+/+`, `${r}/+/+//`, `${r}/+/+/+/`], (msg) => {
       const topicId = msg.topic.slice(this.root.length + 1);
       if (msg.payload.length === 0) this.entities.delete(topicId);
       else {
