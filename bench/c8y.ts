@@ -9,13 +9,21 @@
  * otherwise; `BENCH_RUNTIME=node|bin|both` picks. `N=` messages per run, `RUNS=` runs (median).
  * `PROFILE=1` writes a V8 CPU profile of the Node ledge process to /tmp/ledge-c8y-prof.
  */
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import mqtt, { type MqttClient } from "mqtt";
 import { startMosquitto } from "../test/helpers/mosquitto.ts";
 import { freePort, waitFor } from "../test/helpers/ports.ts";
-import { binaryOf, cleanEnv, type Daemon, ROOT, startCommand, target } from "../test/helpers/targets-bin.ts";
+import {
+  binaryOf,
+  cleanEnv,
+  type Daemon,
+  ensureBuilt,
+  ROOT,
+  startCommand,
+  target,
+} from "../test/helpers/targets-bin.ts";
 import { type Figure, recordResults, round, table } from "./lib/results.ts";
 
 const N = Number(process.env.N ?? 30_000);
@@ -25,6 +33,8 @@ const TOPIC = "te/device/main///m/environment";
 const C8Y = "c8y/measurement/measurements/create";
 const PAYLOAD = '{"temperature":21.5,"humidity":40.25,"pressure":1013.2,"time":"2024-01-01T00:00:00.000Z"}';
 const IDLE_MS = 5_000;
+/** `burst` (default): fire and forget, yielding every 512; `await`: each publish awaited (PUBACK at QoS 1). */
+const PUBLISH = process.env.PUBLISH ?? "burst";
 
 type QoS = 0 | 1;
 
@@ -38,7 +48,20 @@ async function client(port: number, id: string): Promise<MqttClient> {
 }
 
 /** Messages/s from the first publish to the last of `n` deliveries on `subTopic`; lost ones are reported. */
-async function passThrough(port: number, pubTopic: string, subTopic: string, qos: QoS, n: number) {
+/** User+system CPU seconds of a process so far (/proc/<pid>/stat, USER_HZ 100). */
+function cpuSeconds(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+async function passThrough(
+  port: number,
+  pid: number,
+  pubTopic: string,
+  subTopic: string,
+  qos: QoS,
+  n: number,
+) {
   const sub = await client(port, "bench-sub");
   const pub = await client(port, "bench-pub");
   await sub.subscribeAsync(subTopic, { qos });
@@ -60,16 +83,22 @@ async function passThrough(port: number, pubTopic: string, subTopic: string, qos
       } else if ((count & 1023) === 0) arm();
     });
   });
+  const cpu0 = cpuSeconds(pid);
   const t0 = performance.now();
-  for (let i = 0; i < n; i++) {
-    pub.publish(pubTopic, PAYLOAD, { qos });
-    // Yield now and then so the socket drains and the subscriber reads, as a real publisher would.
-    if ((i & 511) === 511) await new Promise((r) => setImmediate(r));
+  if (PUBLISH === "await") {
+    for (let i = 0; i < n; i++) await pub.publishAsync(pubTopic, PAYLOAD, { qos });
+  } else {
+    for (let i = 0; i < n; i++) {
+      pub.publish(pubTopic, PAYLOAD, { qos });
+      // Yield now and then so the socket drains and the subscriber reads.
+      if ((i & 511) === 511) await new Promise((r) => setImmediate(r));
+    }
   }
   await done;
+  const cpu = cpuSeconds(pid) - cpu0;
   await pub.endAsync();
   await sub.endAsync();
-  return { rate: count / ((last - t0) / 1000), lost: n - count };
+  return { rate: count / ((last - t0) / 1000), lost: n - count, cpuUs: (cpu * 1e6) / Math.max(count, 1) };
 }
 
 function startLedge(runtime: "node" | "bin", port: number): Daemon {
@@ -134,6 +163,9 @@ interface Row {
   ledge: number;
   mosquitto: number;
   lost: number;
+  /** Broker-process CPU per delivered message (µs): steadier than rates on a busy machine. */
+  ledgeCpuUs: number;
+  mosquittoCpuUs: number;
 }
 
 async function measure(runtime: "node" | "bin"): Promise<Record<QoS, Row>> {
@@ -144,23 +176,36 @@ async function measure(runtime: "node" | "bin"): Promise<Record<QoS, Row>> {
   try {
     await ledgeReady(port, ledge);
     for (const qos of [0, 1] as QoS[]) {
-      await passThrough(port, TOPIC, C8Y, qos, WARMUP);
-      await passThrough(mosq.port, TOPIC, TOPIC, qos, WARMUP);
+      const lp = ledge.proc.pid!;
+      const mp = mosq.proc.pid!;
+      await passThrough(port, lp, TOPIC, C8Y, qos, WARMUP);
+      await passThrough(mosq.port, mp, TOPIC, TOPIC, qos, WARMUP);
       const l: number[] = [];
       const m: number[] = [];
+      const lc: number[] = [];
+      const mc: number[] = [];
       let lost = 0;
       // Interleaved, so machine noise hits both alike.
       for (let r = 0; r < RUNS; r++) {
-        const a = await passThrough(port, TOPIC, C8Y, qos, N);
-        const b = await passThrough(mosq.port, TOPIC, TOPIC, qos, N);
+        const a = await passThrough(port, lp, TOPIC, C8Y, qos, N);
+        const b = await passThrough(mosq.port, mp, TOPIC, TOPIC, qos, N);
         l.push(a.rate);
         m.push(b.rate);
+        lc.push(a.cpuUs);
+        mc.push(b.cpuUs);
         lost += a.lost + b.lost;
         process.stdout.write(
-          `${runtime} qos${qos} run ${r + 1}: ledge ${Math.round(a.rate)}/s (lost ${a.lost}), mosquitto ${Math.round(b.rate)}/s (lost ${b.lost})\n`,
+          `${runtime} qos${qos} run ${r + 1}: ledge ${Math.round(a.rate)}/s (lost ${a.lost}, ${a.cpuUs.toFixed(1)} µs CPU/msg), ` +
+            `mosquitto ${Math.round(b.rate)}/s (lost ${b.lost}, ${b.cpuUs.toFixed(1)} µs CPU/msg)\n`,
         );
       }
-      out[qos] = { ledge: median(l), mosquitto: median(m), lost };
+      out[qos] = {
+        ledge: median(l),
+        mosquitto: median(m),
+        lost,
+        ledgeCpuUs: median(lc),
+        mosquittoCpuUs: median(mc),
+      };
     }
   } finally {
     await ledge.stop();
@@ -169,7 +214,18 @@ async function measure(runtime: "node" | "bin"): Promise<Record<QoS, Row>> {
   return out;
 }
 
-const hasBin = existsSync(binaryOf(target("linux-x64")));
+function binaryUsable(): boolean {
+  if (!existsSync(binaryOf(target("linux-x64")))) return false;
+  try {
+    ensureBuilt(["linux-x64"]); // rebuild when older than the sources, so the figures are of this code
+    return true;
+  } catch (e) {
+    process.stderr.write(`x64 binary not rebuilt, measuring Node only: ${(e as Error).message}\n`);
+    return false;
+  }
+}
+
+const hasBin = process.env.BENCH_RUNTIME === "node" ? false : binaryUsable();
 const choice = process.env.BENCH_RUNTIME ?? (hasBin ? "both" : "node");
 const runtimes = (choice === "both" ? ["bin", "node"] : [choice]) as ("node" | "bin")[];
 const results: Partial<Record<"node" | "bin", Record<QoS, Row>>> = {};
@@ -185,6 +241,10 @@ const figures: Record<string, Figure> = {
   "c8y.mosquitto_msgs_per_s_qos1": { value: main[1].mosquitto, unit: "msg/s" },
   "c8y.ratio_qos0": { value: main[0].ledge / main[0].mosquitto, unit: "x" },
   "c8y.ratio_qos1": { value: main[1].ledge / main[1].mosquitto, unit: "x" },
+  "c8y.cpu_us_per_msg_qos0": { value: main[0].ledgeCpuUs, unit: "µs" },
+  "c8y.cpu_us_per_msg_qos1": { value: main[1].ledgeCpuUs, unit: "µs" },
+  "c8y.mosquitto_cpu_us_per_msg_qos0": { value: main[0].mosquittoCpuUs, unit: "µs" },
+  "c8y.mosquitto_cpu_us_per_msg_qos1": { value: main[1].mosquittoCpuUs, unit: "µs" },
 };
 if (results.node && results.bin) {
   figures["c8y.node_msgs_per_s_qos0"] = { value: results.node[0].ledge, unit: "msg/s" };
@@ -202,6 +262,8 @@ for (const rt of runtimes) {
       Math.round(r.ledge),
       Math.round(r.mosquitto),
       `${round(r.ledge / r.mosquitto)}×`,
+      round(r.ledgeCpuUs),
+      round(r.mosquittoCpuUs),
       qos === 0 ? "≥ 0.6×" : "≥ 1.0×",
       r.lost,
     ]);
@@ -216,7 +278,7 @@ own pass-through (\`max_queued_messages 0\`, one publisher and one subscriber, s
 the same run. Median of ${RUNS} interleaved runs after a ${WARMUP}-message warm-up; rate = delivered
 messages / (last delivery − first publish). Headline figures (\`c8y.*\` in results.json): ${mainName}.
 
-${table(["ledge runtime", "QoS", "ledge msg/s", "mosquitto msg/s", "ratio", "target", "lost (all runs)"], rows)}
+${table(["ledge runtime", "QoS", "ledge msg/s", "mosquitto msg/s", "ratio", "ledge µs CPU/msg", "mosquitto µs CPU/msg", "target", "lost (all runs)"], rows)}
 `;
 recordResults("c8y", figures, md);
 process.stdout.write(md);
