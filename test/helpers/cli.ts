@@ -34,6 +34,7 @@ export async function tempConfig(
   const flat = {
     "mqtt.bind.port": port,
     "mqtt.client.port": port,
+    "http.bind.port": await freePort(),
     "data.path": join(dir, "data"),
     "device.id": "test-device",
     ...extra,

@@ -42,7 +42,7 @@ export const coreKeys = {
   ),
   "run.components": list(
     "Components `ledge run` starts, in order. `broker` is added when mqtt.broker is `embedded`.",
-    ["api"],
+    ["api", "agent"],
   ),
   "health.interval_s": int(
     "Seconds between refreshed health messages (0: only on change and on request).",
