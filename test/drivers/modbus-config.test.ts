@@ -1,0 +1,264 @@
+/** The Modbus device description: valid files parse to the expected devices; invalid ones name file, line and reason. */
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { describe, test } from "node:test";
+import { ModbusConfigError, parseModbusConfig } from "../../src/drivers/modbus/config.ts";
+
+const TCP = `[[device]]
+name = "meter"
+transport = "tcp"
+host = "127.0.0.1"
+`;
+
+function errorsOf(text: string): { line: number; reason: string }[] {
+  try {
+    parseModbusConfig(text, "/etc/ledge/modbus.toml");
+  } catch (e) {
+    assert.ok(e instanceof ModbusConfigError, String(e));
+    assert.match(e.message, /^\/etc\/ledge\/modbus\.toml:\d+: /);
+    return e.errors;
+  }
+  assert.fail("expected the file to be rejected");
+}
+
+describe("modbus.toml", () => {
+  test("a minimal TCP device gets the documented defaults", () => {
+    const c = parseModbusConfig(`${TCP}[[device.point]]\nname = "v"\ntable = "holding"\naddress = 3\n`);
+    const [d] = c.devices;
+    assert.deepEqual(d, {
+      name: "meter",
+      type: "modbus-device",
+      unitId: 1,
+      transport: { kind: "tcp", host: "127.0.0.1", port: 502 },
+      pollIntervalMs: 10000,
+      timeoutMs: 1000,
+      retries: 1,
+      maxGap: 8,
+      maxRegisters: 125,
+      maxBits: 2000,
+      downAfter: 1,
+      backoffMaxMs: 60000,
+      writes: true,
+      points: [
+        {
+          name: "v",
+          table: "holding",
+          address: 3,
+          width: 1,
+          encoding: { type: "uint16", byteOrder: "big", wordOrder: "big", scale: 1, offset: 0 },
+          dest: { kind: "measurement", type: "modbus", series: "v" },
+        },
+      ],
+    });
+  });
+
+  test("[defaults] apply to every device unless the device overrides them", () => {
+    const c = parseModbusConfig(`[defaults]
+poll_interval_s = 2.5
+timeout_ms = 200
+retries = 3
+
+${TCP}timeout_ms = 500
+[[device.point]]
+name = "v"
+table = "coil"
+address = 1
+`);
+    assert.equal(c.devices[0]!.pollIntervalMs, 2500);
+    assert.equal(c.devices[0]!.timeoutMs, 500);
+    assert.equal(c.devices[0]!.retries, 3);
+    assert.equal(c.devices[0]!.points[0]!.encoding.type, "bool");
+  });
+
+  test("an RTU device with its line settings, alarm and grouped series", () => {
+    const c = parseModbusConfig(`[[device]]
+name = "boiler"
+transport = "rtu"
+serial_port = "/dev/ttyUSB0"
+baud = 19200
+parity = "even"
+stop_bits = 1
+unit_id = 7
+[[device.point]]
+name = "flow"
+table = "input"
+address = 0
+type = "float32"
+word_order = "little"
+measurement = "water"
+series = "flow.rate"
+[[device.point]]
+name = "overheat"
+table = "discrete_input"
+address = 4
+alarm = "boiler_overheat"
+severity = "critical"
+`);
+    const d = c.devices[0]!;
+    assert.deepEqual(d.transport, {
+      kind: "rtu",
+      path: "/dev/ttyUSB0",
+      baudRate: 19200,
+      parity: "even",
+      dataBits: 8,
+      stopBits: 1,
+    });
+    assert.deepEqual(d.points[0]!.dest, {
+      kind: "measurement",
+      type: "water",
+      group: "flow",
+      series: "rate",
+    });
+    assert.deepEqual(d.points[1]!.dest, {
+      kind: "alarm",
+      type: "boiler_overheat",
+      condition: "==",
+      threshold: 1,
+      severity: "critical",
+      text: "overheat == 1",
+    });
+  });
+
+  const invalid: [string, string, number, RegExp][] = [
+    ["TOML syntax error", `${TCP}unit_id = = 3\n`, 5, /invalid TOML/],
+    ["no device", `[defaults]\nretries = 1\n`, 1, /no \[\[device\]\] defined/],
+    [
+      "unknown device key",
+      `${TCP}baudrate = 9600\n[[device.point]]\nname="v"\ntable="coil"\naddress=1\n`,
+      5,
+      /unknown device key 'baudrate'/,
+    ],
+    [
+      "bad table",
+      `${TCP}[[device.point]]\nname = "v"\ntable = "register"\naddress = 1\n`,
+      7,
+      /'table' must be one of coil, discrete_input, holding, input/,
+    ],
+    [
+      "bad type",
+      `${TCP}[[device.point]]\nname = "v"\ntable = "holding"\naddress = 1\ntype = "int64"\n`,
+      9,
+      /'type' must be one of/,
+    ],
+    [
+      "bits table with a register type",
+      `${TCP}[[device.point]]\nname = "v"\ntable = "coil"\naddress = 1\ntype = "float32"\n`,
+      9,
+      /holds bits: type must be bool/,
+    ],
+    [
+      "address out of range",
+      `${TCP}[[device.point]]\nname = "v"\ntable = "holding"\naddress = 70000\n`,
+      8,
+      /'address' must be an integer between 0 and 65535/,
+    ],
+    [
+      "value past the last register",
+      `${TCP}[[device.point]]\nname = "v"\ntable = "holding"\naddress = 65534\ntype = "float64"\n`,
+      8,
+      /runs past address 65535/,
+    ],
+    [
+      "unit id out of range for RTU",
+      `[[device]]\nname = "x"\ntransport = "rtu"\nserial_port = "/dev/ttyS0"\nunit_id = 250\n[[device.point]]\nname = "v"\ntable = "coil"\naddress = 1\n`,
+      5,
+      /'unit_id' must be an integer between 0 and 247/,
+    ],
+    [
+      "tcp key on rtu",
+      `[[device]]\nname = "x"\ntransport = "rtu"\nserial_port = "/dev/ttyS0"\nhost = "a"\n[[device.point]]\nname = "v"\ntable = "coil"\naddress = 1\n`,
+      5,
+      /'host' does not apply to transport 'rtu'/,
+    ],
+    [
+      "missing host",
+      `[[device]]\nname = "x"\ntransport = "tcp"\n[[device.point]]\nname = "v"\ntable = "coil"\naddress = 1\n`,
+      1,
+      /'host' must be a non-empty string/,
+    ],
+    ["no points", TCP, 1, /has no \[\[device.point\]\]/],
+    [
+      "duplicate device",
+      `${TCP}[[device.point]]\nname="v"\ntable="coil"\naddress=1\n${TCP}[[device.point]]\nname="v"\ntable="coil"\naddress=1\n`,
+      10,
+      /duplicate device name 'meter'/,
+    ],
+    [
+      "duplicate point",
+      `${TCP}[[device.point]]\nname="v"\ntable="coil"\naddress=1\n[[device.point]]\nname="v"\ntable="coil"\naddress=2\n`,
+      10,
+      /duplicate point name 'v'/,
+    ],
+    [
+      "alarm without threshold",
+      `${TCP}[[device.point]]\nname="p"\ntable="holding"\naddress=1\nalarm="high"\ncondition=">"\n`,
+      5,
+      /needs 'threshold'/,
+    ],
+    [
+      "threshold without alarm",
+      `${TCP}[[device.point]]\nname="p"\ntable="holding"\naddress=1\nthreshold=3\n`,
+      9,
+      /only applies to an alarm point/,
+    ],
+    [
+      "series too deep",
+      `${TCP}[[device.point]]\nname="p"\ntable="holding"\naddress=1\nseries="a.b.c"\n`,
+      9,
+      /'name' or 'group.name'/,
+    ],
+    [
+      "slash in measurement type",
+      `${TCP}[[device.point]]\nname="p"\ntable="holding"\naddress=1\nmeasurement="a/b"\n`,
+      9,
+      /must not contain '\/'/,
+    ],
+    [
+      "device named main",
+      `[[device]]\nname = "main"\ntransport = "tcp"\nhost = "h"\n[[device.point]]\nname="v"\ntable="coil"\naddress=1\n`,
+      2,
+      /not 'main'/,
+    ],
+    [
+      "one serial line, two settings",
+      `[[device]]\nname="a"\ntransport="rtu"\nserial_port="/dev/ttyS0"\nbaud=9600\n[[device.point]]\nname="v"\ntable="coil"\naddress=1\n[[device]]\nname="b"\ntransport="rtu"\nserial_port="/dev/ttyS0"\nbaud=19200\n[[device.point]]\nname="v"\ntable="coil"\naddress=1\n`,
+      14,
+      /set to 19200 8N1 here but 9600 8N1 on line 5/,
+    ],
+    [
+      "timeout longer than polling allows",
+      `${TCP}poll_interval_s = 0.1\ntimeout_ms = 5000\n[[device.point]]\nname="v"\ntable="coil"\naddress=1\n`,
+      6,
+      /more than 10 poll intervals/,
+    ],
+  ];
+  for (const [name, text, line, re] of invalid) {
+    test(`rejected with line and reason: ${name}`, () => {
+      const errs = errorsOf(text);
+      const hit = errs.find((e) => re.test(e.reason));
+      assert.ok(hit, `no error matching ${re}: ${JSON.stringify(errs)}`);
+      assert.equal(hit.line, line, `line of '${hit.reason}'`);
+    });
+  }
+
+  test("every error of a file is reported at once, in line order", () => {
+    const errs = errorsOf(
+      `${TCP}unit_id = 999\n[[device.point]]\nname = "v"\ntable = "nope"\naddress = -1\n`,
+    );
+    assert.deepEqual(
+      errs.map((e) => e.line),
+      [5, 8, 9],
+    );
+  });
+
+  test("the README example is a valid file", () => {
+    const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+    const section = /<!-- BEGIN modbus -->([\s\S]*?)<!-- END modbus -->/.exec(readme)?.[1] ?? "";
+    const toml = /```toml\n([\s\S]*?)```/.exec(section)?.[1];
+    assert.ok(toml, "README modbus section has a ```toml example");
+    const c = parseModbusConfig(toml, "README.md");
+    assert.ok(c.devices.length >= 2);
+    assert.ok(c.devices.some((d) => d.transport.kind === "tcp"));
+    assert.ok(c.devices.some((d) => d.transport.kind === "rtu"));
+  });
+});
