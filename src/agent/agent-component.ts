@@ -64,7 +64,10 @@ export class AgentComponent implements Component {
       stateDir,
       healthTimeoutS: config.get("agent.self_update.health_timeout_s"),
       mode,
-      rest: mode === "exec" ? ledgeArgs() : config.get("agent.self_update.supervisor_restart"),
+      rest:
+        mode === "exec"
+          ? ledgeArgs()
+          : supervisorRestart(config.get("agent.self_update.supervisor_restart"), env),
       requestExit: () => process.kill(process.pid, "SIGTERM"),
       useSystemdRun: Boolean(env.INVOCATION_ID),
       ...overrides.selfUpdate,
@@ -131,6 +134,14 @@ export class AgentComponent implements Component {
     await this.http.stop();
     await this.view.stop();
   }
+}
+
+/** The restart command for supervisor mode: configured, else the running supervisor's own. */
+export function supervisorRestart(configured: string[], env: NodeJS.ProcessEnv): string[] {
+  if (configured.length) return configured;
+  if (env.RC_SVCNAME) return ["rc-service", env.RC_SVCNAME, "restart"];
+  if (env.INVOCATION_ID) return ["systemctl", "restart", "ledge"];
+  return [];
 }
 
 export function createAgentComponent(ctx: Context): Component {

@@ -111,6 +111,9 @@ PIDFILE=/run/${name}.pid
 LOOPPID=/run/${name}-respawn.pid
 LOG=/var/log/${name}.log
 export LEDGE_CONFIG_DIR=${shellQuote(o.configDir)}
+# The respawn loop below restarts ledge after a self-update; on rollback the watcher restarts it here.
+export LEDGE_AGENT_SELF_UPDATE_RESTART=supervisor
+export LEDGE_AGENT_SELF_UPDATE_SUPERVISOR_RESTART='["/etc/init.d/${name}","restart"]'
 
 running() { [ -f "$LOOPPID" ] && kill -0 "$(cat "$LOOPPID")" 2>/dev/null; }
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type AgentEnv, agentEnv } from "../helpers/agent-env.ts";
@@ -274,6 +274,24 @@ describe("commands published while the agent is down", () => {
       await waitFor("retained stored", () => env.seen.get("te/device/main///cmd/software_list/early"));
       await env.startAgent();
       await env.waitStatus("software_list", "early", "successful");
+    } finally {
+      await env.close();
+    }
+  });
+});
+
+describe("command state that cannot be persisted", () => {
+  it("the command is refused with a reason rather than run unrecoverably", async () => {
+    const env = await agentEnv("embedded");
+    try {
+      // A directory where the state file belongs: every write of it fails.
+      mkdirSync(join(env.config.dataDir, "agent/commands.json/x"), { recursive: true });
+      await env.startAgent();
+      await env.command("software_list", "p1", { status: "init" });
+      assert.match(
+        String((await env.waitStatus("software_list", "p1", "failed")).reason),
+        /cannot persist the command/,
+      );
     } finally {
       await env.close();
     }

@@ -153,3 +153,46 @@ describe("self-update (firmware_update of ledge's own binary)", () => {
       assert.equal(readFileSync(target, "utf8"), v1);
     });
 });
+
+describe("self-update in supervisor mode (systemd / OpenRC / init script restart ledge)", () => {
+  it("no confirmation in time: the previous binary is restored and the supervisor's restart command runs", async () => {
+    const env = await agentEnv("embedded");
+    const oldProc = spawn("sleep", ["60"], { stdio: "ignore" });
+    try {
+      mkdirSync(join(env.dir, "bin"));
+      const target = join(env.dir, "bin", "ledge");
+      const v1 = "#!/bin/sh\nexit 0\n";
+      writeFileSync(target, v1);
+      chmodSync(target, 0o755);
+      const bad = "#!/bin/sh\nexit 1\n";
+      writeFileSync(join(env.dir, "bad"), bad);
+      const restarted = join(env.dir, "restarted");
+      await env.startAgent({
+        selfUpdate: {
+          target,
+          mode: "supervisor",
+          rest: ["/bin/sh", "-c", `cp "${target}" "${restarted}"`],
+          healthTimeoutS: 1,
+          oldPid: oldProc.pid,
+          requestExit: () => oldProc.kill(),
+          useSystemdRun: false,
+        },
+      });
+      await env.command("firmware_update", "s1", {
+        status: "init",
+        url: join(env.dir, "bad"),
+        sha256: sha(bad),
+      });
+      // The restart command copies the target as it is then: it must already be the restored v1.
+      await waitFor("supervisor restart command ran", () => existsSync(restarted) || undefined, 10_000);
+      assert.equal(readFileSync(restarted, "utf8"), v1);
+      assert.equal(readFileSync(target, "utf8"), v1);
+      await env.stopAgent();
+      await env.startAgent({ selfUpdate: { target, requestExit: () => {}, healthTimeoutS: 1 } });
+      assert.match(String((await env.waitStatus("firmware_update", "s1", "failed")).reason), /rolled back/);
+    } finally {
+      oldProc.kill();
+      await env.close();
+    }
+  });
+});

@@ -104,3 +104,21 @@ describe("sd_notify", () => {
     }
   });
 });
+
+describe("self-update under a supervisor", () => {
+  it("restart command: configured, else the supervisor's own", async () => {
+    const { supervisorRestart } = await import("../../src/agent/agent-component.ts");
+    assert.deepEqual(supervisorRestart(["x"], { INVOCATION_ID: "1" }), ["x"]);
+    assert.deepEqual(supervisorRestart([], { INVOCATION_ID: "1" }), ["systemctl", "restart", "ledge"]);
+    assert.deepEqual(supervisorRestart([], { RC_SVCNAME: "ledge2" }), ["rc-service", "ledge2", "restart"]);
+    assert.deepEqual(supervisorRestart([], {}), []);
+  });
+  it("the plain init script runs self-updates in supervisor mode and restarts itself on rollback", () => {
+    const s = sysvScript(opts);
+    assert.match(s, /^export LEDGE_AGENT_SELF_UPDATE_RESTART=supervisor$/m);
+    assert.match(
+      s,
+      /^export LEDGE_AGENT_SELF_UPDATE_SUPERVISOR_RESTART='\["\/etc\/init.d\/ledge","restart"\]'$/m,
+    );
+  });
+});

@@ -145,7 +145,16 @@ export class CommandEngine {
           payload: statusPayload(d.payload, "executing"),
           startedAt: this.opts.clock(),
         };
-        this.opts.store.put(rec);
+        try {
+          this.opts.store.put(rec);
+        } catch (e) {
+          // Without persisted state a restart could leave it executing forever: refuse it instead.
+          this.publish(
+            rec.topic,
+            statusPayload(d.payload, "failed", { reason: `cannot persist the command: ${reasonOf(e)}` }),
+          );
+          return;
+        }
         this.publish(rec.topic, rec.payload);
         this.enqueue(rec);
         return;
@@ -204,7 +213,11 @@ export class CommandEngine {
     rec.status = status;
     rec.payload = statusPayload(rec.payload, status, extra);
     delete rec.phase;
-    this.opts.store.put(rec);
+    try {
+      this.opts.store.put(rec);
+    } catch (e) {
+      this.log.error("cannot persist command state", { topic: rec.topic, error: e });
+    }
     this.log.info(`command ${status}`, { topic: rec.topic, reason: extra.reason });
     await this.publishAsync(rec.topic, rec.payload);
   }

@@ -46,8 +46,7 @@ export const agentKeys = {
     { choices: ["auto", "exec", "supervisor"] },
   ),
   "agent.self_update.supervisor_restart": list(
-    "Command the rollback watcher runs in supervisor mode to restart ledge on the restored binary.",
-    ["systemctl", "restart", "ledge"],
+    "Command the rollback watcher runs in supervisor mode to restart ledge on the restored binary; empty: `systemctl restart ledge` under systemd, `rc-service <svc> restart` under OpenRC.",
   ),
   "agent.monitor.interval_s": int(
     "Seconds between system measurements (te/device/main///m/system); 0 turns monitoring off.",
