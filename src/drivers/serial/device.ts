@@ -163,6 +163,7 @@ export class SerialDevice {
     }
     if (!r.values) return;
     this.stats.readings++;
+    if (this.d.log.enabled("trace")) this.d.log.trace("reading", { device: this.cfg.name, values: r.values });
     const payload = JSON.stringify({ ...r.values, time: new Date(now).toISOString() });
     this.track(this.d.bus.publish(this.topic, payload, { qos: 1 }));
   }
@@ -185,7 +186,7 @@ export class SerialDevice {
     };
     this.suppressed = 0;
     const topic = topicFor(this.d.root, childTopicId(this.cfg.name), "e", BAD_LINE_EVENT);
-    this.track(this.d.bus.publish(topic, JSON.stringify(event)));
+    this.track(this.d.bus.publish(topic, JSON.stringify(event), { qos: 1 }));
   }
 
   publishStats(): Promise<void> {
