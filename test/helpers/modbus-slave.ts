@@ -53,6 +53,8 @@ export interface SlaveOptions {
   units?: number[];
   /** A fixed TCP port (restarting a slave on the same port). */
   tcpPort?: number;
+  /** Where the pty links go (restarting a slave on the same paths); kept on stop. */
+  ptyDir?: string;
 }
 
 export function slaveAvailable(): string | undefined {
@@ -87,7 +89,7 @@ export async function startPtyPair(dir?: string): Promise<PtyPair> {
 
 export async function startSlave(opts: SlaveOptions = {}): Promise<Slave> {
   const tcpPort = opts.tcp ? (opts.tcpPort ?? (await freePort())) : undefined;
-  const pty = opts.rtu ? await startPtyPair() : undefined;
+  const pty = opts.rtu ? await startPtyPair(opts.ptyDir) : undefined;
   const args = [SLAVE_PY, "--quiet", "--units", (opts.units ?? [1]).join(",")];
   if (tcpPort) args.push("--tcp", String(tcpPort));
   if (pty) args.push("--rtu", pty.b);
@@ -139,7 +141,7 @@ export async function startSlave(opts: SlaveOptions = {}): Promise<Slave> {
       await killAndWait(proc);
       if (pty) {
         await pty.stop();
-        rmSync(dirname(pty.a), { recursive: true, force: true });
+        if (!opts.ptyDir) rmSync(dirname(pty.a), { recursive: true, force: true });
       }
     },
   };
