@@ -8,6 +8,16 @@ import { selfUpdatePaths } from "../../src/agent/operations/firmware-update.ts";
 import { type AgentEnv, agentEnv } from "../helpers/agent-env.ts";
 import { waitFor } from "../helpers/ports.ts";
 
+/** Ends what a test's watchers left running: each watcher leads a process group. */
+function killGroups(pids: number[]): void {
+  for (const pid of pids)
+    try {
+      process.kill(-pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+}
+
 const sha = (s: string) => createHash("sha256").update(s).digest("hex");
 
 describe("self-update (firmware_update of ledge's own binary)", () => {
@@ -16,6 +26,7 @@ describe("self-update (firmware_update of ledge's own binary)", () => {
   let runs: string;
   let v1: string;
   let oldProc: ReturnType<typeof spawn>;
+  const watchers: number[] = [];
 
   const script = (name: string, body: string) => {
     const p = join(env.dir, "dl", name);
@@ -40,15 +51,17 @@ describe("self-update (firmware_update of ledge's own binary)", () => {
         target,
         mode: "exec",
         rest: ["run", "--flag"],
-        healthTimeoutS: 2,
+        healthTimeoutS: 4,
         oldPid: oldProc.pid,
         requestExit: () => oldProc.kill(),
         useSystemdRun: false,
+        onWatcher: (pid) => watchers.push(pid),
       },
     });
   });
   afterEach(async () => {
     oldProc.kill();
+    killGroups(watchers.splice(0));
     await env.close();
   });
 
@@ -59,7 +72,7 @@ describe("self-update (firmware_update of ledge's own binary)", () => {
         target,
         mode: "exec" as const,
         rest: [],
-        healthTimeoutS: 2,
+        healthTimeoutS: 4,
         requestExit: () => {},
         useSystemdRun: false,
       },
@@ -109,7 +122,7 @@ describe("self-update (firmware_update of ledge's own binary)", () => {
     assert.equal(readFileSync(runs, "utf8"), "bad run --flag\nv1 run --flag\n");
     await restartAgent();
     const r = await env.waitStatus("firmware_update", "f2", "failed");
-    assert.match(String(r.reason), /did not report healthy within 2 s; rolled back/);
+    assert.match(String(r.reason), /did not report healthy within 4 s; rolled back/);
   });
 
   it("a checksum mismatch fails before anything is replaced", async () => {
@@ -158,6 +171,7 @@ describe("self-update in supervisor mode (systemd / OpenRC / init script restart
   it("no confirmation in time: the previous binary is restored and the supervisor's restart command runs", async () => {
     const env = await agentEnv("embedded");
     const oldProc = spawn("sleep", ["60"], { stdio: "ignore" });
+    const watchers: number[] = [];
     try {
       mkdirSync(join(env.dir, "bin"));
       const target = join(env.dir, "bin", "ledge");
@@ -176,6 +190,7 @@ describe("self-update in supervisor mode (systemd / OpenRC / init script restart
           oldPid: oldProc.pid,
           requestExit: () => oldProc.kill(),
           useSystemdRun: false,
+          onWatcher: (pid) => watchers.push(pid),
         },
       });
       await env.command("firmware_update", "s1", {
@@ -192,6 +207,7 @@ describe("self-update in supervisor mode (systemd / OpenRC / init script restart
       assert.match(String((await env.waitStatus("firmware_update", "s1", "failed")).reason), /rolled back/);
     } finally {
       oldProc.kill();
+      killGroups(watchers);
       await env.close();
     }
   });

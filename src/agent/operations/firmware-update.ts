@@ -25,6 +25,8 @@ export interface SelfUpdateOptions {
   requestExit: () => void;
   /** Run the watcher through systemd-run so it outlives the service's cgroup. */
   useSystemdRun?: boolean;
+  /** Told the watcher's pid (its process group holds what it starts): logs, tests' cleanup. */
+  onWatcher?: (pid: number) => void;
 }
 
 export const SWAPPED = "swapped";
@@ -148,6 +150,7 @@ function startWatcher(opts: SelfUpdateOptions, paths: ReturnType<typeof selfUpda
   const out = openSync(paths.log, "a");
   const child = spawn(full[0]!, full.slice(1), { detached: true, stdio: ["ignore", out, out] });
   closeSync(out);
+  if (child.pid !== undefined) opts.onWatcher?.(child.pid);
   child.on("error", () => {});
   child.unref();
 }
