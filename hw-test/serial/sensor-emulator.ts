@@ -5,7 +5,7 @@
  * As a library: `scenario(format)` is a fixed script with the expected outcome (readings, bad lines),
  * `play(path, steps)` writes it. As a program (Node or Bun):
  *   node --import tsx hw-test/serial/sensor-emulator.ts --port /dev/ttyUSB1 --format nmea \
- *     [--interval-ms 200] [--count 100] [--no-faults]
+ *     [--baud 9600] [--interval-ms 200] [--count 100] [--no-faults]
  * prints `{"good":n,"bad":n}` at the end.
  */
 import { closeSync, constants, openSync, writeSync } from "node:fs";
@@ -143,7 +143,7 @@ async function main(argv: string[]): Promise<void> {
   const format = (arg("--format") ?? "kv") as Format;
   if (!port || !FORMATS.includes(format)) {
     process.stderr.write(
-      `usage: sensor-emulator --port PATH --format ${FORMATS.join("|")} [--interval-ms N] [--count N] [--no-faults]\n`,
+      `usage: sensor-emulator --port PATH --format ${FORMATS.join("|")} [--baud N] [--interval-ms N] [--count N] [--no-faults]\n`,
     );
     process.exit(2);
   }
@@ -151,15 +151,22 @@ async function main(argv: string[]): Promise<void> {
   const count = Number(arg("--count") ?? Number.POSITIVE_INFINITY);
   const faults = !argv.includes("--no-faults");
   const steps = scenario(format).filter((s) => faults || s.kind !== "bad");
+  // through ledge's own transport, so a real adapter gets its baud rate and raw mode
+  const { openSerial } = await import("../../src/drivers/serial/transport.ts");
+  const tty = await openSerial({ path: port, baudRate: Number(arg("--baud") ?? 9600) });
   let good = 0;
   let badN = 0;
-  for (let i = 0; i < count; i++) {
-    const s = steps[i % steps.length];
-    if (!s) break;
-    await play(port, [s], 0);
-    if (s.kind === "good") good++;
-    if (s.kind === "bad") badN++;
-    await sleep(interval);
+  try {
+    for (let i = 0; i < count; i++) {
+      const s = steps[i % steps.length];
+      if (!s) break;
+      await tty.write(s.bytes);
+      if (s.kind === "good") good++;
+      if (s.kind === "bad") badN++;
+      await sleep(interval);
+    }
+  } finally {
+    await tty.close();
   }
   process.stdout.write(`${JSON.stringify({ good, bad: badN })}\n`);
 }
