@@ -93,10 +93,7 @@ describe("c8y registration (101/102)", () => {
     const out = c8yMapper({ announce: true }).translate(msg("te/device/child2/service/app/m/", { a: 1 }));
     assert.deepEqual(pairs(out).slice(0, 4), [
       ["te/device/child2//", '{"@type":"child-device","@parent":"device/main//","name":"child2"}'],
-      [
-        "te/device/child2/service/app",
-        '{"@type":"service","@parent":"device/child2//","name":"app","type":"service"}',
-      ],
+      ["te/device/child2/service/app", '{"@type":"service","@parent":"device/child2//","name":"app"}'],
       ["c8y/s/us", "101,test-device:device:child2,child2,thin-edge.io-child,false"],
       ["c8y/s/us/test-device:device:child2", "102,test-device:device:child2:service:app,service,app,up"],
     ]);

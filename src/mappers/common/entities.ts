@@ -99,9 +99,10 @@ export class EntityCache {
       created.push(...p.value.created);
       announce.push(...p.value.announce);
     }
+    // The same payload as the api component's auto-registration, so the two never disagree.
     const payload: Registration =
       scheme.kind === "service"
-        ? { "@type": "service", "@parent": scheme.parent, name: scheme.name, type: "service" }
+        ? { "@type": "service", "@parent": scheme.parent, name: scheme.name }
         : { "@type": "child-device", "@parent": scheme.parent, name: scheme.name };
     this.apply(topicId, payload, scheme.parent ?? MAIN_DEVICE, true, created);
     announce.push({ topicId, payload });

@@ -35,6 +35,7 @@ export class MapperComponent implements Component {
   private sub?: Subscription;
   private timer?: NodeJS.Timeout;
   private timerAt = Number.POSITIVE_INFINITY;
+  private pending?: Promise<void>;
   private readonly onError: (e: unknown) => void;
 
   constructor(
@@ -58,13 +59,14 @@ export class MapperComponent implements Component {
     this.hooks.stop?.();
     clearTimeout(this.timer);
     this.timer = undefined;
+    await this.pending;
     const rest = this.translator.flush?.() ?? [];
     await Promise.all(rest.map((m) => this.publish(m, 1)));
   }
 
   /** Publishes messages produced outside a bus delivery (timers). */
   emit(out: OutMessage[]): void {
-    for (const m of out) this.publish(m, 1).catch(this.onError);
+    this.send(out, 1);
   }
 
   private handle(msg: BusMessage): void {
@@ -76,8 +78,26 @@ export class MapperComponent implements Component {
       this.ctx.log.error("translation failed", { topic: msg.topic, error: e });
       return;
     }
-    for (const m of out) this.publish(m, msg.qos).catch(this.onError);
+    this.send(out, msg.qos);
     if (this.translator.nextDeadline) this.arm();
+  }
+
+  /**
+   * Telemetry goes straight out. After a retained message, what follows waits until it has been
+   * delivered: aedes stamps a packet's order when it is created but emits a retained one only once
+   * stored, and a client that already got a later packet drops the earlier one as a duplicate.
+   */
+  private send(out: OutMessage[], qos: 0 | 1 | 2): void {
+    if (this.pending === undefined && !out.some((m) => m.retain)) {
+      for (const m of out) this.publish(m, qos).catch(this.onError);
+      return;
+    }
+    let p = this.pending ?? Promise.resolve();
+    for (const m of out) p = p.then(() => this.publish(m, qos)).catch(this.onError);
+    this.pending = p;
+    void p.then(() => {
+      if (this.pending === p) this.pending = undefined;
+    });
   }
 
   /** One timer at the translator's next deadline; the translator itself stays clock-free. */
