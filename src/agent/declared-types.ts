@@ -14,12 +14,17 @@ export interface DeclaredTypes {
   errors: string[];
 }
 
+/** Relative paths are under the config dir; `journal:<unit>` (systemd journal) stays as it is. */
+export function resolveTypePath(path: string, configDir: string): string {
+  return isAbsolute(path) || path.startsWith("journal:") ? path : join(configDir, path);
+}
+
 /** `"type=path"` entries from ledge.toml. */
 export function parseTypeEntries(entries: string[], configDir: string): DeclaredType[] {
   return entries.map((e) => {
     const i = e.indexOf("=");
     const path = e.slice(i + 1).trim();
-    return { type: e.slice(0, i).trim(), path: isAbsolute(path) ? path : join(configDir, path) };
+    return { type: e.slice(0, i).trim(), path: resolveTypePath(path, configDir) };
   });
 }
 
@@ -46,7 +51,7 @@ export function parseAgentToml(text: string, configDir: string): DeclaredTypes {
         out.errors.push(`agent.toml: [[${kind}]] #${i + 1} needs string 'type' and 'path'`);
         continue;
       }
-      out[kind].push({ type, path: isAbsolute(path) ? path : join(configDir, path) });
+      out[kind].push({ type, path: resolveTypePath(path, configDir) });
     }
   }
   return out;

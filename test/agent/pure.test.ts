@@ -3,6 +3,7 @@ import { describe, it } from "node:test";
 import { parseAgentToml, parseTypeEntries } from "../../src/agent/declared-types.ts";
 import { safeFilePath } from "../../src/agent/http/safe-path.ts";
 import { filterLines, globRegExp, lineTime, parseDate } from "../../src/agent/log-filter.ts";
+import { journalArgv } from "../../src/agent/operations/log-upload.ts";
 import { moduleArgs, parseListOutput, parseUpdateList } from "../../src/agent/software/modules.ts";
 
 describe("sm-plugin list output", () => {
@@ -163,4 +164,22 @@ describe("declared config and log types", () => {
     assert.match(d.errors[0] ?? "", /needs string 'type' and 'path'/);
     assert.match(parseAgentToml("[[config", "/c").errors[0] ?? "", /agent.toml/);
   });
+});
+
+describe("journal log types", () => {
+  it("journalctl argv for a unit and a time range", () =>
+    assert.deepEqual(journalArgv("ledge", Date.UTC(2024, 4, 1, 10), Date.UTC(2024, 4, 1, 11, 0, 0, 500)), [
+      "journalctl",
+      "--no-pager",
+      "-q",
+      "-o",
+      "short-iso",
+      "-u",
+      "ledge",
+      "--since=@1714557600",
+      "--until=@1714561201",
+    ]));
+  it("open range", () => assert.deepEqual(journalArgv("x").slice(-2), ["-u", "x"]));
+  it("short-iso journal lines carry a timestamp the filter understands", () =>
+    assert.equal(lineTime("2024-05-01T12:00:00+0200 host ledge[1]: hi", 2024), Date.UTC(2024, 4, 1, 10)));
 });
