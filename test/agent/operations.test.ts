@@ -196,6 +196,26 @@ describe("agent operations against the embedded broker", () => {
     assert.equal(readFileSync(join(env.dir, "app.conf"), "utf8"), "level=2\n");
   });
 
+  it("config_update falls back to remoteUrl when nothing was staged at tedgeUrl", async () => {
+    const remote = `${files}/remote/app.conf`;
+    assert.equal((await fetch(remote, { method: "PUT", body: "level=3\n" })).status, 201);
+    await env.command("config_update", "c5", {
+      status: "init",
+      type: "app",
+      tedgeUrl: `${files}/not-staged`,
+      remoteUrl: remote,
+    });
+    await env.waitStatus("config_update", "c5", "successful");
+    assert.equal(readFileSync(join(env.dir, "app.conf"), "utf8"), "level=3\n");
+    await fetch(`${files}/main/config_update/app-2`, { method: "PUT", body: "level=2\n" });
+    await env.command("config_update", "c6", {
+      status: "init",
+      type: "app",
+      tedgeUrl: `${files}/main/config_update/app-2`,
+    });
+    await env.waitStatus("config_update", "c6", "successful");
+  });
+
   it("config_update from a missing file fails and keeps the old config", async () => {
     await env.command("config_update", "c4", { status: "init", type: "app", tedgeUrl: `${files}/missing` });
     assert.match(String((await env.waitStatus("config_update", "c4", "failed")).reason), /HTTP 404/);

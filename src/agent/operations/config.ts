@@ -50,14 +50,24 @@ export function configUpdateOperation(types: TypesSource): Operation {
     capability: () => ({ types: types().map((t) => t.type) }),
     async run(payload, ctx) {
       const t = find(types, payload);
-      const url = str(payload, "tedgeUrl") ?? str(payload, "remoteUrl");
-      if (!url) throw new Error("the command has no 'tedgeUrl' or 'remoteUrl' to download from");
+      const sources = [str(payload, "tedgeUrl"), str(payload, "remoteUrl")].filter((u): u is string => !!u);
+      if (!sources.length) throw new Error("the command has no 'tedgeUrl' or 'remoteUrl' to download from");
       const mode = await stat(t.path).then(
         (s) => s.mode & 0o7777,
         () => 0o644,
       );
-      await download(url, t.path, ctx.signal, mode);
-      return { path: t.path };
+      // thin-edge's mappers stage the file at tedgeUrl; a requester that did not is served from remoteUrl.
+      let last: unknown;
+      for (const url of sources) {
+        try {
+          await download(url, t.path, ctx.signal, mode);
+          return { path: t.path };
+        } catch (e) {
+          last = e;
+          if (ctx.signal.aborted) break;
+        }
+      }
+      throw last;
     },
   };
 }
