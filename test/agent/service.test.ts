@@ -122,3 +122,64 @@ describe("self-update under a supervisor", () => {
     );
   });
 });
+
+describe("ledge init hooks", () => {
+  it("installs the apt plugin (Debian) and the service files for the init system", async () => {
+    const { initAgent } = await import("../../src/agent/init-hooks.ts");
+    const { loadConfig } = await import("../../src/config/store.ts");
+    const root = mkdtempSync(join(tmpdir(), "ledge-init-"));
+    try {
+      const config = loadConfig(join(root, "etc/ledge"), {});
+      const lines = await initAgent(config, {
+        service: true,
+        root,
+        init: "openrc",
+        command: ["/usr/bin/ledge"],
+      });
+      const plugin = join(root, "etc/ledge/sm-plugins/apt");
+      assert.ok(lines.includes(`plugin: ${plugin}`), lines.join("\n"));
+      assert.equal(statSync(plugin).mode & 0o777, 0o755);
+      assert.match(readFileSync(join(root, "etc/init.d/ledge"), "utf8"), /supervise-daemon/);
+      assert.match(lines.at(-1) ?? "", /rc-update add ledge/);
+      // The installed plugin speaks the protocol: `list` prints name<TAB>version lines.
+      const out = await new Promise<string>((resolve) => {
+        const p = spawn(plugin, ["list"], { stdio: ["ignore", "pipe", "ignore"] });
+        let s = "";
+        p.stdout.on("data", (d) => {
+          s += d;
+        });
+        p.on("exit", () => resolve(s));
+      });
+      assert.match(out.split("\n")[0] ?? "", /^[a-z0-9][\w.+-]*\t\S+$/);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("apt plugin script", () => {
+  const runPlugin = async (args: string[]) => {
+    const { aptPluginScript } = await import("../../src/agent/plugins/apt.ts");
+    return new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const p = spawn("/bin/sh", ["-s", ...args], { stdio: ["pipe", "ignore", "pipe"] });
+      let stderr = "";
+      p.stderr.on("data", (d) => {
+        stderr += d;
+      });
+      p.on("exit", (code) => resolve({ code, stderr }));
+      p.stdin.end(aptPluginScript());
+    });
+  };
+  it("an unknown package fails with apt's message on stderr", async () => {
+    const r = await runPlugin(["install", "ledge-no-such-package-xyz", "--module-version", "1.0"]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /ledge-no-such-package-xyz|lock|permission/i);
+  });
+  it("bad usage fails with a usage message", async () => {
+    const r = await runPlugin(["frobnicate"]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /usage/);
+    assert.equal((await runPlugin(["install"])).code, 1);
+    assert.equal((await runPlugin(["install", "x", "--bogus"])).code, 1);
+  });
+});
