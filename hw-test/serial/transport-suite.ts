@@ -145,6 +145,19 @@ export function ptyChecks(open: Opener, kind: "node" | "bun", pair: PtyPair): Ch
       },
     },
     {
+      name: "a port already open is refused (exclusive lock), and free again after close",
+      async run() {
+        const a = await open(opts(pair.a));
+        try {
+          await assert.rejects(open(opts(pair.a)), /lock/i);
+        } finally {
+          await a.close();
+        }
+        const again = await open(opts(pair.a));
+        await again.close();
+      },
+    },
+    {
       name: "close() resolves once, emits close without error, stops data and refuses writes",
       async run() {
         const a = await open(opts(pair.a));

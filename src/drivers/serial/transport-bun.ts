@@ -15,7 +15,14 @@ interface Termios {
   cfmakeraw(t: Uint8Array): void;
   cfsetispeed(t: Uint8Array, speed: number): number;
   cfsetospeed(t: Uint8Array, speed: number): number;
+  flock(fd: number, op: number): number;
 }
+
+// <sys/file.h>: exclusive, non-blocking; the same advisory lock serialport takes, so two ledge
+// components (or a Node and a Bun process) never share one line
+const LOCK_EX = 2;
+const LOCK_NB = 4;
+const LOCK_UN = 8;
 
 let libcPromise: Promise<Termios> | undefined;
 
@@ -30,6 +37,7 @@ function termios(): Promise<Termios> {
       cfmakeraw: { args: [FFIType.ptr], returns: FFIType.void },
       cfsetispeed: { args: [FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
       cfsetospeed: { args: [FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
+      flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
     } as const;
     let lastError: unknown;
     for (const name of ["libc.so.6", "libc.so"]) {
@@ -41,6 +49,7 @@ function termios(): Promise<Termios> {
           cfmakeraw: (t) => s.cfmakeraw(ptr(t)),
           cfsetispeed: (t, sp) => s.cfsetispeed(ptr(t), sp),
           cfsetospeed: (t, sp) => s.cfsetospeed(ptr(t), sp),
+          flock: (fd, op) => s.flock(fd, op),
         } satisfies Termios;
       } catch (e) {
         lastError = e;
@@ -65,6 +74,7 @@ class BunTransport extends BaseTransport {
   constructor(
     settings: SerialSettings,
     private readonly fd: number,
+    private readonly libc: Termios,
   ) {
     super(settings);
     this.reader = Bun.file(fd).stream().getReader();
@@ -115,6 +125,9 @@ class BunTransport extends BaseTransport {
   }
 
   private release(): void {
+    // unlock explicitly: Bun's stream may still hold the fd for a moment after cancel, and the lock
+    // belongs to the open file, so a quick reopen would otherwise find the port locked
+    this.libc.flock(this.fd, LOCK_UN);
     try {
       closeSync(this.fd);
     } catch {}
@@ -138,6 +151,8 @@ export async function openBunSerial(settings: SerialSettings): Promise<BunTransp
     throw new Error(`cannot open serial port ${settings.path}: ${(e as Error).message}`);
   }
   try {
+    if (libc.flock(fd, LOCK_EX | LOCK_NB) !== 0)
+      throw new Error("Cannot lock port (in use by another process?)");
     const t = new Uint8Array(TERMIOS_SIZE);
     if (libc.tcgetattr(fd, t) !== 0) throw new Error("not a terminal (tcgetattr failed)");
     libc.cfmakeraw(t);
@@ -150,5 +165,5 @@ export async function openBunSerial(settings: SerialSettings): Promise<BunTransp
     closeSync(fd);
     throw new Error(`cannot configure serial port ${settings.path}: ${(e as Error).message}`);
   }
-  return new BunTransport(settings, fd);
+  return new BunTransport(settings, fd, libc);
 }
