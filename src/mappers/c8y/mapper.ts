@@ -51,7 +51,9 @@ export function c8yFilters(root: string): string[] {
 
 export class C8yMapper {
   readonly entities: EntityCache;
-  private readonly units = new Map<string, Units>();
+  /** Units by entity, then measurement type. */
+  private readonly units = new Map<string, Map<string, Units>>();
+  private readonly errorsTopic: string;
   private readonly capabilities: CapabilityState = new Map();
   private readonly serviceStatus = new Map<string, string>();
   private readonly commandStatus = new Map<string, string>();
@@ -61,6 +63,7 @@ export class C8yMapper {
   constructor(private readonly ctx: C8yMapperOptions) {
     this.entities = new EntityCache(ctx.mainId);
     this.prefix = `${ctx.root}/`;
+    this.errorsTopic = `${ctx.root}/errors`;
   }
 
   translate(msg: InMessage): OutMessage[] {
@@ -82,7 +85,7 @@ export class C8yMapper {
   }
 
   private fromTe(msg: InMessage, out: OutMessage[]): Result<unknown> {
-    if (msg.topic === `${this.prefix}errors`) return { ok: true, value: undefined };
+    if (msg.topic === this.errorsTopic) return { ok: true, value: undefined };
     if (msg.payload.length > this.ctx.maxPayloadBytes)
       return {
         ok: false,
@@ -129,20 +132,24 @@ export class C8yMapper {
       case "m": {
         if (rest[0] === "meta") {
           if (msg.payload.length === 0) {
-            this.units.delete(`${topicId}|${type}`);
+            this.units.get(topicId)?.delete(type);
             return { ok: true, value: undefined };
           }
           const j = parseJson(msg.payload);
           if (!j.ok) return j;
           const u = parseUnits(j.value);
-          if (u.ok) this.units.set(`${topicId}|${type}`, u.value);
+          if (u.ok) {
+            const byType = this.units.get(topicId) ?? new Map<string, Units>();
+            byType.set(type, u.value);
+            this.units.set(topicId, byType);
+          }
           return u;
         }
         const j = parseJson(msg.payload);
         if (!j.ok) return j;
         return push(
           out,
-          measurementToC8y(j.value, entity, type, this.units.get(`${topicId}|${type}`), this.ctx),
+          measurementToC8y(j.value, entity, type, this.units.get(topicId)?.get(type), this.ctx),
         );
       }
       case "e": {
@@ -208,6 +215,7 @@ export class C8yMapper {
       if (gone) {
         this.capabilities.delete(topicId);
         this.serviceStatus.delete(topicId);
+        this.units.delete(topicId);
       }
       return { ok: true, value: undefined };
     }
