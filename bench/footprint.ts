@@ -102,6 +102,28 @@ function launcherFor(bin: string, viaNode = false): Launcher {
       : startCommand(bin, args);
 }
 
+/** What a plain `ledge run` starts, as the binary reports it. */
+function defaultComponents(): string {
+  const cfg = tempConfigDir(1883);
+  try {
+    const r = spawnSync(
+      binaryOf(target("linux-x64")),
+      ["--config-dir", cfg.dir, "config", "get", "run.components"],
+      {
+        encoding: "utf8",
+      },
+    );
+    return `broker, ${r.stdout
+      .trim()
+      .replace(/[[\]"]/g, "")
+      .split(/[\s,]+/)
+      .filter(Boolean)
+      .join(", ")}`;
+  } finally {
+    cfg.cleanup();
+  }
+}
+
 async function startupMs(launch: Launcher, runs: number): Promise<number> {
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
@@ -122,10 +144,13 @@ async function startupMs(launch: Launcher, runs: number): Promise<number> {
 }
 
 /** Starts `ledge run`, waits for health up and lets it settle, then samples its memory. */
-async function idle(launch: Launcher): Promise<{ mem: Mem; daemon: Daemon; port: number; cleanup(): void }> {
+async function idle(
+  launch: Launcher,
+  components: string[] = [],
+): Promise<{ mem: Mem; daemon: Daemon; port: number; cleanup(): void }> {
   const port = await freePort();
   const cfg = tempConfigDir(port);
-  const daemon = launch(["--config-dir", cfg.dir, "run"]);
+  const daemon = launch(["--config-dir", cfg.dir, "run", ...components]);
   const client = await waitHealthUp(port, Date.now() + 10_000);
   await client.endAsync();
   await sleep(IDLE_SETTLE_MS);
@@ -134,7 +159,7 @@ async function idle(launch: Launcher): Promise<{ mem: Mem; daemon: Daemon; port:
 }
 
 /** 1,000 measurements/s to te/device/main///m/env for LOAD_S seconds; memory sampled every second. */
-async function underLoad(pid: number, port: number) {
+async function underLoad(pid: number, port: number, loadS = LOAD_S) {
   const client = await mqtt.connectAsync({ host: "127.0.0.1", port, reconnectPeriod: 0 });
   const samples: Mem[] = [];
   const cpu0 = cpuSeconds(pid);
@@ -142,7 +167,7 @@ async function underLoad(pid: number, port: number) {
   const t0 = performance.now();
   const sampler = setInterval(() => samples.push(memOf(pid)), 1000);
   // 10 messages every 10 ms, catching up if a tick came late, so the rate holds at 1,000/s
-  while (performance.now() - t0 < LOAD_S * 1000) {
+  while (performance.now() - t0 < loadS * 1000) {
     const due = Math.floor(((performance.now() - t0) / 1000) * LOAD_RATE);
     while (sent < due) {
       const payload = `{"temperature":${(20 + (sent % 100) / 10).toFixed(1)},"humidity":${40 + (sent % 7)}}`;
@@ -171,15 +196,7 @@ function buildVariant(name: string, flags: string[], entry = join(ROOT, "dist/le
   const out = join(ROOT, "dist/.build", `ledge-x64-${name}`);
   const r = spawnSync(
     join(ROOT, "node_modules/.bin/bun"),
-    [
-      "build",
-      join(ROOT, "dist/ledge.mjs"),
-      "--compile",
-      "--minify",
-      ...flags,
-      `--outfile=${out}`,
-      "--external=cbor-extract",
-    ],
+    ["build", entry, "--compile", "--minify", ...flags, `--outfile=${out}`, "--external=cbor-extract"],
     { encoding: "utf8" },
   );
   if (r.status !== 0) throw new Error(`bun build variant ${name}: ${r.stderr}`);
@@ -230,6 +247,7 @@ async function main(): Promise<void> {
   process.stdout.write(`mosquitto idle RSS ${round(mosqMem.rss)} MiB\n`);
 
   const x64 = launcherFor(binaryOf(target("linux-x64")));
+  const defaults = defaultComponents();
   const startup = await startupMs(x64, STARTUP_RUNS);
   process.stdout.write(`x64 start-up to health up: ${round(startup)} ms (median of ${STARTUP_RUNS})\n`);
 
@@ -251,22 +269,34 @@ async function main(): Promise<void> {
     ],
     [`Node ${process.version}, dist/ledge.mjs`, launcherFor("", true)],
   ];
+  const variantLoadS = Math.max(5, Math.round(LOAD_S / 3));
   const variantRows: (string | number)[][] = [
     [
       "Bun, --bytecode (shipped)",
       round(run.mem.rss),
       round(run.mem.anon),
       round(run.mem.file),
+      `${round(load.steady)} / ${round(load.peak)}`,
       round(startup),
     ],
   ];
   for (const [label, launch] of variants) {
     const v = await idle(launch);
+    const vl = await underLoad(v.daemon.proc.pid as number, v.port, variantLoadS);
     await v.daemon.stop();
     v.cleanup();
     const s = await startupMs(launch, 5);
-    variantRows.push([label, round(v.mem.rss), round(v.mem.anon), round(v.mem.file), round(s)]);
-    process.stdout.write(`${label}: idle ${JSON.stringify(v.mem)}, start-up ${round(s)} ms\n`);
+    variantRows.push([
+      label,
+      round(v.mem.rss),
+      round(v.mem.anon),
+      round(v.mem.file),
+      `${round(vl.steady)} / ${round(vl.peak)}`,
+      round(s),
+    ]);
+    process.stdout.write(
+      `${label}: idle ${JSON.stringify(v.mem)}, load ${JSON.stringify(vl)}, start-up ${round(s)} ms\n`,
+    );
   }
 
   const baselineRows: (string | number)[][] = [];
@@ -275,8 +305,19 @@ async function main(): Promise<void> {
     baselineRows.push([label, round(m.rss), round(m.anon), round(m.file)]);
     process.stdout.write(`baseline ${label}: ${JSON.stringify(m)}\n`);
   }
+  for (const components of [["broker"], ["broker", "api"]]) {
+    const v = await idle(x64, components);
+    await v.daemon.stop();
+    v.cleanup();
+    baselineRows.push([
+      `ledge run ${components.join(" ")}`,
+      round(v.mem.rss),
+      round(v.mem.anon),
+      round(v.mem.file),
+    ]);
+  }
   baselineRows.push([
-    "ledge run (broker + te/ API), for comparison",
+    `ledge run (default: ${defaults})`,
     round(run.mem.rss),
     round(run.mem.anon),
     round(run.mem.file),
@@ -303,7 +344,7 @@ async function main(): Promise<void> {
   const md = [
     "## Footprint (`bench/footprint.ts`)",
     "",
-    `Default \`ledge run\` (embedded broker + te/ API) from \`${outputPath(target("linux-x64"))}\`; memory from ` +
+    `Default \`ledge run\` (${defaults}) from \`${outputPath(target("linux-x64"))}\`; memory from ` +
       `\`/proc/<pid>/status\`; load: ${LOAD_RATE} measurements/s on \`te/device/main///m/env\` for ${LOAD_S} s ` +
       `from a separate mqtt.js client (achieved ${round(load.rate)}/s, ledge used ${round(load.cpuPercent)} % of a ` +
       `core${alive ? "" : ", and EXITED during the run"}). mosquitto measured in the same run.`,
@@ -365,7 +406,19 @@ async function main(): Promise<void> {
     "",
     "### What was tried (idle, x64)",
     "",
-    table(["variant", "idle RSS (MiB)", "anon (MiB)", "file-backed (MiB)", "start-up (ms)"], variantRows),
+    `Load here: ${variantLoadS} s at ${LOAD_RATE} msg/s for the variants (the shipped row: the full run above).`,
+    "",
+    table(
+      [
+        "variant",
+        "idle RSS (MiB)",
+        "anon (MiB)",
+        "file-backed (MiB)",
+        "load RSS / peak (MiB)",
+        "start-up (ms)",
+      ],
+      variantRows,
+    ),
     "",
     "### Where the memory goes (idle, x64, same Bun, compiled with --bytecode)",
     "",
