@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { execSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -132,11 +133,16 @@ describe("agent operations against the embedded broker", () => {
   });
 
   it("per-operation time limit: a hanging plugin is killed and the command fails", async () => {
-    env.plugin("slow", `[ "$1" = list ] && sleep 30\nexit 0`);
+    // The sleep is a grandchild of the agent: the plugin's whole process group must be killed.
+    env.plugin("slow", `[ "$1" = list ] && sleep 41.25\nexit 0`);
     await env.command("software_list", "t1", { status: "init" });
     const r = await env.waitStatus("software_list", "t1", "failed", 8000);
     assert.match(String(r.reason), /timed out after 1 s/);
-    await sleep(50);
+    await waitFor(
+      "plugin's children killed",
+      () => (execSync("ps -eo args").toString().includes("sleep 41.25") ? undefined : true),
+      4000,
+    );
   });
 
   it("unknown intermediate states are ignored", async () => {
