@@ -75,19 +75,27 @@ describe("serial transport on other CPUs (qemu)", () => {
       "arm64 bun runtime or qemu missing (npm run build caches it)",
   }, async () => {
     const exe = join(work, "suite-arm64");
-    execFileSync(
-      BUN,
-      [
-        "build",
-        "--compile",
-        "--target=bun-linux-arm64",
-        `--compile-executable-path=${BUN_ARM64}`,
-        SUITE,
-        "--outfile",
-        exe,
-      ],
-      { cwd: ROOT, stdio: "pipe" },
-    );
+    const compile = () =>
+      execFileSync(
+        BUN,
+        [
+          "build",
+          "--compile",
+          "--target=bun-linux-arm64",
+          `--compile-executable-path=${BUN_ARM64}`,
+          SUITE,
+          "--outfile",
+          exe,
+        ],
+        { cwd: ROOT, stdio: "pipe" },
+      );
+    // the cached runtime can be mid-rewrite by a concurrent `npm run build`: one retry
+    try {
+      compile();
+    } catch {
+      await new Promise((r) => setTimeout(r, 2000));
+      compile();
+    }
     const { out } = await runSuite(QEMU_A64, ["-L", "/usr/aarch64-linux-gnu", exe]);
     assertAllPassed(out, "bun");
   });
