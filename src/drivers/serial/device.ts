@@ -35,6 +35,7 @@ export interface SerialStats {
 export const ALARM_TYPE = "serial_disconnected";
 export const BAD_LINE_EVENT = "serial_bad_line";
 export const STATS_TYPE = "serial_stats";
+const PARTIAL_WINDOW_MS = 1000;
 
 export class SerialDevice {
   readonly stats: SerialStats = { lines: 0, bad_lines: 0, readings: 0, reconnects: 0 };
@@ -122,7 +123,15 @@ export class SerialDevice {
     this.transport = t;
     this.backoff = this.d.reconnectMinMs;
     const splitter = new LineSplitter(this.cfg.maxLine);
-    const onLine = (e: LineEvent) => this.onLine(e);
+    // the port may open in the middle of a line: a first line that fails to parse right after
+    // opening is that tail, not a fault of the sensor
+    const openedAt = this.d.clock();
+    let first = true;
+    const onLine = (e: LineEvent) => {
+      const partial = first && this.d.clock() - openedAt < PARTIAL_WINDOW_MS;
+      first = false;
+      this.onLine(e, partial);
+    };
     t.onData((chunk) => splitter.push(chunk, onLine));
     t.on("error", (err) => log.warn("serial port error", { device: this.cfg.name, error: err.message }));
     t.once("close", (err) => {
@@ -144,9 +153,16 @@ export class SerialDevice {
     this.retryTimer = setTimeout(() => this.track(this.connect()), wait);
   }
 
-  /** Handles one line at the moment it arrived; `time` is the read time. */
-  onLine(e: LineEvent): void {
+  /**
+   * Handles one line at the moment it arrived (`time` is the read time). `maybePartial`: the first
+   * line right after opening, dropped instead of counted when it does not parse.
+   */
+  onLine(e: LineEvent, maybePartial = false): void {
     const now = this.d.clock();
+    if (maybePartial && ("overflow" in e || !this.parse(e.line).ok)) {
+      this.d.log.debug("dropped the partial first line after opening", { device: this.cfg.name });
+      return;
+    }
     this.stats.lines++;
     if ("overflow" in e) {
       this.badLine(
