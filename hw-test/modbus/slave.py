@@ -3,7 +3,7 @@
 python3-pymodbus, 3.0.x): pymodbus frames, decodes and executes every request against its own
 datastore; this script only owns the I/O so that it can inject faults.
 
-    /usr/bin/python3 slave.py [--tcp PORT] [--rtu PTY] [--units 1,2,3] [--quiet]
+    /usr/bin/python3 slave.py [--tcp PORT] [--rtu TTY [--baud B]] [--units 1,2,3] [--quiet]
 
 Serves Modbus TCP on 127.0.0.1:PORT and/or Modbus RTU on a serial device (e.g. one end of a socat
 pty pair). Prints `ready {"tcp": PORT}` on stdout once listening, then reads commands on stdin, one
@@ -164,9 +164,15 @@ class Slave:
             self.tcp_server = None
 
     # ---- RTU ---------------------------------------------------------------------------------
-    def start_rtu(self, path):
+    def start_rtu(self, path, baud):
         fd = os.open(path, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
         tty.setraw(fd, termios.TCSANOW)
+        if baud:  # a real port (a pty ignores the speed): 8N1 at the given baud rate
+            attrs = termios.tcgetattr(fd)
+            speed = getattr(termios, f"B{baud}")
+            attrs[4] = attrs[5] = speed
+            attrs[2] = (attrs[2] & ~(termios.PARENB | termios.CSTOPB | termios.CSIZE)) | termios.CS8 | termios.CLOCAL | termios.CREAD
+            termios.tcsetattr(fd, termios.TCSANOW, attrs)
         framer = ModbusRtuFramer(self.decoder)
         loop = asyncio.get_running_loop()
         all_units = list(range(0, 248))
@@ -253,6 +259,7 @@ async def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--tcp", type=int)
     ap.add_argument("--rtu")
+    ap.add_argument("--baud", type=int)
     ap.add_argument("--units", default="1")
     ap.add_argument("--quiet", action="store_true")
     a = ap.parse_args()
@@ -260,7 +267,7 @@ async def main():
     if a.tcp is not None:
         await slave.start_tcp(a.tcp)
     if a.rtu:
-        slave.start_rtu(a.rtu)
+        slave.start_rtu(a.rtu, a.baud)
     print("ready " + json.dumps({"tcp": a.tcp, "rtu": a.rtu}), flush=True)
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()

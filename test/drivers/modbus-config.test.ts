@@ -225,12 +225,6 @@ severity = "critical"
       14,
       /set to 19200 8N1 here but 9600 8N1 on line 5/,
     ],
-    [
-      "timeout longer than polling allows",
-      `${TCP}poll_interval_s = 0.1\ntimeout_ms = 5000\n[[device.point]]\nname="v"\ntable="coil"\naddress=1\n`,
-      6,
-      /more than 10 poll intervals/,
-    ],
   ];
   for (const [name, text, line, re] of invalid) {
     test(`rejected with line and reason: ${name}`, () => {

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { type Harness, startHarness } from "../helpers/modbus-harness.ts";
+import { startHarness } from "../helpers/modbus-harness.ts";
 import { SLAVE_REGS, type Slave, slaveAvailable, startSlave } from "../helpers/modbus-slave.ts";
 
 const skip = slaveAvailable();

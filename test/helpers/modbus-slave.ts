@@ -55,6 +55,25 @@ export interface SlaveOptions {
   tcpPort?: number;
   /** Where the pty links go (restarting a slave on the same paths); kept on stop. */
   ptyDir?: string;
+  /** Real serial ports instead of a pty pair: ledge opens `ledge`, the slave serves on `slave`. */
+  realRtu?: RealRtu;
+}
+
+export interface RealRtu {
+  ledge: string;
+  slave: string;
+  baud: number;
+}
+
+/**
+ * Two real adapters wired together (RS-485: A–A, B–B, GND) named by LEDGE_TEST_MODBUS_RTU_PORT (ledge's
+ * side) and LEDGE_TEST_MODBUS_RTU_PEER (the slave's side), at LEDGE_TEST_MODBUS_BAUD (38400).
+ */
+export function realRtuFromEnv(env: NodeJS.ProcessEnv = process.env): RealRtu | undefined {
+  const ledge = env.LEDGE_TEST_MODBUS_RTU_PORT;
+  const slave = env.LEDGE_TEST_MODBUS_RTU_PEER;
+  if (!ledge || !slave) return undefined;
+  return { ledge, slave, baud: Number(env.LEDGE_TEST_MODBUS_BAUD ?? 38400) };
 }
 
 export function slaveAvailable(): string | undefined {
@@ -89,10 +108,11 @@ export async function startPtyPair(dir?: string): Promise<PtyPair> {
 
 export async function startSlave(opts: SlaveOptions = {}): Promise<Slave> {
   const tcpPort = opts.tcp ? (opts.tcpPort ?? (await freePort())) : undefined;
-  const pty = opts.rtu ? await startPtyPair(opts.ptyDir) : undefined;
+  const pty = opts.rtu && !opts.realRtu ? await startPtyPair(opts.ptyDir) : undefined;
   const args = [SLAVE_PY, "--quiet", "--units", (opts.units ?? [1]).join(",")];
   if (tcpPort) args.push("--tcp", String(tcpPort));
   if (pty) args.push("--rtu", pty.b);
+  if (opts.rtu && opts.realRtu) args.push("--rtu", opts.realRtu.slave, "--baud", String(opts.realRtu.baud));
   const proc = spawn(PYTHON, args, { stdio: ["pipe", "pipe", "pipe"] });
   let stderr = "";
   proc.stderr?.on("data", (d) => {
@@ -130,7 +150,7 @@ export async function startSlave(opts: SlaveOptions = {}): Promise<Slave> {
   };
   return {
     tcpPort,
-    rtuPath: pty?.a,
+    rtuPath: opts.rtu && opts.realRtu ? opts.realRtu.ledge : pty?.a,
     command,
     fault: async (kind, units) => {
       await command(`fault ${kind}${units ? ` ${units.join(",")}` : ""}`);

@@ -221,8 +221,6 @@ export function parseModbusConfig(text: string, file = "modbus.toml"): ModbusCon
       writes: d.writes === undefined ? true : (r.bool(d.writes, [...at, "writes"]) ?? true),
       points: [],
     };
-    if (dev.timeoutMs * (dev.retries + 1) > dev.pollIntervalMs * 10)
-      fail([...at, "timeout_ms"], "timeout_ms × (retries + 1) is more than 10 poll intervals");
     if (transport?.kind === "rtu") {
       const t = transport;
       const line = `${t.baudRate} ${t.dataBits}${t.parity[0]!.toUpperCase()}${t.stopBits}`;
