@@ -171,7 +171,7 @@ export async function driverE2E(): Promise<CheckResult[]> {
           const s = last(`${base}/status/health`);
           return s && JSON.parse(s).status === "down" ? s : undefined;
         });
-        assert.match(JSON.parse(down).reason, /closed/);
+        assert.match(JSON.parse(down).reason, /^serial port \S+ lost: /);
         const alarm = await until("alarm raised", () => last(`${base}/a/serial_disconnected`) || undefined);
         assert.equal(JSON.parse(alarm).severity, "major");
         const retained = messages.filter((m) => m.topic === `${base}/a/serial_disconnected`);

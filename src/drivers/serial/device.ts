@@ -137,7 +137,7 @@ export class SerialDevice {
     t.once("close", (err) => {
       if (this.transport === t) this.transport = undefined;
       if (this.stopped) return;
-      const reason = `serial port ${this.cfg.serial.path} closed${err ? `: ${err.message}` : ""}`;
+      const reason = `serial port ${this.cfg.serial.path} lost${err ? `: ${err.message}` : ""}`;
       log.warn("serial port lost, reopening", { device: this.cfg.name, reason });
       this.track(this.reach.down(reason));
       this.scheduleRetry();

@@ -96,7 +96,7 @@ class BunTransport extends BaseTransport {
     if (this.cancelled) return;
     // the stream ended without close(): the tty went away (EIO on read), e.g. unplugged
     this.release();
-    this.markClosed(err ?? new Error(`serial port ${this.path} disconnected`));
+    this.markClosed(err ?? new Error("device disconnected (end of file on read)"));
   }
 
   write(data: Uint8Array): Promise<void> {

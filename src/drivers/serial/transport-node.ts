@@ -80,7 +80,7 @@ function hangupAwareRead(port: UnixPortBinding): UnixPortBinding["read"] {
         );
         continue;
       }
-      throw Object.assign(new Error("device hung up (end of file on read)"), { disconnect: true });
+      throw Object.assign(new Error("device disconnected (end of file on read)"), { disconnect: true });
     }
   };
 }
