@@ -30,7 +30,7 @@ export const enabledClouds = (config: Config): CloudName[] =>
  * that is misconfigured is reported and skipped; the others still run.
  */
 export function createBridgeComponent(ctx: Context): Component {
-  const log = ctx.log.child("bridge");
+  const log = ctx.log;
   const config = ctx.config;
   const links: CloudLink[] = [];
   let timer: ReturnType<typeof setInterval> | undefined;

@@ -9,7 +9,10 @@ export const bridgeKeys = {
   "bridge.c8y.enable": bool("Run the bridge link to Cumulocity (`ledge connect c8y` sets it).", false),
   "bridge.az.enable": bool("Run the bridge link to Azure IoT Hub (`ledge connect az` sets it).", false),
   "bridge.aws.enable": bool("Run the bridge link to AWS IoT Core (`ledge connect aws` sets it).", false),
-  "bridge.mqtt.enable": bool("Run the bridge link to the plain MQTT cloud broker (`ledge connect mqtt`).", false),
+  "bridge.mqtt.enable": bool(
+    "Run the bridge link to the plain MQTT cloud broker (`ledge connect mqtt`).",
+    false,
+  ),
   "bridge.root_cert_path": str(
     "CA certificates that the cloud's server certificate must chain to: a PEM file or a directory of " +
       "PEM files. Empty: the runtime's built-in Mozilla roots.",
@@ -32,7 +35,7 @@ export const bridgeKeys = {
       "oldest records are dropped and counted.",
     16 << 20,
     1024,
-    1 << 40,
+    2 ** 40,
   ),
   "bridge.queue.fsync": str(
     "When queued records reach the disk: `always` (each record, survives power loss), `interval` (written " +
