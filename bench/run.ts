@@ -12,6 +12,7 @@ const BENCHES = [
   "footprint.ts",
   "c8y.ts",
   "agent.ts",
+  "modbus.ts",
 ];
 
 const only = process.argv.slice(2);

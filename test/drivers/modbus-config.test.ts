@@ -235,6 +235,14 @@ severity = "critical"
     });
   }
 
+  test("a baud rate the serial transport cannot set is refused at its line", () => {
+    const errs = errorsOf(
+      `[[device]]\nname = "x"\ntransport = "rtu"\nserial_port = "/dev/ttyS0"\nbaud = 12345\n[[device.point]]\nname="v"\ntable="coil"\naddress=1\n`,
+    );
+    assert.equal(errs[0]?.line, 5);
+    assert.match(errs[0]!.reason, /unsupported baud rate 12345/);
+  });
+
   test("every error of a file is reported at once, in line order", () => {
     const errs = errorsOf(
       `${TCP}unit_id = 999\n[[device.point]]\nname = "v"\ntable = "nope"\naddress = -1\n`,

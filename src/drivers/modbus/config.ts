@@ -4,6 +4,8 @@
  */
 import { readFileSync } from "node:fs";
 import { parse } from "smol-toml";
+import { CHILD_NAME, CHILD_NAME_HINT } from "../common/child-device.ts";
+import { BAUD_RATES } from "../serial/transport.ts";
 import {
   type Encoding,
   isBitTable,
@@ -81,7 +83,6 @@ export function endpointOf(t: Transport): string {
   return t.kind === "tcp" ? `tcp:${t.host}:${t.port}` : `rtu:${t.path}`;
 }
 
-const NAME = /^[A-Za-z0-9_.:-]+$/;
 const CONDITIONS: readonly Condition[] = [">", ">=", "<", "<=", "==", "!="];
 const SEVERITIES: readonly Severity[] = ["critical", "major", "minor", "warning"];
 
@@ -192,11 +193,8 @@ export function parseModbusConfig(text: string, file = "modbus.toml"): ModbusCon
     };
     const name = r.str(d.name, [...at, "name"]);
     if (name === undefined) return;
-    if (!NAME.test(name) || name === "main")
-      fail(
-        [...at, "name"],
-        `device name '${name}' must be letters, digits, '_', '-', '.', ':' and not 'main'`,
-      );
+    if (!CHILD_NAME.test(name) || name === "main")
+      fail([...at, "name"], `device name '${name}' must be ${CHILD_NAME_HINT}, and not 'main'`);
     if (names.has(name)) fail([...at, "name"], `duplicate device name '${name}'`);
     names.set(name, di);
     const transport = r.readTransport(d, at);
@@ -332,6 +330,8 @@ class Reader {
       forbid(["host", "port"]);
       const path = this.str(d.serial_port, [...at, "serial_port"]);
       const baudRate = d.baud === undefined ? 9600 : this.int(d.baud, [...at, "baud"], 50, 4_000_000);
+      if (baudRate !== undefined && !(BAUD_RATES as readonly number[]).includes(baudRate))
+        this.fail([...at, "baud"], `unsupported baud rate ${baudRate} (one of ${BAUD_RATES.join(", ")})`);
       const parity =
         d.parity === undefined
           ? "none"
