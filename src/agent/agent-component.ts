@@ -14,7 +14,6 @@ import { logUploadOperation } from "./operations/log-upload.ts";
 import type { Operation } from "./operations/operation.ts";
 import { restartOperation } from "./operations/restart.ts";
 import { softwareListOperation, softwareUpdateOperation } from "./operations/software.ts";
-import { SdNotifier } from "./sd-notify.ts";
 import { ledgeArgs } from "./self-update/binary.ts";
 
 export interface AgentOverrides {
@@ -33,7 +32,6 @@ export class AgentComponent implements Component {
   readonly http: AgentHttpServer;
   private readonly view: EntityView;
   private readonly monitor: SystemMonitor;
-  private readonly notifier: SdNotifier;
 
   constructor(ctx: Context, overrides: AgentOverrides = {}) {
     const { config, bus, clock } = ctx;
@@ -113,10 +111,6 @@ export class AgentComponent implements Component {
       clock,
       log,
     });
-    this.notifier = new SdNotifier({
-      env,
-      onError: (e) => log.warn("sd_notify failed", { error: e.message }),
-    });
   }
 
   async start(): Promise<void> {
@@ -124,11 +118,9 @@ export class AgentComponent implements Component {
     await this.http.start();
     await this.engine.start();
     await this.monitor.start();
-    await this.notifier.start();
   }
 
   async stop(): Promise<void> {
-    await this.notifier.stop();
     await this.monitor.stop();
     await this.engine.stop();
     await this.http.stop();

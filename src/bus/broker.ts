@@ -1,6 +1,9 @@
 import { type AddressInfo, createServer, type Server } from "node:net";
+import { Readable } from "node:stream";
 import { Aedes } from "aedes";
+import memoryPersistence from "aedes-persistence";
 import type { Logger } from "../runtime/logger.ts";
+import { matches } from "./topic-filter.ts";
 
 export interface BrokerOptions {
   host: string;
@@ -23,7 +26,10 @@ export class EmbeddedBroker {
   }
 
   static async start(opts: BrokerOptions): Promise<EmbeddedBroker> {
-    const aedes = await Aedes.createBroker({ heartbeatInterval: 3_600_000 });
+    const aedes = await Aedes.createBroker({
+      heartbeatInterval: 3_600_000,
+      persistence: retainedMatchingEmptyLevels(),
+    });
     const broker = new EmbeddedBroker(aedes, opts);
     await broker.listen();
     return broker;
@@ -58,4 +64,33 @@ export class EmbeddedBroker {
     await new Promise<void>((resolve) => this.aedes.close(() => resolve()));
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
+}
+
+interface RetainedPacket {
+  topic: string;
+}
+interface RetainedStore {
+  createRetainedStream(pattern: string): Readable;
+  createRetainedStreamCombi(patterns: string[]): Readable;
+}
+
+/**
+ * aedes-persistence 11 matches retained messages without qlobber's `match_empty_levels`, so
+ * `te/+/+/+/+` misses the retained `te/device/main//` that live delivery matches [MQTT-4.7.1-3].
+ * te/ topics are full of empty levels: filter the retained set with ledge's own matcher instead.
+ */
+function retainedMatchingEmptyLevels(): unknown {
+  const store = (memoryPersistence as unknown as () => RetainedStore)();
+  const all = store.createRetainedStream.bind(store);
+  const select = (patterns: string[]) =>
+    Readable.from(
+      (async function* () {
+        for await (const packet of all("#") as AsyncIterable<RetainedPacket>) {
+          if (patterns.some((p) => matches(p, packet.topic))) yield packet;
+        }
+      })(),
+    );
+  store.createRetainedStream = (pattern) => select([pattern]);
+  store.createRetainedStreamCombi = (patterns) => select(patterns);
+  return store;
 }

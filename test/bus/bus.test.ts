@@ -162,3 +162,30 @@ busSuite("MqttBus (MQTT 5) on mosquitto", async () => {
     },
   };
 });
+
+describe("embedded broker retained matching", () => {
+  it("'+' matches empty levels in retained messages too (te/+/+/+/+ sees te/device/main//) [MQTT-4.7.1-3]", async () => {
+    const broker = await EmbeddedBroker.start({ host: "127.0.0.1", port: await freePort(), log });
+    try {
+      const local = new LocalBus(broker.aedes);
+      await local.publish("te/device/main//", '{"@type":"device"}', { retain: true, qos: 1 });
+      await local.publish("te/device/child1//", '{"@type":"child-device"}', { retain: true, qos: 1 });
+      const remote = await MqttBus.connect({
+        host: "127.0.0.1",
+        port: broker.port,
+        protocolVersion: 4,
+        log,
+        clientId: "r",
+      });
+      for (const bus of [local, remote]) {
+        const c = collect();
+        await bus.subscribe("te/+/+/+/+", c.handler);
+        await waitFor("both retained registrations", () => c.got.length >= 2 || undefined);
+        assert.deepEqual(c.got.map((m) => m.topic).sort(), ["te/device/child1//", "te/device/main//"]);
+      }
+      await remote.close();
+    } finally {
+      await broker.stop();
+    }
+  });
+});

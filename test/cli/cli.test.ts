@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, statSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -96,6 +96,18 @@ describe("ledge CLI", () => {
     assert.equal(r.code, 0, r.stderr);
     assert.equal(statSync(join(dir, "data")).mode & 0o777, 0o750);
     assert.equal(ledge(["-c", dir, "config", "get", "device.id"]).stdout, "gw-7\n");
+  });
+
+  it("init --service writes the service for the init system it finds under --root", () => {
+    const base = mkdtempSync(join(tmpdir(), "ledge-cli-"));
+    const dir = join(base, "etc");
+    mkdirSync(join(base, "root", "run", "systemd", "system"), { recursive: true });
+    assert.equal(ledge(["-c", dir, "config", "set", "data.path", "data"]).code, 0);
+    const r = ledge(["-c", dir, "init", "--service", "--root", join(base, "root")]);
+    assert.equal(r.code, 0, r.stderr);
+    const unit = readFileSync(join(base, "root", "etc", "systemd", "system", "ledge.service"), "utf8");
+    assert.match(unit, /Type=notify/);
+    assert.match(unit, /WatchdogSec=/);
   });
 
   it("mqtt pub refuses wildcards and empty topics", () => {

@@ -25,9 +25,17 @@ export async function runUntilSignal(cmd: Command, components: string[]): Promis
   process.on("unhandledRejection", (e) => log.error("unhandled rejection", { error: e }));
   const running = await run(config, components, log);
   log.info("ledge running", { components: running.components });
+  // Under systemd (Type=notify, WatchdogSec): READY once every component is up, then keepalives.
+  const notifier = process.env.NOTIFY_SOCKET
+    ? new (await import("../../agent/sd-notify.ts")).SdNotifier({
+        onError: (e) => log.warn("sd_notify failed", { error: e.message }),
+      })
+    : undefined;
+  await notifier?.start();
   await new Promise<void>((resolve) => {
     const onSignal = (signal: string) => {
       log.info("stopping", { signal });
+      void notifier?.stop();
       void running.stop().finally(resolve);
     };
     process.once("SIGINT", onSignal);
