@@ -2,11 +2,11 @@ import assert from "node:assert/strict";
 import { rmSync } from "node:fs";
 import { after, describe, it } from "node:test";
 import mqtt, { type MqttClient } from "mqtt";
-import { loadConfig } from "../../src/config/store.ts";
+import { type Config, loadConfig } from "../../src/config/store.ts";
 import { createLogger } from "../../src/runtime/logger.ts";
 import { type Running, run } from "../../src/runtime/run.ts";
 import { tempConfig } from "../helpers/cli.ts";
-import { type Mosquitto, startMosquitto } from "../helpers/mosquitto.ts";
+import { startMosquitto } from "../helpers/mosquitto.ts";
 import { waitFor } from "../helpers/ports.ts";
 
 const log = createLogger({ level: "error" });
@@ -158,9 +158,8 @@ function apiSuite(
   });
 }
 
-apiSuite("te/ API on the embedded broker (ledge run: broker + api)", async () => {
-  const { dir, port } = await tempConfig({ "run.components": ["api"] });
-  const config = loadConfig(dir, {});
+/** `run()` in this process, restartable, with a temp config and data dir. */
+async function inProcess(config: Config, port: number, dir: string, cleanup = async () => {}) {
   const env = {
     running: await run(config, [], log),
     port,
@@ -171,30 +170,21 @@ apiSuite("te/ API on the embedded broker (ledge run: broker + api)", async () =>
     },
     close: async () => {
       await env.running.stop();
+      await cleanup();
       rmSync(dir, { recursive: true, force: true });
     },
   };
   return env;
+}
+
+apiSuite("te/ API on the embedded broker (ledge run: broker + api)", async () => {
+  const { dir, port } = await tempConfig({ "run.components": ["api"] });
+  return inProcess(loadConfig(dir, {}), port, dir);
 });
 
-let mosq: Mosquitto;
 apiSuite("te/ API on an external mosquitto (mqtt.broker = external)", async () => {
-  mosq = await startMosquitto();
+  const mosq = await startMosquitto();
   const { dir } = await tempConfig({ "mqtt.broker": "external", "run.components": ["api"] });
   const config = loadConfig(dir, {}).with({ "mqtt.client.port": mosq.port });
-  const env = {
-    running: await run(config, [], log),
-    port: mosq.port,
-    dir,
-    restart: async () => {
-      await env.running.stop();
-      return run(config, [], log);
-    },
-    close: async () => {
-      await env.running.stop();
-      await mosq.stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-  return env;
+  return inProcess(config, mosq.port, dir, () => mosq.stop());
 });
