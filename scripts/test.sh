@@ -25,7 +25,9 @@ step build node --import tsx build.ts
 tap=$(mktemp)
 files=$(find test -name '*.test.ts' | sort)
 # Files run in parallel processes; most tests wait on brokers and ptys, not the CPU.
-node --import tsx --test --test-concurrency="${LEDGE_TEST_CONCURRENCY:-3}" \
+# No single test may hang CI: 5 minutes each, and leftover handles do not keep a file alive.
+timeout 3600 node --import tsx --test --test-concurrency="${LEDGE_TEST_CONCURRENCY:-3}" \
+  --test-timeout=300000 --test-force-exit \
   --test-reporter=spec --test-reporter-destination=stdout \
   --test-reporter=tap --test-reporter-destination="$tap" $files
 pass=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$tap" | tail -1)
