@@ -2,10 +2,10 @@
  * The batching core: pure (no I/O, no timers, the clock is an argument). Records go into preallocated
  * typed arrays; a flush packs them into one CBOR frame written by cbor-x into a pooled buffer.
  */
-import { Encoder } from "cbor-x";
+import { Encoder, Tag } from "cbor-x";
 import type { Measurement } from "../api/payloads.ts";
 import { Columns } from "./columns.ts";
-import { FRAME_VERSION } from "./format.ts";
+import { F, FRAME_FIELDS, FRAME_VERSION, TAG } from "./format.ts";
 import { Tables } from "./tables.ts";
 
 export interface BatcherOptions {
@@ -17,8 +17,8 @@ export interface BatcherOptions {
   maxAgeMs?: number;
 }
 
-/** Worst-case encoded bytes of one record: uint16 channel + float64 timestamp + float64 value. */
-const RECORD_MAX_BYTES = 18;
+/** Worst-case encoded bytes of one record: uint16 channel + double timestamp + double value. */
+const RECORD_MAX_BYTES = 20;
 /** Worst-case frame bytes outside tables and columns (heads, version, count, t0, scale, tags). */
 const FRAME_OVERHEAD = 64;
 /** cbor-x refuses to start encoding within 2 KiB of a buffer's end. */
@@ -36,16 +36,25 @@ export class Batcher {
   // useBuffer() exists in cbor-x's Encoder but is missing from its typings.
   private readonly encoder = new Encoder({
     useRecords: false,
-    tagUint8Array: true,
+    tagUint8Array: false,
     pack: false,
   }) as Encoder & {
     useBuffer(buffer: Uint8Array): void;
   };
   /** [0]: `now` of the frame's first append (typed storage: no boxing of doubles). */
   private readonly clock = new Float64Array(1);
+  /** value, tsMs, now of the record going through appendSlow (typed storage: no boxing). */
+  private readonly stage = new Float64Array(3);
   private n = 0;
+  /** Records below this index take the fast path (their frame cannot outgrow maxBytes). */
+  private fastLimit = 0;
+  private readonly frame: unknown[] = new Array(FRAME_FIELDS).fill(0);
+  private readonly channelsTag = new Tag(DETACHED, TAG.sequence);
+  private readonly timesTag = new Tag(DETACHED, TAG.sequence);
+  private readonly valuesTag = new Tag(DETACHED, TAG.sequence);
   private readonly free: Uint8Array[] = [];
-  private readonly lent = new Set<ArrayBufferLike>();
+  /** Buffers of frames handed out, by their ArrayBuffer, until released. */
+  private readonly lent = new Map<ArrayBufferLike, Uint8Array>();
 
   constructor(opts: BatcherOptions = {}) {
     this.maxBytes = positive("maxBytes", opts.maxBytes ?? 65536);
@@ -75,33 +84,59 @@ export class Batcher {
     tsMs: number,
     now: number,
   ): Uint8Array | undefined {
-    if (!Number.isFinite(tsMs)) throw new RangeError(`batch: timestamp ${tsMs} is not finite`);
-    let frame: Uint8Array | undefined;
-    let c = this.tables.channel(entity, type, series);
-    if (c < 0) {
-      frame = this.flush();
-      this.tables.reset();
-      c = this.tables.channel(entity, type, series);
-    }
+    // The fast path: a channel already in this frame, no size or table limit near. It stores the
+    // doubles straight into typed arrays and calls nothing that takes a double, so once inlined into
+    // a hot caller it allocates nothing (V8 boxes doubles passed to calls it does not inline).
     const t = this.tables;
-    if (
-      this.n > 0 &&
-      FRAME_OVERHEAD + t.bytes + t.costOf(c) + (this.n + 1) * RECORD_MAX_BYTES > this.maxBytes
-    )
-      frame = this.flush();
-    // At most one frame per call: after a closing flush the frame holds one record, which flushes
-    // again only with maxCount 1 or maxAgeMs 0, and with those a frame never keeps a record between calls.
-    return this.put(t.localChannel(c), value, tsMs, now) ?? frame;
+    const c = t.channel(entity, type, series);
+    const i = this.n;
+    if (c < 0 || i >= this.fastLimit || t.chStamp[c] !== t.gen || !Number.isFinite(tsMs)) {
+      // The slow path takes the doubles through typed storage too: no boxing on any path.
+      const st = this.stage;
+      st[0] = value;
+      st[1] = tsMs;
+      st[2] = now;
+      return this.appendSlow(c, entity, type, series);
+    }
+    const cols = this.cols;
+    cols.ch[i] = t.chLocal[c]!;
+    cols.values[i] = value;
+    cols.ts[i] = tsMs;
+    this.n = i + 1;
+    if (this.n >= cols.capacity || now - this.clock[0]! >= this.maxAgeMs) return this.flush();
+    return undefined;
   }
 
-  private put(local: number, value: number, tsMs: number, now: number): Uint8Array | undefined {
+  private appendSlow(channel: number, entity: string, type: string, series: string): Uint8Array | undefined {
+    const st = this.stage;
+    const tsMs = st[1]!;
+    const now = st[2]!;
+    if (!Number.isFinite(tsMs)) throw new RangeError(`batch: timestamp ${tsMs} is not finite`);
+    const t = this.tables;
+    let c = channel;
+    let frame: Uint8Array | undefined;
+    if (c < 0) {
+      frame = this.flush();
+      t.reset();
+      c = t.channel(entity, type, series);
+    } else if (this.n > 0 && this.overflows(c)) frame = this.flush();
     const i = this.n++;
+    const cols = this.cols;
+    cols.ch[i] = t.localChannel(c);
+    cols.values[i] = st[0]!;
+    cols.ts[i] = tsMs;
     if (i === 0) this.clock[0] = now;
-    this.cols.ch[i] = local;
-    this.cols.values[i] = value;
-    this.cols.ts[i] = tsMs;
-    if (this.n >= this.cols.capacity || now - this.clock[0]! >= this.maxAgeMs) return this.flush();
-    return undefined;
+    this.fastLimit = Math.floor((this.maxBytes - FRAME_OVERHEAD - t.bytes) / RECORD_MAX_BYTES);
+    // At most one frame per call: after a closing flush above the frame holds this one record, which
+    // flushes again only with maxCount 1 or maxAgeMs 0, and with those no record waits between calls.
+    if (this.n >= cols.capacity || now - this.clock[0]! >= this.maxAgeMs) return this.flush();
+    return frame;
+  }
+
+  /** Whether one more record on channel `c` could push the frame past maxBytes. */
+  private overflows(c: number): boolean {
+    const t = this.tables;
+    return FRAME_OVERHEAD + t.bytes + t.costOf(c) + (this.n + 1) * RECORD_MAX_BYTES > this.maxBytes;
   }
 
   /**
@@ -145,21 +180,24 @@ export class Batcher {
     if (n === 0) return undefined;
     const t = this.tables;
     const cols = this.cols;
-    const { scale, values } = cols.packValues(n);
-    const frame = [
-      FRAME_VERSION,
-      t.entities.frameNames(),
-      t.types.frameNames(),
-      t.series.frameNames(),
-      t.frameChannels(),
-      n,
-      cols.packChannels(n, t.chUsedCount),
-      cols.ts[0]!,
-      cols.packTimes(n),
-      scale,
-      values,
-    ];
+    const nch = t.chUsedCount;
+    // The frame array, its tables and tags are reused: a steady stream rewrites them in place.
+    const values = cols.packValues(n, nch); // also sets each channel's scale for the table
+    const frame = this.frame;
+    frame[F.version] = FRAME_VERSION;
+    frame[F.entities] = t.entities.frameNames();
+    frame[F.types] = t.types.frameNames();
+    frame[F.series] = t.series.frameNames();
+    this.channelsTag.value = t.frameChannels(cols.scale);
+    frame[F.channels] = this.channelsTag;
+    frame[F.count] = n;
+    frame[F.ch] = cols.packChannels(n, nch);
+    this.timesTag.value = cols.packTimes(n);
+    this.valuesTag.value = values;
+    frame[F.times] = this.timesTag;
+    frame[F.values] = this.valuesTag;
     this.n = 0;
+    this.fastLimit = 0;
     t.nextFrame();
     return this.encode(frame);
   }
@@ -170,9 +208,10 @@ export class Batcher {
    * collected (the pool allocates a new buffer), so forgetting is safe, only not allocation-free.
    */
   release(frame: Uint8Array): void {
-    const buf = frame.buffer;
-    if (!this.lent.delete(buf)) return; // not ours, or released twice
-    if (this.free.length < 8) this.free.push(wrap(buf));
+    const buf = this.lent.get(frame.buffer);
+    if (!buf) return; // not ours, or released twice
+    this.lent.delete(frame.buffer);
+    if (this.free.length < 8) this.free.push(buf);
   }
 
   private encode(value: unknown[]): Uint8Array {
@@ -185,7 +224,8 @@ export class Batcher {
     } finally {
       this.encoder.useBuffer(DETACHED);
     }
-    this.lent.add(out.buffer);
+    // If cbor-x outgrew our buffer (it cannot, frames stay under maxBytes), pool its own instead.
+    this.lent.set(out.buffer, out.buffer === buf.buffer ? buf : wrap(out.buffer));
     return out;
   }
 }

@@ -2,7 +2,7 @@
  * Frame → records, with strict validation: anything but a well-formed version-1 frame within the
  * limits is a BatchFormatError saying what is wrong. Never throws anything else for bad input.
  */
-import { Decoder } from "cbor-x";
+import { Decoder, Tag } from "cbor-x";
 import {
   BatchFormatError,
   type BatchRecord,
@@ -12,7 +12,9 @@ import {
   LIMITS,
   MAX_SCALE,
   SCALE_FLOAT,
+  TAG,
 } from "./format.ts";
+import { SeqReader } from "./seq.ts";
 import { scanItem } from "./wellformed.ts";
 
 export interface DecodeOptions {
@@ -24,8 +26,6 @@ const DEFAULT_MAX_FRAME = 16 * 1024 * 1024;
 /** Date's range: timestamps outside it cannot be rendered. */
 const MAX_MS = 8.64e15;
 const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
-
-type Column = ArrayLike<number>;
 
 /** Records of one frame (exactly one CBOR item, nothing after it). */
 export function decodeFrame(bytes: Uint8Array, opts: DecodeOptions = {}): BatchRecord[] {
@@ -90,51 +90,69 @@ function records(frame: unknown): BatchRecord[] {
   const entities = names(frame[F.entities], "entities");
   const types = names(frame[F.types], "types");
   const series = names(frame[F.series], "series");
-  const channels = frame[F.channels] as unknown;
-  if (!Array.isArray(channels) || channels.length % 3 !== 0)
-    throw bad("channels must be an array of triples");
-  const nch = channels.length / 3;
-  if (nch > LIMITS.channels) throw bad(`${nch} channels exceed the limit of ${LIMITS.channels}`);
-  const tables = [entities, types, series];
-  for (let i = 0; i < channels.length; i++) {
-    const v = channels[i];
-    if (!Number.isInteger(v) || v < 0 || v >= tables[i % 3]!.length)
-      throw bad(`channel ${Math.floor(i / 3)} refers to a missing ${["entity", "type", "series"][i % 3]}`);
-  }
+  const channels = channelTable(sequence(frame[F.channels], "channels"), [entities, types, series]);
+  const nch = channels.length / 4;
   const count = frame[F.count];
   if (!Number.isInteger(count) || count < 0) throw bad("count must be a non-negative integer");
-  const ch = column(frame[F.ch], count, "ch", [Uint8Array, Uint16Array]);
-  const t0 = frame[F.t0];
-  if (typeof t0 !== "number" || !(Math.abs(t0) <= MAX_MS)) throw bad("t0 must be a timestamp in ms");
-  const dt = column(frame[F.dt], count, "dt", [Int8Array, Int16Array, Int32Array, Float64Array]);
-  const scale = frame[F.scale];
-  if (!Number.isInteger(scale) || scale < SCALE_FLOAT || scale > MAX_SCALE)
-    throw bad(`scale must be an integer from ${SCALE_FLOAT} to ${MAX_SCALE}`);
-  const values = column(
-    frame[F.values],
-    count,
-    "values",
-    scale === SCALE_FLOAT ? [Float32Array, Float64Array] : [Int8Array, Int16Array, Int32Array],
-  );
-  const absolute = dt instanceof Float64Array;
-  if (count > 0 && dt[0] !== (absolute ? t0 : 0))
-    throw bad(absolute ? "first timestamp differs from t0" : "first timestamp delta must be 0");
-  const p = scale === SCALE_FLOAT ? 1 : POW10[scale]!;
+  const ch = frame[F.ch];
+  if (!(ch instanceof Uint8Array || ch instanceof Uint16Array) || ch instanceof Uint8ClampedArray)
+    throw bad("ch must be a byte string or a uint16 typed array");
+  if (ch.length !== count) throw bad(`ch has ${ch.length} entries, count says ${count}`);
+  const times = new SeqReader(sequence(frame[F.times], "times"), "times");
+  const values = new SeqReader(sequence(frame[F.values], "values"), "values");
+  const prev = new Float64Array(nch);
   const out = new Array<BatchRecord>(count);
-  let t = t0;
+  let t = 0;
   for (let i = 0; i < count; i++) {
-    t = absolute ? dt[i]! : t + dt[i]!;
-    if (!(Math.abs(t) <= MAX_MS)) throw bad(`timestamp of record ${i} is out of range`);
     const c = ch[i]!;
     if (c >= nch) throw bad(`record ${i} refers to missing channel ${c}`);
+    const item = times.next();
+    t = times.isInt ? t + item : item;
+    if (!(Math.abs(t) <= MAX_MS)) throw bad(`timestamp of record ${i} is out of range`);
+    const scale = channels[4 * c + 3] as number;
+    const v = values.next();
+    let value: number;
+    if (scale === SCALE_FLOAT) {
+      if (values.isInt) throw bad(`record ${i}: channel ${c} holds floats, got an integer`);
+      value = v;
+    } else {
+      if (!values.isInt) throw bad(`record ${i}: channel ${c} holds scaled integers, got a float`);
+      const m = prev[c]! + v;
+      if (!Number.isSafeInteger(m)) throw bad(`record ${i}: scaled value beyond 2^53`);
+      prev[c] = m;
+      value = m / POW10[scale]!;
+    }
     out[i] = {
-      entity: entities[channels[3 * c]]!,
-      type: types[channels[3 * c + 1]]!,
-      series: series[channels[3 * c + 2]]!,
-      value: scale === SCALE_FLOAT ? values[i]! : values[i]! / p,
+      entity: entities[channels[4 * c]!]!,
+      type: types[channels[4 * c + 1]!]!,
+      series: series[channels[4 * c + 2]!]!,
+      value,
       tsMs: t,
     };
   }
+  if (!times.done) throw bad("times has more items than count");
+  if (!values.done) throw bad("values has more items than count");
+  return out;
+}
+
+/** (entity, type, series, scale) quadruples, each index checked against its table. */
+function channelTable(bytes: Uint8Array, tables: string[][]): number[] {
+  const r = new SeqReader(bytes, "channels");
+  const out: number[] = [];
+  while (!r.done) {
+    const v = r.next();
+    const field = out.length % 4;
+    const ch = out.length >> 2;
+    if (!r.isInt) throw bad(`channel ${ch} has a float`);
+    if (field === 3) {
+      if (v < SCALE_FLOAT || v > MAX_SCALE)
+        throw bad(`channel ${ch} has scale ${v}, not an integer from ${SCALE_FLOAT} to ${MAX_SCALE}`);
+    } else if (v < 0 || v >= tables[field]!.length)
+      throw bad(`channel ${ch} refers to a missing ${["entity", "type", "series"][field]}`);
+    out.push(v);
+    if (out.length > LIMITS.channels * 4) throw bad(`more than ${LIMITS.channels} channels`);
+  }
+  if (out.length % 4 !== 0) throw bad("channels must be (entity, type, series, scale) quadruples");
   return out;
 }
 
@@ -148,15 +166,10 @@ function names(v: unknown, what: string): string[] {
   return v;
 }
 
-type TypedCtor = { new (...args: never[]): ArrayLike<number>; name: string };
-
-function column(v: unknown, count: number, what: string, kinds: TypedCtor[]): Column {
-  // A plain byte string is a uint8 column too (tag 64 is optional for bytes).
-  if (!kinds.some((k) => v instanceof k && (v.constructor === k || k === Uint8Array)))
-    throw bad(`${what} must be one of ${kinds.map((k) => k.name).join(", ")}`);
-  const col = v as Column;
-  if (col.length !== count) throw bad(`${what} has ${col.length} entries, count says ${count}`);
-  return col;
+function sequence(v: unknown, what: string): Uint8Array {
+  if (!(v instanceof Tag) || v.tag !== TAG.sequence || !(v.value instanceof Uint8Array))
+    throw bad(`${what} must be an encoded CBOR sequence (tag ${TAG.sequence} on a byte string)`);
+  return v.value;
 }
 
 function bad(msg: string): BatchFormatError {

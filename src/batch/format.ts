@@ -1,10 +1,11 @@
 /**
- * The batch frame format, version 1: one CBOR array (RFC 8949) per frame, typed arrays per RFC 8746
- * (little-endian tags). Documented in README.md (section "Telemetry batching").
+ * The batch frame format, version 1: one CBOR array (RFC 8949) per frame. Documented in README.md
+ * (section "Telemetry batching").
  *
- *   [ version, entities, types, series, channels, count, ch, t0, dt, scale, values ]
+ *   [ version, entities, types, series, channels, count, ch, times, values ]
  *
- * Positions are fixed (a packed array) so no key is repeated, not even once per frame.
+ * Positions are fixed (a packed array) so no key is repeated, not even once per frame; `channels`,
+ * `times` and `values` are encoded CBOR sequences (tag 63, RFC 8742) of numbers.
  */
 
 export const FRAME_VERSION = 1;
@@ -18,27 +19,23 @@ export const F = {
   channels: 4,
   count: 5,
   ch: 6,
-  t0: 7,
-  dt: 8,
-  scale: 9,
-  values: 10,
+  times: 7,
+  values: 8,
 } as const;
-export const FRAME_FIELDS = 11;
+export const FRAME_FIELDS = 9;
 
-/** `scale` value meaning "values are raw IEEE floats" (a float32 or float64 typed array). */
+/** Channel scale meaning "this channel's values are floats as they are". */
 export const SCALE_FLOAT = -1;
 /** Largest decimal scale: values are integers / 10^scale. */
 export const MAX_SCALE = 9;
 
-/** RFC 8746 typed-array tags (little-endian), the only tags a v1 frame may carry. */
+/** The tags a v1 frame may carry. */
 export const TAG = {
+  /** Encoded CBOR sequence (RFC 8742). */
+  sequence: 63,
+  /** RFC 8746 typed arrays: uint8 (optional, a plain byte string is the same), uint16 little-endian. */
   uint8: 64,
   uint16: 69,
-  int8: 72,
-  int16: 77,
-  int32: 78,
-  float32: 85,
-  float64: 86,
 } as const;
 
 /** Limits of one frame, also enforced by the decoder. */

@@ -4,8 +4,11 @@
  * remaps the ids it uses to dense frame-local indexes with generation stamps (no clearing).
  */
 import { LIMITS } from "./format.ts";
+import { SeqWriter } from "./seq.ts";
 
 const NAME_BITS = 10;
+/** Worst-case bytes of one channel entry: four integers below 65536. */
+const CHANNEL_ENTRY_MAX = 12;
 
 /** UTF-8 length of a string, without encoding it. */
 export function utf8Length(s: string): number {
@@ -69,8 +72,12 @@ class Names {
     return l;
   }
 
+  private readonly frame: string[] = [];
+
+  /** The current frame's names, in a reused array (valid until the next call). */
   frameNames(): string[] {
-    const out = new Array<string>(this.usedCount);
+    const out = this.frame;
+    out.length = this.usedCount;
     for (let i = 0; i < this.usedCount; i++) out[i] = this.names[this.used[i]!]!;
     return out;
   }
@@ -96,14 +103,47 @@ export class Tables {
   readonly chSeries = new Int32Array(LIMITS.channels);
   readonly chStamp = new Int32Array(LIMITS.channels);
   readonly chLocal = new Int32Array(LIMITS.channels);
+  readonly chEntityName: string[] = [];
+  readonly chTypeName: string[] = [];
+  readonly chSeriesName: string[] = [];
+  /** The channel that followed each channel last time, or -1. */
+  readonly successor = new Int32Array(LIMITS.channels);
+  private predicted = -1;
+  private last = -1;
   /** Persistent channel ids used by the current frame, in frame-local order. */
   readonly chUsed = new Int32Array(LIMITS.channels);
   chUsedCount = 0;
   gen = 1;
   bytes = 0;
 
-  /** Persistent channel id, or -1 when a table is full (the caller flushes and calls reset()). */
+  /**
+   * Persistent channel id, or -1 when a table is full (the caller flushes and calls reset()).
+   * Streams repeat their order (a driver polls its registers in turn, a measurement's keys come in
+   * the same order), so the channel that followed the previous one last time is tried first: three
+   * string comparisons instead of four map lookups.
+   */
   channel(entity: string, type: string, series: string): number {
+    const p = this.predicted;
+    if (
+      p >= 0 &&
+      this.chSeriesName[p] === series &&
+      this.chEntityName[p] === entity &&
+      this.chTypeName[p] === type
+    ) {
+      this.predicted = this.successor[p]!;
+      this.last = p;
+      return p;
+    }
+    const c = this.lookup(entity, type, series);
+    if (c >= 0) {
+      if (this.last >= 0) this.successor[this.last] = c;
+      this.predicted = this.successor[c]!;
+      this.last = c;
+    }
+    return c;
+  }
+
+  private lookup(entity: string, type: string, series: string): number {
     const e = this.entities.intern(entity);
     const t = this.types.intern(type);
     const s = this.series.intern(series);
@@ -117,6 +157,10 @@ export class Tables {
     this.chEntity[c] = e;
     this.chType[c] = t;
     this.chSeries[c] = s;
+    this.chEntityName[c] = entity;
+    this.chTypeName[c] = type;
+    this.chSeriesName[c] = series;
+    this.successor[c] = -1;
     return c;
   }
 
@@ -126,7 +170,7 @@ export class Tables {
     const e = this.chEntity[c]!;
     const t = this.chType[c]!;
     const s = this.chSeries[c]!;
-    let b = 9;
+    let b = CHANNEL_ENTRY_MAX;
     if (this.entities.stamp[e] !== this.gen) b += this.entities.sizes[e]!;
     if (this.types.stamp[t] !== this.gen) b += this.types.sizes[t]!;
     if (this.series.stamp[s] !== this.gen) b += this.series.sizes[s]!;
@@ -140,23 +184,32 @@ export class Tables {
     this.chStamp[c] = this.gen;
     this.chLocal[c] = l;
     this.chUsed[l] = c;
-    const e = this.entities.localOf(this.chEntity[c]!, this.gen, this);
-    const t = this.types.localOf(this.chType[c]!, this.gen, this);
-    const s = this.series.localOf(this.chSeries[c]!, this.gen, this);
-    this.bytes += headBytes(e) + headBytes(t) + headBytes(s);
+    this.entities.localOf(this.chEntity[c]!, this.gen, this);
+    this.types.localOf(this.chType[c]!, this.gen, this);
+    this.series.localOf(this.chSeries[c]!, this.gen, this);
+    this.bytes += CHANNEL_ENTRY_MAX;
     return l;
   }
 
-  /** Flat (entity, type, series) frame-local triples of the current frame's channels. */
-  frameChannels(): number[] {
-    const out = new Array<number>(this.chUsedCount * 3);
+  private channelSeq = new SeqWriter(1024);
+
+  /**
+   * The frame's channels as a CBOR sequence of (entity, type, series, scale) integer quadruples,
+   * written by hand into a reused buffer (valid until the next call).
+   */
+  frameChannels(scale: Int8Array): Uint8Array {
+    const need = this.chUsedCount * CHANNEL_ENTRY_MAX;
+    if (this.channelSeq.bytes.length < need) this.channelSeq = new SeqWriter(need * 2);
+    const w = this.channelSeq;
+    w.pos = 0;
     for (let i = 0; i < this.chUsedCount; i++) {
       const c = this.chUsed[i]!;
-      out[3 * i] = this.entities.local[this.chEntity[c]!]!;
-      out[3 * i + 1] = this.types.local[this.chType[c]!]!;
-      out[3 * i + 2] = this.series.local[this.chSeries[c]!]!;
+      w.int(this.entities.local[this.chEntity[c]!]!);
+      w.int(this.types.local[this.chType[c]!]!);
+      w.int(this.series.local[this.chSeries[c]!]!);
+      w.int(scale[i]!);
     }
-    return out;
+    return w.bytes.subarray(0, w.pos);
   }
 
   /** Starts a new frame: frame-local tables empty, persistent ids kept. */
@@ -176,6 +229,11 @@ export class Tables {
     this.series.clear();
     this.channelIds.clear();
     this.channelCount = 0;
+    this.chEntityName.length = 0;
+    this.chTypeName.length = 0;
+    this.chSeriesName.length = 0;
+    this.predicted = -1;
+    this.last = -1;
     this.chStamp.fill(0);
     this.nextFrame();
   }

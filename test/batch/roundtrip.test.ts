@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { Decoder } from "cbor-x";
+import { Decoder, decodeMultiple, type Tag } from "cbor-x";
 import { Batcher, type BatchRecord, decodeFrame, decodeFrames } from "../../src/batch/index.ts";
 import { randomRecords, rng, sameRecords } from "../helpers/batch-random.ts";
 
@@ -91,16 +91,21 @@ describe("round trip of random batches", () => {
     assert.equal(sameRecords(recs, decodeFrames(joined).flat()), undefined);
   });
 
-  it("the frame is plain CBOR: a generic decoder sees version 1 and the typed-array columns", () => {
+  it("the frame is plain CBOR: a generic decoder sees version 1, the tables and three sequences", () => {
     const b = new Batcher();
     b.append("device/main//", "env", "t", 21.37, 1_764_062_775_000, 0);
     b.append("device/main//", "env", "t", 21.38, 1_764_062_776_000, 0);
-    const frame = new Decoder({ useRecords: false }).decode(b.flush()!);
-    assert.equal(frame[0], 1, "version first");
-    assert.deepEqual(frame.slice(1, 6), [["device/main//"], ["env"], ["t"], [0, 0, 0], 2]);
-    assert.equal(frame[7], 1_764_062_775_000, "t0");
-    assert.deepEqual([...frame[8]], [0, 1000], "timestamp deltas");
-    assert.equal(frame[9], 2, "decimal scale");
-    assert.deepEqual([...frame[10]], [2137, 2138], "scaled integer values");
+    b.append("device/main//", "env", "x", 0.1 + 0.2, 1_764_062_776_000, 0);
+    const bytes = b.flush()!;
+    const frame = new Decoder({ useRecords: false }).decode(bytes);
+    assert.deepEqual(frame.slice(0, 4), [1, ["device/main//"], ["env"], ["t", "x"]]);
+    assert.equal(frame[5], 3, "count");
+    assert.deepEqual([...frame[6]], [0, 0, 1], "channel of each record");
+    const items = (tag: Tag) => (decodeMultiple(tag.value) as (number | bigint)[]).map(Number);
+    assert.deepEqual(items(frame[4]), [0, 0, 0, 2, 0, 0, 1, -1], "channels: (entity, type, series, scale)");
+    assert.equal(frame[7].tag, 63);
+    assert.deepEqual(items(frame[7]), [1_764_062_775_000, 1000, 0], "timestamp deltas");
+    assert.deepEqual(items(frame[8]), [2137, 1, 0.1 + 0.2], "scaled deltas; floats as they are");
+    assert.equal(bytes.length, 75, "75 bytes for three readings, tables included");
   });
 });

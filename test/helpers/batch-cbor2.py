@@ -10,18 +10,31 @@ import sys
 
 import cbor2
 
-FORMATS = {64: "B", 69: "<H", 72: "b", 77: "<h", 78: "<i", 85: "<f", 86: "<d"}
+
+def sequence(item, count):
+    """The numbers of an encoded CBOR sequence (tag 63), each decoded by cbor2 itself."""
+    assert item.tag == 63, "tag 63"
+    stream = io.BytesIO(item.value)
+    out = [cbor2.load(stream) for _ in range(count)]
+    assert stream.tell() == len(item.value), "sequence length"
+    return out
 
 
-def column(item, count):
+def sequence_all(item):
+    assert item.tag == 63, "tag 63"
+    stream = io.BytesIO(item.value)
+    out = []
+    while stream.tell() < len(item.value):
+        out.append(cbor2.load(stream))
+    return out
+
+
+def channel_column(item, count):
     if isinstance(item, bytes):
-        tag, data = 64, item
-    else:
-        tag, data = item.tag, item.value
-    fmt = FORMATS[tag]
-    size = struct.calcsize(fmt)
-    assert len(data) == size * count, "column length"
-    return [v[0] for v in struct.iter_unpack(fmt, data)], tag
+        assert len(item) == count
+        return list(item)
+    assert item.tag == 69 and len(item.value) == 2 * count
+    return [v[0] for v in struct.iter_unpack("<H", item.value)]
 
 
 def exact(v):
@@ -35,20 +48,30 @@ def exact(v):
 
 
 def records(frame):
-    version, entities, types, series, channels, count, ch, t0, dt, scale, values = frame
+    version, entities, types, series, channels, count, ch, times, values = frame
     assert version == 1, "version"
-    ch, _ = column(ch, count)
-    dt, dt_tag = column(dt, count)
-    values, _ = column(values, count)
-    t = t0
+    channels = sequence_all(channels)
+    ch = channel_column(ch, count)
+    times = sequence(times, count)
+    values = sequence(values, count)
+    prev = {}
+    t = 0
     for i in range(count):
-        t = dt[i] if dt_tag == 86 else t + dt[i]
         c = ch[i]
-        v = values[i] if scale == -1 else values[i] / 10**scale
+        entity, typ, name, scale = channels[4 * c : 4 * c + 4]
+        # An integer is a delta from the previous timestamp, a float an absolute one.
+        t = t + times[i] if isinstance(times[i], int) else times[i]
+        if scale == -1:
+            assert isinstance(values[i], float)
+            v = values[i]
+        else:
+            assert isinstance(values[i], int)
+            prev[c] = prev.get(c, 0) + values[i]
+            v = prev[c] / 10**scale
         yield {
-            "entity": entities[channels[3 * c]],
-            "type": types[channels[3 * c + 1]],
-            "series": series[channels[3 * c + 2]],
+            "entity": entities[entity],
+            "type": types[typ],
+            "series": series[name],
             "value": exact(float(v)),
             "tsMs": t,
         }
