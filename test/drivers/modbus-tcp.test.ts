@@ -457,6 +457,35 @@ text = "Pressure too high"
     }
   });
 
+  test("polls that take longer than the interval are skipped and counted, never queued up", async () => {
+    const slow = await startSlave({ tcp: true, units: [1] });
+    await slow.command("delay 350");
+    const toml =
+      tcpDevice("late", slow.tcpPort!, 1, 0.1).replace("timeout_ms = 300", "timeout_ms = 1000") + ALL_TYPES;
+    const h = await startHarness(toml);
+    try {
+      await h.waitFor("values", (x) => x.topic === "te/device/late///m/values");
+      await new Promise((r) => setTimeout(r, 1500));
+      const dev = h.component.devices.get("late")!;
+      assert.ok(dev.endpoint.queue.size <= dev.endpoint.queue.capacity);
+      assert.ok(dev.endpoint.queue.size <= 1, `queue holds ${dev.endpoint.queue.size} jobs`);
+      const twin = h.json(
+        await h.waitFor(
+          "skips counted",
+          (x) => x.topic === "te/device/late///twin/modbus" && (h.json(x).skipped as number) >= 5,
+        ),
+      );
+      assert.equal(twin.failed, 0, "a late poll is not a failed one");
+      const health = h.seen
+        .filter((x) => x.topic === "te/device/late///status/health")
+        .map((x) => h.json(x).status);
+      assert.deepEqual(health, ["up"]);
+    } finally {
+      await h.stop();
+      await slow.stop();
+    }
+  });
+
   test("a slow device on its own endpoint never stalls a healthy one", async () => {
     const slow = await startSlave({ tcp: true, units: [1] });
     await slow.command("delay 1000");

@@ -8,6 +8,7 @@
 import type { Subscription } from "../../bus/bus.ts";
 import type { Component, Context } from "../../runtime/component.ts";
 import type { Logger } from "../../runtime/logger.ts";
+import { registrationPayload } from "../common/child-device.ts";
 import { type DeviceConfig, endpointOf, loadModbusConfig, type ModbusConfig } from "./config.ts";
 import { type AttemptResult, DevicePoller, describeError } from "./device-poller.ts";
 import { describe, ModbusLink, type PortFactory } from "./link.ts";
@@ -88,12 +89,7 @@ export class ModbusComponent implements Component {
       const cfg = d.poller.cfg;
       await this.publish({
         topic: deviceTopic(this.root, cfg.name),
-        payload: JSON.stringify({
-          "@type": "child-device",
-          "@parent": "device/main//",
-          name: cfg.name,
-          type: cfg.type,
-        }),
+        payload: registrationPayload(cfg.name, cfg.type),
         retain: true,
         qos: 1,
       });
