@@ -13,6 +13,7 @@ const BENCHES = [
   "c8y.ts",
   "agent.ts",
   "modbus.ts",
+  "batch.ts",
 ];
 
 const only = process.argv.slice(2);
