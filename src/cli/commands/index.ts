@@ -1,7 +1,9 @@
 import type { Command } from "commander";
 import { registerBatch } from "./batch.ts";
 import { registerBroker } from "./broker.ts";
+import { registerCert } from "./cert.ts";
 import { registerConfig } from "./config.ts";
+import { registerConnect } from "./connect.ts";
 import { registerInit } from "./init.ts";
 import { registerMqtt } from "./mqtt.ts";
 import { registerRun } from "./run.ts";
@@ -12,6 +14,8 @@ export function registerCommands(program: Command): void {
   registerBroker(program);
   registerMqtt(program);
   registerConfig(program);
+  registerCert(program);
+  registerConnect(program);
   registerInit(program);
   registerBatch(program);
 }
