@@ -84,6 +84,8 @@ export interface StartupGraph {
   totalBytes: number;
   /** Eagerly loaded bytes per npm package (or `src/<dir>`), largest first. */
   packages: [string, number][];
+  /** For each eager package: the chain of imports from the entry that loads it first. */
+  chains: Record<string, string[]>;
 }
 
 /**
@@ -93,25 +95,36 @@ export interface StartupGraph {
  */
 export function startupGraph(meta: esbuild.Metafile): StartupGraph {
   const inputs = meta.inputs;
-  const eager = new Set<string>();
+  // breadth first, so each file's recorded parent gives a shortest import chain
+  const parent = new Map<string, string | undefined>();
   const queue = Object.keys(inputs).filter((p) => p === ENTRY.sourcefile || p === "<stdin>");
-  for (let file = queue.pop(); file !== undefined; file = queue.pop()) {
-    if (eager.has(file)) continue;
-    eager.add(file);
+  for (const root of queue) parent.set(root, undefined);
+  for (let i = 0; i < queue.length; i++) {
+    const file = queue[i] as string;
     for (const imp of inputs[file]?.imports ?? []) {
-      if (imp.kind !== "dynamic-import" && !imp.external) queue.push(imp.path);
+      if (imp.kind === "dynamic-import" || imp.external || parent.has(imp.path)) continue;
+      parent.set(imp.path, file);
+      queue.push(imp.path);
     }
   }
+  const packageOf = (file: string) =>
+    /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(file)?.[1] ?? file.split("/").slice(0, 2).join("/");
   const packages = new Map<string, number>();
+  const chains: Record<string, string[]> = {};
   let eagerBytes = 0;
-  for (const file of eager) {
+  for (const file of queue) {
     const bytes = inputs[file]?.bytes ?? 0;
     eagerBytes += bytes;
-    const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(file)?.[1] ?? file.split("/").slice(0, 2).join("/");
+    const pkg = packageOf(file);
     packages.set(pkg, (packages.get(pkg) ?? 0) + bytes);
+    if (!chains[pkg]) {
+      const chain: string[] = [];
+      for (let f: string | undefined = file; f !== undefined; f = parent.get(f)) chain.unshift(f);
+      chains[pkg] = chain;
+    }
   }
   const totalBytes = Object.values(inputs).reduce((n, i) => n + i.bytes, 0);
-  return { eagerBytes, totalBytes, packages: [...packages].sort((a, b) => b[1] - a[1]) };
+  return { eagerBytes, totalBytes, packages: [...packages].sort((a, b) => b[1] - a[1]), chains };
 }
 
 function esmOptions(info: BuildInfo, outfile: string): esbuild.BuildOptions {
