@@ -65,7 +65,9 @@ export class ModbusConfigError extends Error {
     readonly file: string,
     readonly errors: { line: number; reason: string }[],
   ) {
-    super(errors.map((e) => `${file}:${e.line}: ${e.reason}`).join("\n"));
+    super(
+      errors.map((e) => (e.line > 0 ? `${file}:${e.line}: ${e.reason}` : `${file}: ${e.reason}`)).join("\n"),
+    );
     this.name = "ModbusConfigError";
   }
 }
@@ -111,7 +113,11 @@ export function loadModbusConfig(file: string): ModbusConfig {
   try {
     text = readFileSync(file, "utf8");
   } catch (e) {
-    throw new ModbusConfigError(file, [{ line: 0, reason: `cannot read: ${(e as Error).message}` }]);
+    const reason =
+      (e as NodeJS.ErrnoException).code === "ENOENT"
+        ? "missing: describe the Modbus devices there (README, Modbus) or set modbus.config_file"
+        : `cannot read: ${(e as Error).message}`;
+    throw new ModbusConfigError(file, [{ line: 0, reason }]);
   }
   return parseModbusConfig(text, file);
 }
