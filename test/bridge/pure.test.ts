@@ -1,0 +1,198 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { Backoff } from "../../src/bridge/backoff.ts";
+import { classify } from "../../src/bridge/diagnose.ts";
+import { metricsPayload, metricsTopic } from "../../src/bridge/metrics.ts";
+import { crc32, crc32Portable } from "../../src/bridge/queue/crc32.ts";
+import { decodeRecord, encodeHead } from "../../src/bridge/queue/record.ts";
+import { TokenBucket } from "../../src/bridge/rate.ts";
+import { downlinkTopic, parseEndpoint, routesFor, uplinkTopic } from "../../src/bridge/routes.ts";
+
+const ID = "test-device";
+
+describe("topic routes", () => {
+  const up: [cloud: Parameters<typeof routesFor>[0], local: string, remote: string | undefined][] = [
+    ["c8y", "c8y/s/us", "s/us"],
+    ["c8y", "c8y/s/us/test-device:device:child1", "s/us/test-device:device:child1"],
+    ["c8y", "c8y/measurement/measurements/create", "measurement/measurements/create"],
+    ["c8y", "c8y/event/events/create", "event/events/create"],
+    ["c8y", "c8y/alarm/alarms/create", "alarm/alarms/create"],
+    ["c8y", "c8y/inventory/managedObjects/update/test-device", "inventory/managedObjects/update/test-device"],
+    ["c8y", "c8y/s/uc/template", "s/uc/template"],
+    // Inbound topics are never sent back up (the bridge itself publishes them locally).
+    ["c8y", "c8y/s/ds", undefined],
+    ["c8y", "c8y/devicecontrol/notifications", undefined],
+    ["c8y", "c8y/error", undefined],
+    ["c8y", "c8y/s/dc/template", undefined],
+    ["c8y", "c8y/", undefined],
+    ["c8y", "te/device/main///m/", undefined],
+    ["az", "az/messages/events/", `devices/${ID}/messages/events/`],
+    ["az", "az/messages/events/a=b", `devices/${ID}/messages/events/a=b`],
+    ["az", "az/twin/PATCH/properties/reported/?$rid=1", "$iothub/twin/PATCH/properties/reported/?$rid=1"],
+    ["az", "az/messages/devicebound/x", undefined],
+    ["aws", "aws/td/device:child/m/test_type", `thinedge/${ID}/td/device:child/m/test_type`],
+    ["aws", "aws/td/device:main/e/login", `thinedge/${ID}/td/device:main/e/login`],
+    ["aws", "aws/shadow/update", `$aws/things/${ID}/shadow/update`],
+    ["aws", "aws/shadow/update/accepted", undefined],
+    ["aws", "aws/cmd/restart", undefined],
+    ["mqtt", "ledge/gw/m/env", "ledge/gw/m/env"],
+    ["mqtt", "ledge/gw/cmd/x", undefined],
+  ];
+  for (const [cloud, local, remote] of up) {
+    it(`${cloud} uplink ${local} → ${remote ?? "(stays local)"}`, () => {
+      assert.equal(uplinkTopic(routesFor(cloud, ID, "ledge/gw"), local), remote);
+    });
+  }
+
+  const down: [cloud: Parameters<typeof routesFor>[0], remote: string, local: string | undefined][] = [
+    ["c8y", "s/ds", "c8y/s/ds"],
+    ["c8y", "devicecontrol/notifications", "c8y/devicecontrol/notifications"],
+    ["c8y", "error", "c8y/error"],
+    ["c8y", "s/dc/mytemplate", "c8y/s/dc/mytemplate"],
+    ["c8y", "s/us", undefined],
+    ["az", `devices/${ID}/messages/devicebound/%24.to=x`, "az/messages/devicebound/%24.to=x"],
+    ["az", "$iothub/twin/res/200/?$rid=1", "az/twin/res/200/?$rid=1"],
+    ["az", "$iothub/methods/POST/reboot/?$rid=2", "az/methods/POST/reboot/?$rid=2"],
+    ["az", "devices/other/messages/devicebound/x", undefined],
+    ["aws", `thinedge/${ID}/cmd/restart`, "aws/cmd/restart"],
+    ["aws", `$aws/things/${ID}/shadow/update/delta`, "aws/shadow/update/delta"],
+    ["mqtt", "ledge/gw/cmd/restart", "ledge/gw/cmd/restart"],
+    ["mqtt", "ledge/gw/m/x", undefined],
+  ];
+  for (const [cloud, remote, local] of down) {
+    it(`${cloud} downlink ${remote} → ${local ?? "(ignored)"}`, () => {
+      assert.equal(downlinkTopic(routesFor(cloud, ID, "ledge/gw"), remote), local);
+    });
+  }
+});
+
+describe("cloud URLs", () => {
+  const rows: [string, ReturnType<typeof parseEndpoint> | RegExp][] = [
+    ["example.cumulocity.com", { host: "example.cumulocity.com", port: 8883, tls: true }],
+    ["example.cumulocity.com:1883", { host: "example.cumulocity.com", port: 1883, tls: true }],
+    ["mqtts://hub.azure-devices.net", { host: "hub.azure-devices.net", port: 8883, tls: true }],
+    ["https://example.cumulocity.com/", { host: "example.cumulocity.com", port: 8883, tls: true }],
+    ["mqtt://broker.local", { host: "broker.local", port: 1883, tls: false }],
+    ["mqtt://10.0.0.1:11883", { host: "10.0.0.1", port: 11883, tls: false }],
+    ["[::1]:8883", { host: "::1", port: 8883, tls: true }],
+    ["  127.0.0.1:9000 ", { host: "127.0.0.1", port: 9000, tls: true }],
+    ["", /no URL set/],
+    ["ftp://x", /unsupported scheme 'ftp'/],
+    ["host:99999", /out of range/],
+    ["host/path", /not a host/],
+  ];
+  for (const [url, want] of rows) {
+    it(`'${url}'`, () => {
+      if (want instanceof RegExp) assert.throws(() => parseEndpoint(url), want);
+      else assert.deepEqual(parseEndpoint(url), want);
+    });
+  }
+});
+
+describe("connection failures are named for what the user must fix", () => {
+  const e = (code: string | number, message = "x") => Object.assign(new Error(message), { code });
+  const rows: [unknown, boolean, string, RegExp][] = [
+    [e("ENOTFOUND"), false, "dns", /cannot resolve c8y/],
+    [e("EAI_AGAIN"), false, "dns", /host name is unknown/],
+    [e("ECONNREFUSED"), false, "unreachable", /refused the connection/],
+    [e("EHOSTUNREACH"), false, "unreachable", /unreachable/],
+    [e("ETIMEDOUT"), false, "timeout", /did not answer in time/],
+    [e("UNABLE_TO_VERIFY_LEAF_SIGNATURE"), false, "tls", /TLS failure: .* not trusted/],
+    [e("ERR_TLS_CERT_ALTNAME_INVALID"), false, "tls", /not trusted/],
+    [e("ERR_SSL_TLSV13_ALERT_UNKNOWN_CA"), true, "rejected", /rejected the device certificate/],
+    [e("ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE"), false, "rejected", /rejected the device certificate/],
+    [e("ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED"), true, "rejected", /rejected/],
+    [e(5, "Connection refused: Not authorized"), true, "refused", /not authorized/],
+    [e("ECONNRESET"), true, "rejected", /right after the TLS handshake/],
+    [e("ECONNRESET"), false, "tls", /during the TLS handshake/],
+    [e("EWHATEVER", "boom"), false, "other", /cannot connect to c8y.*boom/],
+  ];
+  for (const [err, handshake, kind, msg] of rows) {
+    it(`${(err as { code: string }).code}${handshake ? " after handshake" : ""} → ${kind}`, () => {
+      const f = classify(err, "c8y (h:8883)", handshake);
+      assert.equal(f.kind, kind);
+      assert.match(f.message, msg);
+    });
+  }
+});
+
+describe("backoff and drain rate", () => {
+  it("doubles from min to max with equal jitter, and resets", () => {
+    const lo = new Backoff(1000, 8000, () => 0);
+    assert.deepEqual(
+      [1, 2, 3, 4, 5].map(() => lo.next()),
+      [500, 1000, 2000, 4000, 4000],
+    );
+    const hi = new Backoff(1000, 8000, () => 0.999999);
+    assert.deepEqual(
+      [1, 2, 3, 4, 5].map(() => hi.next()),
+      [1000, 2000, 4000, 8000, 8000],
+    );
+    hi.reset();
+    assert.equal(hi.next(), 1000);
+  });
+
+  it("the token bucket allows rate/10 at once, then one per 1/rate s", () => {
+    let now = 0;
+    const b = new TokenBucket(100, () => now);
+    const granted = () => {
+      let n = 0;
+      while (b.take() === 0) n++;
+      return n;
+    };
+    assert.equal(granted(), 10);
+    assert.equal(b.take(), 10);
+    now += 500;
+    assert.equal(granted(), 10, "burst is capped");
+    now += 30;
+    assert.equal(granted(), 3);
+    assert.equal(new TokenBucket(0, () => 0).take(), 0, "0 means unlimited");
+  });
+});
+
+describe("queue records", () => {
+  it("native and portable CRC-32 agree (check value 0xCBF43926, chaining)", () => {
+    const data = Buffer.from("123456789");
+    assert.equal(crc32Portable(data), 0xcbf43926);
+    assert.equal(crc32(data), 0xcbf43926);
+    assert.equal(crc32Portable(data.subarray(4), crc32Portable(data.subarray(0, 4))), 0xcbf43926);
+  });
+
+  it("encodes and decodes; any flipped bit or missing byte is detected", () => {
+    const msg = { topic: "s/us", payload: Buffer.from("200,t,T,1"), qos: 1 as const, retain: true };
+    const rec = Buffer.concat([encodeHead(msg), msg.payload]);
+    const d = decodeRecord(rec, 0);
+    assert.ok(d.ok);
+    assert.deepEqual(
+      { ...d.msg, payload: Buffer.from(d.msg.payload).toString() },
+      { ...msg, payload: "200,t,T,1" },
+    );
+    assert.equal(d.size, rec.length);
+    for (let i = 0; i < rec.length * 8; i++) {
+      const bad = Buffer.from(rec);
+      bad[i >> 3] = bad[i >> 3]! ^ (1 << (i & 7));
+      assert.equal(decodeRecord(bad, 0).ok, false, `bit ${i}`);
+    }
+    for (let n = 0; n < rec.length; n++) assert.equal(decodeRecord(rec.subarray(0, n), 0).ok, false);
+  });
+});
+
+describe("bridge metrics", () => {
+  it("are Thin Edge JSON: one numeric group per cloud plus time", () => {
+    const m = {
+      connected: true,
+      queue_depth: 3,
+      queue_bytes: 120,
+      drops: 1,
+      reconnects: 2,
+      messages_sent: 10,
+      bytes_sent: 400,
+      messages_received: 1,
+    };
+    assert.equal(metricsTopic("te"), "te/device/main/service/ledge-bridge/m/bridge");
+    assert.deepEqual(JSON.parse(metricsPayload([{ name: "c8y", metrics: m }], Date.UTC(2024, 0, 1))), {
+      c8y: { ...m, connected: 1 },
+      time: "2024-01-01T00:00:00.000Z",
+    });
+  });
+});
