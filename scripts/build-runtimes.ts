@@ -83,7 +83,10 @@ export function bunRuntime(target: BunTarget): string | undefined {
           `targets/ pins ${target.source.integrity} for bun ${bunVersion}`,
       );
     }
-    return undefined; // the running bun compiles for its own platform
+    const reported = run(join(ROOT, "node_modules/.bin/bun"), ["--version"]).trim();
+    if (reported !== bunVersion)
+      throw new Error(`node_modules/.bin/bun reports ${reported}, expected ${bunVersion}`);
+    return undefined; // the installed bun compiles for its own platform
   }
   if (target.source.version !== bunVersion) {
     throw new Error(
