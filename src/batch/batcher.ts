@@ -5,7 +5,7 @@
 import { Encoder, Tag } from "cbor-x";
 import type { Measurement } from "../api/payloads.ts";
 import { Columns } from "./columns.ts";
-import { F, FRAME_FIELDS, FRAME_VERSION, TAG } from "./format.ts";
+import { F, FRAME_FIELDS, FRAME_VERSION, LIMITS, TAG } from "./format.ts";
 import { Tables } from "./tables.ts";
 
 export interface BatcherOptions {
@@ -52,6 +52,7 @@ export class Batcher {
   private readonly channelsTag = new Tag(DETACHED, TAG.sequence);
   private readonly timesTag = new Tag(DETACHED, TAG.sequence);
   private readonly valuesTag = new Tag(DETACHED, TAG.sequence);
+  private readonly groupNames = new Map<string, Map<string, string>>();
   private readonly free: Uint8Array[] = [];
   /** Buffers of frames handed out, by their ArrayBuffer, until released. */
   private readonly lent = new Map<ArrayBufferLike, Uint8Array>();
@@ -155,12 +156,28 @@ export class Batcher {
         if (f) out = push(out, f);
       } else {
         for (const sub in v) {
-          const f = this.append(entity, mtype, `${key}.${sub}`, v[sub]!, ts, now);
+          const f = this.append(entity, mtype, this.groupSeries(key, sub), v[sub]!, ts, now);
           if (f) out = push(out, f);
         }
       }
     }
     return out ?? EMPTY;
+  }
+
+  /** `group.name`, built once per pair rather than per reading. */
+  private groupSeries(group: string, name: string): string {
+    let names = this.groupNames.get(group);
+    if (!names) {
+      if (this.groupNames.size >= LIMITS.names) this.groupNames.clear(); // names churn: stay bounded
+      names = new Map();
+      this.groupNames.set(group, names);
+    }
+    let series = names.get(name);
+    if (series === undefined) {
+      series = `${group}.${name}`;
+      if (names.size < LIMITS.names) names.set(name, series);
+    }
+    return series;
   }
 
   /** The frame due by age at `now`, if any. */

@@ -20,7 +20,7 @@ interface Pending {
 
 /**
  * Messages in order of their first record. A series met twice for the same entity, type and time
- * starts another message rather than overwrite the first value (no data loss).
+ * starts a new message, which later readings of that key join, rather than overwrite (no data loss).
  */
 export function toThinEdgeMessages(records: readonly BatchRecord[], root = "te"): TeMessage[] {
   const open = new Map<string, Pending>();
