@@ -6,7 +6,7 @@ import { createBridgeComponent } from "../../src/bridge/bridge-component.ts";
 import { EmbeddedBroker } from "../../src/bus/broker.ts";
 import { LocalBus } from "../../src/bus/local-bus.ts";
 import { loadConfig } from "../../src/config/store.ts";
-import type { Component } from "../../src/runtime/component.ts";
+import type { Component, ComponentFactory } from "../../src/runtime/component.ts";
 import { createLogger } from "../../src/runtime/logger.ts";
 import { freePort, waitFor } from "../helpers/ports.ts";
 
@@ -30,6 +30,8 @@ export function toml(values: Record<string, string | number | boolean>): string 
 export async function startLedge(
   values: Record<string, string | number | boolean>,
   dir = mkdtempSync(join(tmpdir(), "ledge-bridge-")),
+  /** Components started before the bridge on the same context (e.g. the c8y mapper). */
+  others: ComponentFactory[] = [],
 ): Promise<Ledge> {
   const port = await freePort();
   writeFileSync(join(dir, "ledge.toml"), toml({ "data.path": join(dir, "data"), ...values }));
@@ -44,7 +46,14 @@ export async function startLedge(
   });
   const broker = await EmbeddedBroker.start({ host: "127.0.0.1", port, log: log.child("broker") });
   const bus = new LocalBus(broker.aedes);
-  const bridge = createBridgeComponent({ config, log, bus, clock: Date.now, broker }) as Component;
+  const ctx = { config, log, bus, clock: Date.now, broker };
+  const extra: Component[] = [];
+  for (const make of others) {
+    const c = await make(ctx);
+    await c.start();
+    extra.push(c);
+  }
+  const bridge = createBridgeComponent(ctx) as Component;
   await bridge.start();
   return {
     dir,
@@ -54,6 +63,7 @@ export async function startLedge(
     logs,
     stop: async () => {
       await bridge.stop();
+      for (const c of extra.reverse()) await c.stop();
       await broker.stop();
     },
   };
