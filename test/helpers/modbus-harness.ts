@@ -44,7 +44,10 @@ export async function startHarness(toml: string, extraConfig = ""): Promise<Harn
     seen.push({ topic: m.topic, payload: m.payload.toString("utf8"), retain: m.retain, at: Date.now() });
   });
   const config = loadConfig(dir, {});
-  const component = new ModbusComponent({ config, log: log.child("modbus"), bus, clock: Date.now });
+  const component = new ModbusComponent(
+    { config, log: log.child("modbus"), bus, clock: Date.now },
+    { statsMinGapMs: 200 },
+  );
   await component.start();
   return {
     dir,

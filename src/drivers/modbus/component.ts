@@ -30,6 +30,8 @@ interface Endpoint {
 
 interface DeviceRuntime {
   poller: DevicePoller;
+  /** When the counters twin was last published (it must not follow every failing poll). */
+  statsAt: number;
   endpoint: Endpoint;
   timer?: NodeJS.Timeout;
   start: number;
@@ -40,6 +42,8 @@ export interface ModbusComponentOptions {
   /** A parsed config instead of reading `modbus.config_file` (tests). */
   config?: ModbusConfig;
   serialPort?: PortFactory;
+  /** Least time between two counter updates caused by errors (default 5 s; up/down publish at once). */
+  statsMinGapMs?: number;
 }
 
 export class ModbusComponent implements Component {
@@ -53,6 +57,7 @@ export class ModbusComponent implements Component {
   private writes?: WriteCommands;
   private stopped = false;
   private readonly config: ModbusConfig;
+  private readonly statsMinGapMs: number;
 
   constructor(
     private readonly ctx: Context,
@@ -60,6 +65,7 @@ export class ModbusComponent implements Component {
   ) {
     this.root = ctx.config.get("mqtt.topic_root");
     this.log = ctx.log;
+    this.statsMinGapMs = opts.statsMinGapMs ?? 5000;
     // validate everything before anything starts: an invalid file throws with file:line: reason
     this.config = opts.config ?? loadModbusConfig(ctx.config.path("modbus.config_file"));
     for (const cfg of this.config.devices) {
@@ -79,6 +85,7 @@ export class ModbusComponent implements Component {
         endpoint: ep,
         start: 0,
         attemptsLeft: 0,
+        statsAt: Number.NEGATIVE_INFINITY,
       });
     }
     for (const ep of this.endpoints.values()) ep.queue.capacity += WRITE_SLOTS;
@@ -206,7 +213,8 @@ export class ModbusComponent implements Component {
       this.schedule(d, this.ctx.clock() + delay);
     }
     for (const m of out) void this.publish(m);
-    if (p.statsDirty) void this.publishStats(d);
+    if (p.statsDirty && (change || this.ctx.clock() - d.statsAt >= this.statsMinGapMs))
+      void this.publishStats(d);
   }
 
   private health(cfg: DeviceConfig, status: "up" | "down", iso: string): OutMessage {
@@ -229,6 +237,7 @@ export class ModbusComponent implements Component {
 
   private async publishStats(d: DeviceRuntime): Promise<void> {
     d.poller.statsDirty = false;
+    d.statsAt = this.ctx.clock();
     await this.publish({
       topic: `${deviceTopic(this.root, d.poller.cfg.name)}/twin/${STATS_TWIN}`,
       payload: JSON.stringify(d.poller.stats),
