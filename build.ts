@@ -19,7 +19,14 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
 import { bunRuntime, fetchRuntime, hostCommand, log, run } from "./scripts/build-runtimes.ts";
-import { type BunTarget, type NodeSeaTarget, outputPath, TARGETS, type Target } from "./targets/index.ts";
+import {
+  type BunTarget,
+  DEFAULT_TARGETS,
+  type NodeSeaTarget,
+  outputPath,
+  TARGETS,
+  type Target,
+} from "./targets/index.ts";
 
 const ROOT = dirname(fileURLToPath(import.meta.url));
 const DIST = join(ROOT, "dist");
@@ -299,7 +306,7 @@ async function main(argv: string[]): Promise<void> {
       `unknown target(s) ${unknown.join(", ")}; known: ${TARGETS.map((t) => t.name).join(", ")}`,
     );
   }
-  const selected = argv.length ? TARGETS.filter((t) => argv.includes(t.name)) : TARGETS;
+  const selected = argv.length ? TARGETS.filter((t) => argv.includes(t.name)) : DEFAULT_TARGETS;
   const info = buildInfo();
   mkdirSync(WORK, { recursive: true });
   log(`ledge ${info.version} (${info.commit})`);

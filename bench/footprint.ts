@@ -9,7 +9,7 @@
  */
 import { statSync } from "node:fs";
 import { join } from "node:path";
-import { outputPath, TARGETS } from "../targets/index.ts";
+import { DEFAULT_TARGETS, outputPath } from "../targets/index.ts";
 import { startMosquitto } from "../test/helpers/mosquitto.ts";
 import { binaryOf, ensureBuilt, ROOT, target } from "../test/helpers/targets-bin.ts";
 import {
@@ -33,8 +33,8 @@ const MIB = 1024 * 1024;
 const STARTUP_RUNS = 15;
 
 async function main(): Promise<void> {
-  ensureBuilt(TARGETS.map((t) => t.name));
-  const sizes = Object.fromEntries(TARGETS.map((t) => [t.name, statSync(binaryOf(t)).size / MIB]));
+  ensureBuilt(DEFAULT_TARGETS.map((t) => t.name));
+  const sizes = Object.fromEntries(DEFAULT_TARGETS.map((t) => [t.name, statSync(binaryOf(t)).size / MIB]));
   const mosquittoBin = "/usr/sbin/mosquitto";
   const mosquittoSize = statSync(mosquittoBin).size / MIB;
 

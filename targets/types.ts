@@ -29,6 +29,8 @@ interface TargetBase {
   name: string;
   /** Node's `process.arch` on the target. */
   arch: "x64" | "arm64" | "arm";
+  /** Built only when named (`npm run build <name>`), not by a plain `npm run build`. */
+  optional?: boolean;
   /** Runs natively on the build host when undefined. */
   emulation?: Emulation;
 }

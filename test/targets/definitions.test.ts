@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { analyzeStartup } from "../../build.ts";
 import { materializeAddon, nativeCacheDir } from "../../src/runtime/native.ts";
-import { outputPath, TARGETS, targetByName } from "../../targets/index.ts";
+import { DEFAULT_TARGETS, outputPath, TARGETS, targetByName } from "../../targets/index.ts";
 import { ROOT } from "../helpers/targets-bin.ts";
 
 const bunVersion = (
@@ -19,12 +19,16 @@ const bunVersion = (
 describe("target definitions", () => {
   test("one of each: x64 and arm64 on Bun, armv7 as a Node SEA, distinct outputs", () => {
     assert.deepEqual(
-      TARGETS.map((t) => [t.name, t.arch, t.runtime]),
+      DEFAULT_TARGETS.map((t) => [t.name, t.arch, t.runtime]),
       [
         ["linux-x64", "x64", "bun"],
         ["linux-arm64", "arm64", "bun"],
         ["linux-armv7", "arm", "node-sea"],
       ],
+    );
+    assert.deepEqual(
+      TARGETS.filter((t) => t.optional).map((t) => t.name),
+      ["linux-x64-baseline"],
     );
     assert.equal(new Set(TARGETS.map(outputPath)).size, TARGETS.length);
     assert.equal(targetByName("linux-x64")?.name, "linux-x64");
