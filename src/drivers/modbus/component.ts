@@ -158,6 +158,8 @@ export class ModbusComponent implements Component {
       );
     }
     if (!p.down) this.schedule(d, nextSlot(d.start, p.cfg.pollIntervalMs, this.ctx.clock()));
+    // a device that is down is rescheduled when its attempt ends; one that never ran must try again
+    else if (r !== "queued") this.schedule(d, this.ctx.clock() + p.cfg.pollIntervalMs);
   }
 
   private schedule(d: DeviceRuntime, at: number): void {
