@@ -5,7 +5,8 @@
 import { Encoder, Tag } from "cbor-x";
 import type { Measurement } from "../api/payloads.ts";
 import { Columns } from "./columns.ts";
-import { F, FRAME_FIELDS, FRAME_VERSION, LIMITS, TAG } from "./format.ts";
+import { crc32 } from "./crc32.ts";
+import { CRC_ITEM_BYTES, F, FRAME_FIELDS, FRAME_VERSION, LIMITS, TAG } from "./format.ts";
 import { Tables } from "./tables.ts";
 
 export interface BatcherOptions {
@@ -21,6 +22,8 @@ export interface BatcherOptions {
 const RECORD_MAX_BYTES = 20;
 /** Worst-case frame bytes outside tables and columns (heads, version, count, t0, scale, tags). */
 const FRAME_OVERHEAD = 64;
+/** Encodes as 0x1a + 4 bytes, the CRC item's fixed size, until the real CRC is patched in. */
+const CRC_PLACEHOLDER = 0xffffffff;
 /** cbor-x refuses to start encoding within 2 KiB of a buffer's end. */
 const MIN_BUFFER = 4096;
 const EMPTY: readonly Uint8Array[] = Object.freeze([]);
@@ -213,6 +216,7 @@ export class Batcher {
     this.valuesTag.value = values;
     frame[F.times] = this.timesTag;
     frame[F.values] = this.valuesTag;
+    frame[F.crc] = CRC_PLACEHOLDER;
     this.n = 0;
     this.fastLimit = 0;
     t.nextFrame();
@@ -241,6 +245,13 @@ export class Batcher {
     } finally {
       this.encoder.useBuffer(DETACHED);
     }
+    // The CRC covers every byte before its own item, patched in place (big-endian, as CBOR is).
+    const end = out.length - CRC_ITEM_BYTES;
+    const crc = crc32(out.subarray(0, end));
+    out[end + 1] = crc >>> 24;
+    out[end + 2] = (crc >>> 16) & 0xff;
+    out[end + 3] = (crc >>> 8) & 0xff;
+    out[end + 4] = crc & 0xff;
     // If cbor-x outgrew our buffer (it cannot, frames stay under maxBytes), pool its own instead.
     this.lent.set(out.buffer, out.buffer === buf.buffer ? buf : wrap(out.buffer));
     return out;

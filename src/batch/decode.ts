@@ -3,9 +3,11 @@
  * limits is a BatchFormatError saying what is wrong. Never throws anything else for bad input.
  */
 import { Decoder, Tag } from "cbor-x";
+import { crc32 } from "./crc32.ts";
 import {
   BatchFormatError,
   type BatchRecord,
+  CRC_ITEM_BYTES,
   F,
   FRAME_FIELDS,
   FRAME_VERSION,
@@ -77,16 +79,17 @@ function frameRecords(bytes: Uint8Array, opts: DecodeOptions): BatchRecord[] {
   } catch (e) {
     throw new BatchFormatError(`not a CBOR frame: ${(e as Error).message}`);
   }
-  return records(frame);
+  return records(frame, bytes);
 }
 
-function records(frame: unknown): BatchRecord[] {
+function records(frame: unknown, bytes: Uint8Array): BatchRecord[] {
   if (!Array.isArray(frame) || frame.length === 0) throw bad("a frame is a CBOR array");
   const version = frame[F.version];
   if (version !== FRAME_VERSION)
     throw bad(`unsupported frame version ${String(version)} (this ledge reads version ${FRAME_VERSION})`);
   if (frame.length !== FRAME_FIELDS)
     throw bad(`a version ${FRAME_VERSION} frame has ${FRAME_FIELDS} fields, got ${frame.length}`);
+  checkCrc(frame[F.crc], bytes);
   const entities = names(frame[F.entities], "entities");
   const types = names(frame[F.types], "types");
   const series = names(frame[F.series], "series");
@@ -154,6 +157,18 @@ function channelTable(bytes: Uint8Array, tables: string[][]): number[] {
   }
   if (out.length % 4 !== 0) throw bad("channels must be (entity, type, series, scale) quadruples");
   return out;
+}
+
+/** The last item is a 5-byte uint: the CRC-32 of every byte before it. */
+function checkCrc(crc: unknown, bytes: Uint8Array): void {
+  const end = bytes.length - CRC_ITEM_BYTES;
+  if (typeof crc !== "number" || end < 0 || bytes[end] !== 0x1a)
+    throw bad("the last field must be the CRC-32, a 4-byte unsigned integer");
+  const actual = crc32(bytes.subarray(0, end));
+  if (actual !== crc)
+    throw bad(
+      `checksum mismatch (CRC-32 ${actual.toString(16).padStart(8, "0")}, frame says ${crc.toString(16).padStart(8, "0")}): corrupt frame`,
+    );
 }
 
 function names(v: unknown, what: string): string[] {

@@ -2,7 +2,7 @@
  * The batch frame format, version 1: one CBOR array (RFC 8949) per frame. Documented in README.md
  * (section "Telemetry batching").
  *
- *   [ version, entities, types, series, channels, count, ch, times, values ]
+ *   [ version, entities, types, series, channels, count, ch, times, values, crc ]
  *
  * Positions are fixed (a packed array) so no key is repeated, not even once per frame; `channels`,
  * `times` and `values` are encoded CBOR sequences (tag 63, RFC 8742) of numbers.
@@ -21,8 +21,12 @@ export const F = {
   ch: 6,
   times: 7,
   values: 8,
+  /** CRC-32 of every frame byte before this item, always a 4-byte uint (head 0x1a). */
+  crc: 9,
 } as const;
-export const FRAME_FIELDS = 9;
+export const FRAME_FIELDS = 10;
+/** The CRC item: head 0x1a then 4 bytes, the frame's last 5 bytes. */
+export const CRC_ITEM_BYTES = 5;
 
 /** Channel scale meaning "this channel's values are floats as they are". */
 export const SCALE_FLOAT = -1;

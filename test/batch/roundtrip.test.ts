@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Decoder, decodeMultiple, type Tag } from "cbor-x";
+import { crc32Portable } from "../../src/batch/crc32.ts";
 import { Batcher, type BatchRecord, decodeFrame, decodeFrames } from "../../src/batch/index.ts";
 import { randomRecords, rng, sameRecords } from "../helpers/batch-random.ts";
 
@@ -91,7 +92,7 @@ describe("round trip of random batches", () => {
     assert.equal(sameRecords(recs, decodeFrames(joined).flat()), undefined);
   });
 
-  it("the frame is plain CBOR: a generic decoder sees version 1, the tables and three sequences", () => {
+  it("the frame is plain CBOR: a generic decoder sees version 1, the tables, three sequences, the CRC", () => {
     const b = new Batcher();
     b.append("device/main//", "env", "t", 21.37, 1_764_062_775_000, 0);
     b.append("device/main//", "env", "t", 21.38, 1_764_062_776_000, 0);
@@ -106,6 +107,11 @@ describe("round trip of random batches", () => {
     assert.equal(frame[7].tag, 63);
     assert.deepEqual(items(frame[7]), [1_764_062_775_000, 1000, 0], "timestamp deltas");
     assert.deepEqual(items(frame[8]), [2137, 1, 0.1 + 0.2], "scaled deltas; floats as they are");
-    assert.equal(bytes.length, 75, "75 bytes for three readings, tables included");
+    assert.equal(
+      frame[9],
+      crc32Portable(bytes.subarray(0, bytes.length - 5)),
+      "CRC-32 of the bytes before it",
+    );
+    assert.equal(bytes.length, 80, "80 bytes for three readings, tables and CRC included");
   });
 });

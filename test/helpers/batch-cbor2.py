@@ -7,6 +7,7 @@ import json
 import math
 import struct
 import sys
+import zlib
 
 import cbor2
 
@@ -48,7 +49,7 @@ def exact(v):
 
 
 def records(frame):
-    version, entities, types, series, channels, count, ch, times, values = frame
+    version, entities, types, series, channels, count, ch, times, values, _crc = frame
     assert version == 1, "version"
     channels = sequence_all(channels)
     ch = channel_column(ch, count)
@@ -81,7 +82,12 @@ def main():
     data = open(sys.argv[1], "rb").read()
     stream = io.BytesIO(data)
     while stream.tell() < len(data):
-        for r in records(cbor2.load(stream)):
+        start = stream.tell()
+        frame = cbor2.load(stream)
+        end = stream.tell()
+        # The last item: 0x1a + CRC-32 (zlib's) of every byte of the frame before it.
+        assert data[end - 5] == 0x1A and frame[-1] == zlib.crc32(data[start : end - 5]), "crc"
+        for r in records(frame):
             print(json.dumps(r, ensure_ascii=False, allow_nan=False))
 
 
