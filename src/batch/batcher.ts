@@ -20,7 +20,7 @@ export interface BatcherOptions {
 
 /** Worst-case encoded bytes of one record: uint16 channel + double timestamp + double value. */
 const RECORD_MAX_BYTES = 20;
-/** Worst-case frame bytes outside tables and columns (heads, version, count, t0, scale, tags). */
+/** Worst-case frame bytes outside names, channels and records (heads, version, count, tags, CRC). */
 const FRAME_OVERHEAD = 64;
 /** Encodes as 0x1a + 4 bytes, the CRC item's fixed size, until the real CRC is patched in. */
 const CRC_PLACEHOLDER = 0xffffffff;
