@@ -420,6 +420,46 @@ address = 0
     }
   });
 
+  test("a write left executing by a stopped process is failed on start; a pending init is carried out", async () => {
+    const toml = `${tcpDevice("restart", slave.tcpPort!, 3, 5)}
+[[device.point]]
+name = "sp"
+table = "holding"
+address = 80
+`;
+    const cmd = "te/device/restart///cmd/modbus_write";
+    const h = await startHarness(toml, "", [
+      { topic: `${cmd}/old`, payload: JSON.stringify({ status: "executing", point: "sp", value: 5 }) },
+      { topic: `${cmd}/new`, payload: JSON.stringify({ status: "init", point: "sp", value: 9 }) },
+    ]);
+    try {
+      const old = await h.waitFor(
+        "old failed",
+        (x) => x.topic === `${cmd}/old` && h.json(x).status === "failed",
+      );
+      assert.match(String(h.json(old).reason), /interrupted/);
+      await h.waitFor("new done", (x) => x.topic === `${cmd}/new` && h.json(x).status === "successful");
+      assert.equal(await slave.command("get 3 holding 80 1"), "[9]");
+    } finally {
+      await h.stop();
+    }
+  });
+
+  test("an invalid file starts nothing: no registration, no poll", async () => {
+    await slave.command("reset_stats");
+    await assert.rejects(
+      startHarness(`${tcpDevice("half", slave.tcpPort!, 1)}${ALL_TYPES}
+[[device.point]]
+name = "bad"
+table = "holding"
+address = 99999
+`),
+      /modbus\.toml:\d+: 'address' must be an integer between 0 and 65535/,
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal((await slave.stats()).requests, 0);
+  });
+
   test("an alarm point raises its alarm above the threshold and clears it below", async () => {
     const extra = `
 [[device.point]]

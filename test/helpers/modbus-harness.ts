@@ -32,7 +32,12 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
-export async function startHarness(toml: string, extraConfig = ""): Promise<Harness> {
+/** `retained` messages are on the broker before the component starts (state left by an earlier run). */
+export async function startHarness(
+  toml: string,
+  extraConfig = "",
+  retained: { topic: string; payload: string }[] = [],
+): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), "ledge-modbus-"));
   writeFileSync(join(dir, "modbus.toml"), toml);
   writeFileSync(join(dir, "ledge.toml"), `${extraConfig}\n`);
@@ -43,6 +48,7 @@ export async function startHarness(toml: string, extraConfig = ""): Promise<Harn
   const sub = await bus.subscribe("te/#", (m: BusMessage) => {
     seen.push({ topic: m.topic, payload: m.payload.toString("utf8"), retain: m.retain, at: Date.now() });
   });
+  for (const r of retained) await bus.publish(r.topic, r.payload, { retain: true, qos: 1 });
   const config = loadConfig(dir, {});
   const component = new ModbusComponent(
     { config, log: log.child("modbus"), bus, clock: Date.now },
