@@ -13,6 +13,7 @@ const BENCHES = [
   "c8y.ts",
   "agent.ts",
   "modbus.ts",
+  "serial.ts",
   "batch.ts",
 ];
 
