@@ -7,6 +7,7 @@ import { registerConnect } from "./connect.ts";
 import { registerInit } from "./init.ts";
 import { registerMqtt } from "./mqtt.ts";
 import { registerRun } from "./run.ts";
+import { registerSerial } from "./serial.ts";
 
 /** One line per command module; each adds its subcommands with their own --help. */
 export function registerCommands(program: Command): void {
@@ -18,4 +19,5 @@ export function registerCommands(program: Command): void {
   registerConnect(program);
   registerInit(program);
   registerBatch(program);
+  registerSerial(program);
 }

@@ -1,0 +1,163 @@
+/**
+ * `ledge serial`: helpers for setting up serial sensors: check serial.toml, list ports, and read a
+ * sensor's lines through its parser to see what would be published (without running the driver).
+ */
+import { readdirSync, readlinkSync } from "node:fs";
+import { join, resolve } from "node:path";
+import type { Command } from "commander";
+import { DeviceFileError } from "../../drivers/common/toml-file.ts";
+import { loadSerialConfig } from "../../drivers/serial/component.ts";
+import type { SerialDeviceConfig } from "../../drivers/serial/config.ts";
+import { LineSplitter } from "../../drivers/serial/line-splitter.ts";
+import { buildParser, PARSER_KINDS, type ParserConfig } from "../../drivers/serial/parsers/index.ts";
+import { openSerial, type SerialSettings, serialSettings } from "../../drivers/serial/transport.ts";
+import { configOf, UsageError } from "../context.ts";
+
+function devicesOf(cmd: Command): { file: string; devices: SerialDeviceConfig[] } {
+  const config = configOf(cmd);
+  const file = config.path("serial.config_file");
+  try {
+    return { file, devices: loadSerialConfig(file) };
+  } catch (e) {
+    if (e instanceof DeviceFileError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
+/** Serial ports on this machine: stable by-id links first, then the tty devices drivers create. */
+export function listPorts(dev = "/dev"): { path: string; target?: string }[] {
+  const out: { path: string; target?: string }[] = [];
+  const byId = join(dev, "serial", "by-id");
+  try {
+    for (const name of readdirSync(byId).sort()) {
+      const path = join(byId, name);
+      let target: string | undefined;
+      try {
+        target = resolve(byId, readlinkSync(path));
+      } catch {}
+      out.push({ path, target });
+    }
+  } catch {}
+  try {
+    for (const name of readdirSync(dev).sort())
+      if (/^tty(USB|ACM|AMA|S|XRUSB|mxc|O)\d+$/.test(name)) out.push({ path: join(dev, name) });
+  } catch {}
+  return out;
+}
+
+export function registerSerial(program: Command): void {
+  const serial = program
+    .command("serial")
+    .description("serial sensors: check serial.toml, list ports, read a sensor");
+
+  serial
+    .command("check")
+    .description("validate serial.toml (serial.config_file) and list its devices")
+    .action((_opts: unknown, cmd: Command) => {
+      const { file, devices } = devicesOf(cmd);
+      if (devices.length === 0) {
+        process.stdout.write(`${file}: no devices\n`);
+        return;
+      }
+      for (const d of devices) {
+        const s = d.serial;
+        const frame = `${s.dataBits}${s.parity[0]?.toUpperCase()}${s.stopBits}`;
+        process.stdout.write(
+          `${d.name}\t${s.path}\t${s.baudRate} ${frame}\t${d.parser.kind}\tte/device/${d.name}///m/${d.measurement}\n`,
+        );
+      }
+      process.stdout.write(`${file}: ${devices.length} device(s), valid\n`);
+    });
+
+  serial
+    .command("ports")
+    .description("list serial ports (/dev/serial/by-id links and tty devices)")
+    .action(() => {
+      const ports = listPorts();
+      if (ports.length === 0) process.stdout.write("no serial ports found\n");
+      for (const p of ports) process.stdout.write(p.target ? `${p.path} -> ${p.target}\n` : `${p.path}\n`);
+    });
+
+  serial
+    .command("read")
+    .description(
+      "read lines from a device of serial.toml (by name) or a port, and print what each would publish; " +
+        "stop the serial component first (the port is opened exclusively)",
+    )
+    .argument("<device-or-port>", "a device name from serial.toml, or a port path such as /dev/ttyUSB0")
+    .option("--baud <n>", "baud rate (a port path only; default 9600)")
+    .option("--parser <kind>", `parser for a port path: ${PARSER_KINDS.join(", ")}`)
+    .option("--pattern <regex>", "the regex parser's pattern")
+    .option("--count <n>", "stop after this many lines")
+    .option("--timeout <s>", "stop after this many seconds")
+    .action(async (target: string, opts: Record<string, string | undefined>, cmd: Command) => {
+      let settings: SerialSettings;
+      let parser: ParserConfig | undefined;
+      if (target.startsWith("/")) {
+        try {
+          settings = serialSettings({ path: target, baudRate: Number(opts.baud ?? 9600) });
+        } catch (e) {
+          throw new UsageError((e as Error).message);
+        }
+        const kind = opts.parser;
+        if (kind !== undefined && !(PARSER_KINDS as readonly string[]).includes(kind))
+          throw new UsageError(`--parser must be one of ${PARSER_KINDS.join(", ")}`);
+        if (kind === "regex" && !opts.pattern) throw new UsageError("--parser regex needs --pattern");
+        if (kind === "regex") parser = { kind, pattern: opts.pattern ?? "" };
+        else if (kind === "nmea") parser = { kind, requireChecksum: true };
+        else if (kind === "kv" || kind === "json") parser = { kind };
+      } else {
+        const { file, devices } = devicesOf(cmd);
+        const d = devices.find((x) => x.name === target);
+        if (!d) throw new UsageError(`no device '${target}' in ${file}`);
+        settings = d.serial;
+        parser = d.parser;
+      }
+      let parse: ReturnType<typeof buildParser> | undefined;
+      try {
+        parse = parser ? buildParser(parser) : undefined;
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+      let port: Awaited<ReturnType<typeof openSerial>>;
+      try {
+        port = await openSerial(settings);
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+      const max = opts.count ? Number(opts.count) : Number.POSITIVE_INFINITY;
+      let n = 0;
+      await new Promise<void>((done) => {
+        const timer = opts.timeout ? setTimeout(done, Number(opts.timeout) * 1000) : undefined;
+        const stop = () => {
+          clearTimeout(timer);
+          done();
+        };
+        process.once("SIGINT", stop);
+        port.once("close", (err) => {
+          if (err) process.stderr.write(`port lost: ${err.message}\n`);
+          stop();
+        });
+        const splitter = new LineSplitter(65536);
+        port.onData((chunk) =>
+          splitter.push(chunk, (e) => {
+            if (n >= max) return;
+            n++;
+            if ("overflow" in e) process.stdout.write(`! ${e.overflow} bytes without a line end\n`);
+            else if (!parse) process.stdout.write(`${JSON.stringify(e.line)}\n`);
+            else {
+              const r = parse(e.line);
+              const shown = JSON.stringify(e.line);
+              if (!r.ok) process.stdout.write(`${shown}\n  bad line: ${r.error}\n`);
+              else
+                process.stdout.write(
+                  `${shown}\n  → ${r.values ? JSON.stringify(r.values) : "(nothing to publish)"}\n`,
+                );
+            }
+            if (n >= max) stop();
+          }),
+        );
+      });
+      await port.close();
+    });
+}
