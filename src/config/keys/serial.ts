@@ -5,8 +5,18 @@ export const serialKeys = {
     "Serial sensor descriptions (TOML, [[device]] tables); relative paths are in the config dir.",
     "serial.toml",
   ),
-  "serial.reconnect_min_ms": int("First wait before reopening a serial port that went away.", 500, 10, 600_000),
-  "serial.reconnect_max_ms": int("Longest wait between attempts to reopen a serial port.", 30_000, 10, 3_600_000),
+  "serial.reconnect_min_ms": int(
+    "First wait before reopening a serial port that went away.",
+    500,
+    10,
+    600_000,
+  ),
+  "serial.reconnect_max_ms": int(
+    "Longest wait between attempts to reopen a serial port.",
+    30_000,
+    10,
+    3_600_000,
+  ),
   "serial.stats_interval_s": int(
     "Seconds between `serial_stats` measurements (lines, bad lines, reconnects) per device; 0: off.",
     60,
