@@ -50,11 +50,19 @@ export async function startHarness(
   });
   for (const r of retained) await bus.publish(r.topic, r.payload, { retain: true, qos: 1 });
   const config = loadConfig(dir, {});
-  const component = new ModbusComponent(
-    { config, log: log.child("modbus"), bus, clock: Date.now },
-    { statsMinGapMs: 200 },
-  );
-  await component.start();
+  let component: ModbusComponent;
+  try {
+    component = new ModbusComponent(
+      { config, log: log.child("modbus"), bus, clock: Date.now },
+      { statsMinGapMs: 200 },
+    );
+    await component.start();
+  } catch (e) {
+    await sub.unsubscribe();
+    await broker.stop();
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
   return {
     dir,
     component,
