@@ -162,7 +162,7 @@ severity = "critical"
       "unit id out of range for RTU",
       `[[device]]\nname = "x"\ntransport = "rtu"\nserial_port = "/dev/ttyS0"\nunit_id = 250\n[[device.point]]\nname = "v"\ntable = "coil"\naddress = 1\n`,
       5,
-      /'unit_id' must be an integer between 0 and 247/,
+      /'unit_id' must be an integer between 1 and 247/,
     ],
     [
       "tcp key on rtu",

@@ -175,11 +175,12 @@ export function parseModbusConfig(text: string, file = "modbus.toml"): ModbusCon
     if (names.has(name)) fail([...at, "name"], `duplicate device name '${name}'`);
     names.set(name, di);
     const transport = r.readTransport(d, at);
-    const unitMax = transport?.kind === "tcp" ? 255 : 247;
+    // RTU unit 0 is broadcast: nobody answers a read sent to it
+    const [unitMin, unitMax] = transport?.kind === "tcp" ? [0, 255] : [1, 247];
     const dev: DeviceConfig = {
       name,
       type: d.type === undefined ? "modbus-device" : (r.str(d.type, [...at, "type"]) ?? ""),
-      unitId: d.unit_id === undefined ? 1 : (r.int(d.unit_id, [...at, "unit_id"], 0, unitMax) ?? 1),
+      unitId: d.unit_id === undefined ? 1 : (r.int(d.unit_id, [...at, "unit_id"], unitMin, unitMax) ?? 1),
       transport: transport ?? { kind: "tcp", host: "", port: 0 },
       pollIntervalMs: Math.round(get("poll_interval_s", (v, p) => r.num(v, p, 0.01, 86400), 10) * 1000),
       timeoutMs: get("timeout_ms", (v, p) => r.int(v, p, 10, 60000), 1000),
