@@ -3,7 +3,7 @@ import { after, before, describe, it } from "node:test";
 import type { MqttClient } from "mqtt";
 import { type Mosquitto, startMosquitto } from "../helpers/mosquitto.ts";
 import { clientCert, cloudBrokerConfig, createCa, createPki, issue, type Pki } from "../helpers/tls-pki.ts";
-import { client, collect, type Ledge, rm, startLedge, tempDir, waitFor } from "./harness.ts";
+import { client, closeClients, collect, type Ledge, rm, startLedge, tempDir, waitFor } from "./harness.ts";
 
 const DEVICE = "test-device";
 
@@ -45,6 +45,7 @@ describe("bridge against a TLS cloud stand-in (mosquitto, require_certificate)",
     observer = await client(plainPort);
   });
   after(async () => {
+    await closeClients();
     for (const l of running) await l.stop().catch(() => {});
     await observer?.endAsync(true);
     await cloud?.stop();

@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, connect as netConnect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import mqtt, { type MqttClient } from "mqtt";
@@ -69,8 +70,18 @@ export async function startLedge(
   };
 }
 
+const clients = new Set<MqttClient>();
+
 export async function client(port: number, opts: mqtt.IClientOptions = {}): Promise<MqttClient> {
-  return mqtt.connectAsync({ host: "127.0.0.1", port, reconnectPeriod: 100, ...opts });
+  const c = await mqtt.connectAsync({ host: "127.0.0.1", port, reconnectPeriod: 100, ...opts });
+  clients.add(c);
+  return c;
+}
+
+/** Ends every client made by `client()`: a failed test must not leave one reconnecting forever. */
+export async function closeClients(): Promise<void> {
+  await Promise.all([...clients].map((c) => c.endAsync(true).catch(() => {})));
+  clients.clear();
 }
 
 /** Collects messages on `filter` (payloads as strings). */
@@ -86,3 +97,39 @@ export async function collect(c: MqttClient, filter: string): Promise<{ topic: s
 export const tempDir = () => mkdtempSync(join(tmpdir(), "ledge-bridge-"));
 export const rm = (d: string) => rmSync(d, { recursive: true, force: true });
 export { waitFor };
+
+/**
+ * A TCP relay to `target` that can refuse new connections: lets a test decide when a client may
+ * reconnect to a restarted broker.
+ */
+export async function gate(target: number): Promise<{ port: number; open: boolean; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const state = {
+    port: 0,
+    open: true,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+  const server = createServer((down) => {
+    if (!state.open) return down.destroy();
+    const up = netConnect(target, "127.0.0.1");
+    sockets.add(down).add(up);
+    down.pipe(up).pipe(down);
+    const end = () => {
+      down.destroy();
+      up.destroy();
+      sockets.delete(down);
+      sockets.delete(up);
+    };
+    for (const s of [down, up]) {
+      s.on("error", end);
+      s.on("close", end);
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  state.port = (server.address() as { port: number }).port;
+  return state;
+}

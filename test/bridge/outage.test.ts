@@ -9,7 +9,7 @@ import { recordSize } from "../../src/bridge/queue/types.ts";
 import { type Mosquitto, startMosquitto } from "../helpers/mosquitto.ts";
 import { freePort } from "../helpers/ports.ts";
 import { clientCert, cloudBrokerConfig, createPki, type Pki } from "../helpers/tls-pki.ts";
-import { client, type Ledge, rm, startLedge, tempDir, toml, waitFor } from "./harness.ts";
+import { client, closeClients, gate, type Ledge, rm, startLedge, tempDir, toml, waitFor } from "./harness.ts";
 
 const DEVICE = "outage-device";
 const TOPIC = "c8y/measurement/measurements/create";
@@ -100,6 +100,7 @@ describe("bridge outages: nothing lost, order kept", () => {
     await observer.subscribeAsync(REMOTE, { qos: 1 });
   });
   after(async () => {
+    await closeClients();
     for (const c of children) c.kill("SIGKILL");
     for (const l of running) await l.stop().catch(() => {});
     await observer?.endAsync(true);
@@ -165,22 +166,31 @@ describe("bridge outages: nothing lost, order kept", () => {
     await cloud.stop();
     let ledge = spawnLedge();
     await waitFor("ledge up", () => ledge.log().includes("ledge running") || undefined, 20_000);
-    const pub = await client(port, { reconnectPeriod: 50 });
+    // The publisher keeps publishing while ledge is down (mqtt.js stores QoS 1 messages and resends
+    // the unacknowledged ones) and gets back in once the new process is up: reconnecting earlier
+    // races the start-up, where the embedded broker listens before the bridge has subscribed.
+    const relay = await gate(port);
+    const pub = await client(relay.port, { reconnectPeriod: 100 });
+    pub.on("error", () => {});
     const load = publishAtRate(pub, 100);
     await sleep(1500);
     const exited = new Promise((r) => ledge.proc.once("exit", r));
+    relay.open = false;
     ledge.proc.kill("SIGKILL");
     await exited;
     const ackedBeforeKill = load.acked.length;
     ledge = spawnLedge();
     await waitFor("ledge up again", () => ledge.log().includes("ledge running") || undefined, 20_000);
+    relay.open = true;
     await sleep(1500);
     load.stop();
     const total = load.sent();
     await waitFor("every publish acknowledged locally", () => load.acked.length === total, 10_000);
     await cloud.restart();
     await waitFor(`all ${total} at the cloud`, () => new Set(got).size >= total, 20_000).catch((e) => {
-      process.stderr.write(`${ledge.log()}\nreceived ${new Set(got).size}: ${got.slice(0, 50)}...\n`);
+      const have = new Set(got);
+      const missing = [...Array(total).keys()].filter((i) => !have.has(i));
+      process.stderr.write(`${ledge.log()}\nreceived ${have.size}, missing ${missing.slice(0, 50)}\n`);
       throw e;
     });
     const dups = checkOrderAndCompleteness(got, [...Array(total).keys()]);
@@ -189,6 +199,7 @@ describe("bridge outages: nothing lost, order kept", () => {
       `# kill -9: ${total} published (${ackedBeforeKill} acknowledged before the kill), ${got.length} received, ${dups} duplicates\n`,
     );
     await pub.endAsync(true);
+    await relay.close();
     const stopped = new Promise((r) => ledge.proc.once("exit", r));
     ledge.proc.kill("SIGTERM");
     await stopped;

@@ -4,7 +4,7 @@ import type { MqttClient } from "mqtt";
 import { createC8yMapperComponent } from "../../src/mappers/c8y/component.ts";
 import { type Mosquitto, startMosquitto } from "../helpers/mosquitto.ts";
 import { clientCert, cloudBrokerConfig, createPki, type Pki } from "../helpers/tls-pki.ts";
-import { client, collect, type Ledge, rm, startLedge, tempDir, waitFor } from "./harness.ts";
+import { client, closeClients, collect, type Ledge, rm, startLedge, tempDir, waitFor } from "./harness.ts";
 
 const DEVICE = "rt-device";
 
@@ -43,6 +43,7 @@ describe("c8y mapper + bridge round trip", () => {
     local = await client(l.port);
   });
   after(async () => {
+    await closeClients();
     await local?.endAsync(true);
     await l?.stop();
     await observer?.endAsync(true);
