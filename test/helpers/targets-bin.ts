@@ -180,26 +180,3 @@ export function startCommand(cmd: string, argv: string[], env: NodeJS.ProcessEnv
     },
   };
 }
-
-/** A socat pty pair: the binary opens `device`, the test writes sensor lines to `peer`. */
-export async function startPtyPair(dir: string): Promise<{ device: string; peer: string; stop(): void }> {
-  const device = join(dir, "ttyA");
-  const peer = join(dir, "ttyB");
-  const proc = spawn("socat", [`pty,raw,echo=0,link=${device}`, `pty,raw,echo=0,link=${peer}`], {
-    stdio: "ignore",
-  });
-  const end = Date.now() + 5_000;
-  while (!(existsSync(device) && existsSync(peer))) {
-    if (proc.exitCode !== null || Date.now() > end) throw new Error("socat did not create the pty pair");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return { device, peer, stop: () => proc.kill() };
-}
-
-/** serial.toml with one kv sensor `name` on `port`, publishing measurement type `env`. */
-export function writeSerialConfig(configDir: string, name: string, port: string): void {
-  writeFileSync(
-    join(configDir, "serial.toml"),
-    `[[device]]\nname = "${name}"\nport = ${JSON.stringify(port)}\nbaud = 9600\nparser = "kv"\nmeasurement = "env"\n`,
-  );
-}

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { appendFileSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import mqtt, { type MqttClient } from "mqtt";
@@ -16,10 +16,8 @@ import {
   ROOT,
   runBinary,
   startBinary,
-  startPtyPair,
   target,
   tempConfigDir,
-  writeSerialConfig,
 } from "../helpers/targets-bin.ts";
 
 const X64 = target("linux-x64");
@@ -91,32 +89,6 @@ describe("linux-x64 binary", () => {
       assert.equal(badValue.code, 1);
       assert.match(badValue.stderr, /mqtt\.bind\.port/);
     } finally {
-      cfg.cleanup();
-    }
-  });
-
-  test("a serial sensor on a pty becomes measurements (bun:ffi termios transport)", async () => {
-    const port = await freePort();
-    const cfg = tempConfigDir(port);
-    const pty = await startPtyPair(cfg.dir);
-    writeSerialConfig(cfg.dir, "sensor1", pty.device);
-    const d = startBinary(X64, ["--config-dir", cfg.dir, "run", "broker", "serial"]);
-    let client: MqttClient | undefined;
-    let writer: NodeJS.Timeout | undefined;
-    try {
-      client = await connectWithRetry(port);
-      const got = new Promise<string>((resolve) => client?.on("message", (_t, m) => resolve(m.toString())));
-      await client.subscribeAsync("te/device/sensor1///m/env");
-      let n = 0;
-      writer = setInterval(() => appendFileSync(pty.peer, `t=21.${n++ % 10} h=40\n`), 100);
-      const m = JSON.parse(await got) as { t: number; h: number };
-      assert.equal(m.h, 40);
-      assert.ok(m.t >= 21 && m.t < 22, d.output());
-    } finally {
-      clearInterval(writer);
-      await client?.endAsync();
-      await d.stop();
-      pty.stop();
       cfg.cleanup();
     }
   });
