@@ -51,6 +51,7 @@ export function createBridgeComponent(ctx: Context): Component {
     async start() {
       const clouds = enabledClouds(config);
       if (!clouds.length) log.warn("no cloud enabled (bridge.<cloud>.enable); run 'ledge connect <cloud>'");
+      const failures: string[] = [];
       for (const cloud of clouds) {
         let link: CloudLink;
         try {
@@ -68,12 +69,15 @@ export function createBridgeComponent(ctx: Context): Component {
             keepaliveS: config.get("bridge.keepalive_s"),
           });
         } catch (e) {
+          failures.push(`${cloud}: ${(e as Error).message}`);
           log.error(`${cloud} link not started: ${(e as Error).message}`);
           continue;
         }
         await link.start();
         links.push(link);
       }
+      // Nothing could start: fail, so the component's health says why.
+      if (clouds.length && !links.length) throw new Error(failures.join("; "));
       const every = config.get("bridge.metrics_interval_s");
       if (every > 0) {
         timer = setInterval(publishMetrics, every * 1000);

@@ -254,12 +254,11 @@ export class CloudLink {
       const payload = Buffer.isBuffer(e.payload)
         ? e.payload
         : Buffer.from(e.payload.buffer, e.payload.byteOffset, e.payload.byteLength);
+      // The callback comes with the PUBACK for QoS 1, once written for QoS 0.
       client.publish(e.topic, payload, { qos: e.qos, retain: e.retain }, (err) => {
         if (gen !== this.generation || err) return;
         this.onAck(item);
       });
-      // QoS 0 records have no acknowledgement: sent is done.
-      if (e.qos === 0) this.onAck(item);
     }
   }
 

@@ -160,6 +160,12 @@ describe("bridge against a TLS cloud stand-in (mosquitto, require_certificate)",
     running.pop();
   });
 
+  it("a bridge whose every enabled cloud is misconfigured fails to start, saying why", async () => {
+    const d = tempDir();
+    dirs.push(d);
+    await assert.rejects(startLedge(base({ "bridge.c8y.enable": true }), d), /c8y: c8y\.url is not set/);
+  });
+
   it("a server certificate the root_cert_path does not trust is a TLS failure, not a rejection", async () => {
     const other = createCa(pki.dir, "other-root");
     const l = await ledge({

@@ -55,7 +55,11 @@ export async function startLedge(
     extra.push(c);
   }
   const bridge = createBridgeComponent(ctx) as Component;
-  await bridge.start();
+  await bridge.start().catch(async (e: unknown) => {
+    for (const c of extra.reverse()) await c.stop();
+    await broker.stop();
+    throw e;
+  });
   return {
     dir,
     port,
