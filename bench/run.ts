@@ -15,6 +15,7 @@ const BENCHES = [
   "modbus.ts",
   "serial.ts",
   "batch.ts",
+  "bridge.ts",
 ];
 
 const only = process.argv.slice(2);
