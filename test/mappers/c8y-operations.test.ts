@@ -116,6 +116,35 @@ describe("c8y operations → te/ commands", () => {
     ]);
   });
 
+  it("SmartREST 528 → software_update, status reported as c8y_SoftwareUpdate", () => {
+    const m = c8yMapper();
+    const out = pairs(
+      m.translate(msg("c8y/s/ds", "528,test-device,nodered,1.0.0::debian,,install,jq,::apt,,delete")),
+    );
+    const topic = `te/device/main///cmd/software_update/c8y-mapper-sr-${NOW}`;
+    assert.deepEqual(out, [
+      [
+        topic,
+        '{"status":"init","updateList":[{"type":"debian","modules":[{"name":"nodered","version":"1.0.0","action":"install"}]},{"type":"apt","modules":[{"name":"jq","action":"remove"}]}]}',
+      ],
+    ]);
+    assert.deepEqual(run(m, [], msg(topic, { status: "failed", reason: "no network" }, true)), [
+      ["c8y/s/us", "502,c8y_SoftwareUpdate,no network"],
+      [topic, ""],
+    ]);
+  });
+
+  it("SmartREST 528 with a partial module group → te/errors", () => {
+    assert.match(
+      run(c8yMapper(), [], msg("c8y/s/ds", "528,test-device,nodered,1.0"))[0]![1],
+      /groups of four/,
+    );
+  });
+
+  it("other SmartREST templates are left to the JSON operations", () => {
+    assert.deepEqual(run(c8yMapper(), [], msg("c8y/s/ds", "511,test-device,ls")), []);
+  });
+
   const bad: [string, string | object, RegExp][] = [
     ["malformed JSON", "{oops", /invalid JSON/],
     ["no id", { c8y_Restart: {} }, /needs an 'id'/],

@@ -154,25 +154,42 @@ export function operationToTe(
   );
 }
 
-/** SmartREST operation templates on `c8y/s/ds` (one record per line); `510,<xid>` is restart. */
+/** `528,<xid>,<name>,<version>,<url>,<action>,...`: modules in groups of four, as c8y_SoftwareUpdate. */
+function softwareUpdate528(fields: string[]): Result<Built> {
+  if (fields.length === 0 || fields.length % 4 !== 0)
+    return { ok: false, error: "528 needs name,version,url,action groups of four fields" };
+  const modules: Obj[] = [];
+  for (let i = 0; i < fields.length; i += 4)
+    modules.push({ name: fields[i], version: fields[i + 1], url: fields[i + 2], action: fields[i + 3] });
+  return softwareUpdate(modules);
+}
+
+const SMARTREST: Record<string, (fields: string[]) => Result<Built>> = {
+  "510": () => ({ ok: true, value: { op: "restart", payload: {} } }),
+  "528": softwareUpdate528,
+};
+
+/**
+ * SmartREST operation templates on `c8y/s/ds` (one record per line): `510,<xid>` restart and
+ * `528,<xid>,...` software update. Other templates are ignored (operations arrive as JSON).
+ */
 export function smartRestToTe(
   text: string,
   entities: EntityCache,
   ctx: OperationContext,
 ): Result<OutMessage[]> {
   const out: OutMessage[] = [];
+  let seq = 0;
   for (const line of text.split("\n")) {
     if (!line.trim()) continue;
-    const [template, xid] = parseRecord(line.trim());
-    if (template !== "510") continue; // other templates are handled as JSON operations
+    const [template = "", xid, ...fields] = parseRecord(line.trim());
+    const build = SMARTREST[template];
+    if (!build) continue;
     const entity = xid ? entities.byExternalId(xid) : undefined;
-    if (!entity) return { ok: false, error: `510 restart targets unknown device '${xid ?? ""}'` };
+    if (!entity) return { ok: false, error: `${template} targets unknown device '${xid ?? ""}'` };
     // No operation id in SmartREST: the status goes back with the 501/503/502 templates instead.
-    const cmdId = `${CMD_ID_PREFIX}sr-${ctx.now()}`;
-    const r = commandMessage(ctx, entity.topicId, entity.externalId, cmdId, () => ({
-      ok: true,
-      value: { op: "restart", payload: {} },
-    }));
+    const cmdId = `${CMD_ID_PREFIX}sr-${ctx.now()}${seq++ ? `-${seq}` : ""}`;
+    const r = commandMessage(ctx, entity.topicId, entity.externalId, cmdId, () => build(fields));
     if (!r.ok) return r;
     out.push(...r.value);
   }
