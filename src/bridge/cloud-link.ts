@@ -1,5 +1,6 @@
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import type { Bus, BusMessage, Subscription } from "../bus/bus.ts";
+import { topicError } from "../bus/topic-filter.ts";
 import type { Logger } from "../runtime/logger.ts";
 import { Backoff } from "./backoff.ts";
 import { classify } from "./diagnose.ts";
@@ -120,6 +121,12 @@ export class CloudLink {
     if (m.retain) return;
     const topic = uplinkTopic(this.o.settings.routes, m.topic);
     if (!topic) return;
+    // A record the cloud cannot take would sit at the head of the queue forever.
+    const bad = topicError(topic);
+    if (bad) {
+      this.o.log.error("message not forwarded: invalid cloud topic", { topic: m.topic, error: bad });
+      return;
+    }
     try {
       this.o.queue.append({ topic, payload: m.payload, qos: 1, retain: false });
     } catch (e) {

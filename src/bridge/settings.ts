@@ -87,6 +87,9 @@ export function linkSettings(config: Config, cloud: CloudName): LinkSettings {
     throw new Error(
       "device.id is not set: 'ledge config set device.id <id>' (it must match the certificate CN)",
     );
+  // It becomes part of cloud topics (devices/<id>/..., thinedge/<id>/...).
+  if (deviceId && /[/+#\s]/.test(deviceId))
+    throw new Error(`device.id '${deviceId}' must not contain '/', '+', '#' or spaces`);
   const where = `${cloud} (${endpoint.host}:${endpoint.port})`;
   const routes = routesFor(cloud, deviceId, mqttPrefix(config));
   const s: LinkSettings = { cloud, endpoint, where, clientId: deviceId, routes };

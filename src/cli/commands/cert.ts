@@ -1,21 +1,17 @@
 import { existsSync, readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { removeFiles, writeCertFile, writeKeyFile } from "../../cert/files.ts";
-import {
-  createCsr,
-  createSelfSigned,
-  deviceIdError,
-  inspectCert,
-  keyMatchesCert,
-  validityError,
-} from "../../cert/x509.ts";
+import type { CertInfo } from "../../cert/x509.ts";
 import { ConfigFile } from "../../config/store.ts";
 import { configDirOf, configOf, UsageError } from "../context.ts";
 
 const out = (s: string) => process.stdout.write(`${s}\n`);
 
-function checkId(id: string): string {
-  const why = deviceIdError(id);
+/** @peculiar/x509 is loaded only by the commands that need it, not at every ledge start-up. */
+const x509 = () => import("../../cert/x509.ts");
+
+async function checkId(id: string): Promise<string> {
+  const why = (await x509()).deviceIdError(id);
   if (why) throw new UsageError(why);
   return id;
 }
@@ -30,7 +26,8 @@ export function registerCert(program: Command): void {
     .option("--days <n>", "validity in days", "365")
     .option("-f, --force", "replace an existing certificate and key", false)
     .action(async (opts: { deviceId: string; days: string; force: boolean }, cmd: Command) => {
-      const id = checkId(opts.deviceId);
+      const id = await checkId(opts.deviceId);
+      const { createSelfSigned, inspectCert } = await x509();
       const days = Number(opts.days);
       if (!Number.isInteger(days) || days < 1 || days > 36500)
         throw new UsageError(`--days must be a whole number of days from 1 to 36500, got '${opts.days}'`);
@@ -70,13 +67,14 @@ export function registerCert(program: Command): void {
     .option("--device-id <id>", "device id (default: device.id, else the current certificate's CN)")
     .option("-o, --output <path>", "where to write the CSR (default: device.csr_path)")
     .action(async (opts: { deviceId?: string; output?: string }, cmd: Command) => {
+      const { createCsr, inspectCert } = await x509();
       const config = configOf(cmd);
       const certPath = config.path("device.cert_path");
       const keyPath = config.path("device.key_path");
       let id = opts.deviceId ?? config.get("device.id");
       if (!id && existsSync(certPath)) id = (await inspectCert(readFileSync(certPath, "utf8"))).cn;
       if (!id) throw new UsageError("no device id: pass --device-id or set device.id");
-      checkId(id);
+      await checkId(id);
       const existingKey = existsSync(keyPath) ? readFileSync(keyPath, "utf8") : undefined;
       let res: { csr: string; key: string };
       try {
@@ -102,7 +100,8 @@ export function registerCert(program: Command): void {
         throw new UsageError(
           `no certificate at ${certPath}: create one with 'ledge cert create --device-id ID'`,
         );
-      let info: Awaited<ReturnType<typeof inspectCert>>;
+      const { inspectCert, keyMatchesCert, validityError } = await x509();
+      let info: CertInfo;
       try {
         info = await inspectCert(readFileSync(certPath, "utf8"));
       } catch (e) {

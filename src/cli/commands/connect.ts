@@ -1,9 +1,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import type { Command } from "commander";
-import { probe } from "../../bridge/probe.ts";
 import { CLOUDS, type CloudName, isCloudName } from "../../bridge/routes.ts";
 import { enableKey, linkSettings } from "../../bridge/settings.ts";
-import { inspectCert, keyMatchesCert, validityError } from "../../cert/x509.ts";
+import type { CertInfo } from "../../cert/x509.ts";
 import { type Config, ConfigFile } from "../../config/store.ts";
 import { configDirOf, configOf, UsageError } from "../context.ts";
 
@@ -16,6 +15,8 @@ function cloudArg(name: string): CloudName {
 
 /** Certificate and key present, parseable, matching, in date, and CN = device.id where the cloud needs it. */
 async function checkCertificate(config: Config, cloud: CloudName): Promise<void> {
+  // Loaded here, not at every ledge start-up.
+  const { inspectCert, keyMatchesCert, validityError } = await import("../../cert/x509.ts");
   const certPath = config.path("device.cert_path");
   const keyPath = config.path("device.key_path");
   const hint = "create one with 'ledge cert create --device-id ID'";
@@ -23,7 +24,7 @@ async function checkCertificate(config: Config, cloud: CloudName): Promise<void>
     throw new UsageError(`no device certificate at ${certPath} (device.cert_path): ${hint}`);
   if (!existsSync(keyPath)) throw new UsageError(`no private key at ${keyPath} (device.key_path): ${hint}`);
   const certPem = readFileSync(certPath, "utf8");
-  let info: Awaited<ReturnType<typeof inspectCert>>;
+  let info: CertInfo;
   try {
     info = await inspectCert(certPem);
   } catch (e) {
@@ -64,6 +65,7 @@ async function connect(cmd: Command, cloud: CloudName, testOnly: boolean): Promi
     throw new UsageError((e as Error).message);
   }
   out(`testing the connection to ${settings.where} ...`);
+  const { probe } = await import("../../bridge/probe.ts");
   const r = await probe(settings);
   if (!r.ok) throw new UsageError(r.failure.message);
   out(
