@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  appendFileSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -131,6 +139,24 @@ describe("disk queue: persistence", () => {
     assert.equal(back.at(-1), 19);
     assert.deepEqual(back, range(back[0]!, 20));
     q2.close();
+  });
+});
+
+describe("disk queue: one writer", () => {
+  it("refuses a directory locked by another live process, takes over a dead one's lock", async () => {
+    const dir = tempDir();
+    const other = spawn("sleep", ["10"]);
+    try {
+      writeFileSync(join(dir, "lock"), String(other.pid));
+      assert.throws(() => open(dir), new RegExp(`in use by process ${other.pid}`));
+    } finally {
+      other.kill("SIGKILL");
+      await new Promise((r) => other.once("exit", r));
+    }
+    const q = open(dir);
+    put(q, 0, 1);
+    q.close();
+    assert.equal(existsSync(join(dir, "lock")), false, "released on close");
   });
 });
 

@@ -10,6 +10,7 @@ import {
   writevSync,
 } from "node:fs";
 import type { Logger } from "../../runtime/logger.ts";
+import { lockDir } from "./lock.ts";
 import { decodeRecord, encodeHead, RECORD_HEADER_BYTES, sizeFromHeader } from "./record.ts";
 import {
   listSegmentBases,
@@ -78,6 +79,7 @@ export class DiskQueue implements MessageQueue {
   private commitDirty = false;
   private timer?: ReturnType<typeof setInterval>;
   private readBuf?: { seg: Segment; start: number; buf: Buffer };
+  private unlock?: () => void;
   private readonly segmentBytes: number;
 
   private constructor(private readonly opts: DiskQueueOptions) {
@@ -96,6 +98,7 @@ export class DiskQueue implements MessageQueue {
   private recover(): void {
     const { dir, log } = this.opts;
     mkdirSync(dir, { recursive: true });
+    this.unlock = lockDir(dir);
     const committed = readCommit(dir);
     this.drops = committed.drops;
     this.nextSeq = committed.next;
@@ -222,6 +225,7 @@ export class DiskQueue implements MessageQueue {
     closeSync(this.writeFd);
     this.writeFd = -1;
     for (const s of this.segments) this.closeRead(s);
+    this.unlock?.();
   }
 
   private tick(): void {
