@@ -142,6 +142,38 @@ describe("bridge against a TLS cloud stand-in (mosquitto, require_certificate)",
     await observer.unsubscribeAsync("#");
   });
 
+  it("plain MQTT cloud (mqtt://, no client certificate): <prefix>/# goes up byte for byte (binary CBOR frames too), <prefix>/cmd/# comes down", async () => {
+    const seen: { topic: string; payload: Buffer }[] = [];
+    const onMsg = (topic: string, payload: Buffer) => seen.push({ topic, payload });
+    observer.on("message", onMsg);
+    await observer.subscribeAsync("ledge/#", { qos: 1 });
+    const l = await ledge({
+      "mqtt.cloud.url": `mqtt://127.0.0.1:${plainPort}`,
+      "bridge.mqtt.enable": true,
+      "bridge.mqtt.use_cert": false,
+      "bridge.mqtt.client_id": "ledge-plain",
+    });
+    const local = await client(l.port);
+    const down = await collect(local, "ledge/#");
+    await waitFor("link up", () => l.logs.some((x) => x.includes("connected")));
+    await new Promise((r) => setTimeout(r, 100));
+    const frame = Buffer.from([0xd9, 0xd9, 0xf7, 0x00, 0xff, 0x00, 0x0a, 0x0d, 0x80]);
+    await local.publishAsync(`ledge/${DEVICE}/batch`, frame, { qos: 1 });
+    await local.publishAsync(`ledge/${DEVICE}/device/main///m/env`, '{"t":1}', { qos: 0 });
+    await waitFor("uplink", () => seen.length >= 2);
+    assert.deepEqual(seen[0], { topic: `ledge/${DEVICE}/batch`, payload: frame });
+    assert.equal(seen[1]!.payload.toString(), '{"t":1}');
+    await observer.publishAsync(`ledge/${DEVICE}/cmd/restart`, "{}", { qos: 1 });
+    await waitFor("downlink", () => down.find((m) => m.topic === `ledge/${DEVICE}/cmd/restart`));
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(seen.filter((m) => m.topic.includes("/cmd/")).length, 1, "a command is not echoed back up");
+    observer.off("message", onMsg);
+    await observer.unsubscribeAsync("ledge/#");
+    await local.endAsync();
+    await l.stop();
+    running.pop();
+  });
+
   it("a device certificate from another CA is refused with a clear error, and nothing is sent", async () => {
     const other = createCa(pki.dir, "rogue-ca");
     const rogue = issue(pki.dir, other, "rogue", DEVICE, "extendedKeyUsage=clientAuth");
