@@ -174,6 +174,33 @@ describe("bridge against a TLS cloud stand-in (mosquitto, require_certificate)",
     running.pop();
   });
 
+  it("bridge.drain_rate paces what goes to the cloud (100 messages at 50/s take about 2 s), in order", async () => {
+    const seen = await collect(observer, "s/us");
+    const l = await ledge({
+      "c8y.url": `127.0.0.1:${tlsPort}`,
+      "bridge.c8y.enable": true,
+      "bridge.drain_rate": 50,
+    });
+    await waitFor("link up", () => l.logs.some((x) => x.includes("connected")));
+    const pub = await client(l.port);
+    const t0 = Date.now();
+    await Promise.all(
+      Array.from({ length: 100 }, (_, i) => pub.publishAsync("c8y/s/us", `200,n,${i}`, { qos: 1 })),
+    );
+    await waitFor("100 at the cloud", () => seen.length >= 100, 10_000);
+    const took = Date.now() - t0;
+    assert.ok(took >= 1700 && took < 5000, `took ${took} ms`);
+    assert.deepEqual(
+      seen.map((m) => m.payload),
+      Array.from({ length: 100 }, (_, i) => `200,n,${i}`),
+    );
+    observer.removeAllListeners("message");
+    await observer.unsubscribeAsync("s/us");
+    await pub.endAsync();
+    await l.stop();
+    running.pop();
+  });
+
   it("a device certificate from another CA is refused with a clear error, and nothing is sent", async () => {
     const other = createCa(pki.dir, "rogue-ca");
     const rogue = issue(pki.dir, other, "rogue", DEVICE, "extendedKeyUsage=clientAuth");
