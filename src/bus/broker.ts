@@ -25,17 +25,24 @@ export class EmbeddedBroker {
     this.aedes = aedes;
   }
 
-  static async start(opts: BrokerOptions): Promise<EmbeddedBroker> {
+  /** A broker that serves in-process clients only, until `listen()`. */
+  static async create(opts: BrokerOptions): Promise<EmbeddedBroker> {
     const aedes = await Aedes.createBroker({
       heartbeatInterval: 3_600_000,
       persistence: retainedMatchingEmptyLevels(),
     });
-    const broker = new EmbeddedBroker(aedes, opts);
+    stampAtEmit(aedes);
+    return new EmbeddedBroker(aedes, opts);
+  }
+
+  static async start(opts: BrokerOptions): Promise<EmbeddedBroker> {
+    const broker = await EmbeddedBroker.create(opts);
     await broker.listen();
     return broker;
   }
 
-  private async listen(): Promise<void> {
+  /** Accepts MQTT connections on the configured address and port. */
+  async listen(): Promise<void> {
     const { host, port, log } = this.opts;
     const server = createServer((socket) => {
       socket.on("error", (e) => log.debug("client socket error", { error: e.message }));
@@ -93,4 +100,27 @@ function retainedMatchingEmptyLevels(): unknown {
   store.createRetainedStream = (pattern) => select([pattern]);
   store.createRetainedStreamCombi = (patterns) => select(patterns);
   return store;
+}
+
+interface Counted {
+  brokerId?: string;
+  brokerCounter?: number;
+}
+
+/**
+ * aedes numbers a message when it is created, but emits a retained one only after storing it; a
+ * client that already saw a later number drops the retained message as a duplicate. Numbering at
+ * emit time keeps the per-client duplicate check (overlapping subscriptions) and loses nothing.
+ */
+function stampAtEmit(aedes: Aedes): void {
+  const inner = aedes as unknown as {
+    id: string;
+    counter: number;
+    mq: { emit(p: Counted, cb?: () => void): void };
+  };
+  const emit = inner.mq.emit.bind(inner.mq);
+  inner.mq.emit = (packet, cb) => {
+    if (packet.brokerId === inner.id) packet.brokerCounter = ++inner.counter;
+    emit(packet, cb);
+  };
 }

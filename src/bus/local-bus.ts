@@ -47,7 +47,9 @@ export class LocalBus implements Bus {
     // One handler for every filter: a topic matching two of them is delivered once, as MQTT does per client.
     const seen = new WeakSet<object>();
     const deliver: Deliver = (packet, cb) => {
-      if (packet.topic.startsWith("$") || seen.has(packet)) return cb();
+      // mqemitter drains its backlog from this callback: completing synchronously would recurse
+      // once per queued message and overflow the stack in a burst (seen on Bun).
+      if (packet.topic.startsWith("$") || seen.has(packet)) return queueMicrotask(cb);
       seen.add(packet);
       const msg: BusMessage = {
         topic: packet.topic,
@@ -60,7 +62,7 @@ export class LocalBus implements Bus {
       } catch (e) {
         this.onHandlerError(e, msg.topic);
       }
-      cb();
+      queueMicrotask(cb);
     };
     await Promise.all(
       list.map((f) => new Promise<void>((resolve) => this.aedes.subscribe(f, deliver, resolve))),

@@ -49,7 +49,9 @@ export async function run(
   if (names.includes("broker")) {
     if (config.get("mqtt.broker") !== "embedded")
       throw new Error("component 'broker' needs mqtt.broker = embedded");
-    broker = await EmbeddedBroker.start({
+    // Listening starts only once every component has subscribed: a client that connects earlier
+    // would have its QoS 1 messages acknowledged with nobody (e.g. the bridge) there to take them.
+    broker = await EmbeddedBroker.create({
       host: config.get("mqtt.bind.address"),
       port: config.get("mqtt.bind.port"),
       log: log.child("broker"),
@@ -105,5 +107,13 @@ export async function run(
       await bus.close().catch(() => {});
       await broker?.stop();
     })());
+  try {
+    await broker?.listen();
+  } catch (e) {
+    await stop();
+    throw new Error(
+      `cannot listen on ${config.get("mqtt.bind.address")}:${config.get("mqtt.bind.port")}: ${(e as Error).message}`,
+    );
+  }
   return { bus, broker, components: started.map((s) => s.component.name), stop };
 }

@@ -189,3 +189,47 @@ describe("embedded broker retained matching", () => {
     }
   });
 });
+
+describe("embedded broker ordering", () => {
+  it("an in-process retained message followed by a plain one: a remote subscriber gets both", async () => {
+    const broker = await EmbeddedBroker.start({ host: "127.0.0.1", port: await freePort(), log });
+    try {
+      const local = new LocalBus(broker.aedes);
+      const remote = await MqttBus.connect({
+        host: "127.0.0.1",
+        port: broker.port,
+        protocolVersion: 4,
+        log,
+        clientId: "o",
+      });
+      for (let i = 0; i < 20; i++) {
+        const c = collect();
+        const sub = await remote.subscribe([`te/device/x${i}//`, `c8y/s/us/${i}`], c.handler);
+        await Promise.all([
+          local.publish(`te/device/x${i}//`, '{"@type":"child-device"}', { retain: true, qos: 1 }),
+          local.publish(`c8y/s/us/${i}`, "101,x", { qos: 0 }),
+        ]);
+        await waitFor(`both messages of round ${i}`, () => c.got.length >= 2 || undefined, 3000);
+        await sub.unsubscribe();
+      }
+      await remote.close();
+    } finally {
+      await broker.stop();
+    }
+  });
+
+  it("a burst of 20k in-process messages is delivered completely (no recursion per queued message)", async () => {
+    const broker = await EmbeddedBroker.start({ host: "127.0.0.1", port: await freePort(), log });
+    try {
+      const bus = new LocalBus(broker.aedes);
+      let n = 0;
+      await bus.subscribe("burst/#", () => {
+        n++;
+      });
+      await Promise.all(Array.from({ length: 20_000 }, (_, i) => bus.publish(`burst/${i % 10}`, String(i))));
+      await waitFor("20k delivered", () => n === 20_000 || undefined, 20_000);
+    } finally {
+      await broker.stop();
+    }
+  });
+});

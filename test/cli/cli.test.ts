@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
 import { mkdirSync, mkdtempSync, readFileSync, statSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -159,6 +161,19 @@ describe("ledge CLI", () => {
     const code = await new Promise((r) => waiter.on("exit", r));
     assert.equal(code, 0);
     assert.equal(out, "hello\nworld\n");
+  });
+
+  it("ledge run on a port already in use exits with a clear error", async () => {
+    const { dir, port } = await tempConfig();
+    const blocker = createServer().listen(port, "127.0.0.1");
+    await once(blocker, "listening");
+    try {
+      const r = ledge(["-c", dir, "run"]);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: .*EADDRINUSE`));
+    } finally {
+      blocker.close();
+    }
   });
 
   it("ledge run survives malformed input and reports it on te/errors", async () => {
