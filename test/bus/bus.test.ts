@@ -218,6 +218,32 @@ describe("embedded broker ordering", () => {
     }
   });
 
+  it("QoS 1, QoS 0, QoS 1 published in one tick all reach a network subscriber", async () => {
+    const broker = await EmbeddedBroker.start({ host: "127.0.0.1", port: await freePort(), log });
+    try {
+      const local = new LocalBus(broker.aedes);
+      const remote = await MqttBus.connect({
+        host: "127.0.0.1",
+        port: broker.port,
+        protocolVersion: 4,
+        log,
+        clientId: "q",
+      });
+      const c = collect();
+      await remote.subscribe("te/#", c.handler, { qos: 1 });
+      await Promise.all([
+        local.publish("te/m", "m1", { qos: 1 }),
+        local.publish("te/e", "e1", { qos: 0 }),
+        local.publish("te/m", "m2", { qos: 1 }),
+      ]);
+      await waitFor("all three", () => c.got.length >= 3 || undefined, 3000);
+      assert.deepEqual(c.got.map((m) => m.payload.toString()).sort(), ["e1", "m1", "m2"]);
+      await remote.close();
+    } finally {
+      await broker.stop();
+    }
+  });
+
   it("a burst of 20k in-process messages is delivered completely (no recursion per queued message)", async () => {
     const broker = await EmbeddedBroker.start({ host: "127.0.0.1", port: await freePort(), log });
     try {
