@@ -1,8 +1,6 @@
 import { HealthReporter, healthWill } from "../api/health.ts";
-import { EmbeddedBroker } from "../bus/broker.ts";
+import type { EmbeddedBroker } from "../bus/broker.ts";
 import type { Bus } from "../bus/bus.ts";
-import { LocalBus } from "../bus/local-bus.ts";
-import { MqttBus } from "../bus/mqtt-bus.ts";
 import type { Config } from "../config/store.ts";
 import type { Component, Context } from "./component.ts";
 import { COMPONENTS, type ComponentName, isComponentName } from "./components.ts";
@@ -51,6 +49,10 @@ export async function run(
       throw new Error("component 'broker' needs mqtt.broker = embedded");
     // Listening starts only once every component has subscribed: a client that connects earlier
     // would have its QoS 1 messages acknowledged with nobody (e.g. the bridge) there to take them.
+    const [{ EmbeddedBroker }, { LocalBus }] = await Promise.all([
+      import("../bus/broker.ts"),
+      import("../bus/local-bus.ts"),
+    ]);
     broker = await EmbeddedBroker.create({
       host: config.get("mqtt.bind.address"),
       port: config.get("mqtt.bind.port"),
@@ -58,6 +60,7 @@ export async function run(
     });
     bus = new LocalBus(broker.aedes, (e, topic) => log.error("message handler failed", { topic, error: e }));
   } else {
+    const { MqttBus } = await import("../bus/mqtt-bus.ts");
     bus = await MqttBus.connect({
       host: config.get("mqtt.client.host"),
       port: config.get("mqtt.client.port"),

@@ -1,6 +1,5 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
-import { decodeFrames, toThinEdgeMessages } from "../../batch/index.ts";
 import { UsageError } from "../context.ts";
 
 async function readInput(file: string): Promise<Uint8Array> {
@@ -34,6 +33,7 @@ export function registerBatch(program: Command): void {
     .action(async (file: string, opts: { records?: boolean; root: string }) => {
       const bytes = await readInput(file);
       if (bytes.length === 0) throw new UsageError(`${file === "-" ? "stdin" : file} is empty`);
+      const { decodeFrames, toThinEdgeMessages } = await import("../../batch/index.ts");
       const frames = decodeFrames(bytes);
       const lines: string[] = [];
       for (const records of frames) {

@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import mqtt from "mqtt";
 import { filterError, topicError } from "../../bus/topic-filter.ts";
 import type { Config } from "../../config/store.ts";
 import { configOf, UsageError } from "../context.ts";
@@ -20,6 +19,8 @@ function positive(name: string) {
 }
 
 async function connect(config: Config) {
+  // mqtt.js (with ws, socks, ...) is loaded only by the commands that talk MQTT.
+  const { default: mqtt } = await import("mqtt");
   const host = config.get("mqtt.client.host");
   const port = config.get("mqtt.client.port");
   const client = mqtt.connect({

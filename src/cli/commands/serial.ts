@@ -5,17 +5,17 @@
 import { readdirSync, readlinkSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
-import { DeviceFileError } from "../../drivers/common/toml-file.ts";
-import { loadSerialConfig } from "../../drivers/serial/component.ts";
 import type { SerialDeviceConfig } from "../../drivers/serial/config.ts";
-import { LineSplitter } from "../../drivers/serial/line-splitter.ts";
-import { buildParser, PARSER_KINDS, type ParserConfig } from "../../drivers/serial/parsers/index.ts";
-import { openSerial, type SerialSettings, serialSettings } from "../../drivers/serial/transport.ts";
+import { type buildParser, PARSER_KINDS, type ParserConfig } from "../../drivers/serial/parsers/index.ts";
+import type { openSerial, SerialSettings } from "../../drivers/serial/transport.ts";
 import { configOf, UsageError } from "../context.ts";
 
-function devicesOf(cmd: Command): { file: string; devices: SerialDeviceConfig[] } {
+// The driver's modules (transports, device files) load only when a subcommand runs.
+async function devicesOf(cmd: Command): Promise<{ file: string; devices: SerialDeviceConfig[] }> {
   const config = configOf(cmd);
   const file = config.path("serial.config_file");
+  const { DeviceFileError } = await import("../../drivers/common/toml-file.ts");
+  const { loadSerialConfig } = await import("../../drivers/serial/component.ts");
   try {
     return { file, devices: loadSerialConfig(file) };
   } catch (e) {
@@ -53,8 +53,8 @@ export function registerSerial(program: Command): void {
   serial
     .command("check")
     .description("validate serial.toml (serial.config_file) and list its devices")
-    .action((_opts: unknown, cmd: Command) => {
-      const { file, devices } = devicesOf(cmd);
+    .action(async (_opts: unknown, cmd: Command) => {
+      const { file, devices } = await devicesOf(cmd);
       if (devices.length === 0) {
         process.stdout.write(`${file}: no devices\n`);
         return;
@@ -91,6 +91,11 @@ export function registerSerial(program: Command): void {
     .option("--count <n>", "stop after this many lines")
     .option("--timeout <s>", "stop after this many seconds")
     .action(async (target: string, opts: Record<string, string | undefined>, cmd: Command) => {
+      const [{ serialSettings, openSerial }, { buildParser }, { LineSplitter }] = await Promise.all([
+        import("../../drivers/serial/transport.ts"),
+        import("../../drivers/serial/parsers/index.ts"),
+        import("../../drivers/serial/line-splitter.ts"),
+      ]);
       let settings: SerialSettings;
       let parser: ParserConfig | undefined;
       if (target.startsWith("/")) {
@@ -107,7 +112,7 @@ export function registerSerial(program: Command): void {
         else if (kind === "nmea") parser = { kind, requireChecksum: true };
         else if (kind === "kv" || kind === "json") parser = { kind };
       } else {
-        const { file, devices } = devicesOf(cmd);
+        const { file, devices } = await devicesOf(cmd);
         const d = devices.find((x) => x.name === target);
         if (!d) throw new UsageError(`no device '${target}' in ${file}`);
         settings = d.serial;
