@@ -237,19 +237,18 @@ const NOTES = `**What dominates.** File-backed pages of the executable: the Bun 
 Bun's node:net/stream/http implementations) mapped from the 110 MiB binary, faulted in as code runs.
 The baselines above show the floor: Bun with an empty script is about 25 MiB, a bare aedes broker on
 node:net about 42 MiB before any ledge code; private (anonymous) memory is the JS heap and malloc
-arenas. What ledge adds on top is mostly its start-up import graph (printed by \`npm run build\`,
-\`dist/.build/startup-graph.json\`): static imports in \`src/cli/commands/*.ts\` and \`src/runtime/run.ts\`
-load mqtt.js (with ws, socks, ip-address), aedes, cbor-x and the @peculiar/x509 + asn1 stack into every
-ledge process, whether it uses them or not. Measured on a scratch copy (same Bun, same flags) with
-those imports made dynamic (mqtt.js in the mqtt command, EmbeddedBroker and MqttBus in run.ts, the
-batch, cert and connect commands' modules): \`ledge --version\` peaked at 33-37 MiB instead of 57, and the
-default \`ledge run\` idled at 56 MiB (anon 10.5) instead of 64 (anon 16).
+arenas. What ledge adds on top is driven by its start-up import graph (printed by \`npm run build\`,
+\`dist/.build/startup-graph.json\`, guarded by \`test/targets/definitions.test.ts\`): while static imports
+in \`src/cli/commands/*.ts\` and \`src/runtime/run.ts\` loaded mqtt.js (with ws, socks, ip-address), aedes,
+cbor-x and the @peculiar/x509 + asn1 stack into every process, \`ledge --version\` peaked at 57 MiB and
+the default \`ledge run\` idled at 64 MiB (anon 16); with those loaded only where used (eager graph
+600 KB → 105 KB of source), \`--version\` peaks at 37 MiB.
 
 **What was tried.** Components are loaded with \`import()\` (\`src/runtime/components.ts\`) and the Bun
 binaries are compiled from an esbuild bundle split at every \`import()\` (\`--splitting\`), so a component
 that is off is neither parsed nor run. With today's static imports most of the graph sits in the entry
-chunk, so against one file (the no-splitting row) it changes little; it pays off once those imports are
-lazy (scratch copy: \`--version\` 33 MiB split against 45 MiB as one file). \`--bytecode\` ships: it
+chunk, so against one file (the no-splitting row) it changed little; with lazy imports it pays off
+(scratch copy: \`--version\` 33 MiB split against 45 MiB as one file). \`--bytecode\` ships: it
 roughly halves start-up and lowers anonymous memory (no parse/compile at start) for a slightly larger
 binary. \`--smol\` (more eager GC) changed idle RSS by about 1 MiB. The same bundle on Node 20 uses more
 private memory (V8 heap) and starts several times slower; that is the armv7 (Node SEA) picture.
