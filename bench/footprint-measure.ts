@@ -4,10 +4,9 @@
  */
 import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
-import { connect } from "node:net";
 import { join } from "node:path";
 import mqtt, { type MqttClient } from "mqtt";
-import { freePort } from "../test/helpers/ports.ts";
+import { canConnect, freePort } from "../test/helpers/ports.ts";
 import {
   binaryOf,
   type Daemon,
@@ -49,17 +48,6 @@ export const median = (xs: number[]) => {
   const m = s.length >> 1;
   return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 };
-
-export function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect(port, "127.0.0.1");
-    s.once("connect", () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once("error", () => resolve(false));
-  });
-}
 
 /** mqtt.js client to `port`, retrying every 2 ms until `deadline`, then waiting for a retained health up. */
 export async function waitHealthUp(port: number, deadline: number): Promise<MqttClient> {

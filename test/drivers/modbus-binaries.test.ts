@@ -4,43 +4,24 @@
  * for the armv7 Node SEA) and TCP on loopback. arm64 and armv7 run under qemu-user (issue 5.6).
  */
 import assert from "node:assert/strict";
-import { existsSync, writeFileSync } from "node:fs";
-import { connect } from "node:net";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import mqtt, { type MqttClient } from "mqtt";
 import { SLAVE_REGS, type Slave, slaveAvailable, startSlave } from "../helpers/modbus-slave.ts";
-import { freePort, waitFor } from "../helpers/ports.ts";
+import { canConnect, freePort, waitFor } from "../helpers/ports.ts";
 import {
-  binaryOf,
   cleanEnv,
   ensureBuilt,
   startBinary,
   target,
   tempConfigDir,
+  unavailable,
 } from "../helpers/targets-bin.ts";
-
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect(port, "127.0.0.1");
-    s.once("connect", () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once("error", () => resolve(false));
-  });
-}
 
 for (const name of ["linux-x64", "linux-arm64", "linux-armv7"]) {
   const t = target(name);
-  const bin = binaryOf(t);
-  const skip =
-    slaveAvailable() ??
-    (!existsSync(bin)
-      ? `${bin} not built (npm run build)`
-      : t.emulation && !existsSync(t.emulation.sysroot)
-        ? `qemu sysroot for ${name} missing (scripts/test-deps.sh)`
-        : false);
+  const skip = slaveAvailable() ?? unavailable(t);
 
   describe(`modbus in the ${name} binary${t.emulation ? " under qemu" : ""}`, { skip }, () => {
     test("RTU on a pty pair and TCP on loopback become measurements", { timeout: 90_000 }, async () => {
@@ -83,7 +64,7 @@ address = 0
       const d = startBinary(t, ["--config-dir", c.dir, "run", "broker", "modbus"], cleanEnv({ HOME: c.dir }));
       let client: MqttClient | undefined;
       try {
-        await waitFor(`the broker of ${name} on port ${p}`, () => portOpen(p), 45_000, 100);
+        await waitFor(`the broker of ${name} on port ${p}`, () => canConnect(p), 45_000, 100);
         client = await mqtt.connectAsync({ host: "127.0.0.1", port: p, reconnectPeriod: 0 });
         const got = new Map<string, Record<string, number>>();
         client.on("message", (topic, m) => got.set(topic, JSON.parse(m.toString())));

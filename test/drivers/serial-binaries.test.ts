@@ -5,44 +5,27 @@
  * replugging it must drive the device's status and alarm down and back up.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { connect } from "node:net";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import mqtt, { type MqttClient } from "mqtt";
 import { createPtyPair } from "../../hw-test/serial/pty-pair.ts";
 import { play } from "../../hw-test/serial/sensor-emulator.ts";
-import { freePort, waitFor } from "../helpers/ports.ts";
+import { canConnect, freePort, waitFor } from "../helpers/ports.ts";
 import {
-  binaryOf,
   cleanEnv,
   ensureBuilt,
   startBinary,
   target,
   tempConfigDir,
+  unavailable,
 } from "../helpers/targets-bin.ts";
 
 const GGA = "$GPGGA,123519,4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,*47\r\n";
 
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect(port, "127.0.0.1");
-    s.once("connect", () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once("error", () => resolve(false));
-  });
-}
-
 for (const name of ["linux-x64", "linux-arm64", "linux-armv7"]) {
   const t = target(name);
-  const bin = binaryOf(t);
-  const skip = !existsSync(bin)
-    ? `${bin} not built (npm run build)`
-    : t.emulation && !existsSync(t.emulation.sysroot)
-      ? `qemu sysroot for ${name} missing (scripts/test-deps.sh)`
-      : false;
+  const skip = unavailable(t);
 
   describe(`serial sensors in the ${name} binary${t.emulation ? " under qemu" : ""}`, { skip }, () => {
     test("NMEA lines become measurements; unplug and replug drive status and alarm", {
@@ -71,7 +54,7 @@ for (const name of ["linux-x64", "linux-arm64", "linux-armv7"]) {
       const status = () =>
         JSON.parse(last.get("te/device/gps///status/health") || "{}").status as string | undefined;
       try {
-        await waitFor(`the broker of ${name} on port ${p}`, () => portOpen(p), 60_000, 100);
+        await waitFor(`the broker of ${name} on port ${p}`, () => canConnect(p), 60_000, 100);
         const cl = await mqtt.connectAsync({ host: "127.0.0.1", port: p, reconnectPeriod: 0 });
         client = cl;
         cl.on("message", (topic, m) => {

@@ -21,6 +21,15 @@ export function binaryOf(t: Target): string {
   return join(ROOT, outputPath(t));
 }
 
+/** Why the binary of `t` cannot run on this host (not built, no qemu sysroot), or false: a `skip` value. */
+export function unavailable(t: Target): string | false {
+  const bin = binaryOf(t);
+  if (!existsSync(bin)) return `${bin} not built (npm run build)`;
+  if (t.emulation && !existsSync(t.emulation.sysroot))
+    return `qemu sysroot for ${t.name} missing (scripts/test-deps.sh)`;
+  return false;
+}
+
 function newestMtime(path: string): number {
   const st = statSync(path);
   if (!st.isDirectory()) return st.mtimeMs;

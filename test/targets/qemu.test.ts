@@ -6,11 +6,10 @@
  */
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { freePort, waitFor } from "../helpers/ports.ts";
+import { canConnect, freePort, waitFor } from "../helpers/ports.ts";
 import {
   cleanEnv,
   type Daemon,
@@ -20,17 +19,6 @@ import {
   target,
   tempConfigDir,
 } from "../helpers/targets-bin.ts";
-
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect(port, "127.0.0.1");
-    s.once("connect", () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once("error", () => resolve(false));
-  });
-}
 
 for (const name of ["linux-arm64", "linux-armv7"]) {
   const t = target(name);
@@ -64,7 +52,7 @@ for (const name of ["linux-arm64", "linux-armv7"]) {
 
     test("pub/sub round trip through its own embedded broker", { timeout: 60_000 }, async () => {
       broker = startBinary(t, ["--config-dir", cfg.dir, "broker"]);
-      await waitFor(`the emulated broker on port ${port}`, () => portOpen(port), 30_000, 100);
+      await waitFor(`the emulated broker on port ${port}`, () => canConnect(port), 30_000, 100);
       const topic = `test/${name}/roundtrip`;
       const payload = `{"from":"${name}"}`;
       // retained, so the subscriber gets it however long its emulated start-up takes
