@@ -42,7 +42,9 @@ if (process.argv[1] && import.meta.filename === process.argv[1]) {
   const next = renderReadme(text);
   if (process.argv.includes("--check")) {
     if (next !== text) {
-      process.stderr.write("README.md config reference is stale: run node --import tsx scripts/readme-config.ts\n");
+      process.stderr.write(
+        "README.md config reference is stale: run node --import tsx scripts/readme-config.ts\n",
+      );
       process.exitCode = 1;
     }
   } else writeFileSync(README, next);

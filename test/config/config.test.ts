@@ -13,7 +13,14 @@ describe("config", () => {
   it("every key has a documented default of its declared type", () => {
     for (const [key, def] of Object.entries(schema)) {
       assert.ok(def.doc.length > 10, `${key} needs documentation`);
-      assert.doesNotThrow(() => parseValue(key as keyof typeof schema, Array.isArray(def.default) ? JSON.stringify(def.default) : String(def.default)), key);
+      assert.doesNotThrow(
+        () =>
+          parseValue(
+            key as keyof typeof schema,
+            Array.isArray(def.default) ? JSON.stringify(def.default) : String(def.default),
+          ),
+        key,
+      );
     }
   });
 
@@ -49,7 +56,10 @@ describe("config", () => {
     const c = loadConfig(dir, { LEDGE_MQTT_BIND_PORT: "3883" });
     assert.equal(c.get("mqtt.bind.port"), 3883);
     assert.equal(c.source("mqtt.bind.port"), "env");
-    assert.throws(() => loadConfig(dir, { LEDGE_MQTT_BIND_PORT: "x" }), /LEDGE_MQTT_BIND_PORT: invalid value for 'mqtt.bind.port'/);
+    assert.throws(
+      () => loadConfig(dir, { LEDGE_MQTT_BIND_PORT: "x" }),
+      /LEDGE_MQTT_BIND_PORT: invalid value for 'mqtt.bind.port'/,
+    );
   });
 
   it("config dir: flag, then LEDGE_CONFIG_DIR, then /etc/ledge", () => {
@@ -87,7 +97,10 @@ describe("config", () => {
     it(`garbage config file (${name}) is a clear error naming the file`, () => {
       const dir = tmp();
       writeFileSync(join(dir, "ledge.toml"), text);
-      assert.throws(() => loadConfig(dir, {}), (e: Error) => e instanceof ConfigError && error.test(e.message));
+      assert.throws(
+        () => loadConfig(dir, {}),
+        (e: Error) => e instanceof ConfigError && error.test(e.message),
+      );
     });
   }
 });

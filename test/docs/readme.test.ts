@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { renderReadme } from "../../scripts/readme-config.ts";
 import { schema } from "../../src/config/schema.ts";
 import { COMPONENTS } from "../../src/runtime/components.ts";
-import { renderReadme } from "../../scripts/readme-config.ts";
 
 const readme = readFileSync(join(import.meta.dirname, "..", "..", "README.md"), "utf8");
 

@@ -6,7 +6,9 @@ import { freePort } from "./ports.ts";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 /** `ledge` from source; LEDGE_TEST_BIN runs the same CLI tests against a built binary. */
-export const LEDGE = process.env.LEDGE_TEST_BIN ? [process.env.LEDGE_TEST_BIN] : [process.execPath, "--import", "tsx", join(ROOT, "src/cli/main.ts")];
+export const LEDGE = process.env.LEDGE_TEST_BIN
+  ? [process.env.LEDGE_TEST_BIN]
+  : [process.execPath, "--import", "tsx", join(ROOT, "src/cli/main.ts")];
 
 export interface CliResult {
   code: number | null;
@@ -16,13 +18,23 @@ export interface CliResult {
 
 export function ledge(args: string[], env: NodeJS.ProcessEnv = {}, input?: string): CliResult {
   const [cmd, ...pre] = LEDGE as [string, ...string[]];
-  const r = spawnSync(cmd, [...pre, ...args], { cwd: ROOT, env: { ...process.env, ...env }, encoding: "utf8", input, timeout: 60_000 });
+  const r = spawnSync(cmd, [...pre, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    encoding: "utf8",
+    input,
+    timeout: 60_000,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 export function ledgeSpawn(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
   const [cmd, ...pre] = LEDGE as [string, ...string[]];
-  return spawn(cmd, [...pre, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  return spawn(cmd, [...pre, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
 }
 
 /** A temp config dir with a free broker port, a temp data dir and device id `test-device`. */
