@@ -1,12 +1,13 @@
 #!/bin/sh
 # Installs what the test suite needs from Debian's packages, only where missing: a real MQTT
 # broker, pty pairs, an independent Modbus implementation and CBOR decoder, qemu with the arm
-# sysroots for the arm64/armv7 binaries. Idempotent; quiet when everything is present.
+# sysroots for the arm64/armv7 binaries, and the armv7 strip tool the build uses. Idempotent;
+# quiet when everything is present.
 set -eu
 
 PKGS="mosquitto mosquitto-clients socat qemu-user-static libc6-arm64-cross libc6-armhf-cross \
 libstdc++6-arm64-cross libstdc++6-armhf-cross libatomic1-armhf-cross libatomic1-arm64-cross \
-python3-pymodbus python3-cbor2 mbpoll openssl"
+python3-pymodbus python3-cbor2 mbpoll openssl binutils-arm-linux-gnueabihf"
 
 missing=""
 for p in $PKGS; do
