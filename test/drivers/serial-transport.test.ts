@@ -4,16 +4,13 @@
  * process runs the same checks), and a real port when LEDGE_TEST_SERIAL_PORT names one.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createPtyPair, type PtyPair } from "../../hw-test/serial/pty-pair.ts";
 import { ptyChecks, realPortChecks } from "../../hw-test/serial/transport-suite.ts";
 import { openSerial, serialSettings } from "../../src/drivers/serial/transport.ts";
-
-const ROOT = join(import.meta.dirname, "..", "..");
-const BUN = join(ROOT, "node_modules", ".bin", "bun");
+import { BUN, jsonLines, ROOT, runCommand } from "../helpers/targets-bin.ts";
 
 describe("serial transport: node (serialport)", () => {
   let pair: PtyPair;
@@ -50,25 +47,13 @@ describe("serial transport: bun (termios via bun:ffi)", {
   let lines: Line[] = [];
   let stderr = "";
   before(async () => {
-    const child = spawn(BUN, [join(ROOT, "hw-test/serial/run-transport-suite.ts")], {
+    const r = await runCommand(BUN, [join(ROOT, "hw-test/serial/run-transport-suite.ts")], {
       cwd: ROOT,
       env: { ...process.env, LEDGE_TEST_SERIAL_PORT: "" },
-      stdio: ["ignore", "pipe", "pipe"],
+      timeoutMs: 60_000,
     });
-    let out = "";
-    child.stdout.on("data", (d: Buffer) => {
-      out += d.toString();
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString();
-    });
-    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-    await new Promise<void>((r) => child.once("close", () => r()));
-    clearTimeout(timer);
-    lines = out
-      .split("\n")
-      .filter((l) => l.startsWith("{"))
-      .map((l) => JSON.parse(l) as Line);
+    stderr = r.stderr;
+    lines = jsonLines<Line>(r.stdout);
   });
 
   const names = ptyChecks(openSerial, "bun", undefined as unknown as PtyPair).map((c) => c.name);

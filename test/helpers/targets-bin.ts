@@ -10,6 +10,8 @@ import { fileURLToPath } from "node:url";
 import { outputPath, type Target, targetByName } from "../../targets/index.ts";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+/** The Bun of the checkout (the npm `bun` package), for running TypeScript under Bun in tests. */
+export const BUN = join(ROOT, "node_modules", ".bin", "bun");
 
 export function target(name: string): Target {
   const t = targetByName(name);
@@ -121,6 +123,43 @@ export interface Result {
   code: number | null;
   stdout: string;
   stderr: string;
+  /** stdout and stderr interleaved as they arrived. */
+  output: string;
+}
+
+/** Runs any command to completion (killed after `timeoutMs`), collecting its output. */
+export function runCommand(
+  cmd: string,
+  argv: string[],
+  opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; cwd?: string } = {},
+): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, argv, {
+      cwd: opts.cwd,
+      env: opts.env ?? cleanEnv(),
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    let output = "";
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString();
+      output += d.toString();
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+      output += d.toString();
+    });
+    const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 30_000);
+    child.on("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, output });
+    });
+  });
 }
 
 /** Runs the binary to completion (killed after `timeoutMs`). */
@@ -130,26 +169,15 @@ export function runBinary(
   opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
 ): Promise<Result> {
   const [cmd, argv] = commandFor(t, args);
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, argv, { env: opts.env ?? cleanEnv(), stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString();
-    });
-    const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 30_000);
-    child.on("error", (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runCommand(cmd, argv, opts);
+}
+
+/** The lines of `text` that are JSON objects: how the hw-test suites report each check to a parent. */
+export function jsonLines<T>(text: string): T[] {
+  return text
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l) as T);
 }
 
 export interface Daemon {
