@@ -163,20 +163,26 @@ busSuite("MqttBus (MQTT 5) on mosquitto", async () => {
   };
 });
 
+/** An embedded broker on a free port with its in-process bus; `remote` connects MQTT 3.1.1 network clients. */
+async function withEmbeddedBroker(
+  body: (b: { local: LocalBus; remote(clientId: string): Promise<MqttBus> }) => Promise<void>,
+): Promise<void> {
+  const broker = await EmbeddedBroker.start({ host: "127.0.0.1", port: await freePort(), log });
+  try {
+    const remote = (clientId: string) =>
+      MqttBus.connect({ host: "127.0.0.1", port: broker.port, protocolVersion: 4, log, clientId });
+    await body({ local: new LocalBus(broker.aedes), remote });
+  } finally {
+    await broker.stop();
+  }
+}
+
 describe("embedded broker retained matching", () => {
-  it("'+' matches empty levels in retained messages too (te/+/+/+/+ sees te/device/main//) [MQTT-4.7.1-3]", async () => {
-    const broker = await EmbeddedBroker.start({ host: "127.0.0.1", port: await freePort(), log });
-    try {
-      const local = new LocalBus(broker.aedes);
+  it("'+' matches empty levels in retained messages too (te/+/+/+/+ sees te/device/main//) [MQTT-4.7.1-3]", () =>
+    withEmbeddedBroker(async ({ local, remote: connect }) => {
       await local.publish("te/device/main//", '{"@type":"device"}', { retain: true, qos: 1 });
       await local.publish("te/device/child1//", '{"@type":"child-device"}', { retain: true, qos: 1 });
-      const remote = await MqttBus.connect({
-        host: "127.0.0.1",
-        port: broker.port,
-        protocolVersion: 4,
-        log,
-        clientId: "r",
-      });
+      const remote = await connect("r");
       for (const bus of [local, remote]) {
         const c = collect();
         await bus.subscribe("te/+/+/+/+", c.handler);
@@ -184,24 +190,13 @@ describe("embedded broker retained matching", () => {
         assert.deepEqual(c.got.map((m) => m.topic).sort(), ["te/device/child1//", "te/device/main//"]);
       }
       await remote.close();
-    } finally {
-      await broker.stop();
-    }
-  });
+    }));
 });
 
 describe("embedded broker ordering", () => {
-  it("an in-process retained message followed by a plain one: a remote subscriber gets both", async () => {
-    const broker = await EmbeddedBroker.start({ host: "127.0.0.1", port: await freePort(), log });
-    try {
-      const local = new LocalBus(broker.aedes);
-      const remote = await MqttBus.connect({
-        host: "127.0.0.1",
-        port: broker.port,
-        protocolVersion: 4,
-        log,
-        clientId: "o",
-      });
+  it("an in-process retained message followed by a plain one: a remote subscriber gets both", () =>
+    withEmbeddedBroker(async ({ local, remote: connect }) => {
+      const remote = await connect("o");
       for (let i = 0; i < 20; i++) {
         const c = collect();
         const sub = await remote.subscribe([`te/device/x${i}//`, `c8y/s/us/${i}`], c.handler);
@@ -213,22 +208,11 @@ describe("embedded broker ordering", () => {
         await sub.unsubscribe();
       }
       await remote.close();
-    } finally {
-      await broker.stop();
-    }
-  });
+    }));
 
-  it("QoS 1, QoS 0, QoS 1 published in one tick all reach a network subscriber", async () => {
-    const broker = await EmbeddedBroker.start({ host: "127.0.0.1", port: await freePort(), log });
-    try {
-      const local = new LocalBus(broker.aedes);
-      const remote = await MqttBus.connect({
-        host: "127.0.0.1",
-        port: broker.port,
-        protocolVersion: 4,
-        log,
-        clientId: "q",
-      });
+  it("QoS 1, QoS 0, QoS 1 published in one tick all reach a network subscriber", () =>
+    withEmbeddedBroker(async ({ local, remote: connect }) => {
+      const remote = await connect("q");
       const c = collect();
       await remote.subscribe("te/#", c.handler, { qos: 1 });
       await Promise.all([
@@ -239,23 +223,15 @@ describe("embedded broker ordering", () => {
       await waitFor("all three", () => c.got.length >= 3 || undefined, 3000);
       assert.deepEqual(c.got.map((m) => m.payload.toString()).sort(), ["e1", "m1", "m2"]);
       await remote.close();
-    } finally {
-      await broker.stop();
-    }
-  });
+    }));
 
-  it("a burst of 20k in-process messages is delivered completely (no recursion per queued message)", async () => {
-    const broker = await EmbeddedBroker.start({ host: "127.0.0.1", port: await freePort(), log });
-    try {
-      const bus = new LocalBus(broker.aedes);
+  it("a burst of 20k in-process messages is delivered completely (no recursion per queued message)", () =>
+    withEmbeddedBroker(async ({ local: bus }) => {
       let n = 0;
       await bus.subscribe("burst/#", () => {
         n++;
       });
       await Promise.all(Array.from({ length: 20_000 }, (_, i) => bus.publish(`burst/${i % 10}`, String(i))));
       await waitFor("20k delivered", () => n === 20_000 || undefined, 20_000);
-    } finally {
-      await broker.stop();
-    }
-  });
+    }));
 });
