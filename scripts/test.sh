@@ -22,18 +22,19 @@ step typecheck node_modules/.bin/tsc -p tsconfig.json --noEmit
 step lint node_modules/.bin/biome check .
 step build node --import tsx build.ts
 
-tap=$(mktemp)
+out=$(mktemp)
 files=$(find test -name '*.test.ts' | sort)
 # Files run in parallel processes; most tests wait on brokers and ptys, not the CPU.
 # No single test may hang CI: 5 minutes each, and leftover handles do not keep a file alive.
 timeout 3600 node --import tsx --test --test-concurrency="${LEDGE_TEST_CONCURRENCY:-3}" \
-  --test-timeout=300000 --test-force-exit \
-  --test-reporter=spec --test-reporter-destination=stdout \
-  --test-reporter=tap --test-reporter-destination="$tap" $files
-pass=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$tap" | tail -1)
-fail=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$tap" | tail -1)
-cancelled=$(sed -n 's/^# cancelled \([0-9]*\)$/\1/p' "$tap" | tail -1)
-rm -f "$tap"
+  --test-timeout=300000 --test-force-exit --test-reporter=spec $files | tee "$out"
+# The spec reporter's summary: "ℹ pass N", "ℹ fail N", "ℹ cancelled N".
+count() { sed -n "s/^ℹ $1 \([0-9]*\)$/\1/p" "$out" | tail -1; }
+pass=$(count pass)
+fail=$(count fail)
+cancelled=$(count cancelled)
+[ -n "$pass" ] || { echo "the test runner printed no summary"; fail=$(( ${fail:-0} + 1 )); }
+rm -f "$out"
 pass=$(( ${pass:-0} + pre_pass ))
 fail=$(( ${fail:-0} + ${cancelled:-0} + pre_fail ))
 echo "$pass passed, $fail failed"

@@ -79,7 +79,14 @@ for (const name of ["linux-x64", "linux-arm64", "linux-armv7"]) {
 
         await pair.stop();
         await waitFor(`gps down (output: ${d.output().slice(-500)})`, () => status() === "down", 30_000, 100);
-        assert.equal(JSON.parse(last.get("te/device/gps///a/serial_disconnected") || "{}").severity, "major");
+        // The alarm is its own message: it may land just after the status.
+        const alarm = await waitFor(
+          "the disconnect alarm",
+          () => last.get("te/device/gps///a/serial_disconnected") || undefined,
+          30_000,
+          100,
+        );
+        assert.equal(JSON.parse(alarm).severity, "major");
         await pair.start();
         await waitFor(
           `gps up again (output: ${d.output().slice(-500)})`,

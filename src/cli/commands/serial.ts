@@ -6,7 +6,7 @@ import { readdirSync, readlinkSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import type { SerialDeviceConfig } from "../../drivers/serial/config.ts";
-import { type buildParser, PARSER_KINDS, type ParserConfig } from "../../drivers/serial/parsers/index.ts";
+import type { buildParser, ParserConfig } from "../../drivers/serial/parsers/index.ts";
 import type { openSerial, SerialSettings } from "../../drivers/serial/transport.ts";
 import { configOf, UsageError } from "../context.ts";
 
@@ -86,16 +86,17 @@ export function registerSerial(program: Command): void {
     )
     .argument("<device-or-port>", "a device name from serial.toml, or a port path such as /dev/ttyUSB0")
     .option("--baud <n>", "baud rate (a port path only; default 9600)")
-    .option("--parser <kind>", `parser for a port path: ${PARSER_KINDS.join(", ")}`)
+    .option("--parser <kind>", "parser for a port path: regex, kv, json or nmea")
     .option("--pattern <regex>", "the regex parser's pattern")
     .option("--count <n>", "stop after this many lines")
     .option("--timeout <s>", "stop after this many seconds")
     .action(async (target: string, opts: Record<string, string | undefined>, cmd: Command) => {
-      const [{ serialSettings, openSerial }, { buildParser }, { LineSplitter }] = await Promise.all([
-        import("../../drivers/serial/transport.ts"),
-        import("../../drivers/serial/parsers/index.ts"),
-        import("../../drivers/serial/line-splitter.ts"),
-      ]);
+      const [{ serialSettings, openSerial }, { buildParser, PARSER_KINDS }, { LineSplitter }] =
+        await Promise.all([
+          import("../../drivers/serial/transport.ts"),
+          import("../../drivers/serial/parsers/index.ts"),
+          import("../../drivers/serial/line-splitter.ts"),
+        ]);
       let settings: SerialSettings;
       let parser: ParserConfig | undefined;
       if (target.startsWith("/")) {
