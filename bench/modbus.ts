@@ -19,6 +19,7 @@ import { loadConfig } from "../src/config/store.ts";
 import { ModbusComponent } from "../src/drivers/modbus/component.ts";
 import { createLogger } from "../src/runtime/logger.ts";
 import { startSlave } from "../test/helpers/modbus-slave.ts";
+import { deviceToml, pointToml } from "../test/helpers/modbus-toml.ts";
 import { freePort, waitFor } from "../test/helpers/ports.ts";
 import {
   binaryOf,
@@ -43,15 +44,19 @@ function devicesToml(port: number, interval: number, count = UNITS): string {
   return units
     .slice(0, count)
     .map(
-      (u) => `[[device]]
-name = "dev${u}"
-transport = "tcp"
-host = "127.0.0.1"
-port = ${port}
-unit_id = ${u}
-poll_interval_s = ${interval}
-timeout_ms = 1000
-${Array.from({ length: REGS }, (_, i) => `[[device.point]]\nname = "r${i}"\ntable = "holding"\naddress = ${i}\n`).join("")}`,
+      (u) =>
+        deviceToml({
+          name: `dev${u}`,
+          transport: "tcp",
+          host: "127.0.0.1",
+          port,
+          unit_id: u,
+          poll_interval_s: interval,
+          timeout_ms: 1000,
+        }) +
+        Array.from({ length: REGS }, (_, i) =>
+          pointToml({ name: `r${i}`, table: "holding", address: i }),
+        ).join(""),
     )
     .join("\n");
 }

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import mqtt, { type MqttClient } from "mqtt";
 import { SLAVE_REGS, type Slave, slaveAvailable, startSlave } from "../helpers/modbus-slave.ts";
+import { deviceToml, pointToml } from "../helpers/modbus-toml.ts";
 import { canConnect, freePort, waitFor } from "../helpers/ports.ts";
 import {
   cleanEnv,
@@ -31,35 +32,28 @@ for (const name of ["linux-x64", "linux-arm64", "linux-armv7"]) {
       const c = tempConfigDir(p);
       writeFileSync(
         join(c.dir, "modbus.toml"),
-        `[[device]]
-name = "rtu1"
-transport = "rtu"
-serial_port = ${JSON.stringify(slave.rtuPath)}
-baud = 19200
-unit_id = 1
-poll_interval_s = 0.5
-[[device.point]]
-name = "v"
-table = "holding"
-address = 0
-[[device.point]]
-name = "f"
-table = "holding"
-address = 4
-type = "float32"
-
-[[device]]
-name = "tcp2"
-transport = "tcp"
-host = "127.0.0.1"
-port = ${slave.tcpPort}
-unit_id = 2
-poll_interval_s = 0.5
-[[device.point]]
-name = "v"
-table = "holding"
-address = 0
-`,
+        [
+          deviceToml({
+            name: "rtu1",
+            transport: "rtu",
+            serial_port: slave.rtuPath,
+            baud: 19200,
+            unit_id: 1,
+            poll_interval_s: 0.5,
+          }),
+          pointToml({ name: "v", table: "holding", address: 0 }),
+          pointToml({ name: "f", table: "holding", address: 4, type: "float32" }),
+          "\n",
+          deviceToml({
+            name: "tcp2",
+            transport: "tcp",
+            host: "127.0.0.1",
+            port: slave.tcpPort,
+            unit_id: 2,
+            poll_interval_s: 0.5,
+          }),
+          pointToml({ name: "v", table: "holding", address: 0 }),
+        ].join(""),
       );
       const d = startBinary(t, ["--config-dir", c.dir, "run", "broker", "modbus"], cleanEnv({ HOME: c.dir }));
       let client: MqttClient | undefined;

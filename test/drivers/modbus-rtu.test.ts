@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { type Harness, startHarness } from "../helpers/modbus-harness.ts";
+import { alarmIs, type Harness, healthIs, startHarness } from "../helpers/modbus-harness.ts";
 import {
   realRtuFromEnv,
   SLAVE_REGS,
@@ -17,6 +17,7 @@ import {
   slaveAvailable,
   startSlave,
 } from "../helpers/modbus-slave.ts";
+import { deviceToml, pointToml } from "../helpers/modbus-toml.ts";
 
 const skip = slaveAvailable();
 /** Real adapters named by LEDGE_TEST_MODBUS_RTU_PORT / _PEER replace the pty pair (hw-test/README.md). */
@@ -29,41 +30,29 @@ function rtuDevice(
   unit: number,
   o: { interval?: number; timeout?: number; retries?: number } = {},
 ): string {
-  return `
-[[device]]
-name = "${name}"
-transport = "rtu"
-serial_port = "${path}"
-baud = ${BAUD}
-unit_id = ${unit}
-poll_interval_s = ${o.interval ?? 0.2}
-timeout_ms = ${o.timeout ?? 250}
-retries = ${o.retries ?? 0}
-backoff_max_s = 0.5
-measurement = "regs"
-[[device.point]]
-name = "u16"
-table = "holding"
-address = 0
-[[device.point]]
-name = "f32"
-table = "holding"
-address = 4
-type = "float32"
-[[device.point]]
-name = "unit"
-table = "holding"
-address = 100
-[[device.point]]
-name = "in2"
-table = "input"
-address = 2
-[[device.point]]
-name = "coil0"
-table = "coil"
-address = 0
-`;
+  return `\n${deviceToml({
+    name,
+    transport: "rtu",
+    serial_port: path,
+    baud: BAUD,
+    unit_id: unit,
+    poll_interval_s: o.interval ?? 0.2,
+    timeout_ms: o.timeout ?? 250,
+    retries: o.retries ?? 0,
+    backoff_max_s: 0.5,
+    measurement: "regs",
+  })}${RTU_POINTS}`;
 }
+
+const RTU_POINTS = [
+  { name: "u16", table: "holding", address: 0 },
+  { name: "f32", table: "holding", address: 4, type: "float32" },
+  { name: "unit", table: "holding", address: 100 },
+  { name: "in2", table: "input", address: 2 },
+  { name: "coil0", table: "coil", address: 0 },
+]
+  .map(pointToml)
+  .join("");
 
 const values = (h: Harness, name: string, since = 0) =>
   h.waitFor(`${name} values`, (x) => x.topic === `te/device/${name}///m/regs`, 8000, since);
@@ -105,15 +94,9 @@ describe(`modbus RTU on ${real ? `${real.ledge} ↔ ${real.slave}` : "a pty pair
     try {
       await values(h, "crc");
       await slave.fault("crc", [2]);
-      const alarm = await h.waitFor(
-        "alarm",
-        (x) => x.topic === "te/device/crc///a/modbus_comm" && x.payload !== "",
-      );
+      const alarm = await h.waitFor("alarm", alarmIs("crc", "modbus_comm", true));
       assert.match(String(h.json(alarm).text), /CRC error/);
-      await h.waitFor(
-        "down",
-        (x) => x.topic === "te/device/crc///status/health" && h.json(x).status === "down",
-      );
+      await h.waitFor("down", healthIs("crc", "down"));
       const twin = await h.waitFor(
         "crc counted",
         (x) => x.topic === "te/device/crc///twin/modbus" && (h.json(x).crc_errors as number) > 0,
@@ -121,18 +104,8 @@ describe(`modbus RTU on ${real ? `${real.ledge} ↔ ${real.slave}` : "a pty pair
       assert.equal(h.json(twin).timeouts, 0, "a bad CRC is reported as such, not as a timeout");
       const n = h.seen.length;
       await slave.fault("none");
-      await h.waitFor(
-        "cleared",
-        (x) => x.topic === "te/device/crc///a/modbus_comm" && x.payload === "",
-        8000,
-        n,
-      );
-      await h.waitFor(
-        "up",
-        (x) => x.topic === "te/device/crc///status/health" && h.json(x).status === "up",
-        8000,
-        n,
-      );
+      await h.waitFor("cleared", alarmIs("crc", "modbus_comm", false), 8000, n);
+      await h.waitFor("up", healthIs("crc", "up"), 8000, n);
       await values(h, "crc", n);
     } finally {
       await slave.fault("none");
@@ -148,10 +121,7 @@ describe(`modbus RTU on ${real ? `${real.ledge} ↔ ${real.slave}` : "a pty pair
         const v = h.json(await values(h, "noise", h.seen.length));
         assert.equal(v.u16, SLAVE_REGS.uint16At0(3));
       }
-      assert.equal(
-        h.seen.some((x) => x.topic === "te/device/noise///a/modbus_comm" && x.payload !== ""),
-        false,
-      );
+      assert.equal(h.seen.some(alarmIs("noise", "modbus_comm", true)), false);
     } finally {
       await slave.fault("none");
       await h.stop();
@@ -163,19 +133,11 @@ describe(`modbus RTU on ${real ? `${real.ledge} ↔ ${real.slave}` : "a pty pair
     try {
       await values(h, "garbage");
       await slave.fault("garbage", [1]);
-      await h.waitFor(
-        "down",
-        (x) => x.topic === "te/device/garbage///status/health" && h.json(x).status === "down",
-      );
-      await h.waitFor("alarm", (x) => x.topic === "te/device/garbage///a/modbus_comm" && x.payload !== "");
+      await h.waitFor("down", healthIs("garbage", "down"));
+      await h.waitFor("alarm", alarmIs("garbage", "modbus_comm", true));
       const n = h.seen.length;
       await slave.fault("none");
-      await h.waitFor(
-        "up",
-        (x) => x.topic === "te/device/garbage///status/health" && h.json(x).status === "up",
-        8000,
-        n,
-      );
+      await h.waitFor("up", healthIs("garbage", "up"), 8000, n);
       const v = h.json(await values(h, "garbage", n));
       assert.equal(v.u16, SLAVE_REGS.uint16At0(1));
     } finally {
@@ -201,10 +163,7 @@ address = 150
           ((h.json(x).exceptions as Record<string, number>)["2"] ?? 0) > 0,
       );
       assert.match(String(h.json(twin).last_error), /exception 2/);
-      assert.equal(
-        h.seen.some((x) => x.topic === "te/device/exc///status/health" && h.json(x).status === "down"),
-        false,
-      );
+      assert.equal(h.seen.some(healthIs("exc", "down")), false);
     } finally {
       await h.stop();
     }
@@ -220,10 +179,7 @@ address = 150
         rtuDevice("dead", p, 9, { interval, timeout, retries: 2 }),
     );
     try {
-      await h.waitFor(
-        "dead is down",
-        (x) => x.topic === "te/device/dead///status/health" && h.json(x).status === "down",
-      );
+      await h.waitFor("dead is down", healthIs("dead", "down"));
       const t0 = Date.now();
       await new Promise((r) => setTimeout(r, 3000));
       for (const name of ["ok1", "ok2"]) {
@@ -253,20 +209,12 @@ address = 150
     try {
       await values(h, "unplug");
       await own.stop(); // the pty pair is gone, like a USB adapter pulled out
-      await h.waitFor("alarm", (x) => x.topic === "te/device/unplug///a/modbus_comm" && x.payload !== "");
-      await h.waitFor(
-        "down",
-        (x) => x.topic === "te/device/unplug///status/health" && h.json(x).status === "down",
-      );
+      await h.waitFor("alarm", alarmIs("unplug", "modbus_comm", true));
+      await h.waitFor("down", healthIs("unplug", "down"));
       await new Promise((r) => setTimeout(r, 500));
       const n = h.seen.length;
       own = await startSlave({ rtu: true, units: [1], ptyDir: dir });
-      await h.waitFor(
-        "cleared",
-        (x) => x.topic === "te/device/unplug///a/modbus_comm" && x.payload === "",
-        8000,
-        n,
-      );
+      await h.waitFor("cleared", alarmIs("unplug", "modbus_comm", false), 8000, n);
       const v = h.json(await values(h, "unplug", n));
       assert.equal(v.u16, SLAVE_REGS.uint16At0(1));
     } finally {

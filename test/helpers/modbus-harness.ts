@@ -32,6 +32,20 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
+const json = (m: Seen) => JSON.parse(m.payload) as Record<string, unknown>;
+
+/** Matches the health status message of child device `device` with `status`. */
+export const healthIs =
+  (device: string, status: "up" | "down") =>
+  (m: Seen): boolean =>
+    m.topic === `te/device/${device}///status/health` && json(m).status === status;
+
+/** Matches alarm `type` of child device `device` being raised (a payload) or cleared (empty). */
+export const alarmIs =
+  (device: string, type: string, raised: boolean) =>
+  (m: Seen): boolean =>
+    m.topic === `te/device/${device}///a/${type}` && (m.payload !== "") === raised;
+
 /** `retained` messages are on the broker before the component starts (state left by an earlier run). */
 export async function startHarness(
   toml: string,
@@ -70,7 +84,7 @@ export async function startHarness(
     seen,
     waitFor: (what, match, timeoutMs = 8000, since = 0) =>
       waitFor(what, () => seen.slice(since).find(match), timeoutMs, 10),
-    json: (m) => JSON.parse(m.payload) as Record<string, unknown>,
+    json,
     publish: (topic, payload, retain = true) => bus.publish(topic, payload, { retain, qos: 1 }),
     stop: async () => {
       await component.stop();
