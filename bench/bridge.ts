@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DiskQueue, type FsyncPolicy } from "../src/bridge/queue/disk-queue.ts";
-import { client, closeClients, startLedge } from "../test/bridge/harness.ts";
+import { c8yBridge, client, closeClients, startLedge } from "../test/bridge/harness.ts";
 import { startMosquitto } from "../test/helpers/mosquitto.ts";
 import { clientCert, cloudBrokerConfig, createPki } from "../test/helpers/tls-pki.ts";
 import { type Figure, recordResults, table } from "./lib/results.ts";
@@ -51,12 +51,7 @@ async function endToEnd(n: number) {
   const dir = mkdtempSync(join(tmpdir(), "ledge-bench-b-"));
   const l = await startLedge(
     {
-      "device.id": "bench-device",
-      "device.cert_path": device.cert,
-      "device.key_path": device.key,
-      "bridge.root_cert_path": pki.caCert,
-      "c8y.url": `127.0.0.1:${cfg.tlsPort}`,
-      "bridge.c8y.enable": true,
+      ...c8yBridge("bench-device", device, pki.caCert, cfg.tlsPort),
       "bridge.drain_rate": 0,
       "bridge.backoff_min_ms": 50,
       "bridge.backoff_max_ms": 100,

@@ -27,6 +27,26 @@ export function toml(values: Record<string, string | number | boolean>): string 
     .join("\n")}\n`;
 }
 
+/**
+ * Settings for device `id` with its client certificate, trusting the stand-in cloud's CA and bridged to
+ * its TLS listener on `tlsPort`.
+ */
+export function c8yBridge(
+  id: string,
+  device: { cert: string; key: string },
+  caCert: string,
+  tlsPort: number,
+): Record<string, string | number | boolean> {
+  return {
+    "device.id": id,
+    "device.cert_path": device.cert,
+    "device.key_path": device.key,
+    "bridge.root_cert_path": caCert,
+    "c8y.url": `127.0.0.1:${tlsPort}`,
+    "bridge.c8y.enable": true,
+  };
+}
+
 /** An embedded broker plus the bridge component in this process, configured from `values`. */
 export async function startLedge(
   values: Record<string, string | number | boolean>,

@@ -9,7 +9,18 @@ import { recordSize } from "../../src/bridge/queue/types.ts";
 import { type Mosquitto, startMosquitto } from "../helpers/mosquitto.ts";
 import { freePort } from "../helpers/ports.ts";
 import { clientCert, cloudBrokerConfig, createPki, type Pki } from "../helpers/tls-pki.ts";
-import { client, closeClients, gate, type Ledge, rm, startLedge, tempDir, toml, waitFor } from "./harness.ts";
+import {
+  c8yBridge,
+  client,
+  closeClients,
+  gate,
+  type Ledge,
+  rm,
+  startLedge,
+  tempDir,
+  toml,
+  waitFor,
+} from "./harness.ts";
 
 const DEVICE = "outage-device";
 const TOPIC = "c8y/measurement/measurements/create";
@@ -68,12 +79,7 @@ describe("bridge outages: nothing lost, order kept", () => {
   const children: ChildProcess[] = [];
 
   const settings = (extra: Record<string, string | number | boolean> = {}) => ({
-    "device.id": DEVICE,
-    "device.cert_path": device.cert,
-    "device.key_path": device.key,
-    "bridge.root_cert_path": pki.caCert,
-    "c8y.url": `127.0.0.1:${tlsPort}`,
-    "bridge.c8y.enable": true,
+    ...c8yBridge(DEVICE, device, pki.caCert, tlsPort),
     "bridge.backoff_min_ms": 200,
     "bridge.backoff_max_ms": 1000,
     "bridge.drain_rate": 1000,

@@ -4,7 +4,17 @@ import type { MqttClient } from "mqtt";
 import { createC8yMapperComponent } from "../../src/mappers/c8y/component.ts";
 import { type Mosquitto, startMosquitto } from "../helpers/mosquitto.ts";
 import { clientCert, cloudBrokerConfig, createPki, type Pki } from "../helpers/tls-pki.ts";
-import { client, closeClients, collect, type Ledge, rm, startLedge, tempDir, waitFor } from "./harness.ts";
+import {
+  c8yBridge,
+  client,
+  closeClients,
+  collect,
+  type Ledge,
+  rm,
+  startLedge,
+  tempDir,
+  waitFor,
+} from "./harness.ts";
 
 const DEVICE = "rt-device";
 
@@ -27,15 +37,7 @@ describe("c8y mapper + bridge round trip", () => {
     atCloud = await collect(observer, "#");
     dir = tempDir();
     l = await startLedge(
-      {
-        "device.id": DEVICE,
-        "device.cert_path": device.cert,
-        "device.key_path": device.key,
-        "bridge.root_cert_path": pki.caCert,
-        "c8y.url": `127.0.0.1:${cfg.tlsPort}`,
-        "bridge.c8y.enable": true,
-        "bridge.drain_rate": 0,
-      },
+      { ...c8yBridge(DEVICE, device, pki.caCert, cfg.tlsPort), "bridge.drain_rate": 0 },
       dir,
       [createC8yMapperComponent],
     );
