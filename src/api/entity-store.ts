@@ -1,6 +1,5 @@
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { writeFileAtomic } from "../config/store.ts";
+import { readJsonList, writeFileAtomic } from "../runtime/files.ts";
 import type { Registration } from "./payloads.ts";
 import { defaultScheme, type EntityTopicId, MAIN_DEVICE } from "./topics.ts";
 
@@ -27,24 +26,13 @@ export class EntityStore {
 
   /** Loads the persisted entities; a corrupt file is reported and replaced, never fatal. */
   load(): { error?: string } {
-    let text: string;
-    try {
-      text = readFileSync(this.file, "utf8");
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") return {};
-      return { error: `cannot read ${this.file}: ${(e as Error).message}` };
-    }
-    try {
-      const list = JSON.parse(text) as Entity[];
-      if (!Array.isArray(list)) throw new Error("not a list");
-      for (const e of list) {
-        if (typeof e?.topicId === "string" && e.registration && typeof e.registration["@type"] === "string")
-          this.entities.set(e.topicId, e);
-      }
-      return {};
-    } catch (e) {
-      return { error: `ignoring corrupt entity store ${this.file}: ${(e as Error).message}` };
-    }
+    const r = readJsonList<Entity>(
+      this.file,
+      "entity store",
+      (e) => typeof e?.topicId === "string" && typeof e.registration?.["@type"] === "string",
+    );
+    for (const e of r.items) this.entities.set(e.topicId, e);
+    return { error: r.error };
   }
 
   list(): Entity[] {

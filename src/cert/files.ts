@@ -1,5 +1,5 @@
 import { chmodSync, existsSync, unlinkSync } from "node:fs";
-import { writeFileAtomic } from "../config/store.ts";
+import { writeFileAtomic } from "../runtime/files.ts";
 
 /** Key files are private to the owner; certificates are public. */
 export const KEY_MODE = 0o600;

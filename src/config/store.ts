@@ -1,6 +1,7 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { dirname, isAbsolute, join } from "node:path";
+import { readFileSync } from "node:fs";
+import { isAbsolute, join } from "node:path";
 import { parse, stringify } from "smol-toml";
+import { writeFileAtomic } from "../runtime/files.ts";
 import { ConfigError, parseValue, validateValue } from "./parse-value.ts";
 import {
   type ConfigKey,
@@ -173,18 +174,4 @@ function flatten(
       visit(key, v);
     }
   }
-}
-
-/** Writes a whole file or nothing: a crash leaves the old file or the new one, never half of one. */
-export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, data, { mode });
-  const fd = openSync(tmp, "r");
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
 }

@@ -1,6 +1,5 @@
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { writeFileAtomic } from "../../config/store.ts";
+import { readJsonList, writeFileAtomic } from "../../runtime/files.ts";
 import type { CommandRecord } from "./state.ts";
 
 /**
@@ -16,22 +15,13 @@ export class CommandStore {
   }
 
   load(): { error?: string } {
-    let text: string;
-    try {
-      text = readFileSync(this.file, "utf8");
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") return {};
-      return { error: `cannot read ${this.file}: ${(e as Error).message}` };
-    }
-    try {
-      const list = JSON.parse(text) as CommandRecord[];
-      if (!Array.isArray(list)) throw new Error("not a list");
-      for (const r of list)
-        if (typeof r?.topic === "string" && typeof r.op === "string") this.records.set(r.topic, r);
-      return {};
-    } catch (e) {
-      return { error: `ignoring corrupt command state ${this.file}: ${(e as Error).message}` };
-    }
+    const r = readJsonList<CommandRecord>(
+      this.file,
+      "command state",
+      (c) => typeof c?.topic === "string" && typeof c.op === "string",
+    );
+    for (const c of r.items) this.records.set(c.topic, c);
+    return { error: r.error };
   }
 
   get(topic: string): CommandRecord | undefined {

@@ -9,6 +9,7 @@ import {
   unlinkSync,
   writevSync,
 } from "node:fs";
+import { syncDir } from "../../runtime/files.ts";
 import type { Logger } from "../../runtime/logger.ts";
 import { lockDir } from "./lock.ts";
 import { decodeRecord, encodeHead, RECORD_HEADER_BYTES, sizeFromHeader } from "./record.ts";
@@ -18,7 +19,6 @@ import {
   type Segment,
   scanSegment,
   segmentPath,
-  syncDir,
   writeCommit,
 } from "./segment.ts";
 import {

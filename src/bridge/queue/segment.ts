@@ -1,13 +1,6 @@
-import {
-  closeSync,
-  fsyncSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  writeFileSync,
-} from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { writeFileAtomic } from "../../runtime/files.ts";
 import { decodeRecord } from "./record.ts";
 
 /** A segment file holds records `base, base+1, ...` back to back; its name is its base seq. */
@@ -82,29 +75,5 @@ export function readCommit(dir: string): CommitState {
 
 /** Temp file + rename: a crash leaves the old state or the new one, never a mix. */
 export function writeCommit(dir: string, state: CommitState, sync: boolean): void {
-  const path = join(dir, COMMIT_FILE);
-  const tmp = `${path}.tmp`;
-  writeFileSync(tmp, JSON.stringify(state));
-  if (sync) {
-    const fd = openSync(tmp, "r");
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  }
-  renameSync(tmp, path);
-  if (sync) syncDir(dir);
-}
-
-export function syncDir(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = openSync(dir, "r");
-    fsyncSync(fd);
-  } catch {
-    // Some platforms cannot fsync a directory; the rename is still atomic.
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
+  writeFileAtomic(join(dir, COMMIT_FILE), JSON.stringify(state), 0o644, sync);
 }

@@ -1,0 +1,60 @@
+/** Files ledge keeps its state in: whole-file atomic replacement, and tolerant reads. */
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+
+/**
+ * Writes a whole file or nothing: a crash leaves the old file or the new one, never half of one.
+ * With `sync` (the default) the data and the rename reach the disk before this returns.
+ */
+export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644, sync = true): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, data, { mode });
+  if (sync) {
+    const fd = openSync(tmp, "r");
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  }
+  renameSync(tmp, path);
+  if (sync) syncDir(dirname(path));
+}
+
+export function syncDir(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, "r");
+    fsyncSync(fd);
+  } catch {
+    // Some platforms cannot fsync a directory; the rename is still atomic.
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/**
+ * A JSON list ledge persisted: a missing file is an empty list; an unreadable or corrupt one is
+ * reported and ignored (state is rebuilt), never fatal. Items failing `keep` are dropped.
+ */
+export function readJsonList<T>(
+  file: string,
+  what: string,
+  keep: (item: Partial<T> | null) => boolean,
+): { items: T[]; error?: string } {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return { items: [] };
+    return { items: [], error: `cannot read ${file}: ${(e as Error).message}` };
+  }
+  try {
+    const list = JSON.parse(text) as Partial<T>[];
+    if (!Array.isArray(list)) throw new Error("not a list");
+    return { items: list.filter(keep) as T[] };
+  } catch (e) {
+    return { items: [], error: `ignoring corrupt ${what} ${file}: ${(e as Error).message}` };
+  }
+}
