@@ -147,12 +147,8 @@ describe(`modbus RTU on ${real ? `${real.ledge} ↔ ${real.slave}` : "a pty pair
   });
 
   test("exception response over RTU is counted by code; the device stays up", async () => {
-    const toml = `${rtuDevice("exc", slave.rtuPath!, 2)}
-[[device.point]]
-name = "beyond"
-table = "input"
-address = 150
-`;
+    const toml =
+      rtuDevice("exc", slave.rtuPath!, 2) + pointToml({ name: "beyond", table: "input", address: 150 });
     const h = await startHarness(toml);
     try {
       await values(h, "exc");

@@ -129,20 +129,10 @@ describe("modbus TCP against pymodbus", { skip }, () => {
   });
 
   test("an exception response (illegal data address) is counted, the other points still arrive and the device stays up", async () => {
-    const extra = `
-[[device.point]]
-name = "ok"
-table = "holding"
-address = 299
-[[device.point]]
-name = "missing"
-table = "holding"
-address = 300
-[[device.point]]
-name = "far"
-table = "input"
-address = 500
-`;
+    const extra =
+      pointToml({ name: "ok", table: "holding", address: 299 }) +
+      pointToml({ name: "missing", table: "holding", address: 300 }) +
+      pointToml({ name: "far", table: "input", address: 500 });
     const h = await startHarness(tcpDevice("exc", slave.tcpPort!, 1) + extra);
     try {
       // holding 299..300 is one coalesced read the slave refuses: split into single reads, 299 survives
@@ -244,22 +234,10 @@ address = 500
   });
 
   test("modbus_write: by point and raw, successful and failed with the Modbus exception", async () => {
-    const extra = `
-[[device.point]]
-name = "setpoint"
-table = "holding"
-address = 50
-type = "float32"
-scale = 0.5
-[[device.point]]
-name = "relay"
-table = "coil"
-address = 7
-[[device.point]]
-name = "reading"
-table = "input"
-address = 0
-`;
+    const extra =
+      pointToml({ name: "setpoint", table: "holding", address: 50, type: "float32", scale: 0.5 }) +
+      pointToml({ name: "relay", table: "coil", address: 7 }) +
+      pointToml({ name: "reading", table: "input", address: 0 });
     const h = await startHarness(tcpDevice("plc", slave.tcpPort!, 1, 5) + extra);
     try {
       await h.waitFor("capability", (x) => x.topic === "te/device/plc///cmd/modbus_write");
@@ -319,12 +297,8 @@ address = 0
   });
 
   test("a write left executing by a stopped process is failed on start; a pending init is carried out", async () => {
-    const toml = `${tcpDevice("restart", slave.tcpPort!, 3, 5)}
-[[device.point]]
-name = "sp"
-table = "holding"
-address = 80
-`;
+    const toml =
+      tcpDevice("restart", slave.tcpPort!, 3, 5) + pointToml({ name: "sp", table: "holding", address: 80 });
     const cmd = "te/device/restart///cmd/modbus_write";
     const h = await startHarness(toml, "", [
       { topic: `${cmd}/old`, payload: JSON.stringify({ status: "executing", point: "sp", value: 5 }) },
@@ -346,12 +320,11 @@ address = 80
   test("an invalid file starts nothing: no registration, no poll", async () => {
     await slave.command("reset_stats");
     await assert.rejects(
-      startHarness(`${tcpDevice("half", slave.tcpPort!, 1)}${ALL_TYPES}
-[[device.point]]
-name = "bad"
-table = "holding"
-address = 99999
-`),
+      startHarness(
+        tcpDevice("half", slave.tcpPort!, 1) +
+          ALL_TYPES +
+          pointToml({ name: "bad", table: "holding", address: 99999 }),
+      ),
       /modbus\.toml:\d+: 'address' must be an integer between 0 and 65535/,
     );
     await new Promise((r) => setTimeout(r, 300));
@@ -359,17 +332,16 @@ address = 99999
   });
 
   test("an alarm point raises its alarm above the threshold and clears it below", async () => {
-    const extra = `
-[[device.point]]
-name = "pressure"
-table = "holding"
-address = 70
-alarm = "overpressure"
-condition = ">"
-threshold = 100
-severity = "critical"
-text = "Pressure too high"
-`;
+    const extra = pointToml({
+      name: "pressure",
+      table: "holding",
+      address: 70,
+      alarm: "overpressure",
+      condition: ">",
+      threshold: 100,
+      severity: "critical",
+      text: "Pressure too high",
+    });
     await slave.command("set 2 holding 70 50");
     const h = await startHarness(tcpDevice("tank", slave.tcpPort!, 2) + extra);
     try {
