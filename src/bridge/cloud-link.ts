@@ -7,7 +7,7 @@ import { classify } from "./diagnose.ts";
 import type { MessageQueue } from "./queue/types.ts";
 import { TokenBucket } from "./rate.ts";
 import { downlinkTopic, uplinkTopic } from "./routes.ts";
-import type { LinkSettings } from "./settings.ts";
+import { cloudClientOptions, type LinkSettings } from "./settings.ts";
 
 export interface LinkOptions {
   settings: LinkSettings;
@@ -141,29 +141,11 @@ export class CloudLink {
     const s = this.o.settings;
     const gen = ++this.generation;
     const opts: IClientOptions = {
-      host: s.endpoint.host,
-      port: s.endpoint.port,
-      protocol: s.endpoint.tls ? "mqtts" : "mqtt",
-      protocolVersion: 4,
-      clientId: s.clientId,
-      username: s.username,
-      password: s.password,
-      // A persistent session keeps the cloud's subscriptions and queued operations across outages.
-      clean: false,
+      ...cloudClientOptions(s),
       keepalive: this.o.keepaliveS,
-      reconnectPeriod: 0,
       connectTimeout: 15_000,
       resubscribe: false,
       queueQoSZero: false,
-      ...(s.endpoint.tls
-        ? {
-            cert: s.cert,
-            key: s.key,
-            ca: s.ca,
-            rejectUnauthorized: true,
-            servername: /^[\d.:]+$/.test(s.endpoint.host) ? undefined : s.endpoint.host,
-          }
-        : {}),
     };
     const client = mqtt.connect(opts);
     this.client = client;

@@ -1,6 +1,6 @@
 import mqtt from "mqtt";
 import { classify, type Failure } from "./diagnose.ts";
-import type { LinkSettings } from "./settings.ts";
+import { cloudClientOptions, type LinkSettings } from "./settings.ts";
 
 export type ProbeResult = { ok: true; ms: number } | { ok: false; failure: Failure };
 
@@ -14,23 +14,7 @@ export function probe(s: LinkSettings, timeoutMs = 10_000): Promise<ProbeResult>
   return new Promise((resolve) => {
     let handshakeDone = false;
     let done = false;
-    const client = mqtt.connect({
-      host: s.endpoint.host,
-      port: s.endpoint.port,
-      protocol: s.endpoint.tls ? "mqtts" : "mqtt",
-      protocolVersion: 4,
-      clientId: s.clientId,
-      username: s.username,
-      password: s.password,
-      clean: false,
-      reconnectPeriod: 0,
-      connectTimeout: timeoutMs,
-      cert: s.cert,
-      key: s.key,
-      ca: s.ca,
-      rejectUnauthorized: true,
-      servername: /^[\d.:]+$/.test(s.endpoint.host) ? undefined : s.endpoint.host,
-    });
+    const client = mqtt.connect({ ...cloudClientOptions(s), connectTimeout: timeoutMs });
     client.handleMessage = () => {};
     client.stream?.on?.("secureConnect", () => {
       handshakeDone = true;

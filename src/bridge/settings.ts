@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
+import type { IClientOptions } from "mqtt";
 import { type ConfigKey, isConfigKey } from "../config/schema.ts";
 import type { Config } from "../config/store.ts";
 import { type CloudName, type CloudRoutes, type Endpoint, parseEndpoint, routesFor } from "./routes.ts";
@@ -111,4 +112,32 @@ export function linkSettings(config: Config, cloud: CloudName): LinkSettings {
     );
   }
   return s;
+}
+
+/**
+ * The MQTT options every connection to a cloud shares (the bridge's and `connect --test`'s): the
+ * device's identity, mutual TLS, and a persistent session, which keeps the cloud's subscriptions
+ * and queued operations across outages. Reconnecting is the caller's business.
+ */
+export function cloudClientOptions(s: LinkSettings): IClientOptions {
+  return {
+    host: s.endpoint.host,
+    port: s.endpoint.port,
+    protocol: s.endpoint.tls ? "mqtts" : "mqtt",
+    protocolVersion: 4,
+    clientId: s.clientId,
+    username: s.username,
+    password: s.password,
+    clean: false,
+    reconnectPeriod: 0,
+    ...(s.endpoint.tls
+      ? {
+          cert: s.cert,
+          key: s.key,
+          ca: s.ca,
+          rejectUnauthorized: true,
+          servername: /^[\d.:]+$/.test(s.endpoint.host) ? undefined : s.endpoint.host,
+        }
+      : {}),
+  };
 }
