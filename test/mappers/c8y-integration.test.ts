@@ -5,6 +5,7 @@ import { createAzMapperComponent } from "../../src/mappers/az/component.ts";
 import { createC8yMapperComponent } from "../../src/mappers/c8y/component.ts";
 import { createMqttMapperComponent } from "../../src/mappers/mqtt/component.ts";
 import { type BrokerKind, type Harness, startHarness } from "../helpers/mappers-bus.ts";
+import { waitFor } from "../helpers/ports.ts";
 
 const XID = "test-device:device:child1";
 
@@ -90,6 +91,63 @@ for (const kind of ["embedded", "mosquitto"] as BrokerKind[]) {
       await h.expect(cmd, '{"status":"init"}');
       await h.publish(cmd, { status: "failed", reason: "not allowed, sorry" }, { retain: true });
       await h.expect(`c8y/s/us/${XID}`, '505,77,"not allowed, sorry"');
+    });
+
+    it("software_list capability → a te/ command; the agent's list arrives as 140 on c8y/s/us", async () => {
+      const mark = h.seen.length;
+      await h.publish("te/device/main///cmd/software_list", { types: ["apt"] }, { retain: true });
+      const cmd = await waitFor("the mapper's software_list command", () =>
+        h.seen
+          .slice(mark)
+          .find((s) => s.topic.startsWith("te/device/main///cmd/software_list/c8y-mapper-") && s.payload),
+      );
+      assert.equal(cmd.payload, '{"status":"init"}');
+      // Play the agent.
+      await h.publish(cmd.topic, { status: "executing" }, { retain: true });
+      await h.publish(
+        cmd.topic,
+        {
+          status: "successful",
+          currentSoftwareList: [
+            {
+              type: "apt",
+              modules: [
+                { name: "jq", version: "1.6" },
+                { name: "curl", version: "7.88.1" },
+              ],
+            },
+          ],
+        },
+        { retain: true },
+      );
+      await h.expect("c8y/s/us", "140,jq,1.6,apt,,curl,7.88.1,apt,", mark);
+      await h.expect(cmd.topic, "", mark);
+    });
+
+    it("c8y_Firmware → firmware_update command; 504, then the inventory fragment and 506", async () => {
+      await h.publish("te/device/main///cmd/firmware_update", {}, { retain: true });
+      await h.expect("c8y/s/us", "114,c8y_SoftwareUpdate,c8y_Firmware");
+      const cmd = "te/device/main///cmd/firmware_update/c8y-mapper-3141";
+      await h.publish("c8y/devicecontrol/notifications", {
+        id: "3141",
+        c8y_Firmware: { name: "ledge", version: "1.2.0", url: "http://fw.example/ledge" },
+      });
+      const init = await h.expect(cmd);
+      assert.equal(
+        init.payload,
+        '{"status":"init","name":"ledge","version":"1.2.0","url":"http://fw.example/ledge"}',
+      );
+      await h.publish(cmd, { ...JSON.parse(init.payload), status: "executing" }, { retain: true });
+      await h.expect("c8y/s/us", "504,3141");
+      const mark = h.seen.length;
+      await h.publish(cmd, { ...JSON.parse(init.payload), status: "successful" }, { retain: true });
+      await h.expect(
+        "c8y/inventory/managedObjects/update/test-device",
+        '{"c8y_Firmware":{"name":"ledge","version":"1.2.0","url":"http://fw.example/ledge"}}',
+        mark,
+      );
+      await h.expect("c8y/s/us", "506,3141", mark);
+      await h.expect(cmd, "", mark);
     });
 
     const bad: [string, string, string, RegExp][] = [

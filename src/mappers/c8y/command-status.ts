@@ -1,14 +1,18 @@
 /**
  * Status of commands the mapper created (`te/<id>/cmd/<op>/c8y-mapper-<op-id>`) → Cumulocity:
  * `504,<op-id>` executing, `506,<op-id>` successful, `505,<op-id>,<reason>` failed; without an
- * operation id, `501/503/502,<c8y op>`. After a terminal status the command is cleared.
+ * operation id, `501/503/502,<c8y op>`. After a terminal status the command is cleared. A successful
+ * firmware update also sets the `c8y_Firmware` inventory fragment; `software_list` commands (issued
+ * by the mapper itself, no Cumulocity operation) report the list instead.
  */
 import { validateCommand } from "../../api/payloads.ts";
 import type { Entity } from "../common/entities.ts";
 import type { MapperContext, OutMessage, Result } from "../common/types.ts";
 import { C8Y_OPERATION } from "./capabilities.ts";
+import { firmwareInventory } from "./firmware.ts";
 import { CMD_ID_PREFIX } from "./operations.ts";
 import { record, smartRestTopic } from "./smartrest.ts";
+import { softwareListStatusToC8y } from "./software-list.ts";
 
 export function isMapperCommand(cmdId: string): boolean {
   return cmdId.startsWith(CMD_ID_PREFIX);
@@ -24,6 +28,8 @@ export function commandStatusToC8y(
 ): Result<OutMessage[]> {
   const c = validateCommand(json);
   if (!c.ok) return c;
+  if (op === "software_list")
+    return { ok: true, value: softwareListStatusToC8y(c.value, entity, cmdTopic, ctx) };
   const suffix = cmdId.slice(CMD_ID_PREFIX.length);
   const opId = /^\d+$/.test(suffix) ? suffix : undefined;
   const c8yOp = C8Y_OPERATION[op] ?? op;
@@ -36,7 +42,11 @@ export function commandStatusToC8y(
     case "successful":
       return {
         ok: true,
-        value: [{ topic, payload: opId ? record(506, opId) : record(503, c8yOp), qos: 1 }, clear],
+        value: [
+          ...(op === "firmware_update" ? firmwareInventory(c.value, entity) : []),
+          { topic, payload: opId ? record(506, opId) : record(503, c8yOp), qos: 1 },
+          clear,
+        ],
       };
     case "failed":
       return {

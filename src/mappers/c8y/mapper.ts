@@ -22,6 +22,7 @@ import {
   smartRestToTe,
 } from "./operations.ts";
 import { registrationToC8y } from "./registration.ts";
+import { softwareListCommand } from "./software-list.ts";
 import { twinToC8y } from "./twin.ts";
 
 const TOPIC_CACHE = 4096;
@@ -59,6 +60,8 @@ export class C8yMapper {
   private readonly commandStatus = new Map<string, string>();
   private readonly prefix: string;
   private readonly topics = new Map<string, TopicParse>();
+  /** Numbers the software_list commands the mapper issues, so two in one millisecond differ. */
+  private softwareListSeq = 0;
 
   constructor(private readonly ctx: C8yMapperOptions) {
     this.entities = new EntityCache(ctx.mainId);
@@ -179,8 +182,15 @@ export class C8yMapper {
         out.push(...healthToC8y(entity, health, this.entities, this.ctx));
         return { ok: true, value: undefined };
       case "cmd": {
-        if (rest.length === 0)
-          return push(out, capabilityToC8y(this.capabilities, entity, type, msg.payload, this.ctx));
+        if (rest.length === 0) {
+          const hadList = this.hasSoftwareList(topicId);
+          const r = push(out, capabilityToC8y(this.capabilities, entity, type, msg.payload, this.ctx));
+          // As thin-edge at start-up: an entity that can list its software is asked to, so
+          // Cumulocity shows what is installed.
+          if (r.ok && type === "software_list" && !hadList && this.hasSoftwareList(topicId))
+            out.push(softwareListCommand(entity, ++this.softwareListSeq, this.ctx));
+          return r;
+        }
         const j = parseJson(msg.payload);
         if (!j.ok) return j;
         const status = (j.value as { status?: unknown } | null)?.status;
@@ -191,11 +201,19 @@ export class C8yMapper {
           if (status === "successful" || status === "failed") this.commandStatus.delete(msg.topic);
           else this.commandStatus.set(msg.topic, status);
         }
-        return push(out, r);
+        const pushed = push(out, r);
+        // The installed software changed: refresh Cumulocity's list, as thin-edge does.
+        if (r.ok && type === "software_update" && status === "successful" && this.hasSoftwareList(topicId))
+          out.push(softwareListCommand(entity, ++this.softwareListSeq, this.ctx));
+        return pushed;
       }
       default:
         return { ok: true, value: undefined };
     }
+  }
+
+  private hasSoftwareList(topicId: string): boolean {
+    return this.capabilities.get(topicId)?.has("software_list") ?? false;
   }
 
   /** Topics repeat (one per series of readings): parse each once. Bounded, so junk topics cannot grow it. */

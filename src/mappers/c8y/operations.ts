@@ -1,10 +1,12 @@
 /**
  * Inbound Cumulocity operations → te/ command requests. JSON operations arrive on
- * `c8y/devicecontrol/notifications`; a few SmartREST templates (`510` restart) on `c8y/s/ds`.
+ * `c8y/devicecontrol/notifications`; a few SmartREST templates (`510` restart, `528` software,
+ * `515` firmware) on `c8y/s/ds`.
  * Each becomes a retained `te/<entity>/cmd/<op>/c8y-mapper-<op-id>` with `{"status":"init",...}`.
  */
 import type { EntityCache } from "../common/entities.ts";
 import type { MapperContext, OutMessage, Result } from "../common/types.ts";
+import { firmwareFrom515, firmwareFromJson } from "./firmware.ts";
 import { parseRecord } from "./smartrest.ts";
 
 export const OPERATIONS_TOPIC = "c8y/devicecontrol/notifications";
@@ -69,6 +71,7 @@ function needType(fragment: unknown, name: string): Result<Obj & { type: string 
 const BUILDERS: Record<string, Builder> = {
   c8y_Restart: () => ({ ok: true, value: { op: "restart", payload: {} } }),
   c8y_SoftwareUpdate: softwareUpdate,
+  c8y_Firmware: firmwareFromJson,
   c8y_UploadConfigFile: (f, url) => {
     const v = needType(f, "c8y_UploadConfigFile");
     if (!v.ok) return v;
@@ -167,11 +170,13 @@ function softwareUpdate528(fields: string[]): Result<Built> {
 const SMARTREST: Record<string, (fields: string[]) => Result<Built>> = {
   "510": () => ({ ok: true, value: { op: "restart", payload: {} } }),
   "528": softwareUpdate528,
+  "515": firmwareFrom515,
 };
 
 /**
- * SmartREST operation templates on `c8y/s/ds` (one record per line): `510,<xid>` restart and
- * `528,<xid>,...` software update. Other templates are ignored (operations arrive as JSON).
+ * SmartREST operation templates on `c8y/s/ds` (one record per line): `510,<xid>` restart,
+ * `528,<xid>,...` software update and `515,<xid>,<name>,<version>,<url>` firmware. Other templates
+ * are ignored (operations arrive as JSON).
  */
 export function smartRestToTe(
   text: string,
