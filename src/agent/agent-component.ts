@@ -35,7 +35,7 @@ export class AgentComponent implements Component {
 
   constructor(ctx: Context, overrides: AgentOverrides = {}) {
     const { config, bus, clock } = ctx;
-    const log = ctx.log.child("agent");
+    const log = ctx.log;
     const root = config.get("mqtt.topic_root");
     const env = overrides.env ?? process.env;
     const stateDir = join(config.dataDir, "agent");
