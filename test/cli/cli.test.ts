@@ -163,6 +163,34 @@ describe("ledge CLI", () => {
     assert.equal(out, "hello\nworld\n");
   });
 
+  it("ledge mqtt sub exits with an error when the broker goes away", async () => {
+    const mosq = await startMosquitto();
+    try {
+      const { dir } = await tempConfig();
+      const sub = ledgeSpawn(["-c", dir, "mqtt", "sub", "demo/#"], {
+        LEDGE_MQTT_CLIENT_PORT: String(mosq.port),
+      });
+      procs.push(sub);
+      let err = "";
+      sub.stderr?.on("data", (d) => {
+        err += d;
+      });
+      const exited = once(sub, "exit");
+      const c = await mqtt.connectAsync({ host: "127.0.0.1", port: mosq.port });
+      await c.publishAsync("demo/ready", "x", { retain: true });
+      await c.endAsync();
+      await waitFor("the subscriber to receive", () => sub.stdout?.read() ?? undefined, 15_000);
+      await mosq.stop();
+      const timeout = setTimeout(() => sub.kill("SIGKILL"), 5000);
+      const [code] = await exited;
+      clearTimeout(timeout);
+      assert.equal(code, 1, `exit code ${code}, stderr: ${err}`);
+      assert.match(err, /lost the connection to the MQTT broker/);
+    } finally {
+      await mosq.stop();
+    }
+  });
+
   it("ledge run on a port already in use exits with a clear error", async () => {
     const { dir, port } = await tempConfig();
     const blocker = createServer().listen(port, "127.0.0.1");

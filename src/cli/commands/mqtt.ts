@@ -89,8 +89,12 @@ export function registerMqtt(program: Command): void {
         }
         const client = await connect(configOf(cmd));
         let seen = 0;
+        let finished = false;
         await new Promise<void>((resolve) => {
-          const done = () => resolve();
+          const done = () => {
+            finished = true;
+            resolve();
+          };
           client.on("message", (topic, payload) => {
             process.stdout.write(
               opts.topic ? `[${topic}] ${payload.toString()}\n` : `${payload.toString()}\n`,
@@ -100,6 +104,13 @@ export function registerMqtt(program: Command): void {
           if (opts.duration !== undefined) setTimeout(done, opts.duration * 1000).unref();
           process.once("SIGINT", done);
           process.once("SIGTERM", done);
+          // reconnectPeriod is 0: without this a lost broker ends the process with status 0, as if done
+          client.once("close", () => {
+            if (finished) return;
+            process.stderr.write("ledge: lost the connection to the MQTT broker\n");
+            process.exitCode = 1;
+            done();
+          });
           client.subscribe(topics, { qos: opts.qos }, (e) => {
             if (e) {
               process.stderr.write(`ledge: subscribe failed: ${e.message}\n`);
