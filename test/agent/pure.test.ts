@@ -51,6 +51,11 @@ describe("updateList", () => {
       /action must be install or remove/,
     ],
     ["no name", [{ type: "apt", modules: [{ action: "remove" }] }], /name must be a string/],
+    [
+      "a name that is an option",
+      [{ type: "apt", modules: [{ name: "-oAPT::Update::Pre-Invoke::=id", action: "install" }] }],
+      /name must not start with '-'/,
+    ],
   ];
   for (const [name, v, re] of bad)
     it(`rejects ${name}`, () => {

@@ -55,6 +55,8 @@ export function parseUpdateList(
       const where = `updateList[${i}].modules[${j}]`;
       if (typeof r.name !== "string" || !r.name)
         return { ok: false, error: `${where}.name must be a string` };
+      // the name is a plugin argument: one starting with '-' would be taken as an option (apt-get -o ...)
+      if (r.name.startsWith("-")) return { ok: false, error: `${where}.name must not start with '-'` };
       if (r.action !== "install" && r.action !== "remove")
         return { ok: false, error: `${where}.action must be install or remove` };
       const mod: UpdateModule = { name: r.name, action: r.action };
