@@ -1,5 +1,10 @@
 /** MQTT topic validation and filter matching ([MQTT-4.7]). */
 
+const SLASH = 47;
+const HASH = 35;
+const PLUS = 43;
+const DOLLAR = 36;
+
 export function topicError(topic: string): string | undefined {
   if (topic.length === 0) return "topic is empty";
   if (topic.includes("+") || topic.includes("#")) return `topic '${topic}' contains a wildcard (+ or #)`;
@@ -20,17 +25,34 @@ export function filterError(filter: string): string | undefined {
   return undefined;
 }
 
+/** A filter whose first level is a lone wildcard (`#`, `+`, `#/...`, `+/...`). */
+function wildFirst(filter: string): boolean {
+  const c = filter.charCodeAt(0);
+  return (c === HASH || c === PLUS) && (filter.length === 1 || filter.charCodeAt(1) === SLASH);
+}
+
+/** Runs per message per subscription and route: compares level by level in place, no split. */
 export function matches(filter: string, topic: string): boolean {
   if (filter === topic) return true;
-  const f = filter.split("/");
-  const t = topic.split("/");
   // [MQTT-4.7.2-1] wildcards at the first level do not match topics starting with '$'
-  if ((f[0] === "#" || f[0] === "+") && topic.startsWith("$")) return false;
-  for (let i = 0; i < f.length; i++) {
-    const level = f[i];
-    if (level === "#") return true;
-    if (i >= t.length) return false;
-    if (level !== "+" && level !== t[i]) return false;
+  if (topic.charCodeAt(0) === DOLLAR && wildFirst(filter)) return false;
+  let f = 0;
+  let t = 0;
+  for (;;) {
+    let fEnd = filter.indexOf("/", f);
+    if (fEnd === -1) fEnd = filter.length;
+    const lone = fEnd - f === 1 ? filter.charCodeAt(f) : 0;
+    if (lone === HASH) return true;
+    if (t > topic.length) return false;
+    let tEnd = topic.indexOf("/", t);
+    if (tEnd === -1) tEnd = topic.length;
+    if (lone !== PLUS) {
+      if (fEnd - f !== tEnd - t) return false;
+      for (let i = 0; i < fEnd - f; i++)
+        if (filter.charCodeAt(f + i) !== topic.charCodeAt(t + i)) return false;
+    }
+    f = fEnd + 1;
+    t = tEnd + 1;
+    if (f > filter.length) return t > topic.length;
   }
-  return f.length === t.length;
 }

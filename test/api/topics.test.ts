@@ -86,6 +86,12 @@ describe("MQTT topic rules", () => {
     ["+/x", "$SYS/x", false],
     ["#", "$SYS/broker", false],
     ["a/+/c", "a//c", true],
+    ["a/b", "a/bc", false],
+    ["a/+", "a", false],
+    ["a", "a/", false],
+    ["a/+", "a/", true],
+    ["#/x", "$SYS/x", false],
+    ["$SYS/#", "$SYS/x", true],
   ];
   for (const [f, t, m] of cases)
     it(`${f} ${m ? "matches" : "does not match"} ${t}`, () => assert.equal(matches(f, t), m));
