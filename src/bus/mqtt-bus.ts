@@ -28,7 +28,6 @@ export class MqttBus implements Bus {
   private readonly subs = new Set<Sub>();
   /** One broker subscription per distinct filter, each with its own MQTT 5 subscription identifier. */
   private readonly filterIds = new Map<string, number>();
-  private readonly idFilters = new Map<number, string>();
   private nextId = 1;
 
   private constructor(
@@ -37,15 +36,15 @@ export class MqttBus implements Bus {
   ) {
     client.on("message", (topic, payload, packet) => {
       const ids = packet.properties?.subscriptionIdentifier;
-      const via =
-        ids === undefined
-          ? undefined
-          : new Set((Array.isArray(ids) ? ids : [ids]).map((id) => this.idFilters.get(id)));
       for (const s of this.subs) {
         // A broker may send one copy per matching subscription: a handler takes only the copy that
         // carries its first matching filter, so it sees each message once.
-        const own = s.filters.find((f) => matches(f, topic));
-        if (own === undefined || (via && !via.has(own))) continue;
+        const own = firstMatch(s.filters, topic);
+        if (own === undefined) continue;
+        if (ids !== undefined) {
+          const id = this.filterIds.get(own);
+          if (id === undefined || !(Array.isArray(ids) ? ids.includes(id) : ids === id)) continue;
+        }
         try {
           s.handler({ topic, payload, retain: packet.retain, qos: packet.qos as QoS });
         } catch (e) {
@@ -127,7 +126,6 @@ export class MqttBus implements Bus {
       if (id === undefined) {
         id = this.nextId++;
         this.filterIds.set(f, id);
-        this.idFilters.set(id, f);
       }
       // Resubscribing an existing filter makes the broker send its retained messages again, which a new handler needs.
       await this.client.subscribeAsync(
@@ -140,10 +138,7 @@ export class MqttBus implements Bus {
         this.subs.delete(sub);
         const stillUsed = new Set([...this.subs].flatMap((s) => s.filters));
         const drop = list.filter((f) => !stillUsed.has(f));
-        for (const f of drop) {
-          this.idFilters.delete(this.filterIds.get(f)!);
-          this.filterIds.delete(f);
-        }
+        for (const f of drop) this.filterIds.delete(f);
         if (drop.length && this.client.connected) await this.client.unsubscribeAsync(drop);
       },
     };
@@ -159,4 +154,9 @@ export class MqttBus implements Bus {
   async close(): Promise<void> {
     await this.client.endAsync();
   }
+}
+
+function firstMatch(filters: string[], topic: string): string | undefined {
+  for (const f of filters) if (matches(f, topic)) return f;
+  return undefined;
 }
