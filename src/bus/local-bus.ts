@@ -51,17 +51,12 @@ export class LocalBus implements Bus {
       // once per queued message and overflow the stack in a burst (seen on Bun).
       if (packet.topic.startsWith("$") || seen.has(packet)) return queueMicrotask(cb);
       seen.add(packet);
-      const msg: BusMessage = {
+      this.call(handler, {
         topic: packet.topic,
         payload: typeof packet.payload === "string" ? Buffer.from(packet.payload) : packet.payload,
         retain: false,
         qos: (packet.qos ?? 0) as QoS,
-      };
-      try {
-        handler(msg);
-      } catch (e) {
-        this.onHandlerError(e, msg.topic);
-      }
+      });
       queueMicrotask(cb);
     };
     await Promise.all(
@@ -69,7 +64,12 @@ export class LocalBus implements Bus {
     );
     const retained = (this.aedes as unknown as { persistence: RetainedSource }).persistence;
     for await (const packet of retained.createRetainedStreamCombi(list)) {
-      handler({ topic: packet.topic, payload: packet.payload, retain: true, qos: (packet.qos ?? 0) as QoS });
+      this.call(handler, {
+        topic: packet.topic,
+        payload: packet.payload,
+        retain: true,
+        qos: (packet.qos ?? 0) as QoS,
+      });
     }
     return {
       unsubscribe: async () => {
@@ -78,6 +78,15 @@ export class LocalBus implements Bus {
         );
       },
     };
+  }
+
+  /** A throwing handler costs its message, never the delivery loop or the subscribe() call. */
+  private call(handler: MessageHandler, msg: BusMessage): void {
+    try {
+      handler(msg);
+    } catch (e) {
+      this.onHandlerError(e, msg.topic);
+    }
   }
 
   async withWill(): Promise<Bus> {

@@ -235,3 +235,24 @@ describe("embedded broker ordering", () => {
       await waitFor("20k delivered", () => n === 20_000 || undefined, 20_000);
     }));
 });
+
+describe("LocalBus handler errors", () => {
+  it("a handler that throws on a retained message costs that message, not the subscription", async () => {
+    const broker = await EmbeddedBroker.create({ host: "127.0.0.1", port: 0, log });
+    try {
+      const failed: string[] = [];
+      const bus = new LocalBus(broker.aedes, (_e, topic) => failed.push(topic));
+      await bus.publish("t/1", "bad", { retain: true, qos: 1 });
+      await bus.publish("t/2", "good", { retain: true, qos: 1 });
+      const got: string[] = [];
+      await bus.subscribe("t/+", (m) => {
+        if (m.payload.toString() === "bad") throw new Error("handler bug");
+        got.push(m.topic);
+      });
+      assert.deepEqual(failed, ["t/1"]);
+      assert.deepEqual(got, ["t/2"]);
+    } finally {
+      await broker.stop();
+    }
+  });
+});
