@@ -60,7 +60,16 @@ export class EntityStore {
   /** Removes an entity and its descendants; returns the removed topic ids. */
   deregister(topicId: EntityTopicId): EntityTopicId[] {
     if (!this.entities.has(topicId)) return [];
-    const removed = [topicId, ...this.children(topicId).flatMap((c) => this.collect(c))];
+    // Registrations come from the bus: `@parent` may point back down the tree, even to itself.
+    const removed: EntityTopicId[] = [];
+    const seen = new Set<EntityTopicId>();
+    const visit = (id: EntityTopicId): void => {
+      if (seen.has(id)) return;
+      seen.add(id);
+      removed.push(id);
+      for (const c of this.children(id)) visit(c);
+    };
+    visit(topicId);
     for (const id of removed) this.entities.delete(id);
     this.save();
     return removed;
@@ -70,10 +79,6 @@ export class EntityStore {
     return this.list()
       .filter((e) => e.registration["@parent"] === topicId)
       .map((e) => e.topicId);
-  }
-
-  private collect(topicId: EntityTopicId): EntityTopicId[] {
-    return [topicId, ...this.children(topicId).flatMap((c) => this.collect(c))];
   }
 
   private save(): void {
