@@ -2,7 +2,13 @@
  * Shared by the Azure, AWS and plain-MQTT mappers: a te/ measurement, event or alarm kept as the
  * device sent it, validated, with `time` normalised to ISO 8601 (added when missing).
  */
-import { parseJson, validateAlarm, validateEvent, validateMeasurement } from "../../api/payloads.ts";
+import {
+  type Measurement,
+  parseJson,
+  validateAlarm,
+  validateEvent,
+  validateMeasurement,
+} from "../../api/payloads.ts";
 import { nowIso } from "../../api/time.ts";
 import { type ParsedTopic, parseTopic } from "../../api/topics.ts";
 import type { EntityCache } from "./entities.ts";
@@ -14,6 +20,8 @@ export interface Telemetry {
   topic: ParsedTopic & { channel: TelemetryChannel; type: string };
   /** The normalised JSON text; empty for an alarm clear. */
   payload: string;
+  /** Channel `m`: the validated measurement, `time` filled in as in `payload` (no second parse for batching). */
+  measurement?: Measurement;
 }
 
 export function telemetryFilters(root: string): string[] {
@@ -22,14 +30,14 @@ export function telemetryFilters(root: string): string[] {
 }
 
 /** Keeps the payload's own keys and order; replaces `time` in place or appends it. */
-export function normalisedJson(
+function normalised(
   channel: TelemetryChannel,
   payload: Buffer,
   now: () => number,
-): Result<string> {
+): Result<{ text: string; measurement?: Measurement }> {
   if (payload.length === 0) {
-    if (channel === "a") return { ok: true, value: "" };
-    if (channel === "e") return { ok: true, value: JSON.stringify({ time: nowIso(now) }) };
+    if (channel === "a") return { ok: true, value: { text: "" } };
+    if (channel === "e") return { ok: true, value: { text: JSON.stringify({ time: nowIso(now) }) } };
   }
   const j = parseJson(payload);
   if (!j.ok) return j;
@@ -41,8 +49,13 @@ export function normalisedJson(
         : validateAlarm(j.value);
   if (!v.ok) return v;
   const obj = j.value as Record<string, unknown>;
-  obj.time = v.value.time ?? nowIso(now);
-  return { ok: true, value: JSON.stringify(obj) };
+  const time = v.value.time ?? nowIso(now);
+  obj.time = time;
+  const text = JSON.stringify(obj);
+  if (channel !== "m") return { ok: true, value: { text } };
+  const measurement = v.value as Measurement;
+  measurement.time = time;
+  return { ok: true, value: { text, measurement } };
 }
 
 /**
@@ -76,11 +89,15 @@ export function readTelemetry(
   if (channel === "m" && t.value.rest.length > 0) return { ok: true, value: undefined }; // meta
   const known = entities.ensure(t.value.entity);
   if (!known.ok) return known;
-  const payload = normalisedJson(channel, msg.payload, ctx.now);
-  if (!payload.ok) return payload;
+  const n = normalised(channel, msg.payload, ctx.now);
+  if (!n.ok) return n;
   return {
     ok: true,
-    value: { topic: { ...t.value, channel, type: t.value.type ?? "" }, payload: payload.value },
+    value: {
+      topic: { ...t.value, channel, type: t.value.type ?? "" },
+      payload: n.value.text,
+      measurement: n.value.measurement,
+    },
   };
 }
 

@@ -3,7 +3,6 @@
  * (`<prefix>/<entity>/<m|e|a>/<type>`), or, with batching on, measurements packed into CBOR
  * frames on `<prefix>/batch` (events and alarms stay JSON: they are rare and wanted at once).
  */
-import { validateMeasurement } from "../../api/payloads.ts";
 import type { Batcher } from "../../batch/index.ts";
 import { EntityCache } from "../common/entities.ts";
 import { errorMessage } from "../common/errors.ts";
@@ -32,11 +31,10 @@ export class MqttMapper {
     if (!r.value) return [];
     const { entity, channel, type } = r.value.topic;
     const b = this.ctx.batcher;
-    if (b && channel === "m") {
-      const m = validateMeasurement(JSON.parse(r.value.payload));
-      if (!m.ok) return [errorMessage(this.ctx, msg.topic, m.error)];
+    const m = r.value.measurement;
+    if (b && m) {
       try {
-        return this.frames(b.appendMeasurement(entity, type, m.value, this.ctx.now()));
+        return this.frames(b.appendMeasurement(entity, type, m, this.ctx.now()));
       } catch (e) {
         return [errorMessage(this.ctx, msg.topic, (e as Error).message)];
       }
