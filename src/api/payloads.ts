@@ -121,11 +121,6 @@ export function validateAlarm(json: unknown): Result<TeAlarm> {
   return { ok: true, value: { ...rest.value, severity, time: time.value } };
 }
 
-/** Twin values are any JSON value. */
-export function validateTwin(payload: Buffer): Result<unknown> {
-  return parseJson(payload);
-}
-
 export interface Registration {
   "@type": "device" | "child-device" | "service";
   "@parent"?: string;
@@ -158,11 +153,4 @@ export function validateCommand(json: unknown): Result<CommandPayload> {
   if (!isObject(json)) return fail("a command must be a JSON object");
   if (typeof json.status !== "string") return fail("a command needs a string 'status'");
   return { ok: true, value: json as CommandPayload };
-}
-
-export interface HealthStatus {
-  status: "up" | "down" | (string & {});
-  pid?: number;
-  time?: string | number;
-  [key: string]: unknown;
 }

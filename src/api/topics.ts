@@ -43,10 +43,6 @@ export function parseTopic(topic: string, root = "te"): TopicParse {
   };
 }
 
-export function entityTopic(entity: EntityTopicId, root = "te"): string {
-  return `${root}/${entity}`;
-}
-
 export function topicFor(
   root: string,
   entity: EntityTopicId,
