@@ -84,8 +84,12 @@ export function isValidEntityTopicId(entity: string): boolean {
 
 /** Cloud-independent external id used by thin-edge: `<main-id>:` + topic id with `/` → `:`, trailing empties dropped. */
 export function defaultExternalId(mainId: string, entity: EntityTopicId): string {
-  if (entity === MAIN_DEVICE) return mainId;
+  return entity === MAIN_DEVICE ? mainId : `${mainId}:${colonEntity(entity)}`;
+}
+
+/** `device/child//` → `device:child` (trailing empty segments dropped), as thin-edge writes entities in ids and AWS topics. */
+export function colonEntity(entity: EntityTopicId): string {
   const parts = entity.split("/");
   while (parts.length && parts.at(-1) === "") parts.pop();
-  return `${mainId}:${parts.join(":")}`;
+  return parts.join(":");
 }

@@ -1,6 +1,6 @@
 /** AWS IoT: `te/<entity>/<m|e|a>/<type>` → `aws/td/<entity with :>/<m|e|a>/<type>`, time normalised. */
 
-import { colonEntity } from "../common/telemetry.ts";
+import { colonEntity } from "../../api/topics.ts";
 import { TelemetryMapper } from "../common/telemetry-mapper.ts";
 import type { MapperContext } from "../common/types.ts";
 

@@ -100,10 +100,3 @@ export function readTelemetry(
     },
   };
 }
-
-/** `device/child//` → `device:child` (trailing empty segments dropped), as thin-edge's AWS mapper writes it. */
-export function colonEntity(entity: string): string {
-  const parts = entity.split("/");
-  while (parts.length && parts.at(-1) === "") parts.pop();
-  return parts.join(":");
-}
