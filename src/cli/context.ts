@@ -19,3 +19,13 @@ export function loggerOf(config: Config): Logger {
 export class UsageError extends Error {
   override name = "UsageError";
 }
+
+/** A commander option parser for a number > 0 (`--count`, `--timeout` ...): anything else is a UsageError. */
+export function positiveNumber(name: string): (text: string) => number {
+  return (text) => {
+    const n = Number(text);
+    if (!Number.isFinite(n) || n <= 0)
+      throw new UsageError(`${name} must be a positive number, got '${text}'`);
+    return n;
+  };
+}

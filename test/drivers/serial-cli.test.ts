@@ -85,6 +85,18 @@ describe("ledge serial", () => {
     assert.match(r.stderr, /no device 'nope'/);
   });
 
+  it("read refuses a --count or --timeout that is not a positive number", () => {
+    for (const [flag, value] of [
+      ["--count", "abc"],
+      ["--count", "0"],
+      ["--timeout", "-1"],
+    ] as const) {
+      const r = ledge(["--config-dir", dir, "serial", "read", "gps", flag, value]);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, new RegExp(`${flag} must be a positive number, got '${value}'`));
+    }
+  });
+
   it("ports finds by-id links and tty devices", () => {
     const dev = mkdtempSync(join(dir, "dev-"));
     mkdirSync(join(dev, "serial", "by-id"), { recursive: true });

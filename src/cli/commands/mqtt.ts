@@ -1,21 +1,12 @@
 import type { Command } from "commander";
 import { filterError, topicError } from "../../bus/topic-filter.ts";
 import type { Config } from "../../config/store.ts";
-import { configOf, UsageError } from "../context.ts";
+import { configOf, positiveNumber, UsageError } from "../context.ts";
 
 function parseQos(text: string): 0 | 1 | 2 {
   if (text !== "0" && text !== "1" && text !== "2")
     throw new UsageError(`--qos must be 0, 1 or 2, got '${text}'`);
   return Number(text) as 0 | 1 | 2;
-}
-
-function positive(name: string) {
-  return (text: string) => {
-    const n = Number(text);
-    if (!Number.isFinite(n) || n <= 0)
-      throw new UsageError(`${name} must be a positive number, got '${text}'`);
-    return n;
-  };
 }
 
 async function connect(config: Config) {
@@ -74,8 +65,8 @@ export function registerMqtt(program: Command): void {
     .description("print messages as `[topic] payload` until interrupted")
     .argument("<topics...>", "topic filters (wildcards + and # allowed)")
     .option("-q, --qos <n>", "quality of service 0, 1 or 2", parseQos, 0)
-    .option("-n, --count <n>", "exit after this many messages", positive("--count"))
-    .option("-d, --duration <s>", "exit after this many seconds", positive("--duration"))
+    .option("-n, --count <n>", "exit after this many messages", positiveNumber("--count"))
+    .option("-d, --duration <s>", "exit after this many seconds", positiveNumber("--duration"))
     .option("--no-topic", "print only the payload")
     .action(
       async (

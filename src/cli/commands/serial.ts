@@ -8,7 +8,7 @@ import type { Command } from "commander";
 import type { SerialDeviceConfig } from "../../drivers/serial/config.ts";
 import type { buildParser, ParserConfig } from "../../drivers/serial/parsers/index.ts";
 import type { openSerial, SerialSettings } from "../../drivers/serial/transport.ts";
-import { configOf, UsageError } from "../context.ts";
+import { configOf, positiveNumber, UsageError } from "../context.ts";
 
 // The driver's modules (transports, device files) load only when a subcommand runs.
 async function devicesOf(cmd: Command): Promise<{ file: string; devices: SerialDeviceConfig[] }> {
@@ -43,6 +43,14 @@ export function listPorts(dev = "/dev"): { path: string; target?: string }[] {
       if (/^tty(USB|ACM|AMA|S|XRUSB|mxc|O)\d+$/.test(name)) out.push({ path: join(dev, name) });
   } catch {}
   return out;
+}
+
+interface ReadOptions {
+  baud?: string;
+  parser?: string;
+  pattern?: string;
+  count?: number;
+  timeout?: number;
 }
 
 export function registerSerial(program: Command): void {
@@ -88,9 +96,9 @@ export function registerSerial(program: Command): void {
     .option("--baud <n>", "baud rate (a port path only; default 9600)")
     .option("--parser <kind>", "parser for a port path: regex, kv, json or nmea")
     .option("--pattern <regex>", "the regex parser's pattern")
-    .option("--count <n>", "stop after this many lines")
-    .option("--timeout <s>", "stop after this many seconds")
-    .action(async (target: string, opts: Record<string, string | undefined>, cmd: Command) => {
+    .option("--count <n>", "stop after this many lines", positiveNumber("--count"))
+    .option("--timeout <s>", "stop after this many seconds", positiveNumber("--timeout"))
+    .action(async (target: string, opts: ReadOptions, cmd: Command) => {
       const [{ serialSettings, openSerial }, { buildParser, PARSER_KINDS }, { LineSplitter }] =
         await Promise.all([
           import("../../drivers/serial/transport.ts"),
@@ -131,17 +139,20 @@ export function registerSerial(program: Command): void {
       } catch (e) {
         throw new UsageError((e as Error).message);
       }
-      const max = opts.count ? Number(opts.count) : Number.POSITIVE_INFINITY;
+      const max = opts.count ?? Number.POSITIVE_INFINITY;
       let n = 0;
       await new Promise<void>((done) => {
-        const timer = opts.timeout ? setTimeout(done, Number(opts.timeout) * 1000) : undefined;
+        const timer = opts.timeout ? setTimeout(done, opts.timeout * 1000) : undefined;
         const stop = () => {
           clearTimeout(timer);
           done();
         };
         process.once("SIGINT", stop);
         port.once("close", (err) => {
-          if (err) process.stderr.write(`port lost: ${err.message}\n`);
+          if (err) {
+            process.stderr.write(`port lost: ${err.message}\n`);
+            process.exitCode = 1;
+          }
           stop();
         });
         const splitter = new LineSplitter(65536);
