@@ -4,7 +4,6 @@
  * semantic errors (a bad value in the 3rd `[[device]]`) `locate` finds the line of the offending
  * key or table in the source.
  */
-import { readFileSync } from "node:fs";
 import { parse, TomlError } from "smol-toml";
 
 /** A problem in a device file: `file:line: reason`. */
@@ -36,18 +35,6 @@ export function parseTomlDoc(file: string, source: string): TomlDoc {
     }
     throw new DeviceFileError(file, undefined, (e as Error).message);
   }
-}
-
-/** Reads and parses a device file; a missing file is `undefined` (the driver then has no devices). */
-export function loadTomlFile(file: string): TomlDoc | undefined {
-  let source: string;
-  try {
-    source = readFileSync(file, "utf8");
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw new DeviceFileError(file, undefined, `cannot read: ${(e as Error).message}`);
-  }
-  return parseTomlDoc(file, source);
 }
 
 /** A path into the parsed document: `["device", 2, "parser"]`, `["device", 0, "points", 3, "type"]`. */

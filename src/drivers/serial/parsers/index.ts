@@ -5,7 +5,6 @@ import { compilePattern, regexParser } from "./regex.ts";
 import type { LineParser } from "./types.ts";
 
 export const PARSER_KINDS = ["regex", "kv", "json", "nmea"] as const;
-export type ParserKind = (typeof PARSER_KINDS)[number];
 
 export type ParserConfig =
   | { kind: "regex"; pattern: string }
