@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readdirSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -59,6 +59,13 @@ describe("file transfer service", () => {
     assert.equal((await raw(port, "DELETE", "/te/v1/files/a/b/c.txt")).status, 202);
     assert.equal((await raw(port, "GET", "/te/v1/files/a/b/c.txt")).status, 404);
     assert.equal((await raw(port, "DELETE", "/te/v1/files/a/b/c.txt")).status, 404);
+  });
+
+  it("stored files are not world-readable (config snapshots and logs pass through here)", async () => {
+    assert.equal((await raw(port, "PUT", "/te/v1/files/snap/ledge.toml", "password = 'x'")).status, 201);
+    const ft = join(env.config.dataDir, "file-transfer");
+    assert.equal(statSync(join(ft, "snap/ledge.toml")).mode & 0o007, 0);
+    assert.equal(statSync(join(ft, "snap")).mode & 0o007, 0);
   });
 
   it("percent-encoded names are decoded", async () => {

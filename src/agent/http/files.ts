@@ -63,7 +63,8 @@ async function put(
     return sendJsonError(res, 413, `file larger than the limit of ${opts.maxBytes} bytes`);
   }
   try {
-    await mkdir(dirname(path), { recursive: true });
+    // config snapshots and logs pass through here: not for other users (mode applies to new dirs only)
+    await mkdir(dirname(path), { recursive: true, mode: 0o750 });
   } catch {
     req.resume();
     return sendJsonError(res, 409, "a parent of this path is a file");
@@ -72,7 +73,7 @@ async function put(
     dirname(path),
     `.${basename(path)}.part-${process.pid}-${Math.random().toString(36).slice(2)}`,
   );
-  const fh = await open(tmp, "wx", 0o644);
+  const fh = await open(tmp, "wx", 0o640);
   let bytes = 0;
   try {
     for await (const chunk of req as AsyncIterable<Buffer>) {
