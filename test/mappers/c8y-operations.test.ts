@@ -116,6 +116,16 @@ describe("c8y operations → te/ commands", () => {
     ]);
   });
 
+  it("SmartREST operations in two messages of the same millisecond get distinct command ids", () => {
+    const m = c8yMapper();
+    const a = pairs(m.translate(msg("c8y/s/ds", "510,test-device")));
+    const b = pairs(m.translate(msg("c8y/s/ds", "510,test-device\n510,test-device")));
+    assert.deepEqual(
+      [...a, ...b].map(([t]) => t),
+      ["", "-2", "-3"].map((n) => `te/device/main///cmd/restart/c8y-mapper-sr-${NOW}${n}`),
+    );
+  });
+
   it("SmartREST 528 → software_update, status reported as c8y_SoftwareUpdate", () => {
     const m = c8yMapper();
     const out = pairs(

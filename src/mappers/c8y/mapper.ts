@@ -19,6 +19,7 @@ import {
   type OperationContext,
   operationToTe,
   SMARTREST_DOWN_TOPIC,
+  SmartRestIds,
   smartRestToTe,
 } from "./operations.ts";
 import { registrationToC8y } from "./registration.ts";
@@ -62,6 +63,7 @@ export class C8yMapper {
   private readonly topics = new Map<string, TopicParse>();
   /** Numbers the software_list commands the mapper issues, so two in one millisecond differ. */
   private softwareListSeq = 0;
+  private readonly smartRestIds = new SmartRestIds();
 
   constructor(private readonly ctx: C8yMapperOptions) {
     this.entities = new EntityCache(ctx.mainId);
@@ -83,7 +85,10 @@ export class C8yMapper {
       return push(out, operationToTe(j.value, this.entities, this.ctx));
     }
     if (msg.topic === SMARTREST_DOWN_TOPIC)
-      return push(out, smartRestToTe(msg.payload.toString("utf8"), this.entities, this.ctx));
+      return push(
+        out,
+        smartRestToTe(msg.payload.toString("utf8"), this.entities, this.ctx, this.smartRestIds),
+      );
     return { ok: true, value: undefined };
   }
 

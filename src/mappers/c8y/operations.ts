@@ -174,6 +174,23 @@ const SMARTREST: Record<string, (fields: string[]) => Result<Built>> = {
 };
 
 /**
+ * Command ids for SmartREST operations, which carry none: the time, numbered within a millisecond
+ * across messages too, so a second operation never overwrites the first one's retained command.
+ */
+export class SmartRestIds {
+  private at = Number.NaN;
+  private n = 0;
+
+  next(now: number): string {
+    if (now !== this.at) {
+      this.at = now;
+      this.n = 0;
+    }
+    return `${CMD_ID_PREFIX}sr-${now}${this.n++ ? `-${this.n}` : ""}`;
+  }
+}
+
+/**
  * SmartREST operation templates on `c8y/s/ds` (one record per line): `510,<xid>` restart,
  * `528,<xid>,...` software update and `515,<xid>,<name>,<version>,<url>` firmware. Other templates
  * are ignored (operations arrive as JSON).
@@ -182,9 +199,9 @@ export function smartRestToTe(
   text: string,
   entities: EntityCache,
   ctx: OperationContext,
+  ids = new SmartRestIds(),
 ): Result<OutMessage[]> {
   const out: OutMessage[] = [];
-  let seq = 0;
   for (const line of text.split("\n")) {
     if (!line.trim()) continue;
     const [template = "", xid, ...fields] = parseRecord(line.trim());
@@ -193,7 +210,7 @@ export function smartRestToTe(
     const entity = xid ? entities.byExternalId(xid) : undefined;
     if (!entity) return { ok: false, error: `${template} targets unknown device '${xid ?? ""}'` };
     // No operation id in SmartREST: the status goes back with the 501/503/502 templates instead.
-    const cmdId = `${CMD_ID_PREFIX}sr-${ctx.now()}${seq++ ? `-${seq}` : ""}`;
+    const cmdId = ids.next(ctx.now());
     const r = commandMessage(ctx, entity.topicId, entity.externalId, cmdId, () => build(fields));
     if (!r.ok) return r;
     out.push(...r.value);
