@@ -33,11 +33,14 @@ export function runCommand(argv: string[], opts: RunOptions = {}): Promise<RunRe
     });
     let stdout = "";
     let stderr = "";
-    child.stdout.on("data", (d: Buffer) => {
-      if (stdout.length < max) stdout += d.toString("utf8");
+    // decoded by the streams, so a character cut between two reads is not mangled
+    child.stdout.setEncoding("utf8");
+    child.stderr.setEncoding("utf8");
+    child.stdout.on("data", (d: string) => {
+      if (stdout.length < max) stdout += d;
     });
-    child.stderr.on("data", (d: Buffer) => {
-      if (stderr.length < max) stderr += d.toString("utf8");
+    child.stderr.on("data", (d: string) => {
+      if (stderr.length < max) stderr += d;
     });
     let killTimer: NodeJS.Timeout | undefined;
     const onAbort = () => {

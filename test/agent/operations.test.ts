@@ -323,3 +323,17 @@ describe("command state that cannot be persisted", () => {
     }
   });
 });
+
+describe("plugin output", () => {
+  it("a multi-byte character split across two pipe reads arrives intact", async () => {
+    const { runCommand } = await import("../../src/agent/process.ts");
+    // one write of 64 KiB + 2 bytes: the pipe hands over 64 KiB, cutting 'é' in half
+    const r = await runCommand([
+      "/usr/bin/python3",
+      "-c",
+      "import sys; sys.stdout.buffer.write(b'a' * 65535 + 'é\\n'.encode()); sys.stderr.buffer.write(b'b' * 65535 + 'ü'.encode())",
+    ]);
+    assert.equal(r.stdout, `${"a".repeat(65535)}é\n`);
+    assert.equal(r.stderr, `${"b".repeat(65535)}ü`);
+  });
+});
