@@ -164,6 +164,25 @@ describe("entity store HTTP API", () => {
     assert.equal(json(one).name, "child01");
   });
 
+  it("POST body with a UTF-8 character split between two TCP segments keeps it", async () => {
+    const body = Buffer.from(
+      JSON.stringify({ "@topic-id": "device/gerät//", "@type": "child-device", name: "Gerät" }),
+    );
+    const cut = body.indexOf(Buffer.from("ä")) + 1;
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request({ host: "127.0.0.1", port, method: "POST", path: "/te/v1/entities" }, (res) =>
+        resolve(res.resume().statusCode ?? 0),
+      );
+      req.on("error", reject);
+      req.flushHeaders();
+      req.write(body.subarray(0, cut));
+      setTimeout(() => req.end(body.subarray(cut)), 100);
+    });
+    assert.equal(status, 201);
+    const one = await raw(port, "GET", `/te/v1/entities/device/${encodeURIComponent("gerät")}//`);
+    assert.equal(json(one).name, "Gerät");
+  });
+
   it("POST of a child's service, filters by parent", async () => {
     const body = JSON.stringify({
       "@topic-id": "device/child01/service/app",

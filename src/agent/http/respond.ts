@@ -12,13 +12,16 @@ export function sendJsonError(res: ServerResponse, status: number, error: string
 
 /** Reads a JSON request body up to `max` bytes; throws a message fit for a 400. */
 export async function readJson(req: IncomingMessage, max = 64 * 1024): Promise<unknown> {
-  let body = "";
+  // decoded once at the end: a chunk may end in the middle of a UTF-8 character
+  const chunks: Buffer[] = [];
+  let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
-    body += chunk.toString("utf8");
-    if (body.length > max) throw new Error(`request body larger than ${max} bytes`);
+    size += chunk.length;
+    if (size > max) throw new Error(`request body larger than ${max} bytes`);
+    chunks.push(chunk);
   }
   try {
-    return JSON.parse(body);
+    return JSON.parse(Buffer.concat(chunks).toString("utf8"));
   } catch (e) {
     throw new Error(`request body is not JSON: ${(e as Error).message}`);
   }
