@@ -52,6 +52,10 @@ export function createBridgeComponent(ctx: Context): Component {
       const clouds = enabledClouds(config);
       if (!clouds.length) log.warn("no cloud enabled (bridge.<cloud>.enable); run 'ledge connect <cloud>'");
       const failures: string[] = [];
+      const skip = (cloud: CloudName, e: unknown) => {
+        failures.push(`${cloud}: ${(e as Error).message}`);
+        log.error(`${cloud} link not started: ${(e as Error).message}`);
+      };
       for (const cloud of clouds) {
         let link: CloudLink;
         try {
@@ -69,11 +73,17 @@ export function createBridgeComponent(ctx: Context): Component {
             keepaliveS: config.get("bridge.keepalive_s"),
           });
         } catch (e) {
-          failures.push(`${cloud}: ${(e as Error).message}`);
-          log.error(`${cloud} link not started: ${(e as Error).message}`);
+          skip(cloud, e);
           continue;
         }
-        await link.start();
+        try {
+          await link.start();
+        } catch (e) {
+          // Its queue (a lock on the queue directory) and any subscription go with it.
+          await link.stop().catch(() => {});
+          skip(cloud, e);
+          continue;
+        }
         links.push(link);
       }
       // Nothing could start: fail, so the component's health says why.

@@ -225,6 +225,22 @@ describe("bridge against a TLS cloud stand-in (mosquitto, require_certificate)",
     await assert.rejects(startLedge(base({ "bridge.c8y.enable": true }), d), /c8y: c8y\.url is not set/);
   });
 
+  it("a cloud whose link cannot start is reported and skipped; the other clouds still run", async () => {
+    const l = await ledge({
+      "c8y.url": `127.0.0.1:${tlsPort}`,
+      "bridge.c8y.enable": true,
+      "mqtt.cloud.url": `mqtt://127.0.0.1:${plainPort}`,
+      "bridge.mqtt.enable": true,
+      "bridge.mqtt.use_cert": false,
+      // Passes the config check (no wildcards) but is no valid topic filter.
+      "mqtt.cloud.prefix": "bad\u0000prefix",
+    });
+    await waitFor("mqtt link reported", () => l.logs.find((x) => x.includes("mqtt link not started")));
+    await waitFor("c8y link up", () => l.logs.some((x) => / INFO .*ledge:c8y connected/.test(x)));
+    await l.stop();
+    running.pop();
+  });
+
   it("a server certificate the root_cert_path does not trust is a TLS failure, not a rejection", async () => {
     const other = createCa(pki.dir, "other-root");
     const l = await ledge({
