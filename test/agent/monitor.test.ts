@@ -13,7 +13,10 @@ import {
   parseThermal,
   systemMeasurement,
 } from "../../src/agent/monitor/parse.ts";
-import { readSample } from "../../src/agent/monitor/system-monitor.ts";
+import { readSample, SystemMonitor } from "../../src/agent/monitor/system-monitor.ts";
+import { EmbeddedBroker } from "../../src/bus/broker.ts";
+import { LocalBus } from "../../src/bus/local-bus.ts";
+import { createLogger } from "../../src/runtime/logger.ts";
 
 const STAT1 = "cpu  100 0 100 700 100 0 0 0 0 0\ncpu0 50 0 50 350 50 0 0 0 0 0\nintr 1\n";
 const STAT2 = "cpu  150 0 150 800 100 0 0 0 0 0\ncpu0 75 0 75 400 50 0 0 0 0 0\n";
@@ -139,5 +142,34 @@ describe("readSample from a sample /proc and /sys tree", () => {
     );
     assert.equal(s.disks.length, 1);
     assert.ok(s.disks[0]!.totalBytes > 0);
+  });
+});
+
+describe("SystemMonitor", () => {
+  it("stop() waits for a sample in progress: nothing is published after it returns", async () => {
+    const log = createLogger({ level: "error" });
+    const broker = await EmbeddedBroker.start({ host: "127.0.0.1", port: 0, log });
+    const bus = new LocalBus(broker.aedes);
+    try {
+      const got: string[] = [];
+      await bus.subscribe("te/device/main///m/system", (m) => got.push(m.payload.toString()));
+      const monitor = new SystemMonitor({
+        bus,
+        topic: "te/device/main///m/system",
+        intervalS: 3600,
+        disks: [],
+        clock: Date.now,
+        log,
+      });
+      await monitor.start();
+      void monitor.tick();
+      await monitor.stop();
+      const atStop = got.length;
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(got.length, atStop, "published after stop()");
+      assert.equal(atStop, 1);
+    } finally {
+      await broker.stop();
+    }
   });
 });

@@ -71,7 +71,8 @@ export async function readSample(
 export class SystemMonitor {
   private timer?: NodeJS.Timeout;
   private prev?: Sample;
-  private running = false;
+  /** The sample being taken: stop() waits for it, so nothing is published on a closing bus. */
+  private running?: Promise<void>;
 
   constructor(private readonly opts: MonitorOptions) {}
 
@@ -84,11 +85,17 @@ export class SystemMonitor {
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    await this.running;
   }
 
-  async tick(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
+  tick(): Promise<void> {
+    this.running ??= this.sample().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  private async sample(): Promise<void> {
     try {
       const cur = await readSample(this.opts);
       const m = systemMeasurement(this.prev, cur);
@@ -100,8 +107,6 @@ export class SystemMonitor {
         );
     } catch (e) {
       this.opts.log.warn("system monitor sample failed", { error: e });
-    } finally {
-      this.running = false;
     }
   }
 }
