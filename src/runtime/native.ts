@@ -6,10 +6,10 @@
  * `process.dlopen`. Bun binaries carry no addon: the serial transport uses `bun:ffi` there.
  */
 import { createHash } from "node:crypto";
-import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { chmodSync, lstatSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { homedir, tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 
 declare const __LEDGE_SERIALPORT_NODE__: string | undefined;
 
@@ -38,16 +38,34 @@ function safeHomedir(): string | undefined {
 export function materializeAddon(dir: string, name: string, bytes: Buffer): string {
   const digest = createHash("sha256").update(bytes).digest("hex");
   const file = join(dir, `${name}-${digest.slice(0, 16)}.node`);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // the file is checked, then loaded: whoever can write to its directory could swap it in between
+  assertPrivate(dir, false);
+  assertPrivate(dirname(dir), true);
   try {
     const existing = readFileSync(file);
     if (createHash("sha256").update(existing).digest("hex") === digest) return file;
   } catch {}
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, bytes, { mode: 0o500 });
   renameSync(tmp, file);
   chmodSync(file, 0o500);
   return file;
+}
+
+/**
+ * Throws unless `dir` is a real directory of this user that nobody else can write to. The parent may
+ * also be root's, and shared if sticky (/tmp): others cannot then rename `dir` away.
+ */
+function assertPrivate(dir: string, parent: boolean): void {
+  const st = lstatSync(dir);
+  const uid = typeof process.getuid === "function" ? process.getuid() : st.uid;
+  const owner = st.uid === uid || (parent && st.uid === 0);
+  const shared = (st.mode & 0o022) !== 0 && !(parent && (st.mode & 0o1000) !== 0);
+  if (!st.isDirectory() || !owner || shared)
+    throw new Error(
+      `refusing to load native code from ${dir}: only its owner (uid ${uid}) may write to it and its parent (or set LEDGE_NATIVE_DIR)`,
+    );
 }
 
 /** Loads an addon file the way `require` would, returning its exports. */

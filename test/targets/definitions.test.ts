@@ -3,7 +3,16 @@
  * addon cache (src/runtime/native.ts), and the start-up import graph of the CLI bundle.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
@@ -88,6 +97,21 @@ describe("native addon cache", () => {
       rmSync(join(dir, ".."), { recursive: true, force: true });
     }
   });
+});
+
+test("materializeAddon refuses a directory others can write to (the addon could be swapped)", () => {
+  const base = mkdtempSync(join(tmpdir(), "ledge-native-"));
+  try {
+    const dir = join(base, "native");
+    mkdirSync(dir, { mode: 0o700 });
+    chmodSync(dir, 0o777);
+    assert.throws(() => materializeAddon(dir, "addon", Buffer.from("x")), /refusing to load native code/);
+    chmodSync(dir, 0o700);
+    chmodSync(base, 0o777);
+    assert.throws(() => materializeAddon(dir, "addon", Buffer.from("x")), /refusing to load native code/);
+  } finally {
+    rmSync(base, { recursive: true, force: true });
+  }
 });
 
 describe("start-up import graph of the CLI bundle", () => {
