@@ -1,5 +1,14 @@
 /** Files ledge keeps its state in: whole-file atomic replacement, and tolerant reads. */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname } from "node:path";
 
 /**
@@ -9,7 +18,10 @@ import { dirname } from "node:path";
 export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644, sync = true): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, data, { mode });
+  // a temp file left by a crash (same pid after a restart, e.g. PID 1 in a container) would keep
+  // its own mode: start from a new file so `mode` (0600 for keys) applies
+  rmSync(tmp, { force: true });
+  writeFileSync(tmp, data, { mode, flag: "wx" });
   if (sync) {
     const fd = openSync(tmp, "r");
     try {

@@ -100,3 +100,29 @@ describe("timeoutMs", () => {
   it("uses an override for its operation", () =>
     assert.equal(timeoutMs("software_update", 60, ["restart=5", "software_update=7200"]), 7_200_000));
 });
+
+describe("command store file", () => {
+  it("is written 0600 even over a temp file a crash left behind with a wider mode", async () => {
+    const { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const { CommandStore } = await import("../../src/agent/commands/store.ts");
+    const dir = mkdtempSync(join(tmpdir(), "ledge-store-"));
+    try {
+      const store = new CommandStore(dir);
+      mkdirSync(join(dir, "agent"));
+      writeFileSync(`${store.file}.tmp-${process.pid}`, "half written", { mode: 0o644 });
+      store.put({
+        topic: "te/device/main///cmd/restart/1",
+        op: "restart",
+        id: "1",
+        status: "executing",
+        payload: {},
+        startedAt: 0,
+      });
+      assert.equal(statSync(store.file).mode & 0o777, 0o600);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
