@@ -33,6 +33,8 @@ export function mapperContext(ctx: Context, component: string): MapperContext {
 
 export class MapperComponent implements Component {
   private sub?: Subscription;
+  /** Set before subscribing: retained messages can be handled before subscribe() returns. */
+  private running = false;
   private timer?: NodeJS.Timeout;
   private timerAt = Number.POSITIVE_INFINITY;
   private pending?: Promise<void>;
@@ -50,15 +52,18 @@ export class MapperComponent implements Component {
 
   async start(): Promise<void> {
     this.hooks.start?.();
+    this.running = true;
     this.sub = await this.ctx.bus.subscribe(this.filters, (msg) => this.handle(msg), { qos: 1 });
   }
 
   async stop(): Promise<void> {
+    this.running = false;
     await this.sub?.unsubscribe();
     this.sub = undefined;
     this.hooks.stop?.();
     clearTimeout(this.timer);
     this.timer = undefined;
+    this.timerAt = Number.POSITIVE_INFINITY;
     await this.pending;
     const rest = this.translator.flush?.() ?? [];
     await Promise.all(rest.map((m) => this.publish(m, 1)));
@@ -103,7 +108,7 @@ export class MapperComponent implements Component {
   /** One timer at the translator's next deadline; the translator itself stays clock-free. */
   private arm(): void {
     const at = this.translator.nextDeadline?.();
-    if (at === undefined || at >= this.timerAt || !this.sub) return;
+    if (at === undefined || at >= this.timerAt || !this.running) return;
     clearTimeout(this.timer);
     this.timerAt = at;
     this.timer = setTimeout(
