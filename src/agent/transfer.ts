@@ -19,7 +19,9 @@ export async function download(
   const tmp = `${dest}.part-${process.pid}`;
   const hash = createHash("sha256");
   let bytes = 0;
-  const fh = await open(tmp, "w", mode);
+  // a new file, so `mode` applies even over a partial download a crash left behind
+  await rm(tmp, { force: true });
+  const fh = await open(tmp, "wx", mode);
   try {
     for await (const chunk of await chunks(source, signal)) {
       hash.update(chunk);

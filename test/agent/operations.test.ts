@@ -337,3 +337,23 @@ describe("plugin output", () => {
     assert.equal(r.stderr, `${"b".repeat(65535)}ü`);
   });
 });
+
+describe("download", () => {
+  it("gives the file the requested mode even over a partial download a crash left behind", async () => {
+    const { mkdtempSync, rmSync, statSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { download } = await import("../../src/agent/transfer.ts");
+    const dir = mkdtempSync(join(tmpdir(), "ledge-download-"));
+    try {
+      const src = join(dir, "new.toml");
+      writeFileSync(src, "password = 'x'\n");
+      const dest = join(dir, "ledge.toml");
+      writeFileSync(`${dest}.part-${process.pid}`, "half", { mode: 0o644 });
+      await download(src, dest, undefined, 0o600);
+      assert.equal(readFileSync(dest, "utf8"), "password = 'x'\n");
+      assert.equal(statSync(dest).mode & 0o777, 0o600);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
