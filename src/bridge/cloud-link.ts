@@ -259,7 +259,14 @@ export class CloudLink {
       this.counters.messagesSent++;
       this.counters.bytesSent += last.bytes;
     }
-    if (last) this.o.queue.commit(last.seq);
+    // This runs inside mqtt.js's packet handling, where a throw would be an uncaught exception.
+    if (last) {
+      try {
+        this.o.queue.commit(last.seq);
+      } catch (e) {
+        this.o.log.error("queue commit failed; after a restart its records are sent again", { error: e });
+      }
+    }
     this.schedulePump();
   }
 }

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { MqttClient } from "mqtt";
 import { type Mosquitto, startMosquitto } from "../helpers/mosquitto.ts";
@@ -237,6 +239,29 @@ describe("bridge against a TLS cloud stand-in (mosquitto, require_certificate)",
     });
     await waitFor("mqtt link reported", () => l.logs.find((x) => x.includes("mqtt link not started")));
     await waitFor("c8y link up", () => l.logs.some((x) => / INFO .*ledge:c8y connected/.test(x)));
+    await l.stop();
+    running.pop();
+  });
+
+  it("a queue commit that fails on disk is logged; the link keeps sending (no uncaught exception)", async () => {
+    const seen = await collect(observer, "s/us");
+    const l = await ledge({
+      "c8y.url": `127.0.0.1:${tlsPort}`,
+      "bridge.c8y.enable": true,
+      "bridge.queue.fsync": "always",
+    });
+    await waitFor("c8y link up", () => l.logs.some((x) => / INFO .*ledge:c8y connected/.test(x)));
+    // A directory where the commit file goes: writing it fails as on a full or broken disk.
+    const commitFile = join(l.dir, "data", "bridge", "c8y", "commit.json");
+    rm(commitFile);
+    mkdirSync(commitFile);
+    const local = await client(l.port);
+    await local.publishAsync("c8y/s/us", "200,first", { qos: 1 });
+    await waitFor("commit failure logged", () => l.logs.find((x) => x.includes("queue commit failed")));
+    await local.publishAsync("c8y/s/us", "200,second", { qos: 1 });
+    await waitFor("both at the cloud", () => seen.some((m) => m.payload === "200,second") || undefined);
+    rm(commitFile);
+    await local.endAsync();
     await l.stop();
     running.pop();
   });
