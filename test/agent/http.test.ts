@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readdirSync, statSync } from "node:fs";
+import { mkdirSync, readdirSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -66,6 +66,32 @@ describe("file transfer service", () => {
     const ft = join(env.config.dataDir, "file-transfer");
     assert.equal(statSync(join(ft, "snap/ledge.toml")).mode & 0o007, 0);
     assert.equal(statSync(join(ft, "snap")).mode & 0o007, 0);
+  });
+
+  it("a GET the client abandons closes the file", async () => {
+    const ft = join(env.config.dataDir, "file-transfer");
+    mkdirSync(ft, { recursive: true });
+    const file = join(ft, "big.bin");
+    writeFileSync(file, Buffer.alloc(32 * 1024 * 1024));
+    await new Promise<void>((resolve, reject) => {
+      const req = request({ host: "127.0.0.1", port, path: "/te/v1/files/big.bin" }, (res) => {
+        res.once("data", () => {
+          req.destroy();
+          resolve();
+        });
+      });
+      req.on("error", reject);
+      req.end();
+    });
+    const open = () =>
+      readdirSync("/proc/self/fd").filter((fd) => {
+        try {
+          return readlinkSync(join("/proc/self/fd", fd)) === file;
+        } catch {
+          return false;
+        }
+      }).length;
+    await waitFor("the file to be closed", () => open() === 0 || undefined, 3000);
   });
 
   it("percent-encoded names are decoded", async () => {

@@ -2,6 +2,7 @@ import { createReadStream } from "node:fs";
 import { mkdir, open, rename, rm, stat, unlink } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { basename, dirname, join } from "node:path";
+import { pipeline } from "node:stream/promises";
 import type { Logger } from "../../runtime/logger.ts";
 import { sendJsonError } from "./respond.ts";
 import { safeFilePath } from "./safe-path.ts";
@@ -108,13 +109,6 @@ async function get(req: IncomingMessage, res: ServerResponse, path: string): Pro
   if (!s?.isFile()) return sendJsonError(res, 404, "no such file");
   res.writeHead(200, { "content-type": "application/octet-stream", "content-length": s.size });
   if (req.method === "HEAD") return void res.end();
-  await new Promise<void>((resolve) => {
-    const rs = createReadStream(path);
-    rs.on("error", () => {
-      res.destroy();
-      resolve();
-    });
-    rs.on("end", resolve);
-    rs.pipe(res);
-  });
+  // pipeline, not pipe: a client that goes away must close the file too
+  await pipeline(createReadStream(path), res).catch(() => {});
 }
