@@ -89,14 +89,14 @@ export class ModbusLink {
     const t = this.transport;
     let client: ModbusRTU;
     if (t.kind === "tcp") {
-      client = new ModbusRTU();
+      client = listening(new ModbusRTU());
       // an unreachable host would otherwise hang in connect for the OS's minutes
       await withTimeout(client.connectTCP(t.host, { port: t.port }), timeoutMs, "connect", () =>
         client.destroy(() => {}),
       );
     } else {
       const port = await (this.opts.serialPort ?? defaultSerialPort)(t);
-      client = new ModbusRTU(port);
+      client = listening(new ModbusRTU(port));
       await withTimeout(
         new Promise<void>((res, rej) => client.open((e: Error | null) => (e ? rej(e) : res()))),
         timeoutMs,
@@ -104,8 +104,6 @@ export class ModbusLink {
         () => client.close(() => {}),
       );
     }
-    // modbus-serial re-emits port errors; unhandled they would crash the process
-    client.on("error", () => {});
     this.client = client;
     return client;
   }
@@ -191,6 +189,15 @@ export class ModbusLink {
     await this.opening?.catch(() => {});
     this.drop();
   }
+}
+
+/**
+ * modbus-serial re-emits port errors; unhandled they would crash the process. Listening from the
+ * start also covers errors of a connection given up on (connect timed out, then the socket failed).
+ */
+function listening(client: ModbusRTU): ModbusRTU {
+  client.on("error", () => {});
+  return client;
 }
 
 export function describe(t: Transport): string {
