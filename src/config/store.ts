@@ -151,7 +151,8 @@ export class ConfigFile {
       }
       node[parts.at(-1)!] = value;
     }
-    writeFileAtomic(this.path, stringify(doc) + "\n", 0o644);
+    // Not world-readable: it may hold mqtt.client.password.
+    writeFileAtomic(this.path, stringify(doc) + "\n", 0o640);
   }
 }
 

@@ -83,16 +83,19 @@ export async function run(
       clock,
       intervalS: config.get("health.interval_s"),
     });
+    let component: Component | undefined;
     try {
       const factory = await COMPONENTS[name]();
-      const component = await factory({ ...ctx, log: log.child(name) });
+      component = await factory({ ...ctx, log: log.child(name) });
       await component.start();
       await health.up();
       started.push({ component, health, healthBus });
       log.info("component started", { component: name });
     } catch (e) {
-      // One broken component (a bad driver file, an unreachable cloud) must not take the local bus down.
+      // One broken component (a bad driver file, an unreachable cloud) must not take the local bus down;
+      // whatever it opened before failing is released.
       log.error("component failed to start", { component: name, error: e });
+      await component?.stop().catch(() => {});
       await health.down((e as Error).message).catch(() => {});
       if (healthBus !== bus) await healthBus.close().catch(() => {});
     }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -47,6 +47,7 @@ describe("config", () => {
     f.unset("mqtt.bind.port");
     assert.equal(loadConfig(dir, {}).get("mqtt.bind.port"), 1883);
     assert.deepEqual(readdirSync(dir), ["ledge.toml"], "no temp file left behind");
+    assert.equal(statSync(f.path).mode & 0o777, 0o640, "not world-readable (may hold a password)");
   });
 
   it("LEDGE_<KEY> env overrides the file", () => {
