@@ -72,6 +72,31 @@ describe("c8y registration (101/102)", () => {
     ]);
   });
 
+  it("a waiting grandchild registered again waits once, with its latest registration", () => {
+    const m = c8yMapper();
+    const grandchild = (name: string) =>
+      msg("te/device/child11//", { "@type": "child-device", "@parent": "device/child1//", name });
+    assert.deepEqual(run(m, [grandchild("Old")], grandchild("New")), []);
+    assert.deepEqual(run(m, [], child1), [
+      ["c8y/s/us", "101,test-device:device:child1,Child1,RaspberryPi,false"],
+      ["c8y/s/us/test-device:device:child1", "101,test-device:device:child11,New,thin-edge.io-child,false"],
+    ]);
+  });
+
+  it("a waiting grandchild deregistered before its parent arrives does not come back with it", () => {
+    const m = c8yMapper();
+    const grandchild = msg("te/device/child11//", {
+      "@type": "child-device",
+      "@parent": "device/child1//",
+      name: "Child11",
+    });
+    assert.deepEqual(run(m, [grandchild], msg("te/device/child11//", "")), []);
+    assert.deepEqual(run(m, [], child1), [
+      ["c8y/s/us", "101,test-device:device:child1,Child1,RaspberryPi,false"],
+    ]);
+    assert.equal(m.entities.get("device/child11//"), undefined);
+  });
+
   it("a child's service → 102 on the child's topic", () => {
     const svc = msg("te/device/child1/service/app", { "@type": "service", name: "app" });
     assert.deepEqual(run(c8yMapper(), [child1], svc), [

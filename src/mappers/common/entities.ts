@@ -34,8 +34,10 @@ const NOT_DEFAULT = (id: string) =>
 export class EntityCache {
   private readonly byTopic = new Map<EntityTopicId, Entity>();
   private readonly byXid = new Map<string, Entity>();
-  /** Registrations waiting for their parent, keyed by the parent's topic id. */
-  private readonly pending = new Map<EntityTopicId, [EntityTopicId, Registration][]>();
+  /** Registrations waiting for their parent: parent → child → its latest registration. */
+  private readonly pending = new Map<EntityTopicId, Map<EntityTopicId, Registration>>();
+  /** Waiting child → the parent it waits for. */
+  private readonly waitingFor = new Map<EntityTopicId, EntityTopicId>();
 
   constructor(readonly mainId: string) {
     this.put({ topicId: MAIN_DEVICE, kind: "device", externalId: mainId, auto: true });
@@ -71,10 +73,13 @@ export class EntityCache {
       return { ok: true, value: [] };
     }
     const parent = reg["@parent"] ?? parentFromTopic(topicId, reg["@type"]);
+    // A re-registration replaces what was waiting: one entry per child, however often it is sent.
+    this.unwait(topicId);
     if (!this.byTopic.has(parent)) {
-      const list = this.pending.get(parent) ?? [];
-      list.push([topicId, reg]);
-      this.pending.set(parent, list);
+      const children = this.pending.get(parent) ?? new Map<EntityTopicId, Registration>();
+      children.set(topicId, reg);
+      this.pending.set(parent, children);
+      this.waitingFor.set(topicId, parent);
       return { ok: true, value: [] };
     }
     const out: Entity[] = [];
@@ -111,6 +116,7 @@ export class EntityCache {
 
   /** Deregistration (empty retained registration). The main device stays. */
   remove(topicId: EntityTopicId): Entity | undefined {
+    this.unwait(topicId);
     if (topicId === MAIN_DEVICE) return undefined;
     const e = this.byTopic.get(topicId);
     if (!e) return undefined;
@@ -146,8 +152,20 @@ export class EntityCache {
     const waiting = this.pending.get(topicId);
     if (waiting) {
       this.pending.delete(topicId);
-      for (const [childId, childReg] of waiting) this.apply(childId, childReg, topicId, false, out);
+      for (const [childId, childReg] of waiting) {
+        this.waitingFor.delete(childId);
+        this.apply(childId, childReg, topicId, false, out);
+      }
     }
+  }
+
+  private unwait(child: EntityTopicId): void {
+    const parent = this.waitingFor.get(child);
+    if (parent === undefined) return;
+    this.waitingFor.delete(child);
+    const children = this.pending.get(parent);
+    children?.delete(child);
+    if (children?.size === 0) this.pending.delete(parent);
   }
 
   private put(e: Entity): void {
