@@ -18,6 +18,8 @@ export interface MqttBusOptions {
 interface Sub {
   filters: string[];
   handler: MessageHandler;
+  /** Last payload per retained topic this handler has seen (see the dispatch below). */
+  retained: Map<string, Buffer>;
 }
 
 /**
@@ -45,6 +47,12 @@ export class MqttBus implements Bus {
           const id = this.filterIds.get(own);
           if (id === undefined || !(Array.isArray(ids) ? ids.includes(id) : ids === id)) continue;
         }
+        // The broker re-sends retained messages to every handler of a filter when another handler
+        // subscribes to it, and after a reconnect: a handler skips state it already has.
+        if (packet.retain) {
+          if (s.retained.get(topic)?.equals(payload)) continue;
+          s.retained.set(topic, payload);
+        } else if (s.retained.has(topic)) s.retained.set(topic, payload);
         try {
           s.handler({ topic, payload, retain: packet.retain, qos: packet.qos as QoS });
         } catch (e) {
@@ -118,7 +126,7 @@ export class MqttBus implements Bus {
       const err = filterError(f);
       if (err) throw new Error(err);
     }
-    const sub: Sub = { filters: list, handler };
+    const sub: Sub = { filters: list, handler, retained: new Map() };
     this.subs.add(sub);
     const v5 = this.opts.protocolVersion === 5;
     for (const f of list) {
@@ -127,10 +135,12 @@ export class MqttBus implements Bus {
         id = this.nextId++;
         this.filterIds.set(f, id);
       }
-      // Resubscribing an existing filter makes the broker send its retained messages again, which a new handler needs.
+      // A new handler needs the filter's retained messages, which the broker sends only on a
+      // SUBSCRIBE: mqtt.js skips a filter it already has unless told to resubscribe.
+      const qos = opts.qos ?? 1;
       await this.client.subscribeAsync(
-        f,
-        v5 ? { qos: opts.qos ?? 1, properties: { subscriptionIdentifier: id } } : { qos: opts.qos ?? 1 },
+        { [f]: { qos }, resubscribe: true } as unknown as Record<string, { qos: QoS }>,
+        v5 ? { qos, properties: { subscriptionIdentifier: id } } : { qos },
       );
     }
     return {

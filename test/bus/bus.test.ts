@@ -70,6 +70,30 @@ function busSuite(name: string, setup: () => Promise<Setup>) {
       assert.equal(h2.got.filter((m) => m.topic === t).length, 1);
     });
 
+    it("a second handler on the same filter gets the retained state; the first does not get it again", async () => {
+      // Outside suite/ so no earlier test's wildcard subscription also delivers the publish live.
+      const t = `solo/${process.pid}/${++n}`;
+      await s.a.publish(t, "state", { retain: true, qos: 1 });
+      const h1 = collect();
+      const h2 = collect();
+      await s.b.subscribe(t, h1.handler);
+      await waitFor("first handler's retained", () => h1.got.length || undefined);
+      await s.b.subscribe(t, h2.handler);
+      await waitFor("second handler's retained", () => h2.got.length || undefined);
+      await s.a.publish(t, "live", { qos: 1 });
+      await waitFor("live to both", () => (h1.got.length >= 2 && h2.got.length >= 2) || undefined);
+      await new Promise((r) => setTimeout(r, 100));
+      assert.deepEqual(
+        h1.got.map((m) => m.payload.toString()),
+        ["state", "live"],
+      );
+      assert.deepEqual(
+        h2.got.map((m) => m.payload.toString()),
+        ["state", "live"],
+      );
+      await s.a.publish(t, "", { retain: true, qos: 1 });
+    });
+
     it("unsubscribe stops delivery to that handler only", async () => {
       const t = topic();
       const h1 = collect();
