@@ -6,17 +6,19 @@ import { type Operation, str } from "./operation.ts";
 /** Declared config types, re-read for every command so edits apply without a restart. */
 export type TypesSource = () => DeclaredType[];
 
-function find(types: TypesSource, payload: Record<string, unknown>): DeclaredType {
+/** The declared type a command names; `kind` ("config", "log") words the error. */
+export function findDeclared(
+  types: TypesSource,
+  payload: Record<string, unknown>,
+  kind: string,
+): DeclaredType {
   const type = str(payload, "type");
   if (!type) throw new Error("the command has no 'type'");
-  const t = types().find((d) => d.type === type);
+  const declared = types();
+  const t = declared.find((d) => d.type === type);
   if (!t)
     throw new Error(
-      `unknown config type '${type}' (declared: ${
-        types()
-          .map((d) => d.type)
-          .join(", ") || "none"
-      })`,
+      `unknown ${kind} type '${type}' (declared: ${declared.map((d) => d.type).join(", ") || "none"})`,
     );
   return t;
 }
@@ -28,7 +30,7 @@ export function configSnapshotOperation(types: TypesSource): Operation {
     resume: "rerun",
     capability: () => ({ types: types().map((t) => t.type) }),
     async run(payload, ctx) {
-      const t = find(types, payload);
+      const t = findDeclared(types, payload, "config");
       const url = str(payload, "tedgeUrl");
       if (!url) throw new Error("the command has no 'tedgeUrl' to upload the snapshot to");
       await uploadFile(url, t.path, ctx.signal).catch((e: NodeJS.ErrnoException) => {
@@ -49,7 +51,7 @@ export function configUpdateOperation(types: TypesSource): Operation {
     resume: "rerun",
     capability: () => ({ types: types().map((t) => t.type) }),
     async run(payload, ctx) {
-      const t = find(types, payload);
+      const t = findDeclared(types, payload, "config");
       const sources = [str(payload, "tedgeUrl"), str(payload, "remoteUrl")].filter((u): u is string => !!u);
       if (!sources.length) throw new Error("the command has no 'tedgeUrl' or 'remoteUrl' to download from");
       const mode = await stat(t.path).then(

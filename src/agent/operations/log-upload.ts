@@ -3,7 +3,7 @@ import { basename, dirname, join } from "node:path";
 import { filterLines, globRegExp, parseDate } from "../log-filter.ts";
 import { failureOf, runCommand } from "../process.ts";
 import { upload } from "../transfer.ts";
-import type { TypesSource } from "./config.ts";
+import { findDeclared, type TypesSource } from "./config.ts";
 import { type Operation, str } from "./operation.ts";
 
 const DEFAULT_LINES = 1000;
@@ -69,17 +69,7 @@ export function logUploadOperation(types: TypesSource, clock: () => number): Ope
     resume: "rerun",
     capability: () => ({ types: types().map((t) => t.type) }),
     async run(payload, ctx) {
-      const type = str(payload, "type");
-      if (!type) throw new Error("the command has no 'type'");
-      const t = types().find((d) => d.type === type);
-      if (!t)
-        throw new Error(
-          `unknown log type '${type}' (declared: ${
-            types()
-              .map((d) => d.type)
-              .join(", ") || "none"
-          })`,
-        );
+      const t = findDeclared(types, payload, "log");
       const url = str(payload, "tedgeUrl");
       if (!url) throw new Error("the command has no 'tedgeUrl' to upload the log to");
       const from = parseDate(payload.dateFrom, "dateFrom");
