@@ -35,10 +35,10 @@ const SEA_FUSE = "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2";
 /** Optional at run time or never used by ledge; left out of every bundle. */
 const EXTERNAL = ["cbor-extract", "bufferutil", "utf-8-validate", "bun:*"];
 
-/** The CLI, preceded by the native-addon self-test hook (src/runtime/native.ts). */
+/** The CLI, preceded by the native-addon self-test hook (src/app/native.ts). */
 const ENTRY: esbuild.StdinOptions = {
   contents:
-    'import { runSelfTest } from "./src/runtime/native.ts";\nimport "./src/cli/main.ts";\nrunSelfTest();\n',
+    'import { runSelfTest } from "./src/app/native.ts";\nimport "./src/cli/main.ts";\nrunSelfTest();\n',
   resolveDir: ROOT,
   sourcefile: "ledge-entry.ts",
   loader: "ts",
@@ -61,14 +61,14 @@ function buildInfo(): BuildInfo {
 
 /**
  * serialport's addon loader (node-gyp-build relative to `__dirname`) cannot work inside a bundle; it
- * is replaced by src/runtime/native.ts, which finds the addon embedded or in node_modules.
+ * is replaced by src/app/native.ts, which finds the addon embedded or in node_modules.
  */
 const serialportLoader: esbuild.Plugin = {
   name: "ledge-serialport-loader",
   setup(b) {
     b.onLoad({ filter: /@serialport[\\/]bindings-cpp[\\/]dist[\\/]serialport-bindings\.js$/ }, () => ({
       contents:
-        `import { loadSerialportBinding } from ${JSON.stringify(join(ROOT, "src/runtime/native.ts"))};\n` +
+        `import { loadSerialportBinding } from ${JSON.stringify(join(ROOT, "src/app/native.ts"))};\n` +
         "export const binding = loadSerialportBinding();\n",
       loader: "js",
       resolveDir: ROOT,
@@ -156,10 +156,15 @@ function esmOptions(info: BuildInfo, outfile: string): esbuild.BuildOptions {
   };
 }
 
-/** The start-up import graph of the CLI bundle, without writing anything (tests). */
-export async function analyzeStartup(): Promise<StartupGraph> {
+/** The CLI bundle's whole import graph (esbuild's metafile), without writing anything (tests). */
+export async function importGraph(): Promise<esbuild.Metafile> {
   const r = await esbuild.build({ ...esmOptions(buildInfo(), join(WORK, "analyze.mjs")), write: false });
-  return startupGraph(r.metafile as esbuild.Metafile);
+  return r.metafile as esbuild.Metafile;
+}
+
+/** The start-up import graph of the CLI bundle (tests). */
+export async function analyzeStartup(): Promise<StartupGraph> {
+  return startupGraph(await importGraph());
 }
 
 /** dist/ledge.mjs: ESM for `node dist/ledge.mjs`, and the input of the Bun compiles. */

@@ -12,7 +12,7 @@ import { AgentComponent } from "../src/agent/agent-component.ts";
 import { EmbeddedBroker } from "../src/bus/broker.ts";
 import { LocalBus } from "../src/bus/local-bus.ts";
 import { loadConfig } from "../src/config/store.ts";
-import { createLogger } from "../src/runtime/logger.ts";
+import { createLogger } from "../src/foundation/logger.ts";
 import { freePort } from "../test/helpers/ports.ts";
 import { recordResults, round, table } from "./lib/results.ts";
 

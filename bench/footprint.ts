@@ -239,12 +239,12 @@ The baselines above show the floor: Bun with an empty script is about 25 MiB, a 
 node:net about 42 MiB before any ledge code; private (anonymous) memory is the JS heap and malloc
 arenas. What ledge adds on top is driven by its start-up import graph (printed by \`npm run build\`,
 \`dist/.build/startup-graph.json\`, guarded by \`test/targets/definitions.test.ts\`): while static imports
-in \`src/cli/commands/*.ts\` and \`src/runtime/run.ts\` loaded mqtt.js (with ws, socks, ip-address), aedes,
+in \`src/cli/commands/*.ts\` and \`src/app/run.ts\` loaded mqtt.js (with ws, socks, ip-address), aedes,
 cbor-x and the @peculiar/x509 + asn1 stack into every process, \`ledge --version\` peaked at 57 MiB and
 the default \`ledge run\` idled at 64 MiB (anon 16); with those loaded only where used (eager graph
 600 KB → 105 KB of source), \`--version\` peaks at 37 MiB.
 
-**What was tried.** Components are loaded with \`import()\` (\`src/runtime/components.ts\`) and the Bun
+**What was tried.** Components are loaded with \`import()\` (\`src/app/components.ts\`) and the Bun
 binaries are compiled from an esbuild bundle split at every \`import()\` (\`--splitting\`), so a component
 that is off is neither parsed nor run. With today's static imports most of the graph sits in the entry
 chunk, so against one file (the no-splitting row) it changed little; with lazy imports it pays off

@@ -17,7 +17,7 @@ import { EmbeddedBroker } from "../src/bus/broker.ts";
 import { LocalBus } from "../src/bus/local-bus.ts";
 import { loadConfig } from "../src/config/store.ts";
 import { ModbusComponent } from "../src/drivers/modbus/component.ts";
-import { createLogger } from "../src/runtime/logger.ts";
+import { createLogger } from "../src/foundation/logger.ts";
 import { startSlave } from "../test/helpers/modbus-slave.ts";
 import { deviceToml, pointToml } from "../test/helpers/modbus-toml.ts";
 import { freePort, waitFor } from "../test/helpers/ports.ts";

@@ -18,7 +18,7 @@ import { createSerialComponent } from "../src/drivers/serial/component.ts";
 import { buildParser } from "../src/drivers/serial/parsers/index.ts";
 import { nmeaChecksum } from "../src/drivers/serial/parsers/nmea.ts";
 import { openSerial } from "../src/drivers/serial/transport.ts";
-import { createLogger } from "../src/runtime/logger.ts";
+import { createLogger } from "../src/foundation/logger.ts";
 import { recordResults, table } from "./lib/results.ts";
 
 const LINES = 20_000;

@@ -12,9 +12,9 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import mqtt from "mqtt";
+import { run } from "../../src/app/run.ts";
 import { loadConfig } from "../../src/config/store.ts";
-import { createLogger } from "../../src/runtime/logger.ts";
-import { run } from "../../src/runtime/run.ts";
+import { createLogger } from "../../src/foundation/logger.ts";
 import { createPtyPair, type PtyPair } from "./pty-pair.ts";
 import { expected, FORMATS, type Format, play, REGEX_PATTERN, scenario } from "./sensor-emulator.ts";
 

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { MAIN_DEVICE, topicFor } from "../api/topics.ts";
-import type { Component, Context } from "../runtime/component.ts";
+import type { Component, Context } from "../component/component.ts";
 import { CommandEngine } from "./commands/engine.ts";
 import { timeoutMs } from "./commands/state.ts";
 import { CommandStore } from "./commands/store.ts";

@@ -1,6 +1,6 @@
 import type { Config } from "../config/store.ts";
+import { findExecutable } from "../foundation/which.ts";
 import { installAptPlugin } from "./plugins/apt.ts";
-import { findExecutable } from "./sd-notify.ts";
 import { ledgeCommand } from "./self-update/binary.ts";
 import { detectInit, type InitSystem, installServiceFiles } from "./service-files.ts";
 

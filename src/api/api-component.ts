@@ -1,5 +1,5 @@
 import type { BusMessage, Subscription } from "../bus/bus.ts";
-import type { Component, Context } from "../runtime/component.ts";
+import type { Component, Context } from "../component/component.ts";
 import { EntityStore } from "./entity-store.ts";
 import type { Registration } from "./payloads.ts";
 import { type EntityTopicId, MAIN_DEVICE, parseTopic } from "./topics.ts";

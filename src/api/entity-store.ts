@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { readJsonList, writeFileAtomic } from "../runtime/files.ts";
+import { readJsonList, writeFileAtomic } from "../foundation/files.ts";
 import type { Registration } from "./payloads.ts";
 import { defaultScheme, type EntityTopicId, MAIN_DEVICE } from "./topics.ts";
 

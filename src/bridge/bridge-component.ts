@@ -1,6 +1,6 @@
 import { join } from "node:path";
+import type { Component, Context } from "../component/component.ts";
 import type { Config } from "../config/store.ts";
-import type { Component, Context } from "../runtime/component.ts";
 import { CloudLink } from "./cloud-link.ts";
 import { metricsPayload, metricsTopic } from "./metrics.ts";
 import { DiskQueue, type FsyncPolicy } from "./queue/disk-queue.ts";

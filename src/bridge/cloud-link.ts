@@ -1,7 +1,7 @@
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import type { Bus, BusMessage, Subscription } from "../bus/bus.ts";
 import { topicError } from "../bus/topic-filter.ts";
-import type { Logger } from "../runtime/logger.ts";
+import type { Logger } from "../foundation/logger.ts";
 import { Backoff } from "./backoff.ts";
 import { classify } from "./diagnose.ts";
 import type { MessageQueue } from "./queue/types.ts";

@@ -2,7 +2,7 @@ import { type AddressInfo, createServer, type Server } from "node:net";
 import { Readable } from "node:stream";
 import { Aedes } from "aedes";
 import memoryPersistence from "aedes-persistence";
-import type { Logger } from "../runtime/logger.ts";
+import type { Logger } from "../foundation/logger.ts";
 import { matches } from "./topic-filter.ts";
 
 export interface BrokerOptions {

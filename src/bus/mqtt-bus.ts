@@ -1,5 +1,5 @@
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
-import type { Logger } from "../runtime/logger.ts";
+import type { Logger } from "../foundation/logger.ts";
 import type { Bus, MessageHandler, PublishOptions, QoS, Subscription } from "./bus.ts";
 import { filterError, matches, topicError } from "./topic-filter.ts";
 

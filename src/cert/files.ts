@@ -1,5 +1,5 @@
 import { chmodSync, existsSync, unlinkSync } from "node:fs";
-import { writeFileAtomic } from "../runtime/files.ts";
+import { writeFileAtomic } from "../foundation/files.ts";
 
 /** Key files are private to the owner; certificates are public. */
 export const KEY_MODE = 0o600;

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { type Config, loadConfig, resolveConfigDir } from "../config/store.ts";
-import { createLogger, type Level, type Logger } from "../runtime/logger.ts";
+import { createLogger, type Level, type Logger } from "../foundation/logger.ts";
 
 /** The global `--config-dir` from any subcommand. */
 export function configDirOf(cmd: Command): string {

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { parse, stringify } from "smol-toml";
-import { writeFileAtomic } from "../runtime/files.ts";
+import { writeFileAtomic } from "../foundation/files.ts";
 import { ConfigError, parseValue, validateValue } from "./parse-value.ts";
 import {
   type ConfigKey,

@@ -16,7 +16,7 @@ import {
 import { readSample, SystemMonitor } from "../../src/agent/monitor/system-monitor.ts";
 import { EmbeddedBroker } from "../../src/bus/broker.ts";
 import { LocalBus } from "../../src/bus/local-bus.ts";
-import { createLogger } from "../../src/runtime/logger.ts";
+import { createLogger } from "../../src/foundation/logger.ts";
 
 const STAT1 = "cpu  100 0 100 700 100 0 0 0 0 0\ncpu0 50 0 50 350 50 0 0 0 0 0\nintr 1\n";
 const STAT2 = "cpu  150 0 150 800 100 0 0 0 0 0\ncpu0 75 0 75 400 50 0 0 0 0 0\n";

@@ -4,8 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import mqtt from "mqtt";
+import { run } from "../../src/app/run.ts";
 import { loadConfig } from "../../src/config/store.ts";
-import { run } from "../../src/runtime/run.ts";
 import { log } from "../helpers/agent-env.ts";
 import { freePort, waitFor } from "../helpers/ports.ts";
 

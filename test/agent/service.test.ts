@@ -4,8 +4,8 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { SdNotifier, watchdogIntervalMs } from "../../src/agent/sd-notify.ts";
 import { installServiceFiles, openrcScript, systemdUnit, sysvScript } from "../../src/agent/service-files.ts";
+import { SdNotifier, watchdogIntervalMs } from "../../src/app/sd-notify.ts";
 import { waitFor } from "../helpers/ports.ts";
 
 const opts = { command: ["/usr/bin/ledge"], configDir: "/etc/ledge", watchdogSec: 30 };

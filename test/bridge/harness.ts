@@ -6,9 +6,9 @@ import mqtt, { type MqttClient } from "mqtt";
 import { createBridgeComponent } from "../../src/bridge/bridge-component.ts";
 import { EmbeddedBroker } from "../../src/bus/broker.ts";
 import { LocalBus } from "../../src/bus/local-bus.ts";
+import type { Component, ComponentFactory } from "../../src/component/component.ts";
 import { loadConfig } from "../../src/config/store.ts";
-import type { Component, ComponentFactory } from "../../src/runtime/component.ts";
-import { createLogger } from "../../src/runtime/logger.ts";
+import { createLogger } from "../../src/foundation/logger.ts";
 import { freePort, waitFor } from "../helpers/ports.ts";
 
 export interface Ledge {

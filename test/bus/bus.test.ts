@@ -4,7 +4,7 @@ import { EmbeddedBroker } from "../../src/bus/broker.ts";
 import type { Bus, BusMessage } from "../../src/bus/bus.ts";
 import { LocalBus } from "../../src/bus/local-bus.ts";
 import { MqttBus } from "../../src/bus/mqtt-bus.ts";
-import { createLogger } from "../../src/runtime/logger.ts";
+import { createLogger } from "../../src/foundation/logger.ts";
 import { type Mosquitto, startMosquitto } from "../helpers/mosquitto.ts";
 import { freePort, waitFor } from "../helpers/ports.ts";
 

@@ -3,8 +3,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { renderReadme } from "../../scripts/readme-config.ts";
+import { COMPONENTS } from "../../src/app/components.ts";
 import { schema } from "../../src/config/schema.ts";
-import { COMPONENTS } from "../../src/runtime/components.ts";
 
 const readme = readFileSync(join(import.meta.dirname, "..", "..", "README.md"), "utf8");
 

@@ -16,7 +16,7 @@ import type { BusMessage } from "../../src/bus/bus.ts";
 import { LocalBus } from "../../src/bus/local-bus.ts";
 import { loadConfig } from "../../src/config/store.ts";
 import { createSerialComponent } from "../../src/drivers/serial/component.ts";
-import { createLogger } from "../../src/runtime/logger.ts";
+import { createLogger } from "../../src/foundation/logger.ts";
 import { waitFor } from "../helpers/ports.ts";
 import { BUN, jsonLines, ROOT, runCommand } from "../helpers/targets-bin.ts";
 

@@ -9,7 +9,7 @@ import { LocalBus } from "../../src/bus/local-bus.ts";
 import { MqttBus } from "../../src/bus/mqtt-bus.ts";
 import type { ConfigValues } from "../../src/config/schema.ts";
 import { type Config, loadConfig } from "../../src/config/store.ts";
-import { createLogger } from "../../src/runtime/logger.ts";
+import { createLogger } from "../../src/foundation/logger.ts";
 import { type Mosquitto, startMosquitto } from "./mosquitto.ts";
 import { freePort, waitFor } from "./ports.ts";
 

@@ -5,7 +5,7 @@
 import { AgentComponent } from "../../src/agent/agent-component.ts";
 import { MqttBus } from "../../src/bus/mqtt-bus.ts";
 import { loadConfig } from "../../src/config/store.ts";
-import { createLogger } from "../../src/runtime/logger.ts";
+import { createLogger } from "../../src/foundation/logger.ts";
 
 const [dir, port] = process.argv.slice(2);
 const log = createLogger({ level: "warn" });

@@ -8,14 +8,14 @@ import { join } from "node:path";
 import { EmbeddedBroker } from "../../src/bus/broker.ts";
 import { LocalBus } from "../../src/bus/local-bus.ts";
 import { loadConfig } from "../../src/config/store.ts";
+import { createLogger } from "../../src/foundation/logger.ts";
 import { createC8yMapperComponent } from "../../src/mappers/c8y/component.ts";
-import { createLogger } from "../../src/runtime/logger.ts";
 
 const log = createLogger({ level: "error" });
 const broker = await EmbeddedBroker.start({ host: "127.0.0.1", port: 0, log });
 const bus = new LocalBus(broker.aedes, (e) => log.error("handler failed", { error: e }));
 const config = loadConfig(mkdtempSync(join(tmpdir(), "ledge-bun-")), {}).with({ "device.id": "test-device" });
-const mapper = createC8yMapperComponent({ config, log, bus, clock: Date.now, broker });
+const mapper = createC8yMapperComponent({ config, log, bus, clock: Date.now });
 await mapper.start();
 process.stdout.write(`ready ${broker.port}\n`);
 process.on("SIGTERM", () => {

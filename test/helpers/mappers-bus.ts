@@ -11,10 +11,10 @@ import { EmbeddedBroker } from "../../src/bus/broker.ts";
 import type { Bus } from "../../src/bus/bus.ts";
 import { LocalBus } from "../../src/bus/local-bus.ts";
 import { MqttBus } from "../../src/bus/mqtt-bus.ts";
+import type { Component, ComponentFactory, Context } from "../../src/component/component.ts";
 import type { ConfigValues } from "../../src/config/schema.ts";
 import { loadConfig } from "../../src/config/store.ts";
-import type { Component, ComponentFactory, Context } from "../../src/runtime/component.ts";
-import { createLogger } from "../../src/runtime/logger.ts";
+import { createLogger } from "../../src/foundation/logger.ts";
 import { type Mosquitto, startMosquitto } from "./mosquitto.ts";
 import { freePort, waitFor } from "./ports.ts";
 
@@ -65,7 +65,7 @@ export async function startHarness(
     "device.id": "test-device",
     ...overrides,
   });
-  const ctx: Context = { config, log, bus, clock: Date.now, broker };
+  const ctx: Context = { config, log, bus, clock: Date.now };
   const components: Component[] = [];
   for (const f of factories) {
     const c = await f(ctx);

@@ -10,7 +10,7 @@ import type { BusMessage } from "../../src/bus/bus.ts";
 import { LocalBus } from "../../src/bus/local-bus.ts";
 import { loadConfig } from "../../src/config/store.ts";
 import { ModbusComponent } from "../../src/drivers/modbus/component.ts";
-import { createLogger } from "../../src/runtime/logger.ts";
+import { createLogger } from "../../src/foundation/logger.ts";
 import { freePort, waitFor } from "./ports.ts";
 
 export interface Seen {

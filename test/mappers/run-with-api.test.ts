@@ -4,9 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import mqtt, { type MqttClient } from "mqtt";
+import { type Running, run } from "../../src/app/run.ts";
 import { loadConfig } from "../../src/config/store.ts";
-import { createLogger } from "../../src/runtime/logger.ts";
-import { type Running, run } from "../../src/runtime/run.ts";
+import { createLogger } from "../../src/foundation/logger.ts";
 import { freePort, waitFor } from "../helpers/ports.ts";
 
 // `ledge run broker api c8y-mapper` in-process: the api component and the mapper both auto-register

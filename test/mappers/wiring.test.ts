@@ -8,8 +8,8 @@ import { EmbeddedBroker } from "../../src/bus/broker.ts";
 import type { BusMessage } from "../../src/bus/bus.ts";
 import { LocalBus } from "../../src/bus/local-bus.ts";
 import { loadConfig } from "../../src/config/store.ts";
+import { createLogger } from "../../src/foundation/logger.ts";
 import { createMqttMapperComponent } from "../../src/mappers/mqtt/component.ts";
-import { createLogger } from "../../src/runtime/logger.ts";
 import { waitFor } from "../helpers/ports.ts";
 
 describe("mapper wiring", () => {
@@ -27,7 +27,7 @@ describe("mapper wiring", () => {
         "mqtt.batch.enable": true,
         "mqtt.batch.max_age_ms": 50,
       });
-      const mapper = await createMqttMapperComponent({ config, log, bus, clock: Date.now, broker });
+      const mapper = await createMqttMapperComponent({ config, log, bus, clock: Date.now });
       await mapper.start();
       const f = await waitFor("the frame, by age", () => frames[0], 2000);
       assert.deepEqual(

@@ -1,6 +1,6 @@
 /**
  * Pure checks of the build inputs: the target definitions and their pinned runtimes, the native
- * addon cache (src/runtime/native.ts), and the start-up import graph of the CLI bundle.
+ * addon cache (src/app/native.ts), and the start-up import graph of the CLI bundle.
  */
 import assert from "node:assert/strict";
 import {
@@ -17,7 +17,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { analyzeStartup } from "../../build.ts";
-import { materializeAddon, nativeCacheDir } from "../../src/runtime/native.ts";
+import { materializeAddon, nativeCacheDir } from "../../src/app/native.ts";
 import { DEFAULT_TARGETS, outputPath, TARGETS, targetByName } from "../../targets/index.ts";
 import { ROOT } from "../helpers/targets-bin.ts";
 

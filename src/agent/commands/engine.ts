@@ -1,5 +1,5 @@
 import type { Bus, BusMessage, Subscription } from "../../bus/bus.ts";
-import type { Logger } from "../../runtime/logger.ts";
+import type { Logger } from "../../foundation/logger.ts";
 import type { Operation } from "../operations/operation.ts";
 import {
   type CommandRecord,

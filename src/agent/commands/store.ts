@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { readJsonList, writeFileAtomic } from "../../runtime/files.ts";
+import { readJsonList, writeFileAtomic } from "../../foundation/files.ts";
 import type { CommandRecord } from "./state.ts";
 
 /**

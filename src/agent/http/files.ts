@@ -3,7 +3,7 @@ import { mkdir, open, rename, rm, stat, unlink } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { basename, dirname, join } from "node:path";
 import { pipeline } from "node:stream/promises";
-import type { Logger } from "../../runtime/logger.ts";
+import type { Logger } from "../../foundation/logger.ts";
 import { sendJsonError } from "./respond.ts";
 import { safeFilePath } from "./safe-path.ts";
 

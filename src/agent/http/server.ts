@@ -1,6 +1,6 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { Logger } from "../../runtime/logger.ts";
+import type { Logger } from "../../foundation/logger.ts";
 import { type EntitiesOptions, handleEntities } from "./entities.ts";
 import { type FilesOptions, handleFiles } from "./files.ts";
 import { sendJsonError } from "./respond.ts";

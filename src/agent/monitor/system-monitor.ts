@@ -1,7 +1,7 @@
 import { readdir, readFile, statfs } from "node:fs/promises";
 import { join } from "node:path";
 import type { Bus } from "../../bus/bus.ts";
-import type { Logger } from "../../runtime/logger.ts";
+import type { Logger } from "../../foundation/logger.ts";
 import {
   type DiskUsage,
   parseLoadavg,

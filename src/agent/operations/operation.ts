@@ -1,4 +1,4 @@
-import type { Logger } from "../../runtime/logger.ts";
+import type { Logger } from "../../foundation/logger.ts";
 import type { CommandRecord, ResumePolicy } from "../commands/state.ts";
 
 export interface RunContext {

@@ -9,8 +9,8 @@ import {
   unlinkSync,
   writevSync,
 } from "node:fs";
-import { syncDir } from "../../runtime/files.ts";
-import type { Logger } from "../../runtime/logger.ts";
+import { syncDir } from "../../foundation/files.ts";
+import type { Logger } from "../../foundation/logger.ts";
 import { lockDir } from "./lock.ts";
 import { decodeRecord, encodeHead, RECORD_HEADER_BYTES, sizeFromHeader } from "./record.ts";
 import {

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { writeFileAtomic } from "../../runtime/files.ts";
+import { writeFileAtomic } from "../../foundation/files.ts";
 import { decodeRecord } from "./record.ts";
 
 /** A segment file holds records `base, base+1, ...` back to back; its name is its base seq. */

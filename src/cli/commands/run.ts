@@ -1,6 +1,6 @@
 import type { Command } from "commander";
-import { COMPONENTS } from "../../runtime/components.ts";
-import { run } from "../../runtime/run.ts";
+import { RUN_NAMES } from "../../app/components.ts";
+import { run } from "../../app/run.ts";
 import { configOf, loggerOf } from "../context.ts";
 
 export function registerRun(program: Command): void {
@@ -8,7 +8,7 @@ export function registerRun(program: Command): void {
     .command("run")
     .description(
       `start components in one process: all enabled ones (run.components, plus the embedded broker), or the named ones\n` +
-        `components: ${Object.keys(COMPONENTS).join(", ")}`,
+        `components: ${RUN_NAMES.join(", ")}`,
     )
     .argument("[components...]", "components to start alone")
     .action(async (components: string[], _opts, cmd: Command) => {
@@ -27,7 +27,7 @@ export async function runUntilSignal(cmd: Command, components: string[]): Promis
   log.info("ledge running", { components: running.components });
   // Under systemd (Type=notify, WatchdogSec): READY once every component is up, then keepalives.
   const notifier = process.env.NOTIFY_SOCKET
-    ? new (await import("../../agent/sd-notify.ts")).SdNotifier({
+    ? new (await import("../../app/sd-notify.ts")).SdNotifier({
         onError: (e) => log.warn("sd_notify failed", { error: e.message }),
       })
     : undefined;

@@ -6,8 +6,8 @@
  * device holds a shared line for at most one timeout at a time.
  */
 import type { Subscription } from "../../bus/bus.ts";
-import type { Component, Context } from "../../runtime/component.ts";
-import type { Logger } from "../../runtime/logger.ts";
+import type { Component, Context } from "../../component/component.ts";
+import type { Logger } from "../../foundation/logger.ts";
 import { registrationPayload } from "../common/child-device.ts";
 import { type DeviceConfig, endpointOf, loadModbusConfig, type ModbusConfig } from "./config.ts";
 import { type AttemptResult, DevicePoller, describeError } from "./device-poller.ts";

@@ -5,7 +5,7 @@
  * with one on a shared line.
  */
 import type { BusMessage } from "../../bus/bus.ts";
-import type { Logger } from "../../runtime/logger.ts";
+import type { Logger } from "../../foundation/logger.ts";
 import type { DeviceConfig } from "./config.ts";
 import { describeError } from "./device-poller.ts";
 import { classify, type ModbusLink } from "./link.ts";

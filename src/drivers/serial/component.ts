@@ -3,7 +3,7 @@
  * measurements. The file is validated as a whole before anything starts.
  */
 import { readFileSync } from "node:fs";
-import type { Component, Context } from "../../runtime/component.ts";
+import type { Component, Context } from "../../component/component.ts";
 import { DeviceFileError } from "../common/toml-file.ts";
 import { parseSerialConfig, type SerialDeviceConfig } from "./config.ts";
 import { SerialDevice } from "./device.ts";

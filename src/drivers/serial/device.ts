@@ -6,7 +6,7 @@
 
 import { topicFor } from "../../api/topics.ts";
 import type { Bus } from "../../bus/bus.ts";
-import type { Logger } from "../../runtime/logger.ts";
+import type { Logger } from "../../foundation/logger.ts";
 import { childTopicId, measurementTopic, Reachability, registerChild } from "../common/child-device.ts";
 import type { SerialDeviceConfig } from "./config.ts";
 import { type LineEvent, LineSplitter } from "./line-splitter.ts";

@@ -7,7 +7,8 @@
  */
 import { closeSync, constants, openSync, writeSync } from "node:fs";
 import { applyFraming, speedConstant, TCSANOW, TERMIOS_SIZE } from "./termios.ts";
-import { BaseTransport, type SerialSettings } from "./transport.ts";
+import type { SerialSettings } from "./transport.ts";
+import { BaseTransport } from "./transport-base.ts";
 
 interface Termios {
   tcgetattr(fd: number, t: Uint8Array): number;

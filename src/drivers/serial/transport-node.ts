@@ -2,7 +2,8 @@
 import { read } from "node:fs";
 import { promisify } from "node:util";
 import { SerialPort } from "serialport";
-import { BaseTransport, type SerialSettings } from "./transport.ts";
+import type { SerialSettings } from "./transport.ts";
+import { BaseTransport } from "./transport-base.ts";
 
 class NodeTransport extends BaseTransport {
   readonly kind = "node" as const;

@@ -1,4 +1,4 @@
-import type { Component, Context } from "../../runtime/component.ts";
+import type { Component, Context } from "../../component/component.ts";
 import { MapperComponent, mapperContext } from "../common/wiring.ts";
 import { C8yMapper, c8yFilters } from "./mapper.ts";
 

@@ -4,7 +4,7 @@
  * path when the broker is embedded) and on an MqttBus.
  */
 import type { BusMessage, Subscription } from "../../bus/bus.ts";
-import type { Component, Context } from "../../runtime/component.ts";
+import type { Component, Context } from "../../component/component.ts";
 import type { MapperContext, OutMessage } from "./types.ts";
 
 export interface Translator {

@@ -1,4 +1,4 @@
-import type { Component, Context } from "../../runtime/component.ts";
+import type { Component, Context } from "../../component/component.ts";
 import { telemetryFilters } from "../common/telemetry.ts";
 import { MapperComponent, mapperContext } from "../common/wiring.ts";
 import { MqttMapper } from "./mapper.ts";

@@ -1,6 +1,5 @@
-import { existsSync } from "node:fs";
-import { delimiter, join } from "node:path";
-import { runCommand } from "./process.ts";
+import { runCommand } from "../agent/process.ts";
+import { findExecutable } from "../foundation/which.ts";
 
 /**
  * sd_notify(3) for ledge. Neither Node nor Bun can send unix datagrams without a native module,
@@ -10,14 +9,6 @@ import { runCommand } from "./process.ts";
 export interface NotifierOptions {
   env?: NodeJS.ProcessEnv;
   onError?: (e: Error) => void;
-}
-
-export function findExecutable(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  for (const dir of (env.PATH ?? "/usr/bin:/bin").split(delimiter)) {
-    const p = join(dir, name);
-    if (dir && existsSync(p)) return p;
-  }
-  return undefined;
 }
 
 /** The argv that delivers `message` to `socket`, or undefined when no tool can. */

@@ -1,6 +1,6 @@
 import type { Bus } from "../bus/bus.ts";
 import type { Config } from "../config/store.ts";
-import type { Logger } from "./logger.ts";
+import type { Logger } from "../foundation/logger.ts";
 
 /** What every component receives: no module-level singletons. */
 export interface Context {
@@ -9,8 +9,6 @@ export interface Context {
   bus: Bus;
   /** Milliseconds since the epoch; injected so cores are testable without a clock. */
   clock: () => number;
-  /** Set when the embedded broker runs in this process (in-process fast paths may use it). */
-  broker?: import("../bus/broker.ts").EmbeddedBroker;
 }
 
 /**

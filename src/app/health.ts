@@ -1,5 +1,5 @@
+import { MAIN_DEVICE, topicFor } from "../api/topics.ts";
 import type { Bus, Subscription } from "../bus/bus.ts";
-import { MAIN_DEVICE, topicFor } from "./topics.ts";
 
 export interface HealthOptions {
   /** Bus whose connection carries this service's last will (see Bus.withWill). */

@@ -1,11 +1,10 @@
-import type { ComponentFactory } from "./component.ts";
+import type { ComponentFactory } from "../component/component.ts";
 
 /**
  * Every component `ledge run` knows, loaded lazily with `import()` so that a component that is
  * off costs no memory. Names are the CLI's: `ledge run <name>`.
  */
 export const COMPONENTS = {
-  broker: async () => (await import("../bus/broker-component.ts")).createBrokerComponent,
   api: async () => (await import("../api/api-component.ts")).createApiComponent,
   agent: async () => (await import("../agent/agent-component.ts")).createAgentComponent,
   modbus: async () => (await import("../drivers/modbus/component.ts")).createModbusComponent,
@@ -17,8 +16,14 @@ export const COMPONENTS = {
   bridge: async () => (await import("../bridge/bridge-component.ts")).createBridgeComponent,
 } satisfies Record<string, () => Promise<ComponentFactory>>;
 
+/**
+ * What `ledge run` accepts: the components, and `broker`, which `run` itself starts before them
+ * (every component needs the bus) and reports the health of.
+ */
 export type ComponentName = keyof typeof COMPONENTS;
+export type RunName = "broker" | ComponentName;
+export const RUN_NAMES: readonly RunName[] = ["broker", ...(Object.keys(COMPONENTS) as ComponentName[])];
 
-export function isComponentName(name: string): name is ComponentName {
-  return Object.hasOwn(COMPONENTS, name);
+export function isRunName(name: string): name is RunName {
+  return name === "broker" || Object.hasOwn(COMPONENTS, name);
 }

@@ -1,10 +1,10 @@
-import { HealthReporter, healthWill } from "../api/health.ts";
 import type { EmbeddedBroker } from "../bus/broker.ts";
 import type { Bus } from "../bus/bus.ts";
+import type { Component, Context } from "../component/component.ts";
 import type { Config } from "../config/store.ts";
-import type { Component, Context } from "./component.ts";
-import { COMPONENTS, type ComponentName, isComponentName } from "./components.ts";
-import type { Logger } from "./logger.ts";
+import type { Logger } from "../foundation/logger.ts";
+import { COMPONENTS, isRunName, RUN_NAMES, type RunName } from "./components.ts";
+import { HealthReporter, healthWill } from "./health.ts";
 
 export interface Running {
   bus: Bus;
@@ -17,13 +17,12 @@ export interface Running {
 export const serviceName = (component: string) => `ledge-${component}`;
 
 /** Which components a `ledge run [names...]` starts: the named ones, or `run.components` plus the broker. */
-export function plan(config: Config, requested: string[]): ComponentName[] {
+export function plan(config: Config, requested: string[]): RunName[] {
   const names = requested.length ? requested : config.get("run.components");
   for (const n of names) {
-    if (!isComponentName(n))
-      throw new Error(`unknown component '${n}' (known: ${Object.keys(COMPONENTS).join(", ")})`);
+    if (!isRunName(n)) throw new Error(`unknown component '${n}' (known: ${RUN_NAMES.join(", ")})`);
   }
-  const list = [...new Set(names)] as ComponentName[];
+  const list = [...new Set(names)] as RunName[];
   if (!requested.length && config.get("mqtt.broker") === "embedded" && !list.includes("broker"))
     list.unshift("broker");
   // The broker must come first: everything else needs the bus.
@@ -71,8 +70,8 @@ export async function run(
       log: log.child("bus"),
     });
   }
-  const started: { component: Component; health: HealthReporter; healthBus: Bus }[] = [];
-  const ctx: Context = { config, log, bus, clock, broker };
+  const started: { name: string; component?: Component; health: HealthReporter; healthBus: Bus }[] = [];
+  const ctx: Context = { config, log, bus, clock };
   for (const name of names) {
     const service = serviceName(name);
     const healthBus = await bus.withWill(`${service}-${process.pid}`, healthWill(root, service, clock));
@@ -85,11 +84,13 @@ export async function run(
     });
     let component: Component | undefined;
     try {
-      const factory = await COMPONENTS[name]();
-      component = await factory({ ...ctx, log: log.child(name) });
-      await component.start();
+      // The broker is already running (this function owns it); only its health is reported here.
+      if (name !== "broker") {
+        component = await (await COMPONENTS[name]())({ ...ctx, log: log.child(name) });
+        await component.start();
+      }
       await health.up();
-      started.push({ component, health, healthBus });
+      started.push({ name, component, health, healthBus });
       log.info("component started", { component: name });
     } catch (e) {
       // One broken component (a bad driver file, an unreachable cloud) must not take the local bus down;
@@ -103,10 +104,10 @@ export async function run(
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
-      for (const { component, health, healthBus } of started.reverse()) {
+      for (const { name, component, health, healthBus } of started.reverse()) {
         await component
-          .stop()
-          .catch((e) => log.error("component failed to stop", { component: component.name, error: e }));
+          ?.stop()
+          .catch((e) => log.error("component failed to stop", { component: name, error: e }));
         await health.down().catch(() => {});
         if (healthBus !== bus) await healthBus.close().catch(() => {});
       }
@@ -121,5 +122,5 @@ export async function run(
       `cannot listen on ${config.get("mqtt.bind.address")}:${config.get("mqtt.bind.port")}: ${(e as Error).message}`,
     );
   }
-  return { bus, broker, components: started.map((s) => s.component.name), stop };
+  return { bus, broker, components: started.map((s) => s.name), stop };
 }
