@@ -3,8 +3,9 @@ import { describe, it } from "node:test";
 import { Backoff } from "../../src/bridge/backoff.ts";
 import { classify } from "../../src/bridge/diagnose.ts";
 import { metricsPayload, metricsTopic } from "../../src/bridge/metrics.ts";
+import { COMMIT_SLOT, decodeCommit, encodeCommit } from "../../src/bridge/queue/commit-file.ts";
 import { crc32, crc32Portable } from "../../src/bridge/queue/crc32.ts";
-import { decodeRecord, encodeHead } from "../../src/bridge/queue/record.ts";
+import { decodeRecord, encodeHead, nextValid } from "../../src/bridge/queue/record.ts";
 import { TokenBucket } from "../../src/bridge/rate.ts";
 import { downlinkTopic, parseEndpoint, routesFor, uplinkTopic } from "../../src/bridge/routes.ts";
 
@@ -160,9 +161,10 @@ describe("queue records", () => {
 
   it("encodes and decodes; any flipped bit or missing byte is detected", () => {
     const msg = { topic: "s/us", payload: Buffer.from("200,t,T,1"), qos: 1 as const, retain: true };
-    const rec = Buffer.concat([encodeHead(msg), msg.payload]);
+    const rec = Buffer.concat([encodeHead(msg, 2 ** 40 + 7, 1_700_000_000_123), msg.payload]);
     const d = decodeRecord(rec, 0);
     assert.ok(d.ok);
+    assert.deepEqual([d.seq, d.time], [2 ** 40 + 7, 1_700_000_000_123]);
     assert.deepEqual(
       { ...d.msg, payload: Buffer.from(d.msg.payload).toString() },
       { ...msg, payload: "200,t,T,1" },
@@ -174,6 +176,55 @@ describe("queue records", () => {
       assert.equal(decodeRecord(bad, 0).ok, false, `bit ${i}`);
     }
     for (let n = 0; n < rec.length; n++) assert.equal(decodeRecord(rec.subarray(0, n), 0).ok, false);
+  });
+
+  const rec = (seq: number, text: string) => {
+    const msg = { topic: "s/us", payload: Buffer.from(text), qos: 1 as const, retain: false };
+    return Buffer.concat([encodeHead(msg, seq, 0), msg.payload]);
+  };
+
+  it("resynchronises on the next record whose magic and CRC check out, whatever the damage", () => {
+    const a = rec(10, "first");
+    const b = rec(11, "LQ inside a payload, then more");
+    const c = rec(12, "third");
+    const all = Buffer.concat([a, b, c]);
+    // A damaged length, a damaged magic, a damaged byte in the body: each time the next good one is found.
+    for (const at of [3, 0, a.length + 20]) {
+      const bad = Buffer.from(all);
+      bad[at] = bad[at]! ^ 0x5a;
+      const first = decodeRecord(bad, 0);
+      const from = first.ok ? first.size : 0;
+      const hit = nextValid(bad, from + 1);
+      assert.ok(hit, `damage at ${at}`);
+      assert.deepEqual(
+        hit,
+        at < a.length ? { pos: a.length, seq: 11 } : { pos: a.length + b.length, seq: 12 },
+      );
+    }
+    assert.equal(nextValid(Buffer.concat([a, Buffer.alloc(40)]), 1), undefined);
+  });
+});
+
+describe("queue commit record", () => {
+  const state = { next: 123_456, full: 1, disk: 2, corrupt: 3, corruptBytes: 400, compacted: 5 };
+
+  it("two fixed 64-byte slots: the newest intact one wins, a torn one is ignored", () => {
+    const s1 = encodeCommit(state, 7);
+    const s2 = encodeCommit({ ...state, next: 123_999 }, 8);
+    assert.equal(s1.length, COMMIT_SLOT);
+    assert.deepEqual(decodeCommit(Buffer.concat([s2, s1])), {
+      state: { ...state, next: 123_999 },
+      generation: 8,
+    });
+    const torn = Buffer.from(s2);
+    torn[20] = torn[20]! ^ 1;
+    assert.deepEqual(decodeCommit(Buffer.concat([torn, s1])), { state, generation: 7 });
+    assert.equal(decodeCommit(Buffer.alloc(128)), undefined);
+    // Generations wrap: 0 is newer than 2^32 - 1.
+    const wrapped = decodeCommit(
+      Buffer.concat([encodeCommit(state, 0xffffffff), encodeCommit({ ...state, next: 1 }, 0)]),
+    );
+    assert.equal(wrapped?.state.next, 1);
   });
 });
 
