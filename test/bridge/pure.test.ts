@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Backoff } from "../../src/bridge/backoff.ts";
 import { classify } from "../../src/bridge/diagnose.ts";
-import { metricsPayload, metricsTopic } from "../../src/bridge/metrics.ts";
+import { alarmMessage, metricsPayload, metricsTopic } from "../../src/bridge/metrics.ts";
 import { COMMIT_SLOT, decodeCommit, encodeCommit } from "../../src/bridge/queue/commit-file.ts";
 import { crc32, crc32Portable } from "../../src/bridge/queue/crc32.ts";
 import { decodeRecord, encodeHead, nextValid } from "../../src/bridge/queue/record.ts";
@@ -149,6 +149,18 @@ describe("backoff and drain rate", () => {
     assert.equal(granted(), 3);
     assert.equal(new TokenBucket(0, () => 0).take(), 0, "0 means unlimited");
   });
+
+  it("live arrivals are credited on top of the drain rate: 1,000/s arriving with a 100/s drain leaves at 1,100/s", () => {
+    let now = 0;
+    const b = new TokenBucket(100, () => now);
+    let sent = 0;
+    for (let ms = 0; ms < 10_000; ms++) {
+      now = ms;
+      b.credit();
+      while (b.take() === 0) sent++;
+    }
+    assert.ok(Math.abs(sent - 11_000) <= 20, `sent ${sent} in 10 s`);
+  });
 });
 
 describe("queue records", () => {
@@ -228,13 +240,51 @@ describe("queue commit record", () => {
   });
 });
 
+describe("connection failures on a plain (non-TLS) link", () => {
+  it("a reset is reported as a closed connection, never as a TLS handshake failure", () => {
+    const reset = Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET" });
+    assert.equal(
+      classify(reset, "mqtt (h:1883)", false, false).message,
+      "mqtt (h:1883) closed the connection (ECONNRESET)",
+    );
+    assert.match(classify(reset, "c8y (h:8883)", false, true).message, /during the TLS handshake/);
+  });
+});
+
+describe("bridge alarms", () => {
+  it("retained te/ alarms of the ledge-bridge service, cleared by an empty payload", () => {
+    assert.deepEqual(alarmMessage("te", "c8y", "disk", { stalled: false, diskError: "ENOSPC: no space" }), {
+      topic: "te/device/main/service/ledge-bridge/a/bridge_c8y_disk",
+      payload: JSON.stringify({
+        text: "Bridge to c8y: cannot store messages (ENOSPC: no space); they are dropped and counted",
+        severity: "critical",
+      }),
+    });
+    assert.equal(alarmMessage("te", "c8y", "disk", { stalled: true }).payload, "");
+    assert.equal(
+      JSON.parse(alarmMessage("te", "az", "stalled", { stalled: true }).payload).severity,
+      "major",
+    );
+    assert.equal(alarmMessage("te", "az", "stalled", { stalled: false }).payload, "");
+  });
+});
+
 describe("bridge metrics", () => {
   it("are Thin Edge JSON: one numeric group per cloud plus time", () => {
     const m = {
       connected: true,
       queue_depth: 3,
       queue_bytes: 120,
+      queue_oldest_age_s: 4,
       drops: 1,
+      drops_full: 1,
+      drops_disk: 0,
+      drops_corrupt: 0,
+      drops_compacted: 0,
+      corrupt_bytes: 0,
+      resent: 3,
+      stalled: false,
+      disk_error: true,
       reconnects: 2,
       messages_sent: 10,
       bytes_sent: 400,
@@ -242,7 +292,7 @@ describe("bridge metrics", () => {
     };
     assert.equal(metricsTopic("te"), "te/device/main/service/ledge-bridge/m/bridge");
     assert.deepEqual(JSON.parse(metricsPayload([{ name: "c8y", metrics: m }], Date.UTC(2024, 0, 1))), {
-      c8y: { ...m, connected: 1 },
+      c8y: { ...m, connected: 1, stalled: 0, disk_error: 1 },
       time: "2024-01-01T00:00:00.000Z",
     });
   });
