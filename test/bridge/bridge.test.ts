@@ -4,7 +4,17 @@ import { after, before, describe, it } from "node:test";
 import type { MqttClient } from "mqtt";
 import { type Mosquitto, startMosquitto } from "../helpers/mosquitto.ts";
 import { clientCert, cloudBrokerConfig, createCa, createPki, issue, type Pki } from "../helpers/tls-pki.ts";
-import { client, closeClients, collect, gate, type Ledge, rm, startLedge, tempDir, waitFor } from "./harness.ts";
+import {
+  client,
+  closeClients,
+  collect,
+  gate,
+  type Ledge,
+  rm,
+  startLedge,
+  tempDir,
+  waitFor,
+} from "./harness.ts";
 
 const DEVICE = "test-device";
 
