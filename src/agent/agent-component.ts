@@ -12,7 +12,7 @@ import { configSnapshotOperation, configUpdateOperation } from "./operations/con
 import { firmwareUpdateOperation, type SelfUpdateOptions } from "./operations/firmware-update.ts";
 import { logUploadOperation } from "./operations/log-upload.ts";
 import type { Operation } from "./operations/operation.ts";
-import { restartOperation } from "./operations/restart.ts";
+import { bootIdFile, restartOperation } from "./operations/restart.ts";
 import { softwareListOperation, softwareUpdateOperation } from "./operations/software.ts";
 import { ledgeArgs } from "./self-update/binary.ts";
 
@@ -71,7 +71,10 @@ export class AgentComponent implements Component {
       ...overrides.selfUpdate,
     };
     const operations: Operation[] = [
-      restartOperation(config.get("agent.restart.command")),
+      restartOperation(
+        config.get("agent.restart.command"),
+        bootIdFile(config.path("agent.restart.boot_id_file")),
+      ),
       softwareListOperation(software),
       softwareUpdateOperation(software),
       configSnapshotOperation(() => types().config),

@@ -14,7 +14,13 @@ describe("agent operations against the embedded broker", () => {
   let files: string;
   before(async () => {
     env = await agentEnv("embedded", {
-      "agent.restart.command": ["/bin/sh", "-c", `echo restarting >> "${"$LEDGE_TEST_DIR"}/restart.log"`],
+      // The "reboot" writes a new boot id, as a real one makes the kernel do.
+      "agent.restart.command": [
+        "/bin/sh",
+        "-c",
+        'echo restarting >> "$LEDGE_TEST_DIR/restart.log"; cat /proc/sys/kernel/random/uuid > "$LEDGE_TEST_DIR/boot_id"',
+      ],
+      "agent.restart.boot_id_file": "boot_id",
       "agent.timeouts": ["software_list=1"],
     });
     process.env.LEDGE_TEST_DIR = env.dir;
@@ -28,6 +34,7 @@ describe("agent operations against the embedded broker", () => {
       "broken",
       `case "$1" in list) echo ok ;; install) echo "E: Unable to locate package $2" >&2; exit 1 ;; esac\nexit 0`,
     );
+    writeFileSync(join(env.dir, "boot_id"), "boot-1\n");
     writeFileSync(join(env.dir, "app.conf"), "level=1\n");
     writeFileSync(
       join(env.dir, "agent.toml"),
@@ -277,6 +284,24 @@ describe("agent operations against the embedded broker", () => {
 });
 
 describe("restart command failure", () => {
+  it("an agent that comes back in the same boot fails the restart (thin-edge: the system did not restart)", async () => {
+    const env = await agentEnv("embedded", {
+      "agent.restart.command": ["true"],
+      "agent.restart.boot_id_file": "boot_id",
+    });
+    try {
+      writeFileSync(join(env.dir, "boot_id"), "boot-1\n");
+      await env.startAgent();
+      await env.command("restart", "r3", { status: "init" });
+      await env.waitStatus("restart", "r3", "executing");
+      await env.stopAgent();
+      await env.startAgent();
+      assert.match(String((await env.waitStatus("restart", "r3", "failed")).reason), /did not restart/);
+    } finally {
+      await env.close();
+    }
+  });
+
   it("a failing restart command fails the operation with its stderr", async () => {
     const env = await agentEnv("embedded", {
       "agent.restart.command": ["/bin/sh", "-c", "echo 'reboot: permission denied' >&2; exit 1"],

@@ -5,6 +5,10 @@ const typeList = (v: string[]) =>
 
 export const agentKeys = {
   "agent.restart.command": list("Command the `restart` operation runs (argv).", ["reboot"]),
+  "agent.restart.boot_id_file": str(
+    "File whose content is new at every boot (the kernel's boot id); `restart` succeeds only when it changed across the restart. Relative to the config dir.",
+    "/proc/sys/kernel/random/boot_id",
+  ),
   "agent.sm_plugins_dir": str(
     "Directory of software management plugins (thin-edge sm-plugin protocol); relative to the config dir.",
     "sm-plugins",
