@@ -24,7 +24,7 @@ export interface AgentOverrides {
 
 /**
  * The device management agent: the command engine with its operations for the main device,
- * the file transfer / entity HTTP service, the system monitor and systemd notifications.
+ * the file transfer / entity HTTP service, and the system monitor (sd_notify belongs to `ledge run`: src/app/sd-notify.ts).
  */
 export class AgentComponent implements Component {
   readonly name = "agent";
