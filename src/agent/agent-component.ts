@@ -15,6 +15,7 @@ import type { Operation } from "./operations/operation.ts";
 import { bootIdFile, restartOperation } from "./operations/restart.ts";
 import { softwareListOperation, softwareUpdateOperation } from "./operations/software.ts";
 import { ledgeArgs } from "./self-update/binary.ts";
+import { sudoWrapper } from "./sudo.ts";
 
 export interface AgentOverrides {
   /** Replaces parts of the self-update wiring (tests: a script as target, no real exit). */
@@ -52,7 +53,8 @@ export class AgentComponent implements Component {
       return d;
     };
     const pluginsDir = config.path("agent.sm_plugins_dir");
-    const software = { pluginsDir, downloadDir: join(stateDir, "downloads") };
+    const privileged = sudoWrapper(config.get("sudo.enable"), env);
+    const software = { pluginsDir, downloadDir: join(stateDir, "downloads"), privileged };
     const modeKey = config.get("agent.self_update.restart");
     const supervised = Boolean(env.INVOCATION_ID || env.RC_SVCNAME);
     const mode =
@@ -72,7 +74,7 @@ export class AgentComponent implements Component {
     };
     const operations: Operation[] = [
       restartOperation(
-        config.get("agent.restart.command"),
+        privileged(config.get("agent.restart.command")),
         bootIdFile(config.path("agent.restart.boot_id_file")),
       ),
       softwareListOperation(software),
