@@ -16,9 +16,9 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { crc32 } from "../../src/bridge/queue/crc32.ts";
 import { DiskQueue } from "../../src/bridge/queue/disk-queue.ts";
 import type { QueueEntry } from "../../src/bridge/queue/types.ts";
+import { crc32 } from "../../src/foundation/crc32.ts";
 
 const dirs: string[] = [];
 after(() => {

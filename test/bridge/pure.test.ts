@@ -4,10 +4,10 @@ import { Backoff } from "../../src/bridge/backoff.ts";
 import { classify } from "../../src/bridge/diagnose.ts";
 import { alarmMessage, metricsPayload, metricsTopic } from "../../src/bridge/metrics.ts";
 import { COMMIT_SLOT, decodeCommit, encodeCommit } from "../../src/bridge/queue/commit-file.ts";
-import { crc32, crc32Portable } from "../../src/bridge/queue/crc32.ts";
 import { decodeRecord, encodeHead, nextValid } from "../../src/bridge/queue/record.ts";
 import { TokenBucket } from "../../src/bridge/rate.ts";
 import { downlinkTopic, parseEndpoint, routesFor, uplinkTopic } from "../../src/bridge/routes.ts";
+import { crc32, crc32Portable } from "../../src/foundation/crc32.ts";
 
 const ID = "test-device";
 

@@ -1,6 +1,6 @@
 import { closeSync, fdatasyncSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { crc32 } from "./crc32.ts";
+import { crc32 } from "../../foundation/crc32.ts";
 
 /** What has left the queue: the seq of the oldest record not yet delivered nor dropped, and why. */
 export interface CommitState {

@@ -8,7 +8,7 @@ import {
   writeSync,
 } from "node:fs";
 import { join } from "node:path";
-import { crc32 } from "./crc32.ts";
+import { crc32 } from "../../foundation/crc32.ts";
 import { encodeHead } from "./record.ts";
 import { segmentPath } from "./segment.ts";
 

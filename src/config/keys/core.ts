@@ -14,7 +14,9 @@ export const coreKeys = {
     "/var/lib/ledge",
   ),
   "log.level": str("Default log level.", "info", { choices: ["error", "warn", "info", "debug", "trace"] }),
-  "log.levels": list('Per-namespace levels, e.g. ["bus=debug", "c8y=trace"].'),
+  "log.levels": list(
+    'Per-namespace levels, e.g. ["bus=debug", "c8y-mapper=trace"]: a component\'s name (as in `ledge run <name>`), `broker` or `bus`, covering its sub-namespaces.',
+  ),
   "mqtt.broker": str(
     "Local bus: `embedded` runs ledge's own broker, `external` uses mqtt.client.*.",
     "embedded",
