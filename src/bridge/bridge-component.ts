@@ -2,19 +2,23 @@ import { join } from "node:path";
 import type { Component, Context } from "../component/component.ts";
 import type { Config } from "../config/store.ts";
 import { CloudLink } from "./cloud-link.ts";
+import { foldMeasurements } from "./compact.ts";
 import { type AlarmKind, alarmMessage, metricsPayload, metricsTopic } from "./metrics.ts";
 import { DiskQueue, type FsyncPolicy } from "./queue/disk-queue.ts";
 import { MemoryQueue } from "./queue/memory-queue.ts";
-import type { MessageQueue } from "./queue/types.ts";
+import type { Foldable, MessageQueue } from "./queue/types.ts";
 import { CLOUDS, type CloudName } from "./routes.ts";
 import { enableKey, linkSettings } from "./settings.ts";
 
 export function openQueue(config: Config, cloud: CloudName, ctx: Pick<Context, "log">): MessageQueue {
   const maxBytes = config.get("bridge.queue.max_bytes");
-  if (config.get("bridge.queue.store") === "memory") return new MemoryQueue({ maxBytes });
+  const interval = config.get("bridge.queue.compact_interval_s") * 1000;
+  const compact = interval > 0 ? (recs: Foldable[]) => foldMeasurements(recs, interval) : undefined;
+  if (config.get("bridge.queue.store") === "memory") return new MemoryQueue({ maxBytes, compact });
   return DiskQueue.open({
     dir: join(config.dataDir, "bridge", cloud),
     maxBytes,
+    compact,
     fsync: config.get("bridge.queue.fsync") as FsyncPolicy,
     fsyncIntervalMs: config.get("bridge.queue.fsync_interval_ms"),
     log: ctx.log.child("queue"),

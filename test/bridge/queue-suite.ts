@@ -1,9 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { MessageQueue, QueuedMessage, QueueEntry } from "../../src/bridge/queue/types.ts";
+import { foldMeasurements } from "../../src/bridge/compact.ts";
+import type { MessageQueue, QueuedMessage, QueueEntry, QueueLimits } from "../../src/bridge/queue/types.ts";
 import { recordSize } from "../../src/bridge/queue/types.ts";
 
-export type QueueFactory = (maxBytes: number) => { queue: MessageQueue; cleanup?: () => void };
+export type QueueFactory = (
+  maxBytes: number,
+  compact?: QueueLimits["compact"],
+) => { queue: MessageQueue; cleanup?: () => void };
 
 const msg = (i: number, topic = "c8y/s/us"): QueuedMessage => ({
   topic,
@@ -193,6 +197,53 @@ export function queueSuite(name: string, make: QueueFactory): void {
         assert.deepEqual(drain(q).map(text), ["200,temp,T,1"]);
       }),
     );
+
+    it("when full, measurements are compacted before anything is dropped: every event survives, counted exactly", () => {
+      const m = (i: number): QueuedMessage => ({
+        topic: "measurement/measurements/create",
+        payload: Buffer.from(
+          JSON.stringify({
+            type: "T",
+            time: new Date(Date.UTC(2024, 0, 1, 0, 0, i)).toISOString(),
+            temp: { temp: { value: i } },
+          }),
+        ),
+        qos: 1,
+        retain: false,
+      });
+      const ev = (i: number): QueuedMessage => ({
+        topic: "s/us",
+        payload: Buffer.from(`400,e,${i}`),
+        qos: 1,
+        retain: false,
+      });
+      const size = recordSize(m(10).topic, m(10).payload);
+      const { queue: q, cleanup } = make(60 * size, (recs) => foldMeasurements(recs, 60_000));
+      try {
+        let events = 0;
+        for (let i = 0; i < 600; i++) {
+          if (i % 50 === 0) q.append(ev(events++));
+          q.append(m(i % 3600));
+        }
+        const got = drain(q);
+        const s = q.stats();
+        assert.equal(s.dropped.full, 0, "nothing dropped while compaction frees room");
+        assert.ok(s.dropped.compacted > 500, `compacted ${s.dropped.compacted}`);
+        assert.deepEqual(
+          got.filter((e) => e.topic === "s/us").map(text),
+          Array.from({ length: events }, (_, i) => `400,e,${i}`),
+        );
+        const counted = got
+          .filter((e) => e.topic !== "s/us")
+          .reduce((n, e) => n + (JSON.parse(text(e)).ledge_compacted?.count.value ?? 1), 0);
+        assert.equal(counted, 600, "every measurement is in exactly one record");
+        assert.equal(got.length + s.dropped.compacted, 600 + events);
+        for (let k = 1; k < got.length; k++) assert.ok(got[k - 1]!.seq < got[k]!.seq);
+      } finally {
+        q.close();
+        cleanup?.();
+      }
+    });
 
     it(
       "stats count unsent records separately from stored ones",

@@ -4,11 +4,16 @@ import {
   ftruncateSync,
   mkdirSync,
   openSync,
+  readdirSync,
+  readFileSync,
   readSync,
+  renameSync,
+  rmSync,
   truncateSync,
   unlinkSync,
   writevSync,
 } from "node:fs";
+import { join } from "node:path";
 import { syncDir } from "../../foundation/files.ts";
 import type { Logger } from "../../foundation/logger.ts";
 import { CommitFile, type CommitState } from "./commit-file.ts";
@@ -26,6 +31,7 @@ import {
 import { type Hole, listSegmentBases, type Segment, scanSegment, segmentPath } from "./segment.ts";
 import {
   DropLedger,
+  type Foldable,
   type MessageQueue,
   type QueuedMessage,
   type QueueEntry,
@@ -66,6 +72,7 @@ type At =
   | { hole?: undefined; size: number; seq: number; time: number; msg?: QueuedMessage; handedOut: boolean };
 
 const READ_AHEAD = 64 * 1024;
+const COMPACT_SUFFIX = ".compact";
 
 /**
  * Append-only segment files plus a fixed-size commit file (the seq of the oldest record not yet
@@ -95,6 +102,8 @@ export class DiskQueue implements MessageQueue {
   private ledger!: DropLedger;
   private readonly segmentBytes: number;
   private readonly clock: () => number;
+  /** Segments offered to compaction already (one pass each). */
+  private readonly compacted = new WeakSet<Segment>();
 
   private constructor(private readonly opts: DiskQueueOptions) {
     this.segmentBytes =
@@ -129,10 +138,18 @@ export class DiskQueue implements MessageQueue {
     const carried = convertLegacySegments(dir, c.next, this.clock());
     if (carried) log?.info("queue: carried over records of the previous queue format", { records: carried });
     this.nextSeq = c.next;
+    // A compaction that did not reach its rename: the segment it was made from is intact.
+    for (const f of readdirSync(dir)) if (f.endsWith(COMPACT_SUFFIX)) unlinkSync(join(dir, f));
     const bases = listSegmentBases(dir);
     let headPos = 0;
     for (const [i, base] of bases.entries()) {
       const path = segmentPath(dir, base);
+      const prev = this.segments.at(-1);
+      if (prev && base < prev.end) {
+        // Left by a compaction that died after its rename: its records are in the segment before.
+        unlinkSync(path);
+        continue;
+      }
       const scan = scanSegment(path, base, c.next);
       const last = i === bases.length - 1;
       let end = scan.end;
@@ -192,7 +209,10 @@ export class DiskQueue implements MessageQueue {
       this.committed();
       return undefined;
     }
-    while (this.bytes + size > this.opts.maxBytes && !this.atEnd(this.head)) this.removeHead(true);
+    while (this.bytes + size > this.opts.maxBytes && !this.atEnd(this.head)) {
+      if (this.compactOne()) continue;
+      this.removeHead(true);
+    }
     const seq = this.nextSeq;
     let seg: Segment;
     try {
@@ -403,6 +423,80 @@ export class DiskQueue implements MessageQueue {
       reason: d.reason,
     });
     return { hole };
+  }
+
+  /**
+   * Compact-before-drop: rewrites the run of closed segments that are wholly unsent as one segment
+   * with their measurements folded (QueueLimits.compact), once a quarter of it is new since the
+   * last pass. The new file replaces the run's first by rename and the others are deleted after it,
+   * so a crash leaves the old records or the new ones (a leftover is recognised on start by its
+   * base lying inside the segment before it); seqs are kept, so the commit stays valid.
+   * True when it freed bytes.
+   */
+  private compactOne(): boolean {
+    const fold = this.opts.compact;
+    if (!fold) return false;
+    const closed = this.segments.slice(0, -1);
+    const start = closed.findIndex(
+      (s) => !s.holes.length && s.base >= this.cursor.seq && !(s === this.head.seg && this.head.pos > 0),
+    );
+    if (start < 0) return false;
+    const run: Segment[] = [];
+    for (const s of closed.slice(start)) {
+      if (s.holes.length) break;
+      run.push(s);
+    }
+    const total = run.reduce((n, s) => n + s.size, 0);
+    const fresh = run.filter((s) => !this.compacted.has(s)).reduce((n, s) => n + s.size, 0);
+    if (run.length === 0 || fresh * 4 < total) return false;
+    for (const s of run) this.compacted.add(s);
+    const recs: Foldable[] = [];
+    for (const s of run) {
+      const buf = readFileSync(s.path);
+      let pos = 0;
+      for (let d = decodeRecord(buf, 0); pos < s.size && d.ok; d = decodeRecord(buf, pos)) {
+        recs.push({ seq: d.seq, time: d.time, msg: d.msg });
+        pos += d.size;
+      }
+      if (pos !== s.size) return false;
+    }
+    const r = fold(recs);
+    if (r.folded <= 0) return false;
+    const first = run[0]!;
+    const tmp = `${first.path}${COMPACT_SUFFIX}`;
+    let size = 0;
+    try {
+      const fd = openSync(tmp, "w");
+      try {
+        for (const o of r.out) {
+          const head = encodeHead(o.msg, o.seq, o.time);
+          writevSync(fd, [head, o.msg.payload]);
+          size += head.byteLength + o.msg.payload.byteLength;
+        }
+        if (this.opts.fsync !== "never") fdatasyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(tmp, first.path);
+    } catch (e) {
+      rmSync(tmp, { force: true });
+      this.opts.log?.debug("queue: compaction failed", { path: first.path, error: e });
+      return false;
+    }
+    for (const s of run) {
+      this.closeRead(s);
+      if (this.readBuf?.seg === s) this.readBuf = undefined;
+    }
+    for (const s of run.slice(1)) rmSync(s.path, { force: true });
+    this.segments.splice(this.segments.indexOf(first) + 1, run.length - 1);
+    this.bytes += size - total;
+    first.size = size;
+    first.end = run.at(-1)!.end;
+    this.compacted.add(first);
+    this.depth -= r.folded;
+    this.ledger.add("compacted", r.folded);
+    this.committed();
+    return true;
   }
 
   /** Moves a position at the end of a finished segment to the start of the next one. */

@@ -17,6 +17,8 @@ export class MemoryQueue implements MessageQueue {
   private nextSeq = 0;
   private bytes = 0;
   private appended = 0;
+  /** Entries before this index were offered to compaction already. */
+  private compactedTo = 0;
   private readonly ledger: DropLedger;
   private readonly clock: () => number;
 
@@ -32,6 +34,7 @@ export class MemoryQueue implements MessageQueue {
       return undefined;
     }
     while (this.bytes + size > this.limits.maxBytes && this.head < this.entries.length) {
+      if (this.compactUnsent()) continue;
       const old = this.entries[this.head]!;
       this.bytes -= old.size;
       if (this.head < this.cursor) this.ledger.droppedInFlight(old.seq);
@@ -88,11 +91,37 @@ export class MemoryQueue implements MessageQueue {
     this.head = this.cursor = this.bytes = 0;
   }
 
+  /** Folds the unsent records; true when it freed something. */
+  private compactUnsent(): boolean {
+    // Summaries fold again with newer records, but only once a quarter of the unsent part is new.
+    const from = Math.max(this.cursor, this.head);
+    const fresh = this.entries.length - Math.max(from, this.compactedTo);
+    const fold = this.limits.compact;
+    if (!fold || this.entries.length - from < 2 || fresh * 4 < this.entries.length - from) return false;
+    const recs = this.entries.slice(from).map((e) => ({ seq: e.seq, time: e.time, msg: e }));
+    const r = fold(recs);
+    this.compactedTo = this.entries.length;
+    if (r.folded <= 0) return false;
+    const replaced = r.out.map((o) => ({
+      ...o.msg,
+      seq: o.seq,
+      time: o.time,
+      size: recordSize(o.msg.topic, o.msg.payload),
+    }));
+    for (const e of this.entries.slice(from)) this.bytes -= e.size;
+    for (const e of replaced) this.bytes += e.size;
+    this.entries.splice(from, this.entries.length - from, ...replaced);
+    this.compactedTo = this.entries.length;
+    this.ledger.add("compacted", r.folded);
+    return true;
+  }
+
   /** Shifting an array per commit is O(n); drop the dead prefix in one go once it is large. */
   private compact(): void {
     if (this.head > 1024 && this.head * 2 > this.entries.length) {
       this.entries = this.entries.slice(this.head);
       this.cursor -= this.head;
+      this.compactedTo = Math.max(0, this.compactedTo - this.head);
       this.head = 0;
     }
   }

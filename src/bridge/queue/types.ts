@@ -71,8 +71,29 @@ export interface MessageQueue {
   close(): void;
 }
 
+/** A stored record offered to compaction. */
+export interface Foldable {
+  seq: number;
+  /** Append time (ms). */
+  time: number;
+  msg: QueuedMessage;
+}
+
+export interface FoldResult {
+  /** Records to keep, in queue order: some of the inputs, and summaries in their place. */
+  out: Foldable[];
+  /** Records folded away (inputs − outputs). */
+  folded: number;
+}
+
 export interface QueueLimits {
   maxBytes: number;
+  /**
+   * Compact-before-drop: when the bound is reached, unsent records are offered to this first
+   * (compact.ts folds measurements into per-interval summaries); the oldest are dropped only when
+   * it frees nothing more.
+   */
+  compact?: (records: Foldable[]) => FoldResult;
   /** Called when records are dropped (count of records, and why). */
   onDrop?: (count: number, reason: DropReason) => void;
   /** Append time source; Date.now by default. */

@@ -37,6 +37,14 @@ export const bridgeKeys = {
     1024,
     2 ** 40,
   ),
+  "bridge.queue.compact_interval_s": int(
+    "Compact before dropping: when the queue reaches max_bytes, queued measurements (Cumulocity JSON, Thin " +
+      "Edge JSON) are folded per series into one min/max/mean/count summary per this many seconds; events, " +
+      "alarms and other messages are kept. Only then are the oldest dropped. 0: never compact.",
+    60,
+    0,
+    86400,
+  ),
   "bridge.queue.fsync": str(
     "When queued records reach the disk: `always` (each record, survives power loss), `interval` (written " +
       "to the OS at once, so a crash or kill -9 loses nothing; flushed every fsync_interval_ms), `never` " +
