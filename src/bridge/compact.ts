@@ -1,3 +1,4 @@
+import { isObj, type Obj } from "../foundation/json.ts";
 import type { Foldable, FoldResult, QueuedMessage } from "./queue/types.ts";
 
 /**
@@ -19,7 +20,7 @@ import type { Foldable, FoldResult, QueuedMessage } from "./queue/types.ts";
  * Summaries fold again with measurements and summaries of the same series and interval (weighted by
  * their count), so a longer outage keeps one record per series and interval.
  */
-type Json = Record<string, unknown>;
+type Json = Obj;
 type Series = Map<string, { sum: number; min: number; max: number; n: number; unit?: unknown }>;
 
 /** One series value of a document: a measurement (n = 1) or a summary's mean, extremes and count. */
@@ -48,7 +49,6 @@ interface Group {
 }
 
 const C8Y_TOPIC = "measurement/measurements/create";
-const isObj = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
 const num = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
 
 function parse(msg: QueuedMessage): { kind: "c8y" | "tedge"; doc: Json; n: number } | undefined {
@@ -128,8 +128,8 @@ function summary(g: Group, intervalMs: number): QueuedMessage {
   const put = (frag: string, name: string, value: unknown) => {
     if (frag === "") doc[name] = value;
     else {
-      const o = (isObj(doc[frag]) ? doc[frag] : (doc[frag] = {})) as Json;
-      o[name] = value;
+      if (!isObj(doc[frag])) doc[frag] = {};
+      (doc[frag] as Json)[name] = value;
     }
   };
   for (const [key, s] of g.series) {
