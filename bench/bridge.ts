@@ -4,7 +4,7 @@
  * as a backlog drained after the cloud comes back. Figures: `bridge.*` in bench/results.json.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DiskQueue, type FsyncPolicy } from "../src/bridge/queue/disk-queue.ts";
@@ -37,12 +37,22 @@ function queueBench(fsync: FsyncPolicy, n: number) {
   return { append, drain };
 }
 
+/**
+ * The cloud keeps the observer's session across its restart: otherwise what the bridge sends
+ * before the observer has subscribed again is lost to the count and the benchmark waits forever.
+ */
+async function persistentCloud(lines: string[], port: number) {
+  const db = mkdtempSync(join(tmpdir(), "ledge-bench-mosq-"));
+  chmodSync(db, 0o777);
+  return startMosquitto([...lines, "persistence true", `persistence_location ${db}/`], port);
+}
+
 async function endToEnd(n: number) {
   const pki = createPki();
   const device = clientCert(pki, "bench-device");
   const cfg = await cloudBrokerConfig(pki, [pki.caCert]);
-  const cloud = await startMosquitto(cfg.lines, cfg.tlsPort);
-  const observer = await client(cfg.plainPort);
+  const cloud = await persistentCloud(cfg.lines, cfg.tlsPort);
+  const observer = await client(cfg.plainPort, { clientId: "bench-observer", clean: false, reconnectPeriod: 50 });
   let got = 0;
   let done: () => void = () => {};
   observer.on("message", () => {
@@ -123,8 +133,8 @@ async function underLoad(settings: Record<string, string | number | boolean>) {
   const pki = createPki();
   const device = clientCert(pki, "bench-device");
   const cfg = await cloudBrokerConfig(pki, [pki.caCert]);
-  const cloud = await startMosquitto(cfg.lines, cfg.tlsPort);
-  const observer = await client(cfg.plainPort);
+  const cloud = await persistentCloud(cfg.lines, cfg.tlsPort);
+  const observer = await client(cfg.plainPort, { clientId: "bench-observer", clean: false, reconnectPeriod: 50 });
   const seen = { live: 0, backlog: 0 };
   observer.on("message", (_t, p) => {
     if (p[0] === 0x62) seen.backlog++;

@@ -16,6 +16,7 @@ const BENCHES = [
   "serial.ts",
   "batch.ts",
   "bridge.ts",
+  "bridge-compact.ts",
 ];
 
 const only = process.argv.slice(2);
