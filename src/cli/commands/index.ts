@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { registerBatch } from "./batch.ts";
 import { registerBroker } from "./broker.ts";
 import { registerCert } from "./cert.ts";
+import { registerCompletions } from "./completions.ts";
 import { registerConfig } from "./config.ts";
 import { registerConnect } from "./connect.ts";
 import { registerInit } from "./init.ts";
@@ -20,4 +21,5 @@ export function registerCommands(program: Command): void {
   registerInit(program);
   registerBatch(program);
   registerSerial(program);
+  registerCompletions(program);
 }
