@@ -5,6 +5,7 @@ import { registerCert } from "./cert.ts";
 import { registerCompletions } from "./completions.ts";
 import { registerConfig } from "./config.ts";
 import { registerConnect } from "./connect.ts";
+import { registerDiag } from "./diag.ts";
 import { registerInit } from "./init.ts";
 import { registerMqtt } from "./mqtt.ts";
 import { registerRun } from "./run.ts";
@@ -21,5 +22,6 @@ export function registerCommands(program: Command): void {
   registerInit(program);
   registerBatch(program);
   registerSerial(program);
+  registerDiag(program);
   registerCompletions(program);
 }

@@ -32,7 +32,7 @@ export const coreKeys = {
   "mqtt.client.host": str("Host of the local broker that components connect to.", "127.0.0.1"),
   "mqtt.client.port": port("Port of the local broker that components connect to.", 1883),
   "mqtt.client.username": str("Username for the local broker (external broker only).", ""),
-  "mqtt.client.password": str("Password for the local broker (external broker only).", ""),
+  "mqtt.client.password": str("Password for the local broker (external broker only).", "", { secret: true }),
   "mqtt.topic_root": str("Root of the thin-edge API topics.", "te", {
     check: (v) => (/^[^/#+]+$/.test(v) ? undefined : "must be one topic level without wildcards"),
   }),
