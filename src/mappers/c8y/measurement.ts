@@ -36,18 +36,12 @@ const fail = (error: string): { ok: false; error: string } => ({ ok: false, erro
  * `validateMeasurement`'s message, so both name the same fault when a payload has several
  * (test/mappers/measurement-agreement.test.ts holds the two to the same verdicts).
  */
-export function measurementToC8y(
-  json: unknown,
-  entity: Entity,
-  topicType: string,
-  units: Units | undefined,
-  ctx: MapperContext,
-): Result<OutMessage[]> {
-  const out = serialise(json, entity, topicType, units, ctx);
+export const measurementToC8y: typeof serialise = (json, ...rest) => {
+  const out = serialise(json, ...rest);
   if (out.ok) return out;
   const checked = validateMeasurement(json);
   return checked.ok ? out : checked;
-}
+};
 
 function serialise(
   json: unknown,
