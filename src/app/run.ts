@@ -57,7 +57,7 @@ export async function run(
       port: config.get("mqtt.bind.port"),
       log: log.child("broker"),
     });
-    bus = new LocalBus(broker.aedes, (e, topic) => log.error("message handler failed", { topic, error: e }));
+    bus = new LocalBus(broker.core, (e, topic) => log.error("message handler failed", { topic, error: e }));
   } else {
     const { MqttBus } = await import("../bus/mqtt-bus.ts");
     bus = await MqttBus.connect({

@@ -1,0 +1,691 @@
+import { encode } from "../mqtt/encode.ts";
+import type {
+  Connect,
+  Disconnect,
+  Packet,
+  ProtocolVersion,
+  Publish,
+  QoS,
+  Subscribe,
+  Unsubscribe,
+  Will,
+} from "../mqtt/packets.ts";
+import { connackCodeV4, type ProtocolError, Reason } from "../mqtt/reason-codes.ts";
+import { connackProperties, decideConnect } from "./connect.ts";
+import { parseFilter, topicNameError } from "./filters.ts";
+import type { BrokerLimits } from "./limits.ts";
+import type { Link } from "./link.ts";
+import { type Delivery, expired, forwardedProperties, type Message, outgoingProperties } from "./message.ts";
+import { BrokerMetrics } from "./metrics.ts";
+import { RetainedStore } from "./retained.ts";
+import { Session, type Subscription } from "./session.ts";
+import { SubIndex } from "./sub-index.ts";
+import type { BrokerStore } from "./store.ts";
+
+/** One client connection as the core tracks it. */
+export class Conn {
+  version: ProtocolVersion = 4;
+  connected = false;
+  closed = false;
+  session?: Session;
+  keepalive = 0;
+  lastSeen: number;
+  will?: Will;
+  /** A DISCONNECT other than 0x04 was received: the will is discarded [MQTT-3.14.4-3]. */
+  normal = false;
+  readonly aliases = new Map<number, string>();
+  /** Outgoing QoS 1/2 window: the broker's bound or the client's receive maximum [MQTT-3.3.4-9]. */
+  window = 0;
+  /** The client's maximum packet size [MQTT-3.1.2-24]. */
+  peerMaxPacket = Number.POSITIVE_INFINITY;
+  blocked = false;
+  user?: string;
+
+  constructor(
+    readonly link: Link,
+    now: number,
+  ) {
+    this.lastSeen = now;
+  }
+}
+
+/** An in-process subscriber (LocalBus): no session, no codec. */
+export interface LocalSub {
+  readonly filters: string[];
+  deliver(msg: Message, retained: boolean): void;
+}
+
+interface Member {
+  session: Session;
+  sub: Subscription;
+}
+interface Group {
+  name: string;
+  members: Member[];
+  next: number;
+}
+type Entry =
+  | { kind: "session"; session: Session; sub: Subscription }
+  | { kind: "local"; local: LocalSub }
+  | { kind: "group"; group: Group };
+
+/** Time a connection may take to send CONNECT. */
+const CONNECT_TIMEOUT_MS = 10_000;
+
+/**
+ * The broker as a state machine: packets in, encoded packets out through each connection's
+ * `Link`, no sockets, no timers (the caller passes `now` and calls `tick`). Everything about MQTT
+ * semantics lives here; the socket edge (broker.ts) only moves bytes.
+ */
+export class BrokerCore {
+  readonly retained = new RetainedStore();
+  readonly sessions = new Map<string, Session>();
+  readonly conns = new Set<Conn>();
+  readonly metrics = new BrokerMetrics();
+  private readonly index = new SubIndex<Entry>();
+  private readonly groups = new Map<string, Group>();
+  private readonly entries = new WeakMap<Subscription, Entry>();
+  private readonly localQueue: [LocalSub, Message, boolean][] = [];
+  private dispatching = false;
+  private connected = 0;
+
+  constructor(
+    readonly limits: BrokerLimits,
+    private readonly store?: BrokerStore,
+    private readonly onLocalError: (e: unknown, topic: string) => void = () => {},
+  ) {}
+
+  get clients(): number {
+    return this.connected;
+  }
+
+  // ---- connection lifecycle (called by the socket edge)
+
+  open(link: Link, now: number): Conn {
+    const conn = new Conn(link, now);
+    this.conns.add(conn);
+    return conn;
+  }
+
+  receive(conn: Conn, p: Packet, now: number): void {
+    if (conn.closed) return;
+    conn.lastSeen = now;
+    if (!conn.connected) {
+      if (p.type === "connect") return this.onConnect(conn, p, now);
+      return this.kill(conn, Reason.ProtocolError, "first packet must be CONNECT [MQTT-3.1.0-1]", now);
+    }
+    switch (p.type) {
+      case "publish":
+        return this.onPublish(conn, p, now);
+      case "puback":
+      case "pubcomp":
+        return this.onAck(conn, p.packetId, p.type === "puback" ? "puback" : "pubcomp", now);
+      case "pubrec":
+        return this.onPubrec(conn, p.packetId, p.reasonCode, now);
+      case "pubrel": {
+        const s = conn.session as Session;
+        const known = s.incoming.delete(p.packetId);
+        this.send(conn, { type: "pubcomp", packetId: p.packetId, reasonCode: known ? 0 : Reason.PacketIdentifierNotFound });
+        return;
+      }
+      case "subscribe":
+        return this.onSubscribe(conn, p, now);
+      case "unsubscribe":
+        return this.onUnsubscribe(conn, p);
+      case "pingreq":
+        this.send(conn, { type: "pingresp" });
+        return;
+      case "disconnect":
+        return this.onDisconnect(conn, p, now);
+      case "connect":
+        return this.kill(conn, Reason.ProtocolError, "second CONNECT [MQTT-3.1.0-2]", now);
+      default:
+        return this.kill(conn, Reason.ProtocolError, `unexpected ${p.type} from a client`, now);
+    }
+  }
+
+  /** The decoder refused the input: answer with the reason where the protocol allows, then close. */
+  fail(conn: Conn, err: ProtocolError, now: number): void {
+    if (conn.closed) return;
+    if (!conn.connected && err.reasonCode === Reason.UnsupportedProtocolVersion) {
+      // [MQTT-3.1.2-2] CONNACK 0x01 (3.1.1 form) for a level the broker does not speak
+      conn.link.write(encode({ type: "connack", sessionPresent: false, reasonCode: 1 }, 4));
+      this.metrics.connectionsRefused++;
+    }
+    this.kill(conn, err.reasonCode, err.message, now);
+  }
+
+  /** The socket is writable again: send what waited. */
+  drained(conn: Conn, now: number): void {
+    conn.blocked = false;
+    if (conn.session?.conn === conn) this.pump(conn.session, now);
+  }
+
+  /** The socket closed (or the core closed it). Idempotent. */
+  closed(conn: Conn, now: number): void {
+    if (!this.conns.delete(conn)) return;
+    conn.closed = true;
+    if (!conn.connected) return;
+    this.connected--;
+    const s = conn.session as Session;
+    if (conn.will && !conn.normal) this.scheduleWill(s, conn.will, now, s.conn !== conn);
+    if (s.conn !== conn) return; // taken over: the session lives on with the new connection
+    s.conn = undefined;
+    if (s.expiry === 0) this.endSession(s, now);
+    else if (s.expiry !== 0xffffffff) s.expiresAt = now + s.expiry * 1000;
+  }
+
+  /** Keepalive, CONNECT timeout, will delays, session and message expiry. Call about once a second. */
+  tick(now: number): void {
+    for (const c of this.conns) {
+      if (!c.connected) {
+        if (now - c.lastSeen > CONNECT_TIMEOUT_MS) this.kill(c, Reason.MaximumConnectTime, "no CONNECT", now);
+      } else if (c.keepalive > 0 && now - c.lastSeen > c.keepalive * 1500) {
+        // [MQTT-3.1.2-22] one and a half times the keep alive without a packet
+        this.kill(c, Reason.KeepAliveTimeout, "keep alive timeout", now);
+      }
+    }
+    for (const s of this.sessions.values()) {
+      if (s.conn) continue;
+      if (s.pendingWill && s.pendingWill.at <= now) {
+        const { will } = s.pendingWill;
+        s.pendingWill = undefined;
+        this.publishWill(s.clientId, will, now);
+      }
+      if (s.expiresAt !== undefined && s.expiresAt <= now) this.endSession(s, now);
+    }
+  }
+
+  // ---- in-process API (LocalBus)
+
+  publish(msg: Message, now: number): void {
+    this.metrics.messagesIn++;
+    if (msg.retain) this.retain(msg);
+    this.route(msg, now);
+  }
+
+  subscribeLocal(local: LocalSub, now: number): void {
+    const entry: Entry = { kind: "local", local };
+    for (const f of local.filters) this.index.add(f, entry);
+    this.entries.set(local as unknown as Subscription, entry);
+    const seen = new Set<string>();
+    for (const f of local.filters)
+      for (const m of this.retained.match(f, now)) {
+        if (seen.has(m.topic)) continue;
+        seen.add(m.topic);
+        this.localQueue.push([local, m, true]);
+      }
+    this.dispatchLocal();
+  }
+
+  unsubscribeLocal(local: LocalSub): void {
+    const entry = this.entries.get(local as unknown as Subscription);
+    if (!entry) return;
+    for (const f of local.filters) this.index.remove(f, entry);
+  }
+
+  /** Restores state loaded from disk (before any connection). */
+  restore(retained: Message[], sessions: Session[]): void {
+    for (const m of retained) this.retained.set(m, Number.POSITIVE_INFINITY);
+    for (const s of sessions) {
+      this.sessions.set(s.clientId, s);
+      for (const sub of s.subs.values()) this.indexSub(s, sub);
+    }
+  }
+
+  // ---- packets
+
+  private onConnect(conn: Conn, c: Connect, now: number): void {
+    conn.version = c.protocolVersion;
+    const d = decideConnect(c, this.limits, now);
+    let reason = d.reason;
+    let message = d.message;
+    if (reason === 0 && this.connected >= this.limits.maxConnections) {
+      reason = Reason.ServerBusy;
+      message = `more than ${this.limits.maxConnections} connections`;
+    }
+    if (reason === 0 && conn.link.policy) {
+      const a = conn.link.policy.authenticate(c, conn.link);
+      reason = a.reason;
+      message = "authentication failed";
+      conn.user = a.user;
+    }
+    if (reason === 0 && c.will) {
+      const err = topicNameError(c.will.topic, this.limits.maxTopicLevels);
+      if (err) [reason, message] = [Reason.TopicNameInvalid, `will topic: ${err}`];
+      else if (conn.link.policy && !conn.link.policy.canPublish(conn.user, c.will.topic))
+        [reason, message] = [Reason.NotAuthorized, "will topic not authorized"];
+    }
+    if (reason !== 0) {
+      this.metrics.connectionsRefused++;
+      const properties = c.protocolVersion === 5 && message ? { reasonString: message } : undefined;
+      this.send(conn, {
+        type: "connack",
+        sessionPresent: false,
+        reasonCode: c.protocolVersion === 5 ? reason : connackCodeV4(reason),
+        ...(properties && { properties }),
+      });
+      return this.kill(conn, 0, undefined, now, false);
+    }
+    let s = this.sessions.get(d.clientId);
+    const old = s?.conn;
+    if (old) this.kill(old, Reason.SessionTakenOver, "another connection took the session over", now);
+    if (s && c.clean) {
+      this.endSession(s, now);
+      s = undefined;
+    }
+    const present = s !== undefined;
+    if (!s) {
+      s = new Session(d.clientId);
+      this.sessions.set(d.clientId, s);
+    }
+    s.expiry = d.expiry;
+    s.expiresAt = undefined;
+    s.pendingWill = undefined; // [MQTT-3.1.3-9] a reconnect before the will delay cancels the will
+    s.conn = conn;
+    const wasPersistent = s.persistent;
+    s.persistent = d.expiry > 0;
+    if (s.persistent || wasPersistent) this.store?.session(s);
+    conn.session = s;
+    conn.connected = true;
+    this.connected++;
+    conn.keepalive = c.keepalive;
+    conn.will = c.will;
+    conn.window = Math.min(this.limits.maxInflight, c.properties?.receiveMaximum ?? 65535);
+    conn.peerMaxPacket = c.properties?.maximumPacketSize ?? Number.POSITIVE_INFINITY;
+    const properties = connackProperties(d, c, this.limits);
+    this.send(conn, { type: "connack", sessionPresent: present, reasonCode: 0, ...(properties && { properties }) });
+    // [MQTT-4.4.0-1] resend unacknowledged PUBLISH (DUP) and PUBREL in their original order
+    for (const [id, f] of s.inflight) {
+      if (f.wait === "pubcomp") this.send(conn, { type: "pubrel", packetId: id, reasonCode: 0 });
+      else this.sendPublish(conn, f.d, id, true, now);
+    }
+    this.pump(s, now);
+  }
+
+  private onDisconnect(conn: Conn, p: Disconnect, now: number): void {
+    const s = conn.session as Session;
+    const expiry = p.properties?.sessionExpiryInterval;
+    if (expiry !== undefined) {
+      // [MQTT-3.14.2-2] a session opened with expiry 0 cannot be given one at DISCONNECT
+      if (s.expiry === 0 && expiry !== 0)
+        return this.kill(conn, Reason.ProtocolError, "session expiry set at DISCONNECT after 0 at CONNECT", now);
+      s.expiry = Math.min(expiry, this.limits.maxSessionExpiry);
+      s.persistent = s.expiry > 0;
+    }
+    conn.normal = p.reasonCode !== Reason.DisconnectWithWill;
+    this.kill(conn, 0, undefined, now, false);
+  }
+
+  private onPublish(conn: Conn, p: Publish, now: number): void {
+    const s = conn.session as Session;
+    this.metrics.messagesIn++;
+    let topic = p.topic;
+    const alias = p.properties?.topicAlias;
+    if (alias !== undefined) {
+      // [MQTT-3.3.2-9] [MQTT-3.3.2-10] an alias within the broker's maximum, never 0
+      if (alias === 0 || alias > this.limits.topicAliasMaximum)
+        return this.kill(conn, Reason.TopicAliasInvalid, `topic alias ${alias} out of range`, now);
+      if (topic) conn.aliases.set(alias, topic);
+      else {
+        const known = conn.aliases.get(alias);
+        if (known === undefined) return this.kill(conn, Reason.ProtocolError, `unknown topic alias ${alias}`, now);
+        topic = known;
+      }
+    }
+    if (!topic) return this.kill(conn, Reason.ProtocolError, "empty topic name [MQTT-4.7.3-1]", now);
+    let refuse = 0;
+    const err = topicNameError(topic, this.limits.maxTopicLevels);
+    if (err) {
+      refuse = Reason.TopicNameInvalid;
+      this.metrics.drop("topic_invalid");
+    } else if (conn.link.policy && !conn.link.policy.canPublish(conn.user, topic)) {
+      refuse = Reason.NotAuthorized;
+      this.metrics.drop("not_authorized");
+    }
+    if (p.qos === 2 && s.incoming.has(p.packetId as number)) {
+      // a resent QoS 2 PUBLISH already routed: acknowledge only [MQTT-4.3.3-10]
+      this.send(conn, { type: "pubrec", packetId: p.packetId as number, reasonCode: 0 });
+      return;
+    }
+    if (!refuse) {
+      const interval = p.properties?.messageExpiryInterval;
+      const msg: Message = { topic, payload: p.payload, qos: p.qos, retain: p.retain, from: s.clientId };
+      const props = forwardedProperties(p.properties);
+      if (props) msg.properties = props;
+      if (interval !== undefined) msg.expiresAt = now + interval * 1000;
+      if (msg.retain) this.retain(msg);
+      this.route(msg, now);
+    }
+    // A refused QoS 1/2 message is still acknowledged (with the reason for v5), so the client
+    // does not resend it on every reconnect; 3.1.1 has no way to say why.
+    const reasonCode = conn.version === 5 ? refuse : 0;
+    const reasonProps = conn.version === 5 && refuse ? { properties: { reasonString: err ?? "not authorized" } } : {};
+    if (p.qos === 1) this.send(conn, { type: "puback", packetId: p.packetId as number, reasonCode, ...reasonProps });
+    else if (p.qos === 2) {
+      if (!refuse) s.incoming.add(p.packetId as number);
+      this.send(conn, { type: "pubrec", packetId: p.packetId as number, reasonCode, ...reasonProps });
+    }
+  }
+
+  private onAck(conn: Conn, id: number, kind: "puback" | "pubcomp", now: number): void {
+    const s = conn.session as Session;
+    const f = s.inflight.get(id);
+    if (!f || f.wait !== kind) return;
+    s.inflight.delete(id);
+    if (s.persistent) this.store?.done(s, f.d);
+    this.pump(s, now);
+  }
+
+  private onPubrec(conn: Conn, id: number, reasonCode: number, now: number): void {
+    const s = conn.session as Session;
+    const f = s.inflight.get(id);
+    if (!f || f.wait !== "pubrec") {
+      this.send(conn, { type: "pubrel", packetId: id, reasonCode: Reason.PacketIdentifierNotFound });
+      return;
+    }
+    if (reasonCode >= 0x80) return this.onAck(conn, id, "puback", now);
+    f.wait = "pubcomp";
+    this.send(conn, { type: "pubrel", packetId: id, reasonCode: 0 });
+  }
+
+  private onSubscribe(conn: Conn, p: Subscribe, now: number): void {
+    const s = conn.session as Session;
+    const v5 = conn.version === 5;
+    const id = p.properties?.subscriptionIdentifiers?.[0];
+    const codes: number[] = [];
+    const retained: Delivery[] = [];
+    for (const r of p.subscriptions) {
+      const parsed = parseFilter(r.filter, this.limits.maxTopicLevels);
+      if ("error" in parsed) {
+        codes.push(v5 ? Reason.TopicFilterInvalid : 0x80);
+        continue;
+      }
+      // [MQTT-3.8.3-4] no local on a shared subscription is a protocol error
+      if (parsed.group !== undefined && r.noLocal)
+        return this.kill(conn, Reason.ProtocolError, "no local on a shared subscription", now);
+      if (conn.link.policy && !conn.link.policy.canSubscribe(conn.user, parsed.topicFilter)) {
+        codes.push(v5 ? Reason.NotAuthorized : 0x80);
+        continue;
+      }
+      const existed = s.subs.get(r.filter);
+      if (existed) this.unindexSub(s, existed); // [MQTT-3.8.4-3] replaces the existing subscription
+      const sub: Subscription = {
+        filter: r.filter,
+        topicFilter: parsed.topicFilter,
+        qos: r.qos,
+        noLocal: r.noLocal,
+        retainAsPublished: r.retainAsPublished,
+        retainHandling: r.retainHandling,
+        ...(parsed.group !== undefined && { group: parsed.group }),
+        ...(id !== undefined && { id }),
+      };
+      s.subs.set(r.filter, sub);
+      this.indexSub(s, sub);
+      codes.push(r.qos);
+      // [MQTT-3.3.1-9] retained messages on subscribe, [MQTT-3.3.1-10] retain handling; none for shared
+      if (sub.group === undefined && (r.retainHandling === 0 || (r.retainHandling === 1 && !existed)))
+        for (const m of this.retained.match(sub.topicFilter, now))
+          retained.push({ msg: m, qos: Math.min(m.qos, r.qos) as QoS, retain: true, ...(id !== undefined && { subscriptionIds: [id] }) });
+    }
+    if (s.persistent) this.store?.session(s);
+    this.send(conn, { type: "suback", packetId: p.packetId, reasonCodes: codes });
+    for (const d of retained) this.deliver(s, d, now);
+  }
+
+  private onUnsubscribe(conn: Conn, p: Unsubscribe): void {
+    const s = conn.session as Session;
+    const codes = p.filters.map((f) => {
+      const sub = s.subs.get(f);
+      if (!sub) return Reason.NoSubscriptionExisted;
+      s.subs.delete(f);
+      this.unindexSub(s, sub);
+      return 0;
+    });
+    if (s.persistent) this.store?.session(s);
+    this.send(conn, { type: "unsuback", packetId: p.packetId, reasonCodes: codes });
+  }
+
+  // ---- routing
+
+  private retain(msg: Message): void {
+    if (!this.retained.set(msg, this.limits.maxRetained)) return this.metrics.drop("retained_full");
+    this.store?.retain(msg);
+  }
+
+  private indexSub(s: Session, sub: Subscription): void {
+    if (sub.group === undefined) {
+      const entry: Entry = { kind: "session", session: s, sub };
+      this.entries.set(sub, entry);
+      this.index.add(sub.topicFilter, entry);
+      return;
+    }
+    const key = `${sub.group}\u0000${sub.topicFilter}`;
+    let group = this.groups.get(key);
+    if (!group) {
+      group = { name: sub.group, members: [], next: 0 };
+      this.groups.set(key, group);
+      this.index.add(sub.topicFilter, { kind: "group", group });
+      this.entries.set(group as unknown as Subscription, { kind: "group", group });
+    }
+    group.members.push({ session: s, sub });
+  }
+
+  private unindexSub(s: Session, sub: Subscription): void {
+    if (sub.group === undefined) {
+      const entry = this.entries.get(sub);
+      if (entry) this.index.remove(sub.topicFilter, entry);
+      return;
+    }
+    const key = `${sub.group}\u0000${sub.topicFilter}`;
+    const group = this.groups.get(key);
+    if (!group) return;
+    group.members = group.members.filter((m) => m.session !== s);
+    if (group.members.length === 0) {
+      this.groups.delete(key);
+      const entry = this.entries.get(group as unknown as Subscription);
+      if (entry) this.index.remove(sub.topicFilter, entry);
+    }
+  }
+
+  /** Fan-out: one delivery per session (highest QoS, all subscription ids [MQTT-3.3.4-2..5]). */
+  private route(msg: Message, now: number): void {
+    const targets = new Map<Session, Delivery>();
+    let locals: LocalSub[] | undefined;
+    const add = (s: Session, sub: Subscription) => {
+      if (sub.noLocal && msg.from === s.clientId) return; // [MQTT-3.8.3-3]
+      const qos = Math.min(msg.qos, sub.qos) as QoS;
+      const retain = msg.retain && sub.retainAsPublished; // [MQTT-3.3.1-12] [MQTT-3.3.1-13]
+      const d = targets.get(s);
+      if (!d) {
+        targets.set(s, { msg, qos, retain, ...(sub.id !== undefined && { subscriptionIds: [sub.id] }) });
+        return;
+      }
+      if (qos > d.qos) d.qos = qos;
+      if (retain) d.retain = true;
+      if (sub.id !== undefined) (d.subscriptionIds ??= []).push(sub.id);
+    };
+    this.index.match(msg.topic, (e) => {
+      if (e.kind === "session") add(e.session, e.sub);
+      else if (e.kind === "local") (locals ??= []).push(e.local);
+      else {
+        const m = pickMember(e.group);
+        if (m) add(m.session, m.sub);
+      }
+    });
+    for (const [s, d] of targets) this.deliver(s, d, now);
+    if (locals) {
+      const seen = new Set<LocalSub>();
+      for (const l of locals) {
+        if (seen.has(l)) continue;
+        seen.add(l);
+        this.localQueue.push([l, msg, false]);
+      }
+      this.dispatchLocal();
+    }
+  }
+
+  /** In-process handlers run one at a time in publish order, never nested in another handler. */
+  private dispatchLocal(): void {
+    if (this.dispatching) return;
+    this.dispatching = true;
+    try {
+      for (let i = 0; i < this.localQueue.length; i++) {
+        const [l, m, retained] = this.localQueue[i] as [LocalSub, Message, boolean];
+        try {
+          l.deliver(m, retained);
+        } catch (e) {
+          this.onLocalError(e, m.topic);
+        }
+      }
+    } finally {
+      this.localQueue.length = 0;
+      this.dispatching = false;
+    }
+  }
+
+  private deliver(s: Session, d: Delivery, now: number): void {
+    const conn = s.conn;
+    const full = s.queue.length >= this.limits.maxQueued || s.queuedBytes >= this.limits.maxQueuedBytes;
+    if (!conn) {
+      if (d.qos === 0) return this.metrics.drop("offline_qos0");
+      if (full) return this.metrics.drop("queue_full");
+      s.enqueue(d);
+      if (s.persistent) this.store?.enqueue(s, d);
+      return;
+    }
+    if (s.queue.length > 0 || conn.blocked || (d.qos > 0 && s.inflight.size >= conn.window)) {
+      if (!full) {
+        s.enqueue(d);
+        if (d.qos > 0 && s.persistent) this.store?.enqueue(s, d);
+        return;
+      }
+      if (d.qos === 0) return this.metrics.drop("slow_client");
+      this.metrics.drop("queue_full");
+      this.metrics.disconnectsSlow++;
+      // The client does not keep up: its session keeps what it holds, the connection goes.
+      return this.kill(conn, Reason.QuotaExceeded, "too many messages queued for this client", now);
+    }
+    if (d.qos > 0 && s.persistent) this.store?.enqueue(s, d);
+    this.transmit(conn, s, d, now);
+  }
+
+  /** Sends queued deliveries while the socket takes them and the in-flight window has room. */
+  private pump(s: Session, now: number): void {
+    const conn = s.conn;
+    if (!conn) return;
+    while (!conn.blocked && !conn.closed) {
+      const d = s.queue.peek();
+      if (!d || (d.qos > 0 && s.inflight.size >= conn.window)) return;
+      s.dequeue();
+      this.transmit(conn, s, d, now);
+    }
+  }
+
+  private transmit(conn: Conn, s: Session, d: Delivery, now: number): void {
+    if (expired(d.msg, now)) {
+      this.metrics.drop("expired");
+      if (d.qos > 0 && s.persistent) this.store?.done(s, d);
+      return;
+    }
+    if (d.qos === 0) {
+      this.sendPublish(conn, d, undefined, false, now);
+      return;
+    }
+    const id = s.allocateId();
+    s.inflight.set(id, { d, wait: d.qos === 1 ? "puback" : "pubrec" });
+    if (!this.sendPublish(conn, d, id, false, now)) {
+      s.inflight.delete(id);
+      if (s.persistent) this.store?.done(s, d);
+    }
+  }
+
+  /** False when the packet is over the client's maximum packet size (dropped [MQTT-3.1.2-25]). */
+  private sendPublish(conn: Conn, d: Delivery, packetId: number | undefined, dup: boolean, now: number): boolean {
+    const properties = conn.version === 5 ? outgoingProperties(d, now) : undefined;
+    const p: Publish = {
+      type: "publish",
+      topic: d.msg.topic,
+      payload: d.msg.payload,
+      qos: d.qos,
+      retain: d.retain,
+      dup,
+      ...(packetId !== undefined && { packetId }),
+      ...(properties && { properties }),
+    };
+    const bytes = encode(p, conn.version);
+    if (bytes.length > conn.peerMaxPacket) {
+      this.metrics.drop("too_large_for_client");
+      return false;
+    }
+    this.metrics.messagesOut++;
+    this.write(conn, bytes);
+    return true;
+  }
+
+  private send(conn: Conn, p: Packet): void {
+    this.write(conn, encode(p, conn.version));
+  }
+
+  private write(conn: Conn, bytes: Uint8Array): void {
+    if (conn.closed) return;
+    this.metrics.bytesOut += bytes.length;
+    if (!conn.link.write(bytes)) conn.blocked = true;
+  }
+
+  /** Closes a connection, telling a v5 client why when `reason` is set [MQTT-4.13.1-1]. */
+  private kill(conn: Conn, reason: number, message: string | undefined, now: number, tell = true): void {
+    if (conn.closed) return;
+    if (tell && conn.connected && conn.version === 5 && reason)
+      this.send(conn, { type: "disconnect", reasonCode: reason, ...(message && { properties: { reasonString: message } }) });
+    conn.link.close();
+    this.closed(conn, now);
+  }
+
+  // ---- wills and session end
+
+  private scheduleWill(s: Session, will: Will, now: number, takenOver: boolean): void {
+    const delay = will.properties?.willDelayInterval ?? 0;
+    if (delay === 0 || s.expiry === 0) {
+      if (!takenOver || delay === 0) this.publishWill(s.clientId, will, now);
+      return;
+    }
+    if (!takenOver) s.pendingWill = { will, at: now + delay * 1000 };
+  }
+
+  private publishWill(clientId: string, will: Will, now: number): void {
+    const msg: Message = { topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain, from: clientId };
+    const props = forwardedProperties(will.properties);
+    if (props) msg.properties = props;
+    const interval = will.properties?.messageExpiryInterval;
+    if (interval !== undefined) msg.expiresAt = now + interval * 1000;
+    this.publish(msg, now);
+  }
+
+  private endSession(s: Session, now: number): void {
+    if (this.sessions.get(s.clientId) !== s) return;
+    this.sessions.delete(s.clientId);
+    for (const sub of s.subs.values()) this.unindexSub(s, sub);
+    if (s.pendingWill) {
+      const { will } = s.pendingWill;
+      s.pendingWill = undefined;
+      this.publishWill(s.clientId, will, now); // [MQTT-3.1.3-9] at the latest when the session ends
+    }
+    if (s.persistent) this.store?.endSession(s.clientId);
+  }
+}
+
+/** Round robin over a shared group, preferring members that are connected [MQTT-4.8.2-4]. */
+function pickMember(g: Group): Member | undefined {
+  const n = g.members.length;
+  for (let i = 0; i < n; i++) {
+    const m = g.members[(g.next + i) % n] as Member;
+    if (m.session.conn) {
+      g.next = (g.next + i + 1) % n;
+      return m;
+    }
+  }
+  const m = g.members[g.next % n];
+  g.next = (g.next + 1) % n;
+  return m;
+}
