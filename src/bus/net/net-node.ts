@@ -67,7 +67,7 @@ class NodeConn implements Conn {
 function peerOf(socket: tls.TLSSocket): PeerCertificate | undefined {
   if (!socket.authorized) return undefined;
   const c = socket.getPeerCertificate();
-  if (!c || !c.fingerprint256) return undefined;
+  if (!c?.fingerprint256) return undefined;
   return { subject: flatSubject(c.subject), fingerprint256: c.fingerprint256 };
 }
 
