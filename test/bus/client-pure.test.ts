@@ -48,9 +48,17 @@ describe("reconnect backoff with jitter", () => {
     ["huge attempt numbers do not overflow", 10_000, 0.5, 22_500],
   ];
   for (const [name, attempt, r, want] of rows)
-    it(name, () => assert.equal(backoffDelay(attempt, opts, () => r), want));
+    it(name, () =>
+      assert.equal(
+        backoffDelay(attempt, opts, () => r),
+        want,
+      ),
+    );
   it("two clients with different random draws do not retry in lock-step", () => {
-    assert.notEqual(backoffDelay(4, opts, () => 0.1), backoffDelay(4, opts, () => 0.9));
+    assert.notEqual(
+      backoffDelay(4, opts, () => 0.1),
+      backoffDelay(4, opts, () => 0.9),
+    );
   });
 });
 
@@ -127,7 +135,9 @@ describe("session: outgoing", () => {
     assert.deepEqual(s.ack(ack("pubrec", 2), 1).reply, ack("pubrel", 2));
     const again = s.resume(100);
     assert.deepEqual(
-      again.map((x) => (x.type === "publish" ? ["publish", x.topic, x.packetId, x.dup] : [x.type, (x as Ack).packetId])),
+      again.map((x) =>
+        x.type === "publish" ? ["publish", x.topic, x.packetId, x.dup] : [x.type, (x as Ack).packetId],
+      ),
       [
         ["publish", "q1", 1, true],
         ["pubrel", 2],

@@ -11,7 +11,11 @@ export interface BackoffOptions {
 export const DEFAULT_BACKOFF: BackoffOptions = { minMs: 250, maxMs: 30_000 };
 
 /** The delay before reconnect attempt `attempt` (0 = the first after a loss). */
-export function backoffDelay(attempt: number, opts: BackoffOptions, random: () => number = Math.random): number {
+export function backoffDelay(
+  attempt: number,
+  opts: BackoffOptions,
+  random: () => number = Math.random,
+): number {
   const step = Math.min(opts.maxMs, opts.minMs * 2 ** Math.min(attempt, 30));
   return Math.round(step / 2 + random() * (step / 2));
 }

@@ -75,6 +75,11 @@ export class MqttClient {
     return this.state === "connected";
   }
 
+  /** A getter, so TypeScript does not narrow `state` across an await. */
+  private get stopped(): boolean {
+    return this.state === "stopped";
+  }
+
   get version(): 4 | 5 {
     return this.opts.protocolVersion;
   }
@@ -120,11 +125,15 @@ export class MqttClient {
     if (this.state === "stopped") return Promise.reject(new Error("MQTT client stopped"));
     const msg = { topic, payload, qos: o.qos ?? 0, retain: o.retain ?? false, properties: o.properties };
     if (this.state === "connected") {
-      const size = encode({ type: "publish", ...msg, dup: false, packetId: msg.qos ? 1 : undefined }, this.version)
-        .byteLength;
+      const size = encode(
+        { type: "publish", ...msg, dup: false, packetId: msg.qos ? 1 : undefined },
+        this.version,
+      ).byteLength;
       if (size > this.maxPacketSize)
         return Promise.reject(
-          new Error(`publish of ${size} bytes exceeds the broker's maximum packet size ${this.maxPacketSize}`),
+          new Error(
+            `publish of ${size} bytes exceeds the broker's maximum packet size ${this.maxPacketSize}`,
+          ),
         );
     }
     return new Promise<Outcome>((resolve, reject) => {
@@ -198,14 +207,19 @@ export class MqttClient {
     try {
       const net = this.opts.net ?? (await selectNet());
       conn = await net.connect(
-        { host: this.opts.host, port: this.opts.port, tls: this.opts.tls, timeoutMs: this.opts.connectTimeoutMs },
+        {
+          host: this.opts.host,
+          port: this.opts.port,
+          tls: this.opts.tls,
+          timeoutMs: this.opts.connectTimeoutMs,
+        },
         events,
       );
     } catch (e) {
-      if (this.state === "stopped") return;
+      if (this.stopped) return;
       return this.lost(e as Error);
     }
-    if (this.state === "stopped") return conn.destroy();
+    if (this.stopped) return conn.destroy();
     this.conn = conn;
     this.blocked = false;
     this.pingSentAt = undefined;
@@ -318,8 +332,13 @@ export class MqttClient {
     if (overdue(this.pingSentAt)) return this.drop(new Error(`no PINGRESP within ${limit} ms`));
     if (overdue(this.session.oldestSentAt()))
       return this.drop(new Error(`no PUBACK/PUBREC/PUBCOMP within ${limit} ms`));
-    if (overdue(this.subs.oldestSentAt())) return this.drop(new Error(`no SUBACK/UNSUBACK within ${limit} ms`));
-    if (this.keepaliveS > 0 && this.pingSentAt === undefined && now - this.lastWrite >= this.keepaliveS * 1000) {
+    if (overdue(this.subs.oldestSentAt()))
+      return this.drop(new Error(`no SUBACK/UNSUBACK within ${limit} ms`));
+    if (
+      this.keepaliveS > 0 &&
+      this.pingSentAt === undefined &&
+      now - this.lastWrite >= this.keepaliveS * 1000
+    ) {
       this.pingSentAt = now;
       this.write({ type: "pingreq" });
     }
@@ -389,7 +408,9 @@ export class MqttClient {
     if (finished) {
       const { done, outcome } = finished;
       if (outcome.reasonCode >= 0x80 && outcome.reasonCode !== NO_SUBSCRIBERS)
-        done.reject(new ReasonCodeError(outcome.reasonCode, "publish refused", outcome.properties?.reasonString));
+        done.reject(
+          new ReasonCodeError(outcome.reasonCode, "publish refused", outcome.properties?.reasonString),
+        );
       else done.resolve(outcome);
       for (const a of this.session.releasable()) this.write(a);
     }

@@ -46,9 +46,15 @@ export interface ClientOptions {
 }
 
 export type Settings = Required<
-  Omit<ClientOptions, "tls" | "username" | "password" | "will" | "properties" | "net" | "log" | "sessionExpiryS">
+  Omit<
+    ClientOptions,
+    "tls" | "username" | "password" | "will" | "properties" | "net" | "log" | "sessionExpiryS"
+  >
 > &
-  Pick<ClientOptions, "tls" | "username" | "password" | "will" | "properties" | "net" | "log" | "sessionExpiryS">;
+  Pick<
+    ClientOptions,
+    "tls" | "username" | "password" | "will" | "properties" | "net" | "log" | "sessionExpiryS"
+  >;
 
 export function settings(o: ClientOptions): Settings {
   return {

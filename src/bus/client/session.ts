@@ -99,7 +99,14 @@ export class Session {
     const id = this.ids.take();
     if (id === undefined) return undefined;
     this.queue.shift();
-    this.inFlight.set(id, { seq: head.seq, msg: head.msg, id, state: "publish", sentAt: now, done: head.done });
+    this.inFlight.set(id, {
+      seq: head.seq,
+      msg: head.msg,
+      id,
+      state: "publish",
+      sentAt: now,
+      done: head.done,
+    });
     return { packet: publishPacket(head.msg, id, false) };
   }
 

@@ -4,7 +4,15 @@
  * (clean session, expired, broker restarted without persistence) subscribes again; requests not
  * acknowledged on a lost connection are sent again on the next.
  */
-import type { Packet, Properties, Suback, Subscribe, SubscriptionRequest, Unsuback, Unsubscribe } from "../mqtt/index.ts";
+import type {
+  Packet,
+  Properties,
+  Suback,
+  Subscribe,
+  SubscriptionRequest,
+  Unsuback,
+  Unsubscribe,
+} from "../mqtt/index.ts";
 import type { PacketIds } from "./packet-ids.ts";
 import type { Pending } from "./session.ts";
 
@@ -29,7 +37,12 @@ export class Subscriptions {
   }
 
   /** Resolves with the SUBACK's codes, one per request: granted QoS, or a failure (≥ 0x80). */
-  subscribe(reqs: SubscriptionRequest[], properties: Properties | undefined, connected: boolean, now: number) {
+  subscribe(
+    reqs: SubscriptionRequest[],
+    properties: Properties | undefined,
+    connected: boolean,
+    now: number,
+  ) {
     for (const req of reqs) this.active.set(req.filter, { req, properties });
     return this.request({ type: "subscribe", packetId: 0, subscriptions: reqs, properties }, connected, now);
   }
@@ -52,7 +65,9 @@ export class Subscriptions {
       else groups.set(properties, [req]);
     }
     for (const [properties, subscriptions] of groups)
-      void this.request({ type: "subscribe", packetId: 0, subscriptions, properties }, false, now).catch(() => {});
+      void this.request({ type: "subscribe", packetId: 0, subscriptions, properties }, false, now).catch(
+        () => {},
+      );
   }
 
   /** (Re)sends every request not acknowledged yet, on a new connection. */
