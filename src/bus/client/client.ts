@@ -329,11 +329,17 @@ export class MqttClient {
     const now = Date.now();
     const limit = this.opts.ackTimeoutMs;
     const overdue = (t: number | undefined) => t !== undefined && now - t > limit;
-    if (overdue(this.pingSentAt)) return this.drop(new Error(`no PINGRESP within ${limit} ms`));
-    if (overdue(this.session.oldestSentAt()))
-      return this.drop(new Error(`no PUBACK/PUBREC/PUBCOMP within ${limit} ms`));
-    if (overdue(this.subs.oldestSentAt()))
-      return this.drop(new Error(`no SUBACK/UNSUBACK within ${limit} ms`));
+    const late = overdue(this.pingSentAt)
+      ? "PINGRESP"
+      : overdue(this.session.oldestSentAt())
+        ? "PUBACK/PUBREC/PUBCOMP"
+        : overdue(this.subs.oldestSentAt())
+          ? "SUBACK/UNSUBACK"
+          : undefined;
+    if (late) {
+      this.drop(new Error(`no ${late} within ${limit} ms`));
+      return;
+    }
     if (
       this.keepaliveS > 0 &&
       this.pingSentAt === undefined &&
@@ -360,16 +366,19 @@ export class MqttClient {
 
   private handle(p: Packet): void {
     if (this.state === "connecting") {
-      if (p.type === "connack") return this.onConnack(p);
-      return this.drop(new Error(`expected CONNACK, got ${p.type.toUpperCase()}`));
+      if (p.type === "connack") this.onConnack(p);
+      else this.drop(new Error(`expected CONNACK, got ${p.type.toUpperCase()}`));
+      return;
     }
     switch (p.type) {
       case "publish":
-        return this.onPublish(p);
+        this.onPublish(p);
+        return;
       case "puback":
       case "pubrec":
       case "pubcomp":
-        return this.onAck(p);
+        this.onAck(p);
+        return;
       case "pubrel":
         this.write(this.session.release(p.packetId));
         return;
@@ -386,7 +395,7 @@ export class MqttClient {
         return;
       }
       default:
-        return this.drop(new Error(`unexpected ${p.type.toUpperCase()} from the broker`));
+        this.drop(new Error(`unexpected ${p.type.toUpperCase()} from the broker`));
     }
   }
 

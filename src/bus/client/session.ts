@@ -78,8 +78,10 @@ export class Session {
 
   /** Queues a message; `takeOne` hands it out in order, QoS 1/2 only while the window has room. */
   enqueue(msg: OutgoingMessage, done: Pending<Outcome>): void {
-    if (this.queue.length >= this.maxQueued)
-      return done.reject(new Error(`publish queue full (${this.maxQueued} messages): broker unreachable?`));
+    if (this.queue.length >= this.maxQueued) {
+      done.reject(new Error(`publish queue full (${this.maxQueued} messages): broker unreachable?`));
+      return;
+    }
     this.queue.push({ seq: ++this.seq, msg, done });
   }
 
