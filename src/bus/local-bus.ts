@@ -39,7 +39,8 @@ export class LocalBus implements Bus {
     // One subscriber for every filter: a topic matching two of them is delivered once, as MQTT does per client.
     const local: LocalSub = {
       filters: list,
-      deliver: (m, retained) => this.call(handler, { topic: m.topic, payload: view(m.payload), retain: retained, qos: m.qos }),
+      deliver: (m, retained) =>
+        this.call(handler, { topic: m.topic, payload: view(m.payload), retain: retained, qos: m.qos }),
     };
     this.core.subscribeLocal(local, this.clock());
     return { unsubscribe: async () => this.core.unsubscribeLocal(local) };

@@ -22,7 +22,13 @@ export function decideConnect(c: Connect, limits: BrokerLimits, now: number): Co
   if (clientId.length === 0) {
     // [MQTT-3.1.3-8] a zero-length id needs a clean session (3.1.1); v5 assigns one either way
     if (!v5 && !c.clean)
-      return { reason: Reason.ClientIdentifierNotValid, message: "empty client id with clean session 0", clientId, assigned, expiry: 0 };
+      return {
+        reason: Reason.ClientIdentifierNotValid,
+        message: "empty client id with clean session 0",
+        clientId,
+        assigned,
+        expiry: 0,
+      };
     clientId = `auto-${now.toString(36)}-${(++counter).toString(36)}`;
     assigned = true;
   }
@@ -35,14 +41,24 @@ export function decideConnect(c: Connect, limits: BrokerLimits, now: number): Co
       expiry: 0,
     };
   if (c.properties?.authenticationMethod !== undefined)
-    return { reason: Reason.BadAuthenticationMethod, message: "enhanced authentication is not supported", clientId, assigned, expiry: 0 };
+    return {
+      reason: Reason.BadAuthenticationMethod,
+      message: "enhanced authentication is not supported",
+      clientId,
+      assigned,
+      expiry: 0,
+    };
   // [MQTT-3.1.2-23] v5 expiry from the property (absent: 0); 3.1.1 clean session 0 keeps the session
   const asked = v5 ? (c.properties?.sessionExpiryInterval ?? 0) : c.clean ? 0 : 0xffffffff;
   return { reason: 0, clientId, assigned, expiry: Math.min(asked, limits.maxSessionExpiry) };
 }
 
 /** The broker's capabilities for a v5 CONNACK [MQTT-3.2.2.3]. */
-export function connackProperties(d: ConnectDecision, c: Connect, limits: BrokerLimits): Properties | undefined {
+export function connackProperties(
+  d: ConnectDecision,
+  c: Connect,
+  limits: BrokerLimits,
+): Properties | undefined {
   if (c.protocolVersion !== 5) return undefined;
   const p: Properties = {
     maximumPacketSize: limits.maxPacketSize,

@@ -19,8 +19,8 @@ import { type Delivery, expired, forwardedProperties, type Message, outgoingProp
 import { BrokerMetrics } from "./metrics.ts";
 import { RetainedStore } from "./retained.ts";
 import { Session, type Subscription } from "./session.ts";
-import { SubIndex } from "./sub-index.ts";
 import type { BrokerStore } from "./store.ts";
+import { SubIndex } from "./sub-index.ts";
 
 /** One client connection as the core tracks it. */
 export class Conn {
@@ -111,36 +111,52 @@ export class BrokerCore {
     if (conn.closed) return;
     conn.lastSeen = now;
     if (!conn.connected) {
-      if (p.type === "connect") return this.onConnect(conn, p, now);
-      return this.kill(conn, Reason.ProtocolError, "first packet must be CONNECT [MQTT-3.1.0-1]", now);
+      if (p.type === "connect") {
+        this.onConnect(conn, p, now);
+        return;
+      }
+      this.kill(conn, Reason.ProtocolError, "first packet must be CONNECT [MQTT-3.1.0-1]", now);
+      return;
     }
     switch (p.type) {
       case "publish":
-        return this.onPublish(conn, p, now);
+        this.onPublish(conn, p, now);
+        return;
       case "puback":
       case "pubcomp":
-        return this.onAck(conn, p.packetId, p.type === "puback" ? "puback" : "pubcomp", now);
+        this.onAck(conn, p.packetId, p.type === "puback" ? "puback" : "pubcomp", now);
+        return;
       case "pubrec":
-        return this.onPubrec(conn, p.packetId, p.reasonCode, now);
+        this.onPubrec(conn, p.packetId, p.reasonCode, now);
+        return;
       case "pubrel": {
         const s = conn.session as Session;
         const known = s.incoming.delete(p.packetId);
-        this.send(conn, { type: "pubcomp", packetId: p.packetId, reasonCode: known ? 0 : Reason.PacketIdentifierNotFound });
+        this.send(conn, {
+          type: "pubcomp",
+          packetId: p.packetId,
+          reasonCode: known ? 0 : Reason.PacketIdentifierNotFound,
+        });
         return;
       }
       case "subscribe":
-        return this.onSubscribe(conn, p, now);
+        this.onSubscribe(conn, p, now);
+        return;
       case "unsubscribe":
-        return this.onUnsubscribe(conn, p);
+        this.onUnsubscribe(conn, p);
+        return;
       case "pingreq":
         this.send(conn, { type: "pingresp" });
         return;
       case "disconnect":
-        return this.onDisconnect(conn, p, now);
+        this.onDisconnect(conn, p, now);
+        return;
       case "connect":
-        return this.kill(conn, Reason.ProtocolError, "second CONNECT [MQTT-3.1.0-2]", now);
+        this.kill(conn, Reason.ProtocolError, "second CONNECT [MQTT-3.1.0-2]", now);
+        return;
       default:
-        return this.kill(conn, Reason.ProtocolError, `unexpected ${p.type} from a client`, now);
+        this.kill(conn, Reason.ProtocolError, `unexpected ${p.type} from a client`, now);
+        return;
     }
   }
 
@@ -265,7 +281,8 @@ export class BrokerCore {
         reasonCode: c.protocolVersion === 5 ? reason : connackCodeV4(reason),
         ...(properties && { properties }),
       });
-      return this.kill(conn, 0, undefined, now, false);
+      this.kill(conn, 0, undefined, now, false);
+      return;
     }
     let s = this.sessions.get(d.clientId);
     const old = s?.conn;
@@ -294,7 +311,12 @@ export class BrokerCore {
     conn.window = Math.min(this.limits.maxInflight, c.properties?.receiveMaximum ?? 65535);
     conn.peerMaxPacket = c.properties?.maximumPacketSize ?? Number.POSITIVE_INFINITY;
     const properties = connackProperties(d, c, this.limits);
-    this.send(conn, { type: "connack", sessionPresent: present, reasonCode: 0, ...(properties && { properties }) });
+    this.send(conn, {
+      type: "connack",
+      sessionPresent: present,
+      reasonCode: 0,
+      ...(properties && { properties }),
+    });
     // [MQTT-4.4.0-1] resend unacknowledged PUBLISH (DUP) and PUBREL in their original order
     for (const [id, f] of s.inflight) {
       if (f.wait === "pubcomp") this.send(conn, { type: "pubrel", packetId: id, reasonCode: 0 });
@@ -308,8 +330,10 @@ export class BrokerCore {
     const expiry = p.properties?.sessionExpiryInterval;
     if (expiry !== undefined) {
       // [MQTT-3.14.2-2] a session opened with expiry 0 cannot be given one at DISCONNECT
-      if (s.expiry === 0 && expiry !== 0)
-        return this.kill(conn, Reason.ProtocolError, "session expiry set at DISCONNECT after 0 at CONNECT", now);
+      if (s.expiry === 0 && expiry !== 0) {
+        this.kill(conn, Reason.ProtocolError, "session expiry set at DISCONNECT after 0 at CONNECT", now);
+        return;
+      }
       s.expiry = Math.min(expiry, this.limits.maxSessionExpiry);
       s.persistent = s.expiry > 0;
     }
@@ -324,16 +348,24 @@ export class BrokerCore {
     const alias = p.properties?.topicAlias;
     if (alias !== undefined) {
       // [MQTT-3.3.2-9] [MQTT-3.3.2-10] an alias within the broker's maximum, never 0
-      if (alias === 0 || alias > this.limits.topicAliasMaximum)
-        return this.kill(conn, Reason.TopicAliasInvalid, `topic alias ${alias} out of range`, now);
+      if (alias === 0 || alias > this.limits.topicAliasMaximum) {
+        this.kill(conn, Reason.TopicAliasInvalid, `topic alias ${alias} out of range`, now);
+        return;
+      }
       if (topic) conn.aliases.set(alias, topic);
       else {
         const known = conn.aliases.get(alias);
-        if (known === undefined) return this.kill(conn, Reason.ProtocolError, `unknown topic alias ${alias}`, now);
+        if (known === undefined) {
+          this.kill(conn, Reason.ProtocolError, `unknown topic alias ${alias}`, now);
+          return;
+        }
         topic = known;
       }
     }
-    if (!topic) return this.kill(conn, Reason.ProtocolError, "empty topic name [MQTT-4.7.3-1]", now);
+    if (!topic) {
+      this.kill(conn, Reason.ProtocolError, "empty topic name [MQTT-4.7.3-1]", now);
+      return;
+    }
     let refuse = 0;
     const err = topicNameError(topic, this.limits.maxTopicLevels);
     if (err) {
@@ -360,8 +392,10 @@ export class BrokerCore {
     // A refused QoS 1/2 message is still acknowledged (with the reason for v5), so the client
     // does not resend it on every reconnect; 3.1.1 has no way to say why.
     const reasonCode = conn.version === 5 ? refuse : 0;
-    const reasonProps = conn.version === 5 && refuse ? { properties: { reasonString: err ?? "not authorized" } } : {};
-    if (p.qos === 1) this.send(conn, { type: "puback", packetId: p.packetId as number, reasonCode, ...reasonProps });
+    const reasonProps =
+      conn.version === 5 && refuse ? { properties: { reasonString: err ?? "not authorized" } } : {};
+    if (p.qos === 1)
+      this.send(conn, { type: "puback", packetId: p.packetId as number, reasonCode, ...reasonProps });
     else if (p.qos === 2) {
       if (!refuse) s.incoming.add(p.packetId as number);
       this.send(conn, { type: "pubrec", packetId: p.packetId as number, reasonCode, ...reasonProps });
@@ -380,11 +414,14 @@ export class BrokerCore {
   private onPubrec(conn: Conn, id: number, reasonCode: number, now: number): void {
     const s = conn.session as Session;
     const f = s.inflight.get(id);
-    if (!f || f.wait !== "pubrec") {
+    if (f?.wait !== "pubrec") {
       this.send(conn, { type: "pubrel", packetId: id, reasonCode: Reason.PacketIdentifierNotFound });
       return;
     }
-    if (reasonCode >= 0x80) return this.onAck(conn, id, "puback", now);
+    if (reasonCode >= 0x80) {
+      this.onAck(conn, id, "puback", now);
+      return;
+    }
     f.wait = "pubcomp";
     this.send(conn, { type: "pubrel", packetId: id, reasonCode: 0 });
   }
@@ -402,8 +439,10 @@ export class BrokerCore {
         continue;
       }
       // [MQTT-3.8.3-4] no local on a shared subscription is a protocol error
-      if (parsed.group !== undefined && r.noLocal)
-        return this.kill(conn, Reason.ProtocolError, "no local on a shared subscription", now);
+      if (parsed.group !== undefined && r.noLocal) {
+        this.kill(conn, Reason.ProtocolError, "no local on a shared subscription", now);
+        return;
+      }
       if (conn.link.policy && !conn.link.policy.canSubscribe(conn.user, parsed.topicFilter)) {
         codes.push(v5 ? Reason.NotAuthorized : 0x80);
         continue;
@@ -426,7 +465,12 @@ export class BrokerCore {
       // [MQTT-3.3.1-9] retained messages on subscribe, [MQTT-3.3.1-10] retain handling; none for shared
       if (sub.group === undefined && (r.retainHandling === 0 || (r.retainHandling === 1 && !existed)))
         for (const m of this.retained.match(sub.topicFilter, now))
-          retained.push({ msg: m, qos: Math.min(m.qos, r.qos) as QoS, retain: true, ...(id !== undefined && { subscriptionIds: [id] }) });
+          retained.push({
+            msg: m,
+            qos: Math.min(m.qos, r.qos) as QoS,
+            retain: true,
+            ...(id !== undefined && { subscriptionIds: [id] }),
+          });
     }
     if (s.persistent) this.store?.session(s);
     this.send(conn, { type: "suback", packetId: p.packetId, reasonCodes: codes });
@@ -449,7 +493,10 @@ export class BrokerCore {
   // ---- routing
 
   private retain(msg: Message): void {
-    if (!this.retained.set(msg, this.limits.maxRetained)) return this.metrics.drop("retained_full");
+    if (!this.retained.set(msg, this.limits.maxRetained)) {
+      this.metrics.drop("retained_full");
+      return;
+    }
     this.store?.retain(msg);
   }
 
@@ -503,12 +550,17 @@ export class BrokerCore {
       }
       if (qos > d.qos) d.qos = qos;
       if (retain) d.retain = true;
-      if (sub.id !== undefined) (d.subscriptionIds ??= []).push(sub.id);
+      if (sub.id !== undefined) {
+        d.subscriptionIds ??= [];
+        d.subscriptionIds.push(sub.id);
+      }
     };
     this.index.match(msg.topic, (e) => {
       if (e.kind === "session") add(e.session, e.sub);
-      else if (e.kind === "local") (locals ??= []).push(e.local);
-      else {
+      else if (e.kind === "local") {
+        locals ??= [];
+        locals.push(e.local);
+      } else {
         const m = pickMember(e.group);
         if (m) add(m.session, m.sub);
       }
@@ -548,8 +600,14 @@ export class BrokerCore {
     const conn = s.conn;
     const full = s.queue.length >= this.limits.maxQueued || s.queuedBytes >= this.limits.maxQueuedBytes;
     if (!conn) {
-      if (d.qos === 0) return this.metrics.drop("offline_qos0");
-      if (full) return this.metrics.drop("queue_full");
+      if (d.qos === 0) {
+        this.metrics.drop("offline_qos0");
+        return;
+      }
+      if (full) {
+        this.metrics.drop("queue_full");
+        return;
+      }
       s.enqueue(d);
       if (s.persistent) this.store?.enqueue(s, d);
       return;
@@ -560,11 +618,15 @@ export class BrokerCore {
         if (d.qos > 0 && s.persistent) this.store?.enqueue(s, d);
         return;
       }
-      if (d.qos === 0) return this.metrics.drop("slow_client");
+      if (d.qos === 0) {
+        this.metrics.drop("slow_client");
+        return;
+      }
       this.metrics.drop("queue_full");
       this.metrics.disconnectsSlow++;
       // The client does not keep up: its session keeps what it holds, the connection goes.
-      return this.kill(conn, Reason.QuotaExceeded, "too many messages queued for this client", now);
+      this.kill(conn, Reason.QuotaExceeded, "too many messages queued for this client", now);
+      return;
     }
     if (d.qos > 0 && s.persistent) this.store?.enqueue(s, d);
     this.transmit(conn, s, d, now);
@@ -601,7 +663,13 @@ export class BrokerCore {
   }
 
   /** False when the packet is over the client's maximum packet size (dropped [MQTT-3.1.2-25]). */
-  private sendPublish(conn: Conn, d: Delivery, packetId: number | undefined, dup: boolean, now: number): boolean {
+  private sendPublish(
+    conn: Conn,
+    d: Delivery,
+    packetId: number | undefined,
+    dup: boolean,
+    now: number,
+  ): boolean {
     const properties = conn.version === 5 ? outgoingProperties(d, now) : undefined;
     const p: Publish = {
       type: "publish",
@@ -637,7 +705,11 @@ export class BrokerCore {
   private kill(conn: Conn, reason: number, message: string | undefined, now: number, tell = true): void {
     if (conn.closed) return;
     if (tell && conn.connected && conn.version === 5 && reason)
-      this.send(conn, { type: "disconnect", reasonCode: reason, ...(message && { properties: { reasonString: message } }) });
+      this.send(conn, {
+        type: "disconnect",
+        reasonCode: reason,
+        ...(message && { properties: { reasonString: message } }),
+      });
     conn.link.close();
     this.closed(conn, now);
   }
@@ -654,7 +726,13 @@ export class BrokerCore {
   }
 
   private publishWill(clientId: string, will: Will, now: number): void {
-    const msg: Message = { topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain, from: clientId };
+    const msg: Message = {
+      topic: will.topic,
+      payload: will.payload,
+      qos: will.qos,
+      retain: will.retain,
+      from: clientId,
+    };
     const props = forwardedProperties(will.properties);
     if (props) msg.properties = props;
     const interval = will.properties?.messageExpiryInterval;

@@ -50,7 +50,8 @@ export function outgoingProperties(d: Delivery, now: number): Properties | undef
   const { msg } = d;
   if (!msg.properties && msg.expiresAt === undefined && !d.subscriptionIds) return undefined;
   const p: Properties = { ...msg.properties };
-  if (msg.expiresAt !== undefined) p.messageExpiryInterval = Math.max(0, Math.ceil((msg.expiresAt - now) / 1000));
+  if (msg.expiresAt !== undefined)
+    p.messageExpiryInterval = Math.max(0, Math.ceil((msg.expiresAt - now) / 1000));
   if (d.subscriptionIds) p.subscriptionIdentifiers = d.subscriptionIds;
   return p;
 }
