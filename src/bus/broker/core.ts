@@ -3,7 +3,6 @@ import type {
   Connect,
   Disconnect,
   Packet,
-  ProtocolVersion,
   Publish,
   QoS,
   Subscribe,
@@ -11,63 +10,20 @@ import type {
   Will,
 } from "../mqtt/packets.ts";
 import { connackCodeV4, type ProtocolError, Reason } from "../mqtt/reason-codes.ts";
+import { Conn, type LocalSub } from "./conn.ts";
 import { connackProperties, decideConnect } from "./connect.ts";
 import { parseFilter, topicNameError } from "./filters.ts";
 import type { BrokerLimits } from "./limits.ts";
 import type { Link } from "./link.ts";
-import { type Delivery, expired, forwardedProperties, type Message, outgoingProperties } from "./message.ts";
+import { type Delivery, forwardedProperties, type Message } from "./message.ts";
 import { BrokerMetrics } from "./metrics.ts";
+import { Outbox } from "./outbox.ts";
 import { RetainedStore } from "./retained.ts";
+import { Router } from "./router.ts";
 import { Session, type Subscription } from "./session.ts";
 import type { BrokerStore } from "./store.ts";
-import { SubIndex } from "./sub-index.ts";
 
-/** One client connection as the core tracks it. */
-export class Conn {
-  version: ProtocolVersion = 4;
-  connected = false;
-  closed = false;
-  session?: Session;
-  keepalive = 0;
-  lastSeen: number;
-  will?: Will;
-  /** A DISCONNECT other than 0x04 was received: the will is discarded [MQTT-3.14.4-3]. */
-  normal = false;
-  readonly aliases = new Map<number, string>();
-  /** Outgoing QoS 1/2 window: the broker's bound or the client's receive maximum [MQTT-3.3.4-9]. */
-  window = 0;
-  /** The client's maximum packet size [MQTT-3.1.2-24]. */
-  peerMaxPacket = Number.POSITIVE_INFINITY;
-  blocked = false;
-  user?: string;
-
-  constructor(
-    readonly link: Link,
-    now: number,
-  ) {
-    this.lastSeen = now;
-  }
-}
-
-/** An in-process subscriber (LocalBus): no session, no codec. */
-export interface LocalSub {
-  readonly filters: string[];
-  deliver(msg: Message, retained: boolean): void;
-}
-
-interface Member {
-  session: Session;
-  sub: Subscription;
-}
-interface Group {
-  name: string;
-  members: Member[];
-  next: number;
-}
-type Entry =
-  | { kind: "session"; session: Session; sub: Subscription }
-  | { kind: "local"; local: LocalSub }
-  | { kind: "group"; group: Group };
+export { Conn, type LocalSub } from "./conn.ts";
 
 /** Time a connection may take to send CONNECT. */
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -82,9 +38,8 @@ export class BrokerCore {
   readonly sessions = new Map<string, Session>();
   readonly conns = new Set<Conn>();
   readonly metrics = new BrokerMetrics();
-  private readonly index = new SubIndex<Entry>();
-  private readonly groups = new Map<string, Group>();
-  private readonly entries = new WeakMap<Subscription, Entry>();
+  private readonly router = new Router();
+  private readonly out: Outbox;
   private readonly localQueue: [LocalSub, Message, boolean][] = [];
   private dispatching = false;
   private connected = 0;
@@ -93,7 +48,12 @@ export class BrokerCore {
     readonly limits: BrokerLimits,
     private readonly store?: BrokerStore,
     private readonly onLocalError: (e: unknown, topic: string) => void = () => {},
-  ) {}
+  ) {
+    this.out = new Outbox(limits, this.metrics, store, (conn, reason, message, now) => {
+      this.metrics.disconnectsSlow++;
+      this.kill(conn, reason, message, now);
+    });
+  }
 
   get clients(): number {
     return this.connected;
@@ -132,7 +92,7 @@ export class BrokerCore {
       case "pubrel": {
         const s = conn.session as Session;
         const known = s.incoming.delete(p.packetId);
-        this.send(conn, {
+        this.out.send(conn, {
           type: "pubcomp",
           packetId: p.packetId,
           reasonCode: known ? 0 : Reason.PacketIdentifierNotFound,
@@ -146,7 +106,7 @@ export class BrokerCore {
         this.onUnsubscribe(conn, p);
         return;
       case "pingreq":
-        this.send(conn, { type: "pingresp" });
+        this.out.send(conn, { type: "pingresp" });
         return;
       case "disconnect":
         this.onDisconnect(conn, p, now);
@@ -174,7 +134,7 @@ export class BrokerCore {
   /** The socket is writable again: send what waited. */
   drained(conn: Conn, now: number): void {
     conn.blocked = false;
-    if (conn.session?.conn === conn) this.pump(conn.session, now);
+    if (conn.session?.conn === conn) this.out.pump(conn.session, now);
   }
 
   /** The socket closed (or the core closed it). Idempotent. */
@@ -221,9 +181,7 @@ export class BrokerCore {
   }
 
   subscribeLocal(local: LocalSub, now: number): void {
-    const entry: Entry = { kind: "local", local };
-    for (const f of local.filters) this.index.add(f, entry);
-    this.entries.set(local as unknown as Subscription, entry);
+    this.router.addLocal(local);
     const seen = new Set<string>();
     for (const f of local.filters)
       for (const m of this.retained.match(f, now)) {
@@ -235,9 +193,7 @@ export class BrokerCore {
   }
 
   unsubscribeLocal(local: LocalSub): void {
-    const entry = this.entries.get(local as unknown as Subscription);
-    if (!entry) return;
-    for (const f of local.filters) this.index.remove(f, entry);
+    this.router.removeLocal(local);
   }
 
   /** Restores state loaded from disk (before any connection). */
@@ -245,7 +201,7 @@ export class BrokerCore {
     for (const m of retained) this.retained.set(m, Number.POSITIVE_INFINITY);
     for (const s of sessions) {
       this.sessions.set(s.clientId, s);
-      for (const sub of s.subs.values()) this.indexSub(s, sub);
+      for (const sub of s.subs.values()) this.router.add(s, sub);
     }
   }
 
@@ -275,7 +231,7 @@ export class BrokerCore {
     if (reason !== 0) {
       this.metrics.connectionsRefused++;
       const properties = c.protocolVersion === 5 && message ? { reasonString: message } : undefined;
-      this.send(conn, {
+      this.out.send(conn, {
         type: "connack",
         sessionPresent: false,
         reasonCode: c.protocolVersion === 5 ? reason : connackCodeV4(reason),
@@ -311,7 +267,7 @@ export class BrokerCore {
     conn.window = Math.min(this.limits.maxInflight, c.properties?.receiveMaximum ?? 65535);
     conn.peerMaxPacket = c.properties?.maximumPacketSize ?? Number.POSITIVE_INFINITY;
     const properties = connackProperties(d, c, this.limits);
-    this.send(conn, {
+    this.out.send(conn, {
       type: "connack",
       sessionPresent: present,
       reasonCode: 0,
@@ -319,10 +275,10 @@ export class BrokerCore {
     });
     // [MQTT-4.4.0-1] resend unacknowledged PUBLISH (DUP) and PUBREL in their original order
     for (const [id, f] of s.inflight) {
-      if (f.wait === "pubcomp") this.send(conn, { type: "pubrel", packetId: id, reasonCode: 0 });
-      else this.sendPublish(conn, f.d, id, true, now);
+      if (f.wait === "pubcomp") this.out.send(conn, { type: "pubrel", packetId: id, reasonCode: 0 });
+      else this.out.sendPublish(conn, f.d, id, true, now);
     }
-    this.pump(s, now);
+    this.out.pump(s, now);
   }
 
   private onDisconnect(conn: Conn, p: Disconnect, now: number): void {
@@ -377,7 +333,7 @@ export class BrokerCore {
     }
     if (p.qos === 2 && s.incoming.has(p.packetId as number)) {
       // a resent QoS 2 PUBLISH already routed: acknowledge only [MQTT-4.3.3-10]
-      this.send(conn, { type: "pubrec", packetId: p.packetId as number, reasonCode: 0 });
+      this.out.send(conn, { type: "pubrec", packetId: p.packetId as number, reasonCode: 0 });
       return;
     }
     if (!refuse) {
@@ -395,10 +351,10 @@ export class BrokerCore {
     const reasonProps =
       conn.version === 5 && refuse ? { properties: { reasonString: err ?? "not authorized" } } : {};
     if (p.qos === 1)
-      this.send(conn, { type: "puback", packetId: p.packetId as number, reasonCode, ...reasonProps });
+      this.out.send(conn, { type: "puback", packetId: p.packetId as number, reasonCode, ...reasonProps });
     else if (p.qos === 2) {
       if (!refuse) s.incoming.add(p.packetId as number);
-      this.send(conn, { type: "pubrec", packetId: p.packetId as number, reasonCode, ...reasonProps });
+      this.out.send(conn, { type: "pubrec", packetId: p.packetId as number, reasonCode, ...reasonProps });
     }
   }
 
@@ -408,14 +364,14 @@ export class BrokerCore {
     if (!f || f.wait !== kind) return;
     s.inflight.delete(id);
     if (s.persistent) this.store?.done(s, f.d);
-    this.pump(s, now);
+    this.out.pump(s, now);
   }
 
   private onPubrec(conn: Conn, id: number, reasonCode: number, now: number): void {
     const s = conn.session as Session;
     const f = s.inflight.get(id);
     if (f?.wait !== "pubrec") {
-      this.send(conn, { type: "pubrel", packetId: id, reasonCode: Reason.PacketIdentifierNotFound });
+      this.out.send(conn, { type: "pubrel", packetId: id, reasonCode: Reason.PacketIdentifierNotFound });
       return;
     }
     if (reasonCode >= 0x80) {
@@ -423,7 +379,7 @@ export class BrokerCore {
       return;
     }
     f.wait = "pubcomp";
-    this.send(conn, { type: "pubrel", packetId: id, reasonCode: 0 });
+    this.out.send(conn, { type: "pubrel", packetId: id, reasonCode: 0 });
   }
 
   private onSubscribe(conn: Conn, p: Subscribe, now: number): void {
@@ -448,7 +404,7 @@ export class BrokerCore {
         continue;
       }
       const existed = s.subs.get(r.filter);
-      if (existed) this.unindexSub(s, existed); // [MQTT-3.8.4-3] replaces the existing subscription
+      if (existed) this.router.remove(s, existed); // [MQTT-3.8.4-3] replaces the existing subscription
       const sub: Subscription = {
         filter: r.filter,
         topicFilter: parsed.topicFilter,
@@ -460,7 +416,7 @@ export class BrokerCore {
         ...(id !== undefined && { id }),
       };
       s.subs.set(r.filter, sub);
-      this.indexSub(s, sub);
+      this.router.add(s, sub);
       codes.push(r.qos);
       // [MQTT-3.3.1-9] retained messages on subscribe, [MQTT-3.3.1-10] retain handling; none for shared
       if (sub.group === undefined && (r.retainHandling === 0 || (r.retainHandling === 1 && !existed)))
@@ -473,8 +429,8 @@ export class BrokerCore {
           });
     }
     if (s.persistent) this.store?.session(s);
-    this.send(conn, { type: "suback", packetId: p.packetId, reasonCodes: codes });
-    for (const d of retained) this.deliver(s, d, now);
+    this.out.send(conn, { type: "suback", packetId: p.packetId, reasonCodes: codes });
+    for (const d of retained) this.out.deliver(s, d, now);
   }
 
   private onUnsubscribe(conn: Conn, p: Unsubscribe): void {
@@ -483,11 +439,11 @@ export class BrokerCore {
       const sub = s.subs.get(f);
       if (!sub) return Reason.NoSubscriptionExisted;
       s.subs.delete(f);
-      this.unindexSub(s, sub);
+      this.router.remove(s, sub);
       return 0;
     });
     if (s.persistent) this.store?.session(s);
-    this.send(conn, { type: "unsuback", packetId: p.packetId, reasonCodes: codes });
+    this.out.send(conn, { type: "unsuback", packetId: p.packetId, reasonCodes: codes });
   }
 
   // ---- routing
@@ -500,81 +456,12 @@ export class BrokerCore {
     this.store?.retain(msg);
   }
 
-  private indexSub(s: Session, sub: Subscription): void {
-    if (sub.group === undefined) {
-      const entry: Entry = { kind: "session", session: s, sub };
-      this.entries.set(sub, entry);
-      this.index.add(sub.topicFilter, entry);
-      return;
-    }
-    const key = `${sub.group}\u0000${sub.topicFilter}`;
-    let group = this.groups.get(key);
-    if (!group) {
-      group = { name: sub.group, members: [], next: 0 };
-      this.groups.set(key, group);
-      this.index.add(sub.topicFilter, { kind: "group", group });
-      this.entries.set(group as unknown as Subscription, { kind: "group", group });
-    }
-    group.members.push({ session: s, sub });
-  }
-
-  private unindexSub(s: Session, sub: Subscription): void {
-    if (sub.group === undefined) {
-      const entry = this.entries.get(sub);
-      if (entry) this.index.remove(sub.topicFilter, entry);
-      return;
-    }
-    const key = `${sub.group}\u0000${sub.topicFilter}`;
-    const group = this.groups.get(key);
-    if (!group) return;
-    group.members = group.members.filter((m) => m.session !== s);
-    if (group.members.length === 0) {
-      this.groups.delete(key);
-      const entry = this.entries.get(group as unknown as Subscription);
-      if (entry) this.index.remove(sub.topicFilter, entry);
-    }
-  }
-
-  /** Fan-out: one delivery per session (highest QoS, all subscription ids [MQTT-3.3.4-2..5]). */
   private route(msg: Message, now: number): void {
-    const targets = new Map<Session, Delivery>();
-    let locals: LocalSub[] | undefined;
-    const add = (s: Session, sub: Subscription) => {
-      if (sub.noLocal && msg.from === s.clientId) return; // [MQTT-3.8.3-3]
-      const qos = Math.min(msg.qos, sub.qos) as QoS;
-      const retain = msg.retain && sub.retainAsPublished; // [MQTT-3.3.1-12] [MQTT-3.3.1-13]
-      const d = targets.get(s);
-      if (!d) {
-        targets.set(s, { msg, qos, retain, ...(sub.id !== undefined && { subscriptionIds: [sub.id] }) });
-        return;
-      }
-      if (qos > d.qos) d.qos = qos;
-      if (retain) d.retain = true;
-      if (sub.id !== undefined) {
-        d.subscriptionIds ??= [];
-        d.subscriptionIds.push(sub.id);
-      }
-    };
-    this.index.match(msg.topic, (e) => {
-      if (e.kind === "session") add(e.session, e.sub);
-      else if (e.kind === "local") {
-        locals ??= [];
-        locals.push(e.local);
-      } else {
-        const m = pickMember(e.group);
-        if (m) add(m.session, m.sub);
-      }
-    });
-    for (const [s, d] of targets) this.deliver(s, d, now);
-    if (locals) {
-      const seen = new Set<LocalSub>();
-      for (const l of locals) {
-        if (seen.has(l)) continue;
-        seen.add(l);
-        this.localQueue.push([l, msg, false]);
-      }
-      this.dispatchLocal();
-    }
+    const { targets, locals } = this.router.match(msg);
+    for (const [s, d] of targets) this.out.deliver(s, d, now);
+    if (locals.length === 0) return;
+    for (const l of locals) this.localQueue.push([l, msg, false]);
+    this.dispatchLocal();
   }
 
   /** In-process handlers run one at a time in publish order, never nested in another handler. */
@@ -596,116 +483,11 @@ export class BrokerCore {
     }
   }
 
-  private deliver(s: Session, d: Delivery, now: number): void {
-    const conn = s.conn;
-    const full = s.queue.length >= this.limits.maxQueued || s.queuedBytes >= this.limits.maxQueuedBytes;
-    if (!conn) {
-      if (d.qos === 0) {
-        this.metrics.drop("offline_qos0");
-        return;
-      }
-      if (full) {
-        this.metrics.drop("queue_full");
-        return;
-      }
-      s.enqueue(d);
-      if (s.persistent) this.store?.enqueue(s, d);
-      return;
-    }
-    if (s.queue.length > 0 || conn.blocked || (d.qos > 0 && s.inflight.size >= conn.window)) {
-      if (!full) {
-        s.enqueue(d);
-        if (d.qos > 0 && s.persistent) this.store?.enqueue(s, d);
-        return;
-      }
-      if (d.qos === 0) {
-        this.metrics.drop("slow_client");
-        return;
-      }
-      this.metrics.drop("queue_full");
-      this.metrics.disconnectsSlow++;
-      // The client does not keep up: its session keeps what it holds, the connection goes.
-      this.kill(conn, Reason.QuotaExceeded, "too many messages queued for this client", now);
-      return;
-    }
-    if (d.qos > 0 && s.persistent) this.store?.enqueue(s, d);
-    this.transmit(conn, s, d, now);
-  }
-
-  /** Sends queued deliveries while the socket takes them and the in-flight window has room. */
-  private pump(s: Session, now: number): void {
-    const conn = s.conn;
-    if (!conn) return;
-    while (!conn.blocked && !conn.closed) {
-      const d = s.queue.peek();
-      if (!d || (d.qos > 0 && s.inflight.size >= conn.window)) return;
-      s.dequeue();
-      this.transmit(conn, s, d, now);
-    }
-  }
-
-  private transmit(conn: Conn, s: Session, d: Delivery, now: number): void {
-    if (expired(d.msg, now)) {
-      this.metrics.drop("expired");
-      if (d.qos > 0 && s.persistent) this.store?.done(s, d);
-      return;
-    }
-    if (d.qos === 0) {
-      this.sendPublish(conn, d, undefined, false, now);
-      return;
-    }
-    const id = s.allocateId();
-    s.inflight.set(id, { d, wait: d.qos === 1 ? "puback" : "pubrec" });
-    if (!this.sendPublish(conn, d, id, false, now)) {
-      s.inflight.delete(id);
-      if (s.persistent) this.store?.done(s, d);
-    }
-  }
-
-  /** False when the packet is over the client's maximum packet size (dropped [MQTT-3.1.2-25]). */
-  private sendPublish(
-    conn: Conn,
-    d: Delivery,
-    packetId: number | undefined,
-    dup: boolean,
-    now: number,
-  ): boolean {
-    const properties = conn.version === 5 ? outgoingProperties(d, now) : undefined;
-    const p: Publish = {
-      type: "publish",
-      topic: d.msg.topic,
-      payload: d.msg.payload,
-      qos: d.qos,
-      retain: d.retain,
-      dup,
-      ...(packetId !== undefined && { packetId }),
-      ...(properties && { properties }),
-    };
-    const bytes = encode(p, conn.version);
-    if (bytes.length > conn.peerMaxPacket) {
-      this.metrics.drop("too_large_for_client");
-      return false;
-    }
-    this.metrics.messagesOut++;
-    this.write(conn, bytes);
-    return true;
-  }
-
-  private send(conn: Conn, p: Packet): void {
-    this.write(conn, encode(p, conn.version));
-  }
-
-  private write(conn: Conn, bytes: Uint8Array): void {
-    if (conn.closed) return;
-    this.metrics.bytesOut += bytes.length;
-    if (!conn.link.write(bytes)) conn.blocked = true;
-  }
-
   /** Closes a connection, telling a v5 client why when `reason` is set [MQTT-4.13.1-1]. */
   private kill(conn: Conn, reason: number, message: string | undefined, now: number, tell = true): void {
     if (conn.closed) return;
     if (tell && conn.connected && conn.version === 5 && reason)
-      this.send(conn, {
+      this.out.send(conn, {
         type: "disconnect",
         reasonCode: reason,
         ...(message && { properties: { reasonString: message } }),
@@ -743,7 +525,7 @@ export class BrokerCore {
   private endSession(s: Session, now: number): void {
     if (this.sessions.get(s.clientId) !== s) return;
     this.sessions.delete(s.clientId);
-    for (const sub of s.subs.values()) this.unindexSub(s, sub);
+    for (const sub of s.subs.values()) this.router.remove(s, sub);
     if (s.pendingWill) {
       const { will } = s.pendingWill;
       s.pendingWill = undefined;
@@ -751,19 +533,4 @@ export class BrokerCore {
     }
     if (s.persistent) this.store?.endSession(s.clientId);
   }
-}
-
-/** Round robin over a shared group, preferring members that are connected [MQTT-4.8.2-4]. */
-function pickMember(g: Group): Member | undefined {
-  const n = g.members.length;
-  for (let i = 0; i < n; i++) {
-    const m = g.members[(g.next + i) % n] as Member;
-    if (m.session.conn) {
-      g.next = (g.next + i + 1) % n;
-      return m;
-    }
-  }
-  const m = g.members[g.next % n];
-  g.next = (g.next + 1) % n;
-  return m;
 }
