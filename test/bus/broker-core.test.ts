@@ -82,8 +82,8 @@ class Client {
       ...extra,
     });
   }
-  take<T extends Packet["type"]>(type: T): Extract<Packet, { type: T }>[] {
-    const out = this.got.filter((p) => p.type === type) as Extract<Packet, { type: T }>[];
+  take<T extends Packet["type"]>(type: T): (Packet & { type: T })[] {
+    const out = this.got.filter((p) => p.type === type) as (Packet & { type: T })[];
     this.got.splice(0, this.got.length, ...this.got.filter((p) => p.type !== type));
     return out;
   }
