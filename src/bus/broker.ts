@@ -1,8 +1,8 @@
 import type { Logger } from "../foundation/logger.ts";
 import { BrokerCore, type Conn as CoreConn } from "./broker/core.ts";
+import { Journal, type JournalOptions } from "./broker/journal.ts";
 import { type BrokerLimits, DEFAULT_LIMITS } from "./broker/limits.ts";
 import type { Link, Policy } from "./broker/link.ts";
-import type { BrokerStore } from "./broker/store.ts";
 import { Decoder } from "./mqtt/decode.ts";
 import type { Conn, Listener, Net, ServerTls } from "./net/net.ts";
 import { selectNet } from "./net/net.ts";
@@ -17,8 +17,8 @@ export interface ListenerOptions {
 export interface BrokerOptions extends ListenerOptions {
   log: Logger;
   limits?: Partial<BrokerLimits>;
-  /** Persistence of retained messages and sessions (none: memory only). */
-  store?: BrokerStore;
+  /** Persistence of retained messages and persistent sessions (none: memory only). */
+  persistence?: Omit<JournalOptions, "onError">;
   /** More listeners (the LAN listener for child devices). */
   extra?: ListenerOptions[];
   clock?: () => number;
@@ -39,11 +39,28 @@ export class EmbeddedBroker {
   private timer?: ReturnType<typeof setInterval>;
   private readonly clock: () => number;
 
+  private readonly journal?: Journal;
+
   private constructor(private readonly opts: BrokerOptions) {
     this.clock = opts.clock ?? Date.now;
-    this.core = new BrokerCore({ ...DEFAULT_LIMITS, ...opts.limits }, opts.store, (e, topic) =>
+    if (opts.persistence)
+      this.journal = new Journal({
+        ...opts.persistence,
+        onError: (e) => opts.log.error("broker persistence failed", { error: e }),
+      });
+    this.core = new BrokerCore({ ...DEFAULT_LIMITS, ...opts.limits }, this.journal, (e, topic) =>
       opts.log.error("message handler failed", { topic, error: e }),
     );
+    if (this.journal) {
+      const { retained, sessions } = this.journal.load(this.clock());
+      this.core.restore(retained, sessions);
+      this.journal.start(() => ({
+        retained: this.core.retained.all(),
+        sessions: this.core.sessions.values(),
+      }));
+      if (retained.length || sessions.length)
+        opts.log.info("broker state restored", { retained: retained.length, sessions: sessions.length });
+    }
   }
 
   /** A broker that serves in-process clients only, until `listen()`. */
@@ -85,6 +102,7 @@ export class EmbeddedBroker {
     await Promise.all(this.listeners.map((l) => l.close()));
     this.listeners.length = 0;
     for (const s of this.sockets) s.destroy();
+    this.journal?.close();
   }
 
   private accept(sock: Conn, policy?: Policy) {

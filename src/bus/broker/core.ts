@@ -200,6 +200,7 @@ export class BrokerCore {
   restore(retained: Message[], sessions: Session[]): void {
     for (const m of retained) this.retained.set(m, Number.POSITIVE_INFINITY);
     for (const s of sessions) {
+      s.stored = true;
       this.sessions.set(s.clientId, s);
       for (const sub of s.subs.values()) this.router.add(s, sub);
     }
@@ -258,7 +259,7 @@ export class BrokerCore {
     s.conn = conn;
     const wasPersistent = s.persistent;
     s.persistent = d.expiry > 0;
-    if (s.persistent || wasPersistent) this.store?.session(s);
+    if (s.persistent || wasPersistent) this.persist(s);
     conn.session = s;
     conn.connected = true;
     this.connected++;
@@ -428,7 +429,7 @@ export class BrokerCore {
             ...(id !== undefined && { subscriptionIds: [id] }),
           });
     }
-    if (s.persistent) this.store?.session(s);
+    if (s.persistent) this.persist(s);
     this.out.send(conn, { type: "suback", packetId: p.packetId, reasonCodes: codes });
     for (const d of retained) this.out.deliver(s, d, now);
   }
@@ -442,7 +443,7 @@ export class BrokerCore {
       this.router.remove(s, sub);
       return 0;
     });
-    if (s.persistent) this.store?.session(s);
+    if (s.persistent) this.persist(s);
     this.out.send(conn, { type: "unsuback", packetId: p.packetId, reasonCodes: codes });
   }
 
@@ -522,6 +523,12 @@ export class BrokerCore {
     this.publish(msg, now);
   }
 
+  private persist(s: Session): void {
+    if (!this.store) return;
+    s.stored = true;
+    this.store.session(s);
+  }
+
   private endSession(s: Session, now: number): void {
     if (this.sessions.get(s.clientId) !== s) return;
     this.sessions.delete(s.clientId);
@@ -531,6 +538,6 @@ export class BrokerCore {
       s.pendingWill = undefined;
       this.publishWill(s.clientId, will, now); // [MQTT-3.1.3-9] at the latest when the session ends
     }
-    if (s.persistent) this.store?.endSession(s.clientId);
+    if (s.stored) this.store?.endSession(s.clientId);
   }
 }

@@ -23,6 +23,8 @@ export interface Delivery {
   qos: QoS;
   retain: boolean;
   subscriptionIds?: number[];
+  /** Its record in the broker's journal, while a persistent session owns it. */
+  seq?: number;
 }
 
 const FORWARDED: (keyof Properties)[] = [

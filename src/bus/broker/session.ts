@@ -45,6 +45,8 @@ export class Session {
   pendingWill?: { will: Will; at: number };
   /** Whether the session is kept on disk (not clean, expiry > 0). */
   persistent = false;
+  /** Whether the store holds it (so its end must be recorded). */
+  stored = false;
   private nextId = 1;
 
   constructor(readonly clientId: string) {}
