@@ -13,6 +13,21 @@ export interface Running {
   stop(): Promise<void>;
 }
 
+/** The longest a stop waits for one component (and for its health `down`) before moving on. */
+export const STOP_STEP_MS = 3000;
+
+/** `p`, or a rejection once `ms` have passed. */
+function within<T>(p: Promise<T> | undefined, ms: number, what: string): Promise<T | undefined> {
+  if (!p) return Promise.resolve(undefined);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: no result within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
 /** `ledge-<component>`: the service name under which a component reports health. */
 export const serviceName = (component: string) => `ledge-${component}`;
 
@@ -62,8 +77,11 @@ export async function run(
       port: config.get("mqtt.client.port"),
       username: config.get("mqtt.client.username"),
       password: config.get("mqtt.client.password"),
-      clientId: `ledge-run-${process.pid}`,
+      // One stable id per component set: the broker keeps this process's session (subscriptions,
+      // queued QoS 1 messages) while it is down, and hands it back when it restarts.
+      clientId: `ledge-${names.join("+")}`,
       protocolVersion: config.get("mqtt.broker") === "embedded" ? 4 : 5,
+      persistent: true,
       log: log.child("bus"),
     });
   }
@@ -99,13 +117,15 @@ export async function run(
     }
   }
   let stopping: Promise<void> | undefined;
+  // Each step of a stop is bounded: with the broker gone, a component's last publishes and its
+  // health `down` would wait for a reconnect that never comes (the will reports it down anyway).
   const stop = () =>
     (stopping ??= (async () => {
       for (const { name, component, health, healthBus } of started.reverse()) {
-        await component
-          ?.stop()
-          .catch((e) => log.error("component failed to stop", { component: name, error: e }));
-        await health.down().catch(() => {});
+        await within(component?.stop(), STOP_STEP_MS, `stopping ${name}`).catch((e) =>
+          log.error("component failed to stop", { component: name, error: e }),
+        );
+        await within(health.down(), STOP_STEP_MS, "health down").catch(() => {});
         if (healthBus !== bus) await healthBus.close().catch(() => {});
       }
       await bus.close().catch(() => {});
