@@ -18,7 +18,7 @@ export class EntityView {
   ) {}
 
   async start(): Promise<void> {
-    // `+` matches empty levels, retained messages included: `te/+/+/+/+` sees `te/device/main//`.
+    // `+` matches an empty level ([MQTT-4.7.1-3]), so this covers `te/device/main//` too.
     this.sub = await this.bus.subscribe(`${this.root}/+/+/+/+`, (msg) => {
       const topicId = msg.topic.slice(this.root.length + 1);
       if (msg.payload.length === 0) this.entities.delete(topicId);
