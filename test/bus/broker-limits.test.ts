@@ -7,7 +7,8 @@ import { Decoder, encode, type Packet } from "../../src/bus/mqtt/index.ts";
 import { ledgeSpawn, tempConfig } from "../helpers/cli.ts";
 import { canConnect, waitFor } from "../helpers/ports.ts";
 
-const rssKiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
+const rssKiB = (pid: number) =>
+  Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
 
 describe("broker limits in a running `ledge broker`", () => {
   it("a 100 MB PUBLISH is refused at the maximum packet size, with RSS flat; a packet at the limit passes", async () => {
@@ -38,13 +39,19 @@ describe("broker limits in a running `ledge broker`", () => {
       sock.on("close", () => {
         closed = true;
       });
-      sock.write(encode({ type: "connect", protocolVersion: 5, clientId: "huge", clean: true, keepalive: 0 }, 5));
+      sock.write(
+        encode({ type: "connect", protocolVersion: 5, clientId: "huge", clean: true, keepalive: 0 }, 5),
+      );
       await waitFor("connack", () => packets.find((x) => x.type === "connack"));
       // 100 MB claimed in the fixed header, then the body streamed until the broker hangs up
       sock.write(Buffer.from([0x30, 0x80, 0xa8, 0xd6, 0x2f]));
       const chunk = Buffer.alloc(1 << 20, 0x61);
       for (let sent = 0; sent < 100 && !closed; sent++) {
-        if (!sock.write(chunk)) await Promise.race([new Promise((r) => sock.once("drain", r)), new Promise((r) => sock.once("close", r))]);
+        if (!sock.write(chunk))
+          await Promise.race([
+            new Promise((r) => sock.once("drain", r)),
+            new Promise((r) => sock.once("close", r)),
+          ]);
       }
       await waitFor("connection closed", () => closed || undefined);
       assert.deepEqual(

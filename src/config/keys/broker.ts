@@ -95,8 +95,9 @@ export const brokerKeys = {
     "",
   ),
   "mqtt.external.acl_file": str(
-    "Per-user topic ACL of the LAN listener: `user <name>` then `topic read|write|readwrite <filter>` lines " +
-      "(`%u` is the user name, `%c` the certificate CN). Empty: every authenticated client may use every topic.",
+    "Per-user topic ACL of the LAN listener (mosquitto's acl_file format): `user <name>` then " +
+      "`topic read|write|readwrite <filter>` lines; `pattern <access> <filter>` for every user, `%u` being " +
+      "the user name (a certificate's CN). Empty: every authenticated client may use every topic.",
     "",
   ),
 } as const;
