@@ -25,18 +25,36 @@ const FLOOD = 100_000;
 const PAYLOAD = '{"temperature":21.5,"humidity":40.25,"pressure":1013.2,"time":"2024-01-01T00:00:00.000Z"}';
 const opts = { payload: PAYLOAD, publish: "burst", idleMs: 5000 };
 
-const rssKiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
+const rssKiB = (pid: number) =>
+  Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
 
 function startLedge(port: number, bin: boolean): Daemon {
   const dir = mkdtempSync(join(tmpdir(), "ledge-bench-broker-"));
   mkdirSync(join(dir, "data"));
   writeFileSync(
     join(dir, "ledge.toml"),
-    ["[mqtt.bind]", `port = ${port}`, "[mqtt.client]", `port = ${port}`, "[data]", `path = ${JSON.stringify(join(dir, "data"))}`, "[broker]", 'persistence = "memory"', "max_connections = 2000", "[log]", 'level = "warn"', ""].join("\n"),
+    [
+      "[mqtt.bind]",
+      `port = ${port}`,
+      "[mqtt.client]",
+      `port = ${port}`,
+      "[data]",
+      `path = ${JSON.stringify(join(dir, "data"))}`,
+      "[broker]",
+      'persistence = "memory"',
+      "max_connections = 2000",
+      "[log]",
+      'level = "warn"',
+      "",
+    ].join("\n"),
   );
   const args = ["--config-dir", dir, "broker"];
   if (bin) return startCommand(binaryOf(target("linux-x64")), args, cleanEnv());
-  return startCommand(process.execPath, ["--import", "tsx", join(ROOT, "src/cli/main.ts"), ...args], cleanEnv());
+  return startCommand(
+    process.execPath,
+    ["--import", "tsx", join(ROOT, "src/cli/main.ts"), ...args],
+    cleanEnv(),
+  );
 }
 
 /** RSS added by `CONNS` idle connections (CONNECT sent, CONNACK received), per connection. */
@@ -54,10 +72,20 @@ async function openIdle(port: number, n: number, tag: string, close = tag === "w
   const conns: Raw[] = [];
   for (let i = 0; i < n; i++) {
     const c = await rawClient(port);
-    c.send({ type: "connect", protocolVersion: 4, clientId: `${tag}-${i}-${process.pid}`, clean: true, keepalive: 0 });
+    c.send({
+      type: "connect",
+      protocolVersion: 4,
+      clientId: `${tag}-${i}-${process.pid}`,
+      clean: true,
+      keepalive: 0,
+    });
     conns.push(c);
   }
-  await waitFor("all CONNACKs", () => conns.every((c) => c.got.some((p) => p.type === "connack")) || undefined, 60_000);
+  await waitFor(
+    "all CONNACKs",
+    () => conns.every((c) => c.got.some((p) => p.type === "connack")) || undefined,
+    60_000,
+  );
   if (close) {
     for (const c of conns) c.sock.destroy();
     await new Promise((r) => setTimeout(r, 500));
@@ -68,12 +96,30 @@ async function openIdle(port: number, n: number, tag: string, close = tag === "w
 /** p95 (ms) of a publish → delivery round on a second pair while a stuck subscriber is flooded. */
 async function stuckPair(port: number): Promise<number> {
   const stuck = await rawClient(port);
-  stuck.send({ type: "connect", protocolVersion: 4, clientId: `stuck-${process.pid}`, clean: true, keepalive: 0 });
-  stuck.send({ type: "subscribe", packetId: 1, subscriptions: [{ filter: "stuck/#", qos: 0, noLocal: false, retainAsPublished: false, retainHandling: 0 }] });
+  stuck.send({
+    type: "connect",
+    protocolVersion: 4,
+    clientId: `stuck-${process.pid}`,
+    clean: true,
+    keepalive: 0,
+  });
+  stuck.send({
+    type: "subscribe",
+    packetId: 1,
+    subscriptions: [
+      { filter: "stuck/#", qos: 0, noLocal: false, retainAsPublished: false, retainHandling: 0 },
+    ],
+  });
   await waitFor("suback", () => stuck.got.find((p) => p.type === "suback"));
   stuck.sock.pause();
   const flood = await rawClient(port);
-  flood.send({ type: "connect", protocolVersion: 4, clientId: `flood-${process.pid}`, clean: true, keepalive: 0 });
+  flood.send({
+    type: "connect",
+    protocolVersion: 4,
+    clientId: `flood-${process.pid}`,
+    clean: true,
+    keepalive: 0,
+  });
   const sub = await client(port, "pair-sub");
   const pub = await client(port, "pair-pub");
   await sub.subscribeAsync("pair/#", { qos: 1 });
@@ -83,7 +129,14 @@ async function stuckPair(port: number): Promise<number> {
   const payload = new Uint8Array(200);
   // each round of the pair right behind a batch of the flood, so every round meets it
   for (let i = 0; i < FLOOD; i += 1000) {
-    const batch = Buffer.concat(Array.from({ length: 1000 }, (_, k) => encode({ type: "publish", topic: `stuck/${(i + k) % 10}`, payload, qos: 0, retain: false, dup: false }, 4)));
+    const batch = Buffer.concat(
+      Array.from({ length: 1000 }, (_, k) =>
+        encode(
+          { type: "publish", topic: `stuck/${(i + k) % 10}`, payload, qos: 0, retain: false, dup: false },
+          4,
+        ),
+      ),
+    );
     flood.sock.write(batch);
     const round = i / 1000;
     const t0 = performance.now();
@@ -110,7 +163,9 @@ try {
   const mp = mosq.proc.pid as number;
   // first, on fresh processes: later runs leave freed memory that new connections reuse
   result.per_conn = { ledge: await perConnection(port, lp), mosquitto: await perConnection(mosq.port, mp) };
-  process.stdout.write(`per connection: ledge ${Math.round(result.per_conn.ledge)} B, mosquitto ${Math.round(result.per_conn.mosquitto)} B\n`);
+  process.stdout.write(
+    `per connection: ledge ${Math.round(result.per_conn.ledge)} B, mosquitto ${Math.round(result.per_conn.mosquitto)} B\n`,
+  );
   for (const qos of [0, 1] as QoS[]) {
     await passThrough(port, lp, "bench/t", "bench/t", qos, 2000, opts);
     await passThrough(mosq.port, mp, "bench/t", "bench/t", qos, 2000, opts);
@@ -125,13 +180,17 @@ try {
       m.push(b.rate);
       lc.push(a.cpuUs);
       mc.push(b.cpuUs);
-      process.stdout.write(`qos${qos} run ${r + 1}: ledge ${Math.round(a.rate)}/s (lost ${a.lost}), mosquitto ${Math.round(b.rate)}/s (lost ${b.lost})\n`);
+      process.stdout.write(
+        `qos${qos} run ${r + 1}: ledge ${Math.round(a.rate)}/s (lost ${a.lost}), mosquitto ${Math.round(b.rate)}/s (lost ${b.lost})\n`,
+      );
     }
     result[`rate_qos${qos}`] = { ledge: median(l), mosquitto: median(m) };
     result[`cpu_qos${qos}`] = { ledge: median(lc), mosquitto: median(mc) };
   }
   result.stuck = { ledge: await stuckPair(port), mosquitto: await stuckPair(mosq.port) };
-  process.stdout.write(`stuck p95: ledge ${round(result.stuck.ledge)} ms, mosquitto ${round(result.stuck.mosquitto)} ms\n`);
+  process.stdout.write(
+    `stuck p95: ledge ${round(result.stuck.ledge)} ms, mosquitto ${round(result.stuck.mosquitto)} ms\n`,
+  );
 } finally {
   await ledge.stop();
   await mosq.stop();
@@ -168,12 +227,42 @@ does one QoS 1 publish → delivery round (100 rounds); p95 of those round trips
 ${table(
   ["figure", "ledge", "mosquitto", "ratio"],
   [
-    ["pass-through QoS 0 (msg/s)", Math.round(r("rate_qos0").ledge), Math.round(r("rate_qos0").mosquitto), `**${round(r("rate_qos0").ledge / r("rate_qos0").mosquitto)}×**`],
-    ["pass-through QoS 1 (msg/s)", Math.round(r("rate_qos1").ledge), Math.round(r("rate_qos1").mosquitto), `**${round(r("rate_qos1").ledge / r("rate_qos1").mosquitto)}×**`],
-    ["broker CPU per message QoS 0 (µs)", round(r("cpu_qos0").ledge), round(r("cpu_qos0").mosquitto), round(r("cpu_qos0").ledge / r("cpu_qos0").mosquitto)],
-    ["broker CPU per message QoS 1 (µs)", round(r("cpu_qos1").ledge), round(r("cpu_qos1").mosquitto), round(r("cpu_qos1").ledge / r("cpu_qos1").mosquitto)],
-    ["RSS per idle connection (bytes)", Math.round(r("per_conn").ledge), Math.round(r("per_conn").mosquitto), round(r("per_conn").ledge / r("per_conn").mosquitto)],
-    ["second pair p95 beside a stuck subscriber (ms)", round(r("stuck").ledge), round(r("stuck").mosquitto), round(r("stuck").ledge / r("stuck").mosquitto)],
+    [
+      "pass-through QoS 0 (msg/s)",
+      Math.round(r("rate_qos0").ledge),
+      Math.round(r("rate_qos0").mosquitto),
+      `**${round(r("rate_qos0").ledge / r("rate_qos0").mosquitto)}×**`,
+    ],
+    [
+      "pass-through QoS 1 (msg/s)",
+      Math.round(r("rate_qos1").ledge),
+      Math.round(r("rate_qos1").mosquitto),
+      `**${round(r("rate_qos1").ledge / r("rate_qos1").mosquitto)}×**`,
+    ],
+    [
+      "broker CPU per message QoS 0 (µs)",
+      round(r("cpu_qos0").ledge),
+      round(r("cpu_qos0").mosquitto),
+      round(r("cpu_qos0").ledge / r("cpu_qos0").mosquitto),
+    ],
+    [
+      "broker CPU per message QoS 1 (µs)",
+      round(r("cpu_qos1").ledge),
+      round(r("cpu_qos1").mosquitto),
+      round(r("cpu_qos1").ledge / r("cpu_qos1").mosquitto),
+    ],
+    [
+      "RSS per idle connection (bytes)",
+      Math.round(r("per_conn").ledge),
+      Math.round(r("per_conn").mosquitto),
+      round(r("per_conn").ledge / r("per_conn").mosquitto),
+    ],
+    [
+      "second pair p95 beside a stuck subscriber (ms)",
+      round(r("stuck").ledge),
+      round(r("stuck").mosquitto),
+      round(r("stuck").ledge / r("stuck").mosquitto),
+    ],
   ],
 )}
 

@@ -24,7 +24,7 @@ import {
   startCommand,
   target,
 } from "../test/helpers/targets-bin.ts";
-import { median, passThrough as measurePass, type QoS } from "./lib/pass-through.ts";
+import { passThrough as measurePass, median, type QoS } from "./lib/pass-through.ts";
 import { type Figure, recordResults, round, table } from "./lib/results.ts";
 
 const N = Number(process.env.N ?? 30_000);

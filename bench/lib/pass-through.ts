@@ -78,4 +78,3 @@ export async function passThrough(
   await sub.endAsync();
   return { rate: count / ((last - t0) / 1000), lost: n - count, cpuUs: (cpu * 1e6) / Math.max(count, 1) };
 }
-

@@ -4,14 +4,13 @@
  * independent clients: MQTT.js, Debian's paho-mqtt and ledge's own.
  */
 import assert from "node:assert/strict";
-import { type Socket, connect as tcp } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { EmbeddedBroker } from "../../src/bus/broker.ts";
 import { encode } from "../../src/bus/mqtt/index.ts";
 import { createLogger } from "../../src/foundation/logger.ts";
 import { startMosquitto } from "../helpers/mosquitto.ts";
-import { type Raw, rawClient } from "../helpers/mqtt-raw.ts";
 import { CLIENTS, type ClientKind, type Factory } from "../helpers/mqtt-clients.ts";
+import { type Raw, rawClient } from "../helpers/mqtt-raw.ts";
 import { waitFor } from "../helpers/ports.ts";
 
 const log = createLogger({ level: "error" });
