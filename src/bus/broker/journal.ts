@@ -196,10 +196,13 @@ export class Journal implements BrokerStore {
   private append(kind: Kind, h: Head, payload?: Uint8Array): void {
     if (this.fd < 0) return;
     try {
+      // Compacting first: the snapshot may or may not hold this change yet, and replaying a
+      // change twice is harmless (records are idempotent), while one written to the old file
+      // just before it is replaced would be lost.
+      if (this.size > Math.max(1 << 20, this.compactedSize * 2)) this.compact();
       this.size += writeRecord(this.fd, kind, h, payload);
       if (this.opts.fsync === "always") fdatasyncSync(this.fd);
       else this.dirty = true;
-      if (this.size > Math.max(1 << 20, this.compactedSize * 2)) this.compact();
     } catch (e) {
       this.opts.onError?.(e);
     }
