@@ -20,7 +20,10 @@ function open(dir: string, now = 1000) {
     const got: Packet[] = [];
     const dec = new Decoder({ version: 4 });
     const link: Link = {
-      write: (b) => (got.push(...dec.push(b).packets), true),
+      write: (b) => {
+        got.push(...dec.push(b).packets);
+        return true;
+      },
       close() {},
       remoteAddress: "t",
     };
