@@ -7,6 +7,7 @@ import {
   openSync,
   readFileSync,
   renameSync,
+  statSync,
   writeSync,
 } from "node:fs";
 import { join } from "node:path";
@@ -144,7 +145,10 @@ export class Journal implements BrokerStore {
   /** Rewrites the journal from the live state and keeps appending to it. */
   start(snapshot: () => { retained: Iterable<Message>; sessions: Iterable<Session> }): void {
     this.snapshot = snapshot;
-    this.compact();
+    const path = join(this.opts.dir, FILE);
+    // Nothing to compact on a first start: no rewrite, no fsync in the way of start-up.
+    if (existsSync(path) && statSync(path).size > 0) this.compact();
+    else this.fd = openSync(path, "a");
     if (this.opts.fsync === "interval") {
       this.timer = setInterval(() => this.flush(), this.opts.fsyncIntervalMs);
       this.timer.unref?.();
