@@ -14,7 +14,7 @@ export interface Running {
 }
 
 /** The longest a stop waits for one component (and for its health `down`) before moving on. */
-export const STOP_STEP_MS = 3000;
+export const STOP_STEP_MS = 1500;
 
 /** `p`, or a rejection once `ms` have passed. */
 function within<T>(p: Promise<T> | undefined, ms: number, what: string): Promise<T | undefined> {
