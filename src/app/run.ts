@@ -63,16 +63,13 @@ export async function run(
       throw new Error("component 'broker' needs mqtt.broker = embedded");
     // Listening starts only once every component has subscribed: a client that connects earlier
     // would have its QoS 1 messages acknowledged with nobody (e.g. the bridge) there to take them.
-    const [{ EmbeddedBroker }, { LocalBus }] = await Promise.all([
+    const [{ EmbeddedBroker }, { LocalBus }, { brokerOptions }] = await Promise.all([
       import("../bus/broker.ts"),
       import("../bus/local-bus.ts"),
+      import("../bus/broker-config.ts"),
     ]);
-    broker = await EmbeddedBroker.create({
-      host: config.get("mqtt.bind.address"),
-      port: config.get("mqtt.bind.port"),
-      log: log.child("broker"),
-    });
-    bus = new LocalBus(broker.aedes, (e, topic) => log.error("message handler failed", { topic, error: e }));
+    broker = await EmbeddedBroker.create(brokerOptions(config, log.child("broker")));
+    bus = new LocalBus(broker.core, (e, topic) => log.error("message handler failed", { topic, error: e }));
   } else {
     const { MqttBus } = await import("../bus/mqtt-bus.ts");
     bus = await MqttBus.connect({
