@@ -80,7 +80,8 @@ export async function run(
       // One stable id per component set: the broker keeps this process's session (subscriptions,
       // queued QoS 1 messages) while it is down, and hands it back when it restarts.
       clientId: `ledge-${names.join("+")}`,
-      protocolVersion: config.get("mqtt.broker") === "embedded" ? 4 : 5,
+      // ledge's broker and mosquitto both speak MQTT 5 (subscription identifiers, reason codes)
+      protocolVersion: 5,
       persistent: true,
       log: log.child("bus"),
     });

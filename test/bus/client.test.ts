@@ -29,7 +29,9 @@ async function ledgeClient(o: Partial<ClientOptions> & { port: number }, events:
   const client = new MqttClient(
     { host, clientId: clientId("ledge"), backoff: { minMs: 50, maxMs: 200 }, ...o },
     {
-      onMessage: (p) => got.push(p),
+      onMessage: (p) => {
+        got.push(p);
+      },
       onOffline: (e) => offline.push(e),
       ...events,
     },

@@ -88,7 +88,11 @@ describe("split processes: ledge run broker + ledge run mqtt-mapper", () => {
     }
     await waitFor("every message out", () => s.seen.size >= N || undefined, 30_000, 100).catch(() => {});
     const missing = Array.from({ length: N }, (_, i) => i).filter((i) => !s.seen.has(i));
-    assert.deepEqual(missing.slice(0, 20), [], `${missing.length} of ${N} lost; mapper: ${mapper.output().slice(-1500)}`);
+    assert.deepEqual(
+      missing.slice(0, 20),
+      [],
+      `${missing.length} of ${N} lost (${missing.slice(0, 40).join(",")}); mapper: ${mapper.output().slice(-1500)}`,
+    );
     await kill(mapper.proc, "SIGTERM");
     await producer.endAsync();
     await s.observer.endAsync();
