@@ -130,6 +130,7 @@ export class MqttBus implements Bus {
     this.earlyTimer.unref?.();
   }
 
+  // biome-ignore lint/suspicious/noConfusingVoidType: the client's onMessage contract
   private dispatch(p: Publish): void | "later" {
     let taken = false;
     for (const s of this.subs) if (this.deliver(p, s)) taken = true;

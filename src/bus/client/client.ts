@@ -35,6 +35,7 @@ export interface ClientEvents {
    * handler is not there yet); the ack of anything not settled before the connection ends is
    * dropped, so the broker sends the message again.
    */
+  // biome-ignore lint/suspicious/noConfusingVoidType: a handler that returns nothing is acked at once
   onMessage?(p: Publish): void | "later";
   onConnect?(connack: Connack): void;
   /** The connection was lost (or a connect attempt failed); the client retries unless stopped. */
