@@ -15,7 +15,7 @@ export interface Running {
 }
 
 /** The longest a stop waits for one component (and for its health `down`) before moving on. */
-export const STOP_STEP_MS = 3000;
+export const STOP_STEP_MS = 1500;
 
 /** `p`, or a rejection once `ms` have passed. */
 function within<T>(p: Promise<T> | undefined, ms: number, what: string): Promise<T | undefined> {
@@ -81,7 +81,8 @@ export async function run(
       // One stable id per component set: the broker keeps this process's session (subscriptions,
       // queued QoS 1 messages) while it is down, and hands it back when it restarts.
       clientId: `ledge-${names.join("+")}`,
-      protocolVersion: config.get("mqtt.broker") === "embedded" ? 4 : 5,
+      // ledge's broker and mosquitto both speak MQTT 5 (subscription identifiers, reason codes)
+      protocolVersion: 5,
       persistent: true,
       log: log.child("bus"),
     });

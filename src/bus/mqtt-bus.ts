@@ -33,6 +33,14 @@ export interface MqttBusOptions {
 /** How long a broker keeps a persistent component session while the component is down (v5). */
 export const SESSION_EXPIRY_S = 7 * 24 * 3600;
 
+/**
+ * A resumed session's queued messages arrive right after CONNACK, before the process's components
+ * have subscribed: for this long after connecting, a message no handler takes yet is kept (up to
+ * `EARLY_MAX`, un-acknowledged) and handed to the first handler that subscribes to it.
+ */
+export const EARLY_MS = 10_000;
+export const EARLY_MAX = 10_000;
+
 interface Sub {
   filters: string[];
   handler: MessageHandler;
@@ -51,6 +59,10 @@ export class MqttBus implements Bus {
   private readonly filterIds = new Map<string, number>();
   private nextId = 1;
   readonly client: MqttClient;
+  /** Messages that arrived before any handler for them (see `EARLY_MS`), and who got each since. */
+  private early: { p: Publish; took: Set<Sub> }[] = [];
+  private earlyUntil = 0;
+  private earlyTimer: ReturnType<typeof setTimeout> | undefined;
 
   private constructor(private readonly opts: MqttBusOptions) {
     const log = opts.log;
@@ -74,18 +86,22 @@ export class MqttBus implements Bus {
       },
       {
         onMessage: (p) => this.dispatch(p),
-        onConnect: (c) =>
+        onConnect: (c) => {
           log.debug("connected to local broker", {
             host: opts.host,
             port: opts.port,
             session: c.sessionPresent,
-          }),
-        onOffline: (e) =>
+          });
+          if (c.sessionPresent) this.openEarlyWindow();
+        },
+        onOffline: (e) => {
+          this.early = []; // un-acknowledged: the broker sends them again
           log.warn("local broker unreachable, reconnecting", {
             host: opts.host,
             port: opts.port,
             error: e?.message,
-          }),
+          });
+        },
       },
     );
   }
@@ -101,31 +117,64 @@ export class MqttBus implements Bus {
     return bus;
   }
 
-  private dispatch(p: Publish): void {
-    const { topic } = p;
-    const payload = Buffer.from(p.payload.buffer, p.payload.byteOffset, p.payload.byteLength);
-    const ids = p.properties?.subscriptionIdentifiers;
-    for (const s of this.subs) {
-      // A broker may send one copy per matching subscription: a handler takes only the copy that
-      // carries its first matching filter, so it sees each message once.
-      const own = firstMatch(s.filters, topic);
-      if (own === undefined) continue;
-      if (ids !== undefined) {
-        const id = this.filterIds.get(own);
-        if (id === undefined || !ids.includes(id)) continue;
-      }
-      // The broker re-sends retained messages to every handler of a filter when another handler
-      // subscribes to it, and after a reconnect: a handler skips state it already has.
-      if (p.retain) {
-        if (s.retained.get(topic)?.equals(payload)) continue;
-        s.retained.set(topic, payload);
-      } else if (s.retained.has(topic)) s.retained.set(topic, payload);
-      try {
-        s.handler({ topic, payload, retain: p.retain, qos: p.qos });
-      } catch (e) {
-        this.opts.log.error("message handler failed", { topic, error: e });
-      }
+  private openEarlyWindow(): void {
+    this.earlyUntil = Date.now() + EARLY_MS;
+    clearTimeout(this.earlyTimer);
+    this.earlyTimer = setTimeout(() => {
+      // nobody subscribed to these (a filter left in the session by an older configuration)
+      for (const { p, took } of this.early) if (took.size === 0) this.client.settle(p);
+      if (this.early.some((e) => e.took.size === 0))
+        this.opts.log.debug("dropped messages no handler took", { count: this.early.length });
+      this.early = [];
+    }, EARLY_MS);
+    this.earlyTimer.unref?.();
+  }
+
+  // biome-ignore lint/suspicious/noConfusingVoidType: the client's onMessage contract
+  private dispatch(p: Publish): void | "later" {
+    let taken = false;
+    for (const s of this.subs) if (this.deliver(p, s)) taken = true;
+    if (taken || Date.now() >= this.earlyUntil || this.early.length >= EARLY_MAX) return;
+    this.early.push({ p, took: new Set() });
+    return "later";
+  }
+
+  /** Hands the early messages a new handler matches to it; the first hand-over acknowledges them. */
+  private replayEarly(s: Sub): void {
+    for (const e of this.early) {
+      if (e.took.has(s) || firstMatch(s.filters, e.p.topic) === undefined) continue;
+      e.took.add(s);
+      this.deliver(e.p, s, true);
+      if (e.took.size === 1) this.client.settle(e.p);
     }
+  }
+
+  /** Whether `s` takes `p` (and if so, hands it over). */
+  private deliver(p: Publish, s: Sub, replay = false): boolean {
+    const { topic } = p;
+    // A broker may send one copy per matching subscription: a handler takes only the copy that
+    // carries its first matching filter, so it sees each message once.
+    const own = firstMatch(s.filters, topic);
+    if (own === undefined) return false;
+    const ids = p.properties?.subscriptionIdentifiers;
+    // (a replayed message carries the identifiers of the previous process's subscriptions)
+    if (ids !== undefined && !replay) {
+      const id = this.filterIds.get(own);
+      if (id === undefined || !ids.includes(id)) return false;
+    }
+    const payload = Buffer.from(p.payload.buffer, p.payload.byteOffset, p.payload.byteLength);
+    // The broker re-sends retained messages to every handler of a filter when another handler
+    // subscribes to it, and after a reconnect: a handler skips state it already has.
+    if (p.retain) {
+      if (s.retained.get(topic)?.equals(payload)) return true;
+      s.retained.set(topic, payload);
+    } else if (s.retained.has(topic)) s.retained.set(topic, payload);
+    try {
+      s.handler({ topic, payload, retain: p.retain, qos: p.qos });
+    } catch (e) {
+      this.opts.log.error("message handler failed", { topic, error: e });
+    }
+    return true;
   }
 
   async publish(topic: string, payload: string | Uint8Array, opts: PublishOptions = {}): Promise<void> {
@@ -148,6 +197,7 @@ export class MqttBus implements Bus {
     }
     const sub: Sub = { filters: list, handler, retained: new Map() };
     this.subs.add(sub);
+    this.replayEarly(sub);
     const v5 = this.opts.protocolVersion === 5;
     const qos = opts.qos ?? 1;
     for (const f of list) {
@@ -197,6 +247,7 @@ export class MqttBus implements Bus {
 
   /** Bounded: a broker that is gone costs at most a second. */
   async close(): Promise<void> {
+    clearTimeout(this.earlyTimer);
     await this.client.end(1000);
   }
 }

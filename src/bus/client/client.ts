@@ -30,7 +30,13 @@ export interface PublishOptions {
 }
 
 export interface ClientEvents {
-  onMessage?(p: Publish): void;
+  /**
+   * A message. Return `"later"` to keep it un-acknowledged until `settle(p)` (a consumer whose
+   * handler is not there yet); the ack of anything not settled before the connection ends is
+   * dropped, so the broker sends the message again.
+   */
+  // biome-ignore lint/suspicious/noConfusingVoidType: a handler that returns nothing is acked at once
+  onMessage?(p: Publish): void | "later";
   onConnect?(connack: Connack): void;
   /** The connection was lost (or a connect attempt failed); the client retries unless stopped. */
   onOffline?(error: Error | undefined): void;
@@ -60,6 +66,7 @@ export class MqttClient {
   private waiters: Pending<void>[] = [];
   private closeWaiters: (() => void)[] = [];
   private lastError: Error | undefined;
+  private readonly parked = new Map<Publish, { ack: Ack; conn: Conn | undefined }>();
 
   constructor(
     options: ClientOptions,
@@ -284,6 +291,7 @@ export class MqttClient {
     const why = this.lastError ?? error;
     this.conn = undefined;
     this.decoder = undefined;
+    this.parked.clear(); // the broker sends those again on the next connection
     this.clearTimers();
     for (const r of this.closeWaiters.splice(0)) r();
     if (this.state === "stopped") return;
@@ -401,14 +409,25 @@ export class MqttClient {
 
   private onPublish(p: Publish): void {
     const { deliver, ack } = this.session.incoming(p);
+    let later = false;
     if (deliver) {
       try {
-        this.events.onMessage?.(p);
+        later = this.events.onMessage?.(p) === "later";
       } catch (e) {
         this.opts.log?.error("message handler failed", { topic: p.topic, error: e });
       }
     }
-    if (ack) for (const a of this.session.holdAck(ack)) this.write(a);
+    if (!ack) return;
+    if (later) this.parked.set(p, { ack, conn: this.conn });
+    else for (const a of this.session.holdAck(ack)) this.write(a);
+  }
+
+  /** Acknowledges a message `onMessage` answered `"later"` for (nothing if its connection is gone). */
+  settle(p: Publish): void {
+    const parked = this.parked.get(p);
+    if (!parked) return;
+    this.parked.delete(p);
+    if (parked.conn === this.conn) for (const a of this.session.holdAck(parked.ack)) this.write(a);
   }
 
   private onAck(p: Ack): void {

@@ -22,7 +22,7 @@ async function connect(config: Config, events: ClientEvents = {}): Promise<MqttC
       username: config.get("mqtt.client.username") || undefined,
       password: config.get("mqtt.client.password") || undefined,
       clientId: `ledge-cli-${process.pid}`,
-      protocolVersion: config.get("mqtt.broker") === "embedded" ? 4 : 5,
+      protocolVersion: 5,
       reconnect: false,
       connectTimeoutMs: 5000,
       ackTimeoutMs: 10_000,
