@@ -1,4 +1,4 @@
-import { connect as tcp, type Socket } from "node:net";
+import { type Socket, connect as tcp } from "node:net";
 import { Decoder, encode, type Packet } from "../../src/bus/mqtt/index.ts";
 
 export interface Raw {
