@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Entity } from "../../api/entity-store.ts";
+import type { Entity } from "../../api/entity-tree.ts";
 import { isValidEntityTopicId } from "../../api/topics.ts";
 import type { Bus } from "../../bus/bus.ts";
 import type { EntityView } from "./entity-view.ts";
