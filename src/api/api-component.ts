@@ -43,6 +43,11 @@ export class ApiComponent implements Component {
     this.errors = new ErrorLimiter(undefined, ctx.clock());
   }
 
+  /** Retained topics remembered for clearing at deregistration (bounded; tests, bench). */
+  get retainedCount(): number {
+    return this.retained.size;
+  }
+
   async start(): Promise<void> {
     const loaded = this.store.load();
     if (loaded.error) this.log.warn(loaded.error);

@@ -32,7 +32,7 @@ interface Bucket {
 export class ErrorLimiter {
   private readonly topics = new Map<string, Bucket>();
   private readonly global: Bucket;
-  /** Held back for topics beyond `maxTopics`, reported with the next of them that gets through. */
+  /** Held back for topics beyond `maxTopics`, reported with the next message that gets through. */
   private untracked = 0;
 
   constructor(
@@ -61,16 +61,15 @@ export class ErrorLimiter {
       return undefined;
     }
     this.global.tokens--;
-    let note = "";
+    const notes: string[] = [];
     if (bucket) {
       bucket.tokens--;
-      if (bucket.suppressed) note = `${bucket.suppressed} more on this topic suppressed`;
+      if (bucket.suppressed) notes.push(`${bucket.suppressed} more on this topic suppressed`);
       bucket.suppressed = 0;
-    } else {
-      if (this.untracked) note = `${this.untracked} more on other topics suppressed`;
-      this.untracked = 0;
     }
-    return note ? `${text} (${note})` : text;
+    if (this.untracked) notes.push(`${this.untracked} more on other topics suppressed`);
+    this.untracked = 0;
+    return notes.length ? `${text} (${notes.join("; ")})` : text;
   }
 
   /** Topics whose bucket is full again and nothing pending carry no information: forget them. */
