@@ -114,6 +114,11 @@ export class ConfigFile {
 
   set(key: ConfigKey, text: string): void {
     const value = parseValue(key, text);
+    // "" means "not set" for such keys (device.id before `ledge cert create`): unset says so
+    if (value === "" && keyDef(key).default === "")
+      throw new ConfigError(
+        `invalid value for '${key}': must not be empty (\`ledge config unset ${key}\` clears it)`,
+      );
     const current = this.read();
     current.set(key, value);
     this.write(current);

@@ -51,7 +51,12 @@ describe("config_update checks a new file before it replaces the old one", () =>
 
   const bad: [string, string, string, RegExp][] = [
     ["ledge.toml that is not TOML", "ledge.toml", "device.type = [unclosed", /ledge\.toml.*is unchanged/],
-    ["ledge.toml with an unknown component", "ledge.toml", 'run.components = ["nonsense"]', /unknown component 'nonsense'/],
+    [
+      "ledge.toml with an unknown component",
+      "ledge.toml",
+      'run.components = ["nonsense"]',
+      /unknown component 'nonsense'/,
+    ],
     ["ledge.toml with an unknown key", "ledge.toml", "no.such.key = 1", /unknown config key 'no.such.key'/],
     ["ledge.toml with a device id that breaks topics", "ledge.toml", 'device.id = "a/b+#"', /device\.id/],
     ["modbus.toml with a device without transport", "modbus", '[[device]]\nname = "m1"\n', /modbus\.toml/],
@@ -60,7 +65,14 @@ describe("config_update checks a new file before it replaces the old one", () =>
   ];
   for (const [what, type, content, reason] of bad)
     it(`${what} → failed with the reason, the old file stays`, async () => {
-      const file = type === "ledge.toml" ? "ledge.toml" : type === "modbus" ? "modbus.toml" : type === "app" ? "app.json" : "checked.conf";
+      const file =
+        type === "ledge.toml"
+          ? "ledge.toml"
+          : type === "modbus"
+            ? "modbus.toml"
+            : type === "app"
+              ? "app.json"
+              : "checked.conf";
       const before = read(file);
       const r = await update(type, content, "failed");
       assert.match(String(r.reason), reason);

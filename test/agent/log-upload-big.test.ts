@@ -46,7 +46,10 @@ describe("log_upload of a log of millions of lines: streamed, bounded memory", (
     env = await agentEnv("embedded");
     files = `http://127.0.0.1:${env.config.get("http.bind.port")}/te/v1/files`;
     await bigLog(join(env.dir, "big.log"), LINES);
-    writeFileSync(join(env.dir, "agent.toml"), `[[log]]\ntype = "big"\npath = "${join(env.dir, "big.log")}"\n`);
+    writeFileSync(
+      join(env.dir, "agent.toml"),
+      `[[log]]\ntype = "big"\npath = "${join(env.dir, "big.log")}"\n`,
+    );
     await env.startAgent();
   });
   after(() => env.close());

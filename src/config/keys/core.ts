@@ -18,9 +18,8 @@ export const RUN_NAMES = [
   "bridge",
 ] as const;
 
-/** A device id becomes a te/ topic level and a cloud identity: not empty, no `/`, `+`, `#`, NUL. */
+/** A device id becomes a te/ topic level and a cloud identity: no `/`, `+`, `#`, NUL (empty: not set yet). */
 export function topicLevelError(v: string): string | undefined {
-  if (v === "") return "must not be empty (`ledge config unset` restores the default)";
   if (/[/+#\0]/u.test(v)) return "must not contain '/', '+', '#' or NUL (it becomes a topic level)";
   if (v !== v.trim()) return "must not start or end with white space";
   return undefined;
