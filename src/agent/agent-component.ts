@@ -6,6 +6,7 @@ import { CONFIG_FILE, parseConfigText } from "../config/store.ts";
 import { CommandEngine } from "./commands/engine.ts";
 import { timeoutMs } from "./commands/state.ts";
 import { CommandStore } from "./commands/store.ts";
+import type { ConsoleFile, RunningConsole } from "./console/index.ts";
 import { type DeclaredTypes, loadDeclaredTypes } from "./declared-types.ts";
 import { EntityView } from "./http/entity-view.ts";
 import { AgentHttpServer } from "./http/server.ts";
@@ -14,9 +15,10 @@ import { type ConfigValidator, configSnapshotOperation, configUpdateOperation } 
 import { firmwareUpdateOperation, type SelfUpdateOptions } from "./operations/firmware-update.ts";
 import { logUploadOperation } from "./operations/log-upload.ts";
 import type { Operation } from "./operations/operation.ts";
-import { restartOperation } from "./operations/restart.ts";
+import { bootIdFile, restartOperation } from "./operations/restart.ts";
 import { softwareListOperation, softwareUpdateOperation } from "./operations/software.ts";
 import { ledgeArgs } from "./self-update/binary.ts";
+import { sudoWrapper } from "./sudo.ts";
 
 export interface AgentOverrides {
   /**
@@ -31,7 +33,7 @@ export interface AgentOverrides {
 
 /**
  * The device management agent: the command engine with its operations for the main device,
- * the file transfer / entity HTTP service, the system monitor and systemd notifications.
+ * the file transfer / entity HTTP service, and the system monitor (sd_notify belongs to `ledge run`: src/app/sd-notify.ts).
  */
 export class AgentComponent implements Component {
   readonly name = "agent";
@@ -39,8 +41,14 @@ export class AgentComponent implements Component {
   readonly http: AgentHttpServer;
   private readonly view: EntityView;
   private readonly monitor: SystemMonitor;
+  private console?: RunningConsole;
+  /** Device files the console edits: the config types with a validator (none until a driver registers one). */
+  private readonly consoleFiles: () => ConsoleFile[] = () => [];
 
-  constructor(ctx: Context, overrides: AgentOverrides = {}) {
+  constructor(
+    private readonly ctx: Context,
+    overrides: AgentOverrides = {},
+  ) {
     const { config, bus, clock } = ctx;
     const log = ctx.log;
     const root = config.get("mqtt.topic_root");
@@ -59,7 +67,8 @@ export class AgentComponent implements Component {
       return d;
     };
     const pluginsDir = config.path("agent.sm_plugins_dir");
-    const software = { pluginsDir, downloadDir: join(stateDir, "downloads") };
+    const privileged = sudoWrapper(config.get("sudo.enable"), env);
+    const software = { pluginsDir, downloadDir: join(stateDir, "downloads"), privileged };
     const modeKey = config.get("agent.self_update.restart");
     const supervised = Boolean(env.INVOCATION_ID || env.RC_SVCNAME);
     const mode =
@@ -78,7 +87,10 @@ export class AgentComponent implements Component {
       ...overrides.selfUpdate,
     };
     const operations: Operation[] = [
-      restartOperation(config.get("agent.restart.command")),
+      restartOperation(
+        privileged(config.get("agent.restart.command")),
+        bootIdFile(config.path("agent.restart.boot_id_file")),
+      ),
       softwareListOperation(software),
       softwareUpdateOperation(software),
       configSnapshotOperation(() => types().config),
@@ -128,6 +140,24 @@ export class AgentComponent implements Component {
   async start(): Promise<void> {
     await this.view.start();
     await this.http.start();
+    if (this.ctx.config.get("console.enable")) {
+      const { startConsole } = await import("./console/index.ts");
+      const { config, bus, clock } = this.ctx;
+      const host = config.get("http.bind.address");
+      const local = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
+      this.console = await startConsole({
+        config,
+        bus,
+        clock,
+        log: this.ctx.log.child("console"),
+        files: this.consoleFiles,
+        transfer: {
+          dir: join(config.dataDir, "file-transfer"),
+          url: () => `http://${local.includes(":") ? `[${local}]` : local}:${this.http.port}/te/v1/files`,
+        },
+      });
+      this.http.mount("/console/", this.console.handle);
+    }
     await this.engine.start();
     await this.monitor.start();
   }
@@ -135,6 +165,7 @@ export class AgentComponent implements Component {
   async stop(): Promise<void> {
     await this.monitor.stop();
     await this.engine.stop();
+    await this.console?.stop();
     await this.http.stop();
     await this.view.stop();
   }

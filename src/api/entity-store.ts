@@ -1,7 +1,8 @@
 import { join } from "node:path";
+import type { Result } from "../foundation/result.ts";
 import { EntityJournal } from "./entity-journal.ts";
 import { type Entity, type EntityChange, EntityTree } from "./entity-tree.ts";
-import type { Registration, Result } from "./payloads.ts";
+import type { Registration } from "./payloads.ts";
 import type { EntityTopicId } from "./topics.ts";
 
 export type { Entity } from "./entity-tree.ts";

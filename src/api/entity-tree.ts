@@ -3,7 +3,8 @@
  * HTTP view all keep their entities in an `EntityTree`, so parent resolution, auto-registration,
  * subtree walks and external ids follow one set of rules. Pure: no I/O, no clock.
  */
-import type { Registration, Result } from "./payloads.ts";
+import type { Result } from "../foundation/result.ts";
+import type { Registration } from "./payloads.ts";
 import { defaultExternalId, defaultScheme, type EntityTopicId, MAIN_DEVICE } from "./topics.ts";
 
 export interface Entity {

@@ -13,14 +13,12 @@ import {
   type Entity as TreeEntity,
 } from "../../api/entity-tree.ts";
 import { type Registration, validateRegistration } from "../../api/payloads.ts";
-import { type EntityTopicId, MAIN_DEVICE } from "../../api/topics.ts";
+import { type EntityTopicId, type EntityType, MAIN_DEVICE } from "../../api/topics.ts";
 import type { Result } from "./types.ts";
-
-export type EntityKind = "device" | "child-device" | "service";
 
 export interface Entity {
   topicId: EntityTopicId;
-  kind: EntityKind;
+  kind: EntityType;
   /** Parent entity topic id; absent for the main device. */
   parent?: EntityTopicId;
   externalId: string;
