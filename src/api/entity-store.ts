@@ -32,6 +32,11 @@ export class EntityStore {
     return this.tree.size;
   }
 
+  /** Bytes the store has written to disk since it was created (journal and snapshots). */
+  get bytesWritten(): number {
+    return this.journal.bytesWritten;
+  }
+
   list(): Entity[] {
     return this.tree.list();
   }
