@@ -12,6 +12,9 @@ import { describe, validateMessage } from "./validate-message.ts";
 /** Channels whose messages are retained per entity, cleared when the entity is deregistered. */
 const RETAINED_CHANNELS = new Set(["a", "twin", "cmd", "status"]);
 
+/** Entities the store takes at most: each costs memory for as long as it lives (bench: api.rss_per_entity_bytes). */
+export const MAX_ENTITIES = 100_000;
+
 /** The main device and ledge's own services (`ledge-<component>`): never deregistered from the bus. */
 export const PROTECTED_ENTITIES: ReadonlySet<EntityTopicId> = new Set([
   MAIN_DEVICE,
@@ -33,7 +36,13 @@ export class ApiComponent implements Component {
   private readonly errors: ErrorLimiter;
   private readonly log;
 
-  constructor(private readonly ctx: Context) {
+  private readonly maxEntities: number;
+
+  constructor(
+    private readonly ctx: Context,
+    opts: { maxEntities?: number } = {},
+  ) {
+    this.maxEntities = opts.maxEntities ?? MAX_ENTITIES;
     this.root = ctx.config.get("mqtt.topic_root");
     this.maxBytes = ctx.config.get("mqtt.max_payload_bytes");
     this.log = ctx.log;
@@ -84,6 +93,7 @@ export class ApiComponent implements Component {
         this.error(msg.topic, `Invalid ${describe(t)} on ${msg.topic}: ${verdict.error}`);
         break;
       case "register": {
+        if (this.full(t.entity, msg.topic)) break;
         const r = this.store.register(t.entity, verdict.registration);
         if (!r.ok) this.error(msg.topic, `Invalid registration on ${msg.topic}: ${r.error}`);
         else if (r.value) this.log.info("entity registered", { entity: t.entity });
@@ -111,6 +121,7 @@ export class ApiComponent implements Component {
       return;
     }
     for (const { topicId, registration } of regs) {
+      if (this.full(topicId, topic)) return;
       this.store.register(topicId, registration, true);
       this.log.info("entity auto-registered", { entity: topicId });
       this.republish(topicId, registration);
@@ -142,6 +153,16 @@ export class ApiComponent implements Component {
       for (const t of topics) this.ctx.bus.publish(t, "", { retain: true, qos: 1 }).catch(() => {});
     }
     if (removed.length) this.log.info("entity deregistered", { entities: removed });
+  }
+
+  /** True (and reported) when `entity` is new and the store already holds `maxEntities`. */
+  private full(entity: EntityTopicId, topic: string): boolean {
+    if (this.store.size < this.maxEntities || this.store.get(entity)) return false;
+    this.error(
+      topic,
+      `Refused to register ${entity}: the entity store is full (${this.maxEntities} entities)`,
+    );
+    return true;
   }
 
   /** Retained-channel topics of registered entities only, so unknown entities cost nothing. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createWriteStream, writeFileSync } from "node:fs";
+import { createWriteStream, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type AgentEnv, agentEnv } from "../helpers/agent-env.ts";
@@ -48,7 +48,7 @@ describe("log_upload of a log of millions of lines: streamed, bounded memory", (
     await bigLog(join(env.dir, "big.log"), LINES);
     writeFileSync(
       join(env.dir, "agent.toml"),
-      `[[log]]\ntype = "big"\npath = "${join(env.dir, "big.log")}"\n`,
+      `[[log]]\ntype = "big"\npath = "${join(env.dir, "big.log")}"\n[[config]]\ntype = "bigconf"\npath = "${join(env.dir, "big.log")}"\n`,
     );
     await env.startAgent();
   });
@@ -95,6 +95,17 @@ describe("log_upload of a log of millions of lines: streamed, bounded memory", (
     });
     const head = await fetch(url, { method: "HEAD" });
     assert.ok(Number(head.headers.get("content-length")) > 80 * MiB);
+    assert.ok(grew < 48 * MiB, `RSS grew by ${(grew / MiB).toFixed(1)} MiB`);
+  });
+
+  it("config_snapshot of a large file is streamed, not read into memory", async () => {
+    const url = `${files}/main/config_snapshot/big-4`;
+    const grew = await rssGrowth(async () => {
+      await env.command("config_snapshot", "b4", { status: "init", type: "bigconf", tedgeUrl: url });
+      await env.waitStatus("config_snapshot", "b4", "successful", 120_000);
+    });
+    const head = await fetch(url, { method: "HEAD" });
+    assert.equal(Number(head.headers.get("content-length")), statSync(join(env.dir, "big.log")).size);
     assert.ok(grew < 48 * MiB, `RSS grew by ${(grew / MiB).toFixed(1)} MiB`);
   });
 });

@@ -133,3 +133,42 @@ describe("api component under abuse (embedded broker)", () => {
     assert.ok(errors().length - from <= 12, `${errors().length - from} error messages for 502 bad inputs`);
   });
 });
+
+describe("api component: the entity store has a size bound", () => {
+  let h: Harness;
+  let api: ApiComponent | undefined;
+  const data = mkdtempSync(join(tmpdir(), "ledge-api-cap-"));
+  before(async () => {
+    h = await startHarness(
+      "embedded",
+      [
+        (ctx) => {
+          api = new ApiComponent(ctx, { maxEntities: 4 });
+          return api;
+        },
+      ],
+      { "data.path": data },
+      ["te/errors"],
+    );
+  });
+  after(async () => {
+    await h.stop();
+    rmSync(data, { recursive: true, force: true });
+  });
+
+  it("registrations and auto-registrations beyond it are refused on te/errors; known entities still update", async () => {
+    // main device + 3 children fill it
+    for (const c of ["a", "b", "c"])
+      await h.publish(`te/device/${c}//`, { "@type": "child-device" }, { retain: true });
+    await waitFor("three children", () => (api!.store.size === 4 ? true : undefined));
+    await h.publish("te/device/d//", { "@type": "child-device" }, { retain: true });
+    await h.expect("te/errors", "Refused to register device/d//: the entity store is full (4 entities)");
+    await h.publish("te/device/e///m/x", { v: 1 });
+    await h.expect("te/errors", "Refused to register device/e//: the entity store is full (4 entities)");
+    assert.equal(api!.store.size, 4);
+    await h.publish("te/device/a//", { "@type": "child-device", name: "renamed" }, { retain: true });
+    await waitFor("a renamed", () =>
+      api!.store.get("device/a//")?.registration.name === "renamed" ? true : undefined,
+    );
+  });
+});

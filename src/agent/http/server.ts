@@ -22,7 +22,8 @@ export interface HttpLimits {
 export const DEFAULT_HTTP_LIMITS: HttpLimits = {
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 600_000,
-  idleTimeoutMs: 30_000,
+  // long enough for a log_upload that scans a large log between two matching lines
+  idleTimeoutMs: 120_000,
   maxConnections: 32,
 };
 

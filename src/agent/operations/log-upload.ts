@@ -70,15 +70,27 @@ function lineSource(
 
 /**
  * With a time range or a search text: two passes over the source, the first counting the
- * matching lines, the second sending the last `lines` of them, so nothing but the current line is
- * held in memory whatever the log's size.
+ * matching lines (before the upload starts: a long silent request would be timed out), the second
+ * sending the last `lines` of them, so nothing but the current chunk is held in memory whatever the
+ * log's size.
  */
-async function* filtered(source: LineSource, f: LogFilter, lines: number): AsyncGenerator<string> {
+async function countMatching(source: LineSource, f: LogFilter): Promise<number> {
   let total = 0;
   const counter = new LineFilter(f);
   for await (const batch of source()) for (const l of batch) if (counter.keep(l)) total++;
+  return total;
+}
+
+async function* lastMatching(
+  source: LineSource,
+  f: LogFilter,
+  total: number,
+  lines: number,
+): AsyncGenerator<string> {
   let skip = total - lines;
-  let room = lines;
+  // stop at the last match counted: no silent read to the end with the request open
+  let room = Math.min(lines, total);
+  if (room <= 0) return;
   const sender = new LineFilter(f);
   for await (const batch of source()) {
     let out = "";
@@ -145,10 +157,12 @@ export function logUploadOperation(types: TypesSource, clock: () => number): Ope
       if (!journal && !found.length) throw new Error(`no log file ${t.path} modified in the requested range`);
       const paths = found.map((f) => f.path);
       const year = new Date(to ?? clock()).getUTCFullYear();
-      const body =
-        journal || from !== undefined || to !== undefined || search
-          ? filtered(lineSource(t.path, paths, from, to, ctx.signal), { from, to, search, year }, lines)
-          : tail(paths, lines);
+      let body: AsyncIterable<string | Uint8Array>;
+      if (journal || from !== undefined || to !== undefined || search) {
+        const source = lineSource(t.path, paths, from, to, ctx.signal);
+        const filter = { from, to, search, year };
+        body = lastMatching(source, filter, await countMatching(source, filter), lines);
+      } else body = tail(paths, lines);
       await uploadStream(url, body, ctx.signal);
       return undefined;
     },
