@@ -19,7 +19,6 @@ import { recordResults, round, table } from "./lib/results.ts";
 
 const N = 10_000;
 const PEER_N = 1_000;
-const MiB = 1024 * 1024;
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 
 const written = () => Number(/wchar: (\d+)/.exec(readFileSync("/proc/self/io", "utf8"))?.[1]);

@@ -9,7 +9,6 @@ import {
   symlinkSync,
   writeFileSync,
 } from "node:fs";
-import { request } from "node:http";
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,26 +16,8 @@ import { after, before, describe, it } from "node:test";
 import { EntityView } from "../../src/agent/http/entity-view.ts";
 import { AgentHttpServer } from "../../src/agent/http/server.ts";
 import { type AgentEnv, agentEnv, log } from "../helpers/agent-env.ts";
+import { raw } from "../helpers/http.ts";
 import { waitFor } from "../helpers/ports.ts";
-
-function raw(
-  port: number,
-  method: string,
-  path: string,
-  body?: string,
-): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: "127.0.0.1", port, method, path }, (res) => {
-      let text = "";
-      res.on("data", (d) => {
-        text += d;
-      });
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
-    });
-    req.on("error", reject);
-    req.end(body);
-  });
-}
 
 describe("file transfer service: links out of its root", () => {
   let env: AgentEnv;

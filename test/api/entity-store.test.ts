@@ -23,27 +23,7 @@ describe("entity store deregistration", () => {
     ]);
     assert.deepEqual(s.list(), []);
   });
-
-  // Registrations come from the bus: nothing stops two entities from naming each other as parent.
-  const cycles: [string, [string, string][], string, string[]][] = [
-    ["its own parent", [["device/a//", "device/a//"]], "device/a//", ["device/a//"]],
-    [
-      "two entities parent of each other",
-      [
-        ["device/a//", "device/b//"],
-        ["device/b//", "device/a//"],
-      ],
-      "device/a//",
-      ["device/a//", "device/b//"],
-    ],
-  ];
-  for (const [name, regs, gone, removed] of cycles)
-    it(`a parent cycle (${name}) is removed once, without overflowing the stack`, () => {
-      const s = new EntityStore(join(dir, name.replaceAll(" ", "-")));
-      for (const [id, parent] of regs) s.register(id, { "@type": "child-device", "@parent": parent });
-      assert.deepEqual(s.deregister(gone), removed);
-      assert.deepEqual(s.list(), []);
-    });
+  // parent cycles: the entity tree's table suite (entity-tree.test.ts)
 });
 
 /** Bytes this process has written with write(2) so far (Linux). */
