@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { deviceFileValidators } from "../../src/app/components.ts";
@@ -14,6 +14,12 @@ port = 5020
 name = "t"
 table = "holding"
 address = 0
+`;
+
+const GOOD_SERIAL = `[[device]]
+name = "w1"
+port = "/dev/ttyUSB0"
+parser = "kv"
 `;
 
 describe("config_update checks a new file before it replaces the old one", () => {
@@ -35,12 +41,14 @@ describe("config_update checks a new file before it replaces the old one", () =>
     files = `http://127.0.0.1:${env.config.get("http.bind.port")}/te/v1/files`;
     writeFileSync(join(env.dir, "ledge.toml"), 'device.type = "gateway"\n');
     writeFileSync(join(env.dir, "modbus.toml"), GOOD_MODBUS);
+    writeFileSync(join(env.dir, "serial.toml"), GOOD_SERIAL);
     writeFileSync(join(env.dir, "app.json"), '{"level":1}');
     writeFileSync(join(env.dir, "checked.conf"), "good\n");
     writeFileSync(
       join(env.dir, "agent.toml"),
       [
         '[[config]]\ntype = "modbus"\npath = "modbus.toml"',
+        '[[config]]\ntype = "serial"\npath = "serial.toml"',
         '[[config]]\ntype = "app"\npath = "app.json"',
         '[[config]]\ntype = "checked"\npath = "checked.conf"\nvalidate = ["grep", "-q", "^good"]',
       ].join("\n"),
@@ -49,6 +57,13 @@ describe("config_update checks a new file before it replaces the old one", () =>
   });
   after(() => env.close());
 
+  const FILES: Record<string, string> = {
+    "ledge.toml": "ledge.toml",
+    modbus: "modbus.toml",
+    serial: "serial.toml",
+    app: "app.json",
+    checked: "checked.conf",
+  };
   const bad: [string, string, string, RegExp][] = [
     ["ledge.toml that is not TOML", "ledge.toml", "device.type = [unclosed", /ledge\.toml.*is unchanged/],
     [
@@ -60,25 +75,19 @@ describe("config_update checks a new file before it replaces the old one", () =>
     ["ledge.toml with an unknown key", "ledge.toml", "no.such.key = 1", /unknown config key 'no.such.key'/],
     ["ledge.toml with a device id that breaks topics", "ledge.toml", 'device.id = "a/b+#"', /device\.id/],
     ["modbus.toml with a device without transport", "modbus", '[[device]]\nname = "m1"\n', /modbus\.toml/],
+    ["serial.toml with an unknown parser", "serial", GOOD_SERIAL.replace('"kv"', '"morse"'), /serial\.toml/],
     ["a .json type that is not JSON", "app", "{level:", /app\.json is unchanged/],
     ["a type whose validate command refuses it", "checked", "bad\n", /checked\.conf is unchanged/],
   ];
   for (const [what, type, content, reason] of bad)
     it(`${what} → failed with the reason, the old file stays`, async () => {
-      const file =
-        type === "ledge.toml"
-          ? "ledge.toml"
-          : type === "modbus"
-            ? "modbus.toml"
-            : type === "app"
-              ? "app.json"
-              : "checked.conf";
+      const file = FILES[type]!;
       const before = read(file);
       const r = await update(type, content, "failed");
       assert.match(String(r.reason), reason);
       assert.equal(read(file), before);
       assert.deepEqual(
-        (await import("node:fs")).readdirSync(env.dir).filter((f) => f.includes(".new-")),
+        readdirSync(env.dir).filter((f) => f.includes(".new-")),
         [],
         "no candidate left behind",
       );
@@ -87,6 +96,7 @@ describe("config_update checks a new file before it replaces the old one", () =>
   const good: [string, string, string][] = [
     ["ledge.toml", "ledge.toml", 'device.type = "edge"\n'],
     ["modbus", "modbus.toml", GOOD_MODBUS.replace("5020", "5021")],
+    ["serial", "serial.toml", GOOD_SERIAL.replace("w1", "w2")],
     ["app", "app.json", '{"level":2}'],
     ["checked", "checked.conf", "good again\n"],
   ];
