@@ -45,7 +45,7 @@ const config = loadConfig(dir, {}).with({
   "agent.monitor.interval_s": 0,
 });
 const broker = await EmbeddedBroker.start({ host: "127.0.0.1", port: 0, log });
-const agent = new AgentComponent({ config, log, bus: new LocalBus(broker.aedes), clock: Date.now });
+const agent = new AgentComponent({ config, log, bus: new LocalBus(broker.core), clock: Date.now });
 await agent.start();
 const client = await mqtt.connectAsync({ host: "127.0.0.1", port: broker.port });
 await client.subscribeAsync("te/device/main///cmd/log_upload/+");

@@ -53,6 +53,14 @@ export interface RequestFacts {
   host?: string;
 }
 
+function originHost(origin: string): string | undefined {
+  try {
+    return new URL(origin).host;
+  } catch {
+    return undefined; // "null" (sandboxed frames, file:) is never this host
+  }
+}
+
 /** undefined when allowed; else the HTTP status and reason. */
 export function refusal(p: AuthPolicy, r: RequestFacts): { status: 401 | 403; error: string } | undefined {
   if (p.token) {
@@ -61,7 +69,7 @@ export function refusal(p: AuthPolicy, r: RequestFacts): { status: 401 | 403; er
   }
   if (r.method === "GET" || r.method === "HEAD") return undefined;
   if (!r.csrf || !same(r.csrf, p.csrf)) return { status: 403, error: "missing or wrong X-Ledge-CSRF header" };
-  if (r.origin && r.host && new URL(r.origin).host !== r.host)
+  if (r.origin && r.host && originHost(r.origin) !== r.host)
     return { status: 403, error: `cross-origin write from ${r.origin} refused` };
   return undefined;
 }

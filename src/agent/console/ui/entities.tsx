@@ -9,7 +9,10 @@ const parentOf = (e: EntityView): string | undefined => {
   const [, device, kind] = e.id.split("/");
   return kind === "service" ? `device/${device}//` : "device/main//";
 };
-const nameOf = (e: EntityView) => String(e.registration?.name ?? e.id);
+const nameOf = (e: EntityView) =>
+  String(
+    e.registration?.name ?? e.registration?.["@id"] ?? (e.id === "device/main//" ? "main device" : e.id),
+  );
 
 function Node({
   e,

@@ -12,7 +12,7 @@ export function Plot({ points, label }: { points: Point[]; label: string }) {
     plot.current = new uPlot(
       {
         width: 280,
-        height: 90,
+        height: 110,
         legend: { show: false },
         cursor: { show: false },
         axes: [
