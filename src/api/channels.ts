@@ -44,7 +44,9 @@ export function parseChannel(topic: string, root = "te"): ChannelParse {
           ? { kind: "command", entity, op: type, cmdId: rest[0] }
           : { kind: "other", entity };
       case "status":
-        return type === "health" && rest.length === 0 ? { kind: "health", entity } : { kind: "other", entity };
+        return type === "health" && rest.length === 0
+          ? { kind: "health", entity }
+          : { kind: "other", entity };
       case "signal":
         return { kind: "other", entity };
     }

@@ -11,7 +11,9 @@ export function mqttPrefix(configured: string, deviceId: string): string {
 
 export const mqttBatchTopic = (prefix: string) => `${prefix}/batch`;
 
-export const mqttUplink = (prefix: string): LocalRemote[] => [{ local: `${prefix}/#`, remote: `${prefix}/#` }];
+export const mqttUplink = (prefix: string): LocalRemote[] => [
+  { local: `${prefix}/#`, remote: `${prefix}/#` },
+];
 export const mqttDownlink = (prefix: string): LocalRemote[] => [
   { local: `${prefix}/cmd/#`, remote: `${prefix}/cmd/#` },
 ];
