@@ -1,6 +1,8 @@
 /**
  * Shared by the Azure, AWS and plain-MQTT mappers: a te/ measurement, event or alarm kept as the
- * device sent it, validated, with `time` normalised to ISO 8601 (added when missing).
+ * device sent it, validated, with `time` normalised (added when missing) to ISO 8601 or, as
+ * thin-edge's `timestamp_format = "unix"` writes it, unix seconds; and, for the clouds that take
+ * it, service health unchanged.
  */
 import {
   type Measurement,
@@ -15,6 +17,20 @@ import type { EntityCache } from "./entities.ts";
 import type { InMessage, MapperContext, Result } from "./types.ts";
 
 export type TelemetryChannel = "m" | "e" | "a";
+/** thin-edge's `az.mapper.timestamp_format` / `aws.mapper.timestamp_format`. */
+export type TimeFormat = "unix" | "rfc3339";
+
+export interface TelemetryOptions {
+  timeFormat?: TimeFormat;
+  /** Forward `te/<service>/status/health` too (Azure and AWS do, thin-edge). */
+  health?: boolean;
+}
+
+/** Health of a service, forwarded as it came. */
+export interface HealthMessage {
+  topic: ParsedTopic & { channel: "status"; type: "health" };
+  payload: string;
+}
 
 export interface Telemetry {
   topic: ParsedTopic & { channel: TelemetryChannel; type: string };
@@ -24,9 +40,19 @@ export interface Telemetry {
   measurement?: Measurement;
 }
 
-export function telemetryFilters(root: string): string[] {
+export function telemetryFilters(root: string, opts: TelemetryOptions = {}): string[] {
   const e = `${root}/+/+/+/+`;
-  return [e, `${e}/m/+`, `${e}/e/+`, `${e}/a/+`];
+  return [e, `${e}/m/+`, `${e}/e/+`, `${e}/a/+`, ...(opts.health ? [`${e}/status/health`] : [])];
+}
+
+/**
+ * ISO 8601 → unix seconds, keeping the fraction's digits beyond milliseconds (thin-edge writes
+ * the f64 of its nanoseconds).
+ */
+export function unixSeconds(iso: string): number {
+  const m = /\.(\d+)/.exec(iso);
+  const whole = Math.floor(Date.parse(iso.replace(/\.\d+/, "")) / 1000);
+  return m ? whole + Number(`0.${m[1]}`) : whole;
 }
 
 /** Keeps the payload's own keys and order; replaces `time` in place or appends it. */
@@ -34,10 +60,13 @@ function normalised(
   channel: TelemetryChannel,
   payload: Buffer,
   now: () => number,
+  format: TimeFormat,
 ): Result<{ text: string; measurement?: Measurement }> {
+  const written = (iso: string, given?: unknown) =>
+    format === "rfc3339" ? iso : typeof given === "number" ? given : unixSeconds(iso);
   if (payload.length === 0) {
     if (channel === "a") return { ok: true, value: { text: "" } };
-    if (channel === "e") return { ok: true, value: { text: JSON.stringify({ time: nowIso(now) }) } };
+    if (channel === "e") return { ok: true, value: { text: JSON.stringify({ time: written(nowIso(now)) }) } };
   }
   const j = parseJson(payload);
   if (!j.ok) return j;
@@ -50,7 +79,7 @@ function normalised(
   if (!v.ok) return v;
   const obj = j.value as Record<string, unknown>;
   const time = v.value.time ?? nowIso(now);
-  obj.time = time;
+  obj.time = written(time, obj.time);
   const text = JSON.stringify(obj);
   if (channel !== "m") return { ok: true, value: { text } };
   const measurement = v.value as Measurement;
@@ -66,7 +95,8 @@ export function readTelemetry(
   msg: InMessage,
   entities: EntityCache,
   ctx: MapperContext,
-): Result<Telemetry | undefined> {
+  opts: TelemetryOptions = {},
+): Result<Telemetry | HealthMessage | undefined> {
   if (msg.payload.length > ctx.maxPayloadBytes)
     return {
       ok: false,
@@ -85,11 +115,18 @@ export function readTelemetry(
     const r = entities.register(t.value.entity, j.value);
     return r.ok ? { ok: true, value: undefined } : r;
   }
+  if (channel === "status" && t.value.type === "health" && t.value.rest.length === 0 && opts.health) {
+    if (msg.payload.length === 0) return { ok: true, value: undefined };
+    const known = entities.ensure(t.value.entity);
+    if (!known.ok) return known;
+    const topic = { ...t.value, channel, type: "health" } as const;
+    return { ok: true, value: { topic, payload: msg.payload.toString("utf8") } };
+  }
   if (channel !== "m" && channel !== "e" && channel !== "a") return { ok: true, value: undefined };
   if (channel === "m" && t.value.rest.length > 0) return { ok: true, value: undefined }; // meta
   const known = entities.ensure(t.value.entity);
   if (!known.ok) return known;
-  const n = normalised(channel, msg.payload, ctx.now);
+  const n = normalised(channel, msg.payload, ctx.now, opts.timeFormat ?? "rfc3339");
   if (!n.ok) return n;
   return {
     ok: true,
