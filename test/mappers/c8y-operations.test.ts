@@ -79,12 +79,12 @@ const rows: [string, object, [string, string][], ReturnType<typeof msg>[]?][] = 
     ],
   ],
   [
-    "c8y_DownloadConfigFile → config_update with the remote URL (not the tenant's: left as it is)",
+    "c8y_DownloadConfigFile → config_update with remoteUrl, no tedgeUrl (thin-edge); a non-tenant URL is left as it is",
     { id: "45", c8y_DownloadConfigFile: { type: "app.conf", url: "https://c8y/inventory/binaries/9" } },
     [
       [
         "te/device/main///cmd/config_update/c8y-mapper-45",
-        '{"status":"init","tedgeUrl":"http://127.0.0.1:8000/te/v1/files/test-device/config_update/app.conf-c8y-mapper-45","remoteUrl":"https://c8y/inventory/binaries/9","type":"app.conf"}',
+        '{"status":"init","remoteUrl":"https://c8y/inventory/binaries/9","type":"app.conf"}',
       ],
     ],
   ],
@@ -129,7 +129,7 @@ describe("c8y operations → te/ commands", () => {
           url: "https://t1.cumulocity.com/inventory/binaries/88395",
         },
       },
-      '{"status":"init","tedgeUrl":"http://127.0.0.1:8000/te/v1/files/test-device/config_update/app.conf-c8y-mapper-50","remoteUrl":"http://127.0.0.1:8001/c8y/inventory/binaries/88395","serverUrl":"https://t1.cumulocity.com/inventory/binaries/88395","type":"app.conf"}',
+      '{"status":"init","remoteUrl":"http://127.0.0.1:8001/c8y/inventory/binaries/88395","serverUrl":"https://t1.cumulocity.com/inventory/binaries/88395","type":"app.conf"}',
     ],
     [
       "a software module hosted by the tenant → its url is the local proxy (thin-edge)",

@@ -98,7 +98,7 @@ const BUILDERS: Record<string, Builder> = {
       },
     };
   },
-  c8y_DownloadConfigFile: (f, { fileUrl: url, proxy }) => {
+  c8y_DownloadConfigFile: (f, { proxy }) => {
     const v = needType(f, "c8y_DownloadConfigFile");
     if (!v.ok) return v;
     if (typeof v.value.url !== "string")
@@ -110,7 +110,6 @@ const BUILDERS: Record<string, Builder> = {
       value: {
         op: "config_update",
         payload: {
-          tedgeUrl: url("config_update", v.value.type),
           remoteUrl: local ?? v.value.url,
           ...(local ? { serverUrl: v.value.url } : {}),
           type: v.value.type,
