@@ -7,12 +7,11 @@
  * `c8y_Firmware` inventory fragment.
  */
 import type { CommandMessage, CommandPayloads } from "../../api/commands.ts";
+import { isObj, type Obj } from "../../foundation/json.ts";
 import type { Entity } from "../common/entities.ts";
 import type { MapperContext, OutMessage, Result } from "../common/types.ts";
 import { type ProxyUrls, proxyUrl } from "./http/proxy-url.ts";
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
 const text = (v: unknown): string | undefined => (typeof v === "string" && v ? v : undefined);
 
 export interface FirmwareCommand {

@@ -8,6 +8,7 @@
  */
 import { OPERATIONS, SMARTREST_DOWN, SMARTREST_UP, smartRestTopic } from "../../api/clouds/c8y.ts";
 import type { CommandRequest, SoftwareModule } from "../../api/commands.ts";
+import { isObj, type Obj } from "../../foundation/json.ts";
 import type { EntityCache } from "../common/entities.ts";
 import { errorMessage } from "../common/errors.ts";
 import type { MapperContext, OutMessage, Result } from "../common/types.ts";
@@ -27,9 +28,6 @@ export interface OperationContext extends MapperContext {
   /** `c8y.smartrest.use_operation_id`: report by operation id (504/505/506) where there is one. */
   useOperationId: boolean;
 }
-
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
 
 type Built = CommandRequest;
 
