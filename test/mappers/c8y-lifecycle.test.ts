@@ -42,6 +42,30 @@ describe("c8y mapper lifecycle: 500, re-announcement, availability", () => {
     );
   });
 
+  it("ledge's bridge metrics (c8y.connected 0 → 1) count as a reconnect too; the metrics are still mapped", () => {
+    const m = c8yMapper();
+    const metrics = (connected: number) =>
+      msg("te/device/main/service/ledge-bridge/m/bridge", {
+        c8y: { connected, queue_depth: 0 },
+        time: "2024-01-01T00:00:00Z",
+      });
+    m.translate(msg("te/device/main///cmd/restart", {}, true));
+    run(m, [], metrics(0));
+    const out = run(m, [], metrics(1));
+    assert.deepEqual(out.slice(0, -1), [
+      ["c8y/s/us", "114,c8y_Restart"],
+      // The bridge's own service, auto-registered by its first metrics message, is re-sent too.
+      ["c8y/s/us", "102,test-device:device:main:service:ledge-bridge,service,ledge-bridge,up"],
+      ["c8y/s/us", "500"],
+    ]);
+    assert.equal(out.at(-1)![0], "c8y/measurement/measurements/create");
+    // Still connected: nothing to re-announce.
+    assert.deepEqual(
+      run(m, [], metrics(1)).map(([t]) => t),
+      ["c8y/measurement/measurements/create"],
+    );
+  });
+
   it("required availability: 117,<minutes> for the main device on start and for each new child (thin-edge)", () => {
     const m = c8yMapper({ availabilityS: 3600 });
     assert.deepEqual(pairs(m.start()), [

@@ -5,6 +5,7 @@
  * uploads it asks for.
  */
 import { parseChannel, type TeChannel } from "../../api/channels.ts";
+import { bridgeMetricsTopic, cloudConnected } from "../../api/clouds/bridge.ts";
 import { BRIDGE_SERVICES, OPERATIONS, SMARTREST_DOWN, SMARTREST_UP } from "../../api/clouds/c8y.ts";
 import { parseJson } from "../../api/payloads.ts";
 import { defaultScheme, type EntityTopicId, MAIN_DEVICE } from "../../api/topics.ts";
@@ -68,6 +69,7 @@ export class C8yMapper {
   private readonly held = new HeldMessages();
   private readonly availability?: Availability;
   private readonly bridgeTopics: Set<EntityTopicId>;
+  private readonly metricsTopic: string;
   private bridgeUp = false;
 
   constructor(private readonly ctx: C8yMapperOptions) {
@@ -76,6 +78,7 @@ export class C8yMapper {
     this.errorsTopic = `${ctx.root}/errors`;
     if (ctx.availabilityS !== undefined) this.availability = new Availability(ctx.availabilityS, ctx.mainId);
     this.bridgeTopics = new Set(BRIDGE_SERVICES.map((s) => `device/main/service/${s}`));
+    this.metricsTopic = bridgeMetricsTopic(ctx.root);
   }
 
   /**
@@ -139,6 +142,12 @@ export class C8yMapper {
     const parsed = this.parse(msg.topic);
     if (!parsed.ok) return parsed;
     const ch = parsed.value;
+    if (msg.topic === this.metricsTopic) {
+      // ledge's bridge says whether Cumulocity is connected in its measurements; they are mapped too.
+      const j = parseJson(msg.payload);
+      const connected = j.ok ? cloudConnected(j.value, "c8y") : undefined;
+      if (connected !== undefined) this.bridgeHealth(connected ? "up" : "down", out);
+    }
     switch (ch.kind) {
       case "registration":
         return this.registration(ch.entity, msg.payload, out);

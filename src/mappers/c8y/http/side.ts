@@ -69,10 +69,13 @@ export class HttpSide {
   async start(): Promise<void> {
     await this.jwt.start();
     const { config } = this.ctx;
-    this.proxyPort = await this.proxy.listen(
-      config.get("c8y.proxy.bind.address"),
-      config.get("c8y.proxy.bind.port"),
-    );
+    const [host, port] = [config.get("c8y.proxy.bind.address"), config.get("c8y.proxy.bind.port")];
+    // Without its proxy the mapper still maps and uploads: a taken port costs the proxy only.
+    try {
+      this.proxyPort = await this.proxy.listen(host, port);
+    } catch (e) {
+      this.ctx.log.error(`the Cumulocity proxy cannot listen on ${host}:${port}: ${(e as Error).message}`);
+    }
   }
 
   async stop(): Promise<void> {
