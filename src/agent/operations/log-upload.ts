@@ -1,10 +1,11 @@
 import { readdir, readFile, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { commandField } from "../../api/commands.ts";
 import { filterLines, globRegExp, parseDate } from "../log-filter.ts";
 import { failureOf, runCommand } from "../process.ts";
 import { upload } from "../transfer.ts";
 import { findDeclared, type TypesSource } from "./config.ts";
-import { type Operation, str } from "./operation.ts";
+import type { Operation } from "./operation.ts";
 
 const DEFAULT_LINES = 1000;
 
@@ -70,7 +71,7 @@ export function logUploadOperation(types: TypesSource, clock: () => number): Ope
     capability: () => ({ types: types().map((t) => t.type) }),
     async run(payload, ctx) {
       const t = findDeclared(types, payload, "log");
-      const url = str(payload, "tedgeUrl");
+      const url = commandField(payload, "log_upload", "tedgeUrl");
       if (!url) throw new Error("the command has no 'tedgeUrl' to upload the log to");
       const from = parseDate(payload.dateFrom, "dateFrom");
       const to = parseDate(payload.dateTo, "dateTo");
@@ -78,7 +79,13 @@ export function logUploadOperation(types: TypesSource, clock: () => number): Ope
         typeof payload.lines === "number" && payload.lines > 0 ? Math.floor(payload.lines) : DEFAULT_LINES;
       const all = await readLines(t.path, from, to, ctx.signal);
       const year = new Date(to ?? clock()).getUTCFullYear();
-      const kept = filterLines(all, { from, to, search: str(payload, "searchText"), lines, year });
+      const kept = filterLines(all, {
+        from,
+        to,
+        search: commandField(payload, "log_upload", "searchText"),
+        lines,
+        year,
+      });
       await upload(url, kept.length ? `${kept.join("\n")}\n` : "", ctx.signal);
       return undefined;
     },
