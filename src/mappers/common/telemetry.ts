@@ -4,6 +4,8 @@
  * thin-edge's `timestamp_format = "unix"` writes it, unix seconds; and, for the clouds that take
  * it, service health unchanged.
  */
+
+import { parseChannel } from "../../api/channels.ts";
 import {
   type Measurement,
   parseJson,
@@ -12,11 +14,12 @@ import {
   validateMeasurement,
 } from "../../api/payloads.ts";
 import { nowIso } from "../../api/time.ts";
-import { type ParsedTopic, parseTopic } from "../../api/topics.ts";
+import type { ParsedTopic } from "../../api/topics.ts";
 import type { EntityCache } from "./entities.ts";
 import type { InMessage, MapperContext, Result } from "./types.ts";
 
 export type TelemetryChannel = "m" | "e" | "a";
+const TELEMETRY_CHANNEL = { measurement: "m", event: "e", alarm: "a" } as const;
 /** thin-edge's `az.mapper.timestamp_format` / `aws.mapper.timestamp_format`. */
 export type TimeFormat = "unix" | "rfc3339";
 
@@ -102,36 +105,49 @@ export function readTelemetry(
       ok: false,
       error: `payload of ${msg.payload.length} bytes exceeds mqtt.max_payload_bytes (${ctx.maxPayloadBytes})`,
     };
-  const t = parseTopic(msg.topic, ctx.root);
+  const t = parseChannel(msg.topic, ctx.root);
   if (!t.ok) return t;
-  const { channel } = t.value;
-  if (channel === undefined) {
-    if (msg.payload.length === 0) {
-      entities.remove(t.value.entity);
-      return { ok: true, value: undefined };
+  const ch = t.value;
+  const none = { ok: true, value: undefined } as const;
+  switch (ch.kind) {
+    case "registration": {
+      if (msg.payload.length === 0) {
+        entities.remove(ch.entity);
+        return none;
+      }
+      const j = parseJson(msg.payload);
+      if (!j.ok) return j;
+      const r = entities.register(ch.entity, j.value);
+      return r.ok ? none : r;
     }
-    const j = parseJson(msg.payload);
-    if (!j.ok) return j;
-    const r = entities.register(t.value.entity, j.value);
-    return r.ok ? { ok: true, value: undefined } : r;
+    case "health": {
+      if (!opts.health || msg.payload.length === 0) return none;
+      const known = entities.ensure(ch.entity);
+      if (!known.ok) return known;
+      const topic: HealthMessage["topic"] = {
+        entity: ch.entity,
+        channel: "status",
+        type: "health",
+        rest: [],
+      };
+      return { ok: true, value: { topic, payload: msg.payload.toString("utf8") } };
+    }
+    case "measurement":
+    case "event":
+    case "alarm":
+      break;
+    default:
+      return none;
   }
-  if (channel === "status" && t.value.type === "health" && t.value.rest.length === 0 && opts.health) {
-    if (msg.payload.length === 0) return { ok: true, value: undefined };
-    const known = entities.ensure(t.value.entity);
-    if (!known.ok) return known;
-    const topic = { ...t.value, channel, type: "health" } as const;
-    return { ok: true, value: { topic, payload: msg.payload.toString("utf8") } };
-  }
-  if (channel !== "m" && channel !== "e" && channel !== "a") return { ok: true, value: undefined };
-  if (channel === "m" && t.value.rest.length > 0) return { ok: true, value: undefined }; // meta
-  const known = entities.ensure(t.value.entity);
+  const channel = TELEMETRY_CHANNEL[ch.kind];
+  const known = entities.ensure(ch.entity);
   if (!known.ok) return known;
   const n = normalised(channel, msg.payload, ctx.now, opts.timeFormat ?? "rfc3339");
   if (!n.ok) return n;
   return {
     ok: true,
     value: {
-      topic: { ...t.value, channel, type: t.value.type ?? "" },
+      topic: { entity: ch.entity, channel, type: ch.type, rest: [] },
       payload: n.value.text,
       measurement: n.value.measurement,
     },
