@@ -237,3 +237,36 @@ describe("Cumulocity HTTP side (uploads, downloads, proxy, JWT) against an HTTPS
     }
   });
 });
+
+describe("the HTTP side cannot start (no device certificate)", () => {
+  it("the mapper still maps, and a finished log request fails with the reason instead of hanging", async () => {
+    const { startHarness } = await import("../helpers/mappers-bus.ts");
+    const { createC8yMapperComponent } = await import("../../src/mappers/c8y/component.ts");
+    const h = await startHarness("embedded", [createC8yMapperComponent], {
+      "c8y.url": "tenant.example.com",
+      "device.cert_path": "/nonexistent/cert.pem",
+      "c8y.proxy.bind.port": await freePort(),
+      "c8y.availability.enable": false,
+    });
+    try {
+      await h.publish("te/device/main///m/", { a: 1, time: "2024-01-01T00:00:00Z" });
+      await h.expect("c8y/measurement/measurements/create");
+      const cmd = "te/device/main///cmd/log_upload/c8y-mapper-5";
+      await h.publish(
+        cmd,
+        { status: "successful", type: "app", tedgeUrl: "http://127.0.0.1:1/x" },
+        { retain: true },
+      );
+      const failed = await waitFor("505", () =>
+        h.seen.find((m) => m.topic === "c8y/s/us" && m.payload.startsWith("505,5,")),
+      );
+      assert.match(
+        failed.payload,
+        /^505,5,"?cannot upload: the Cumulocity HTTP side is not running \(ENOENT/,
+      );
+      await h.expect(cmd, "");
+    } finally {
+      await h.stop();
+    }
+  });
+});

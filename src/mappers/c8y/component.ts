@@ -1,7 +1,7 @@
 import type { Component, Context } from "../../component/component.ts";
 import { MapperComponent, mapperContext } from "../common/wiring.ts";
 import { parseInterval } from "./availability.ts";
-import type { UploadRequest } from "./command-status.ts";
+import { failed, type UploadRequest } from "./command-status.ts";
 import { HttpSide, proxyUrls, tenantEndpoint } from "./http/side.ts";
 import { C8yMapper, c8yFilters } from "./mapper.ts";
 
@@ -14,6 +14,14 @@ export function createC8yMapperComponent(ctx: Context): Component {
   const host = ctx.config.get("http.bind.address");
   const endpoint = tenantEndpoint(ctx.config);
   let side: HttpSide | undefined;
+  let sideError = "";
+  const upload = (req: UploadRequest) => {
+    if (side) return side.upload(req);
+    component.emit([
+      failed(req.ref, `cannot upload: the Cumulocity HTTP side is not running (${sideError})`),
+      { topic: req.cmdTopic, payload: "", retain: true, qos: 1 },
+    ]);
+  };
   const mapper = new C8yMapper({
     ...base,
     fileTransferUrl: `http://${host.includes(":") ? `[${host}]` : host}:${ctx.config.get("http.bind.port")}`,
@@ -23,13 +31,19 @@ export function createC8yMapperComponent(ctx: Context): Component {
       ? parseInterval(ctx.config.get("c8y.availability.interval"))
       : undefined,
     proxy: endpoint ? proxyUrls(ctx.config) : undefined,
-    upload: endpoint ? (req: UploadRequest) => side?.upload(req) : undefined,
+    upload: endpoint ? upload : undefined,
   });
   const component: MapperComponent = new MapperComponent("c8y-mapper", ctx, c8yFilters(base.root), mapper, {
     start: async () => {
-      if (endpoint) {
-        side = new HttpSide(ctx, endpoint, (out) => component.emit(out));
-        await side.start();
+      if (!endpoint) return;
+      // The mapping must not depend on it: without the HTTP side uploads fail with the reason.
+      try {
+        const s = new HttpSide(ctx, endpoint, (out) => component.emit(out));
+        await s.start();
+        side = s;
+      } catch (e) {
+        sideError = (e as Error).message;
+        ctx.log.error(`the Cumulocity HTTP side cannot start: ${sideError}`);
       }
     },
     stop: async () => {
