@@ -162,6 +162,24 @@ describe("c8y operations → te/ commands", () => {
       assert.equal(got[0]![1], payload);
     });
 
+  it("c8y_LogfileRequest dates with Cumulocity's +0100 offsets → RFC 3339 +01:00 (thin-edge)", () => {
+    const out = pairs(
+      ready().translate(
+        msg(OPS, {
+          id: "47",
+          c8y_LogfileRequest: {
+            logFile: "syslog",
+            dateFrom: "2024-01-01T00:00:00+0100",
+            dateTo: "2024-01-02T00:00:00-0530",
+          },
+        }),
+      ),
+    );
+    const p = JSON.parse(out[0]![1]);
+    assert.equal(p.dateFrom, "2024-01-01T00:00:00+01:00");
+    assert.equal(p.dateTo, "2024-01-02T00:00:00-05:30");
+  });
+
   it("an operation the entity did not announce is failed with a reason, not left pending", () => {
     const m = c8yMapper();
     m.translate(msg("te/device/main///cmd/restart", {}, true));

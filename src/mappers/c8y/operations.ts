@@ -122,13 +122,18 @@ const BUILDERS: Record<string, Builder> = {
       tedgeUrl: url("log_upload", f.logFile),
       type: f.logFile,
     };
-    if (typeof f.dateFrom === "string") payload.dateFrom = f.dateFrom;
-    if (typeof f.dateTo === "string") payload.dateTo = f.dateTo;
+    if (typeof f.dateFrom === "string") payload.dateFrom = rfc3339Offset(f.dateFrom);
+    if (typeof f.dateTo === "string") payload.dateTo = rfc3339Offset(f.dateTo);
     if (typeof f.searchText === "string") payload.searchText = f.searchText;
     if (typeof f.maximumLines === "number") payload.lines = f.maximumLines;
     return { ok: true, value: { op: "log_upload", payload } };
   },
 };
+
+/** Cumulocity writes offsets as `+0100`; thin-edge hands RFC 3339's `+01:00` to the agent. */
+export function rfc3339Offset(time: string): string {
+  return time.replace(/([+-]\d{2})(\d{2})$/, "$1:$2");
+}
 
 /** The te/ operation each Cumulocity fragment becomes (what the entity must have announced). */
 const TE_OP: Readonly<Record<string, string>> = {
