@@ -10,7 +10,7 @@
  * Every request must carry `Authorization: Bearer <a token this tenant issued>` (else 401) and a
  * client certificate whose CN is the device id. What deviates is recorded in `problems`.
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
@@ -88,6 +88,32 @@ export class C8yStandIn {
         req.on("end", () => this.handle(req, Buffer.concat(chunks), res));
       },
     );
+    // WebSocket (RFC 6455 handshake) on /notification2/consumer/: echoes what it is sent.
+    this.server.on("upgrade", (req: IncomingMessage, socket: import("node:net").Socket, head: Buffer) => {
+      const r: Recorded = { method: req.method ?? "", path: req.url ?? "", headers: req.headers, body: head };
+      this.requests.push(r);
+      const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1];
+      if (!bearer || !this.tokens.has(bearer)) {
+        socket.end("HTTP/1.1 401 Unauthorized\r\nConnection: close\r\n\r\n");
+        return;
+      }
+      const key = req.headers["sec-websocket-key"];
+      if (
+        req.headers.upgrade?.toLowerCase() !== "websocket" ||
+        typeof key !== "string" ||
+        !/^\/notification2\/consumer\//.test(r.path)
+      ) {
+        this.problem(r, "not a WebSocket handshake on /notification2/consumer/");
+        socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
+        return;
+      }
+      const accept = createHash("sha1").update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest("base64");
+      socket.write(
+        `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`,
+      );
+      if (head.length) socket.write(head);
+      socket.pipe(socket);
+    });
     await new Promise<void>((resolve) => this.server!.listen(0, "127.0.0.1", resolve));
     this.port = (this.server.address() as AddressInfo).port;
   }

@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -215,6 +216,41 @@ describe("Cumulocity HTTP side (uploads, downloads, proxy, JWT) against an HTTPS
       headers: { Authorization: "Bearer nope" },
     });
     assert.equal(own.status, 401);
+    assert.deepEqual(tenant.problems, []);
+  });
+
+  it("the proxy tunnels a WebSocket upgrade to the tenant with the device's credentials (thin-edge)", async () => {
+    const key = "dGhlIHNhbXBsZSBub25jZQ==";
+    const socket = await new Promise<import("node:net").Socket>((resolve, reject) => {
+      const req = httpRequest({
+        host: "127.0.0.1",
+        port: proxyPort,
+        path: "/c8y/notification2/consumer/?token=abc",
+        headers: {
+          Connection: "Upgrade",
+          Upgrade: "websocket",
+          "Sec-WebSocket-Key": key,
+          "Sec-WebSocket-Version": "13",
+        },
+      });
+      req.on("upgrade", (res, s) => {
+        // RFC 6455 §4.2.2: the accept value proves the tenant answered this handshake.
+        assert.equal(res.headers["sec-websocket-accept"], "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+        resolve(s);
+      });
+      req.on("response", (res) => reject(new Error(`no upgrade: HTTP ${res.statusCode}`)));
+      req.on("error", reject);
+      req.end();
+    });
+    socket.write("ping");
+    const echoed = await new Promise<string>((resolve) =>
+      socket.once("data", (d: Buffer) => resolve(d.toString())),
+    );
+    assert.equal(echoed, "ping");
+    socket.destroy();
+    const hs = tenant.requests.find((r) => r.path === "/notification2/consumer/?token=abc");
+    assert.match(String(hs?.headers.authorization), /^Bearer /);
+    assert.equal(hs?.headers.host, `127.0.0.1:${tenant.port}`);
     assert.deepEqual(tenant.problems, []);
   });
 

@@ -7,6 +7,7 @@
 import type { IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
 import type { Readable } from "node:stream";
+import { type TLSSocket, connect as tlsConnect } from "node:tls";
 
 export interface TenantEndpoint {
   host: string;
@@ -110,9 +111,30 @@ export class TenantHttp {
     return JSON.parse(answer) as T;
   }
 
+  /** `Authorization` for a request of our own. */
+  async authorization(): Promise<string> {
+    return `Bearer ${await this.o.tokens.get()}`;
+  }
+
+  /** A TLS connection to the tenant with the device certificate (for tunnelled upgrades). */
+  connect(): TLSSocket {
+    return tlsConnect({
+      host: this.o.endpoint.host,
+      port: this.o.endpoint.port,
+      cert: this.o.cert,
+      key: this.o.key,
+      ca: this.o.ca,
+      servername: this.servername(),
+    });
+  }
+
+  private servername(): string | undefined {
+    return /^[\d.]+$|:/.test(this.o.endpoint.host) ? undefined : this.o.endpoint.host;
+  }
+
   private async once(r: TenantRequest): Promise<IncomingMessage> {
     const headers: Record<string, string | number> = { ...r.headers };
-    if (!r.keepAuthorization) headers.Authorization = `Bearer ${await this.o.tokens.get()}`;
+    if (!r.keepAuthorization) headers.Authorization = await this.authorization();
     return new Promise((resolve, reject) => {
       const req = httpsRequest(
         {
@@ -124,7 +146,7 @@ export class TenantHttp {
           cert: this.o.cert,
           key: this.o.key,
           ca: this.o.ca,
-          servername: /^[\d.]+$|:/.test(this.o.endpoint.host) ? undefined : this.o.endpoint.host,
+          servername: this.servername(),
           timeout: this.o.timeoutMs ?? 60_000,
         },
         resolve,

@@ -4,10 +4,11 @@
  * downloading a tenant-hosted file, a user's script) need none. Every method, query and body is
  * passed through, streamed; a client's own `Authorization` is kept; UI paths (`*.js`, `apps/`)
  * are refused, since opening them would revoke the device token; the tenant unreachable is a
- * plain-text 502.
+ * plain-text 502. A WebSocket upgrade is tunnelled to the tenant over TLS with the credentials added.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
+import type { Duplex } from "node:stream";
 import { PROXY_PATH_PREFIX } from "../../../api/clouds/c8y.ts";
 import type { TenantHttp } from "./client.ts";
 
@@ -50,6 +51,12 @@ export class C8yProxy {
         else res.destroy();
       });
     });
+    server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      this.upgrade(req, socket as Socket, head).catch((e: unknown) => {
+        this.onError(e);
+        socket.destroy();
+      });
+    });
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
@@ -64,6 +71,35 @@ export class C8yProxy {
     if (!s) return;
     s.closeAllConnections?.();
     await new Promise<void>((resolve) => s.close(() => resolve()));
+  }
+
+  private async upgrade(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
+    const target = tenantPath(req.url ?? "/");
+    if ("error" in target) {
+      socket.end(
+        `HTTP/1.1 ${target.status} Refused\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n${target.error}\n`,
+      );
+      return;
+    }
+    const auth = req.headers.authorization ? undefined : await this.http.authorization();
+    const { host, port } = this.http.o.endpoint;
+    const upstream = this.http.connect();
+    upstream.once("secureConnect", () => {
+      upstream.write(upgradeHead(req, target.path, port === 443 ? host : `${host}:${port}`, auth));
+      if (head.length) upstream.write(head);
+      upstream.pipe(socket);
+      socket.pipe(upstream);
+    });
+    upstream.on("error", (e) => {
+      this.onError(e);
+      if (!socket.destroyed)
+        socket.end(
+          "HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nBad Gateway\n",
+        );
+    });
+    socket.on("error", () => upstream.destroy());
+    socket.on("close", () => upstream.destroy());
+    upstream.on("close", () => socket.destroy());
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -95,6 +131,24 @@ export class C8yProxy {
     res.writeHead(upstream.statusCode ?? 502, out);
     upstream.pipe(res);
   }
+}
+
+/** The raw request head of an upgrade, for the tenant: its own Host, the device's credentials. */
+export function upgradeHead(
+  req: IncomingMessage,
+  path: string,
+  host: string,
+  authorization?: string,
+): string {
+  const lines = [`${req.method ?? "GET"} ${path} HTTP/1.1`, `Host: ${host}`];
+  const raw = req.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const k = raw[i]!;
+    if (k.toLowerCase() === "host" || (authorization && k.toLowerCase() === "authorization")) continue;
+    lines.push(`${k}: ${raw[i + 1]}`);
+  }
+  if (authorization) lines.push(`Authorization: ${authorization}`);
+  return `${lines.join("\r\n")}\r\n\r\n`;
 }
 
 function plain(res: ServerResponse, status: number, text: string): void {
