@@ -79,12 +79,12 @@ const rows: [string, object, [string, string][], ReturnType<typeof msg>[]?][] = 
     ],
   ],
   [
-    "c8y_DownloadConfigFile → config_update with remoteUrl, no tedgeUrl (thin-edge); a non-tenant URL is left as it is",
+    "c8y_DownloadConfigFile → config_update with remoteUrl and serverUrl, no tedgeUrl (thin-edge); a non-tenant URL is left as it is",
     { id: "45", c8y_DownloadConfigFile: { type: "app.conf", url: "https://c8y/inventory/binaries/9" } },
     [
       [
         "te/device/main///cmd/config_update/c8y-mapper-45",
-        '{"status":"init","remoteUrl":"https://c8y/inventory/binaries/9","type":"app.conf"}',
+        '{"status":"init","remoteUrl":"https://c8y/inventory/binaries/9","serverUrl":"https://c8y/inventory/binaries/9","type":"app.conf"}',
       ],
     ],
   ],

@@ -109,7 +109,7 @@ const BUILDERS: Record<string, Builder> = {
         op: "config_update",
         payload: {
           remoteUrl: local ?? v.value.url,
-          ...(local ? { serverUrl: v.value.url } : {}),
+          serverUrl: v.value.url,
           type: v.value.type,
         },
       },
