@@ -40,6 +40,7 @@ export class C8yStandIn {
   /** Files served at /inventory/binaries/{id}. */
   readonly inventoryBinaries = new Map<string, Buffer>();
   private readonly tokens = new Set<string>();
+  private basic?: string;
   private readonly managedObjects = new Map<string, string>();
   private server?: Server;
   private nextId = 1000;
@@ -67,6 +68,11 @@ export class C8yStandIn {
     const token = `${b64({ alg: "none" })}.${b64({ exp: Math.floor(Date.now() / 1000) + expiresInS, sub: this.deviceId })}.${randomBytes(8).toString("hex")}`;
     this.tokens.add(token);
     return token;
+  }
+
+  /** Accepts `Authorization: Basic` with these credentials too (a basic-auth device). */
+  acceptBasic(username: string, password: string): void {
+    this.basic = `Basic ${Buffer.from(`${username}:${password}`).toString("base64")}`;
   }
 
   revokeTokens(): void {
@@ -139,7 +145,7 @@ export class C8yStandIn {
     if (cn !== this.deviceId) this.problem(r, `client certificate CN ${cn}, want ${this.deviceId}`);
     const auth = req.headers.authorization ?? "";
     const bearer = /^Bearer (.+)$/.exec(auth)?.[1];
-    if (!bearer || !this.tokens.has(bearer)) {
+    if ((!bearer || !this.tokens.has(bearer)) && !(this.basic && auth === this.basic)) {
       // Not a problem by itself (a revoked token is refreshed), but it is refused as Cumulocity does.
       return send(401, { error: "security/Unauthorized", message: "Invalid credentials!" });
     }

@@ -259,7 +259,7 @@ describe("Cumulocity HTTP side (uploads, downloads, proxy, JWT) against an HTTPS
     const proxy = new C8yProxy(
       new TenantHttp({
         endpoint: { host: "127.0.0.1", port: closed },
-        tokens: { get: async () => "t", invalidate() {} },
+        credentials: { authorization: async () => "Bearer t", invalidate() {} },
       }),
     );
     const port = await proxy.listen("127.0.0.1", 0);
@@ -303,6 +303,57 @@ describe("the HTTP side cannot start (no device certificate)", () => {
       await h.expect(cmd, "");
     } finally {
       await h.stop();
+    }
+  });
+});
+
+describe("a basic-auth device (c8y.auth_method = basic, thin-edge's credentials file)", () => {
+  it("uploads with Authorization: Basic and never asks for a JWT", async () => {
+    const { startHarness } = await import("../helpers/mappers-bus.ts");
+    const { createC8yMapperComponent } = await import("../../src/mappers/c8y/component.ts");
+    const { createServer } = await import("node:http");
+    const pki = createPki();
+    const device = clientCert(pki, "test-device");
+    const tenant = new C8yStandIn(pki, "test-device");
+    await tenant.start();
+    tenant.addDevice("test-device");
+    tenant.acceptBasic("t100/device_test-device", "s3cret");
+    const dir = mkdtempSync(join(tmpdir(), "ledge-c8y-basic-"));
+    const creds = join(dir, "credentials.toml");
+    writeFileSync(creds, '[c8y]\nusername = "t100/device_test-device"\npassword = "s3cret"\n');
+    const fts = createServer((req, res) => {
+      res.writeHead(req.method === "GET" ? 200 : 204);
+      res.end(req.method === "GET" ? "basic log\n" : undefined);
+    });
+    await new Promise<void>((r) => fts.listen(0, "127.0.0.1", r));
+    const h = await startHarness("embedded", [createC8yMapperComponent], {
+      "c8y.http": `127.0.0.1:${tenant.port}`,
+      "c8y.auth_method": "basic",
+      "c8y.credentials_path": creds,
+      "device.cert_path": device.cert,
+      "device.key_path": device.key,
+      "bridge.root_cert_path": pki.caCert,
+      "c8y.proxy.bind.port": await freePort(),
+      "c8y.availability.enable": false,
+    });
+    try {
+      const cmd = "te/device/main///cmd/log_upload/c8y-mapper-8";
+      const url = `http://127.0.0.1:${(fts.address() as import("node:net").AddressInfo).port}/te/v1/files/test-device/log_upload/app-c8y-mapper-8`;
+      await h.publish(cmd, { status: "successful", type: "app", tedgeUrl: url }, { retain: true });
+      const done = await waitFor("506", () =>
+        h.seen.find((m) => m.topic === "c8y/s/us" && /^50[56],8/.test(m.payload)),
+      );
+      const eventId = /^506,8,https:.*\/event\/events\/(\d+)\/binaries$/.exec(done.payload)?.[1];
+      assert.ok(eventId, done.payload);
+      assert.equal(tenant.binaries.get(eventId)?.content.toString(), "basic log\n");
+      assert.ok(tenant.requests.every((r) => String(r.headers.authorization).startsWith("Basic ")));
+      assert.equal(h.seen.filter((m) => m.topic === "c8y/s/uat").length, 0);
+      assert.deepEqual(tenant.problems, []);
+    } finally {
+      await h.stop();
+      fts.close();
+      await tenant.stop();
+      pki.cleanup();
     }
   });
 });

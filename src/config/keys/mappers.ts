@@ -26,6 +26,15 @@ export const mapperKeys = {
     "Cumulocity REST API host[:port] (uploads, downloads, the local proxy); empty: the host of c8y.url on port 443.",
     "",
   ),
+  "c8y.auth_method": str(
+    "How the HTTP side authenticates to Cumulocity: `certificate` (JWT over MQTT), `basic` (c8y.credentials_path), `auto` (basic when that file exists).",
+    "certificate",
+    { choices: ["certificate", "basic", "auto"] },
+  ),
+  "c8y.credentials_path": str(
+    'Cumulocity basic-auth credentials: TOML `[c8y] username = "<tenant>/<user>"`, `password = "..."`; relative to the config dir.',
+    "c8y-credentials.toml",
+  ),
   "c8y.proxy.bind.address": str(
     "Address the local Cumulocity proxy listens on (plain HTTP, loopback).",
     "127.0.0.1",

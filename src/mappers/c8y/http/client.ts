@@ -1,6 +1,6 @@
 /**
  * HTTPS to the Cumulocity tenant: the device certificate on the TLS connection, and
- * `Authorization: Bearer <JWT>` (the token from JWT over MQTT). A 401 refreshes the token and
+ * `Authorization: Bearer <JWT>` (the token from JWT over MQTT) or, for a basic-auth device, `Basic`. A 401 refreshes the token and
  * retries once, as thin-edge's HTTP proxy actor does; bodies are streams made anew for the retry,
  * so a file is never held in memory.
  */
@@ -14,14 +14,17 @@ export interface TenantEndpoint {
   port: number;
 }
 
-export interface TokenSource {
-  get(): Promise<string>;
+/** The device's credentials for the tenant: a JWT (Bearer) or a username and password (Basic). */
+export interface Credentials {
+  /** The `Authorization` header value. */
+  authorization(): Promise<string>;
+  /** The tenant refused them (401): get fresh ones next time. */
   invalidate(): void;
 }
 
 export interface TenantHttpOptions {
   endpoint: TenantEndpoint;
-  tokens: TokenSource;
+  credentials: Credentials;
   /** Device certificate and key (PEM), presented when the tenant asks for one. */
   cert?: Buffer;
   key?: Buffer;
@@ -83,11 +86,11 @@ export class TenantHttp {
   async request(r: TenantRequest): Promise<IncomingMessage> {
     const first = await this.once(r);
     if (first.statusCode !== 401 || r.keepAuthorization || r.once) {
-      if (first.statusCode === 401 && !r.keepAuthorization) this.o.tokens.invalidate();
+      if (first.statusCode === 401 && !r.keepAuthorization) this.o.credentials.invalidate();
       return first;
     }
     first.resume();
-    this.o.tokens.invalidate();
+    this.o.credentials.invalidate();
     return this.once(r);
   }
 
@@ -113,7 +116,7 @@ export class TenantHttp {
 
   /** `Authorization` for a request of our own. */
   async authorization(): Promise<string> {
-    return `Bearer ${await this.o.tokens.get()}`;
+    return this.o.credentials.authorization();
   }
 
   /** A TLS connection to the tenant with the device certificate (for tunnelled upgrades). */

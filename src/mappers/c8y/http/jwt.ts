@@ -59,6 +59,10 @@ export class JwtOverMqtt {
     this.token = undefined;
   }
 
+  async authorization(): Promise<string> {
+    return `Bearer ${await this.get()}`;
+  }
+
   /** A valid token, asking the tenant for one when there is none. */
   get(): Promise<string> {
     const exp = this.token ? jwtExpiry(this.token) : undefined;

@@ -3,13 +3,14 @@
  * the tenant with the device certificate, the uploads of finished log and config requests, and
  * the local proxy. `upload` reports each outcome through `emit` (506 with the URL, or 505).
  */
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Context } from "../../../component/component.ts";
 import type { Config } from "../../../config/store.ts";
 import type { OutMessage } from "../../common/types.ts";
 import { failed, successful, type UploadRequest } from "../command-status.ts";
 import { parseTenant, type TenantEndpoint, TenantHttp } from "./client.ts";
+import { basicAuth, basicFromConfig } from "./credentials.ts";
 import { JwtOverMqtt } from "./jwt.ts";
 import { C8yProxy } from "./proxy.ts";
 import type { ProxyUrls } from "./proxy-url.ts";
@@ -41,9 +42,14 @@ function readCa(path: string): Buffer[] | undefined {
     .map((f) => readFileSync(join(path, f)));
 }
 
+function readPem(path: string, required: boolean): Buffer | undefined {
+  return required || existsSync(path) ? readFileSync(path) : undefined;
+}
+
 export class HttpSide {
   readonly http: TenantHttp;
-  private readonly jwt: JwtOverMqtt;
+  /** Absent for a basic-auth device (no s/uat). */
+  private readonly jwt?: JwtOverMqtt;
   private readonly proxy: C8yProxy;
   private readonly running = new Set<Promise<void>>();
   /** The proxy's port once listening (the configured one, or the one the OS chose for 0). */
@@ -55,19 +61,21 @@ export class HttpSide {
     private readonly emit: (out: OutMessage[]) => void,
   ) {
     const { config } = ctx;
-    this.jwt = new JwtOverMqtt({ bus: ctx.bus, now: ctx.clock });
+    const basic = basicFromConfig(config);
+    if (!basic) this.jwt = new JwtOverMqtt({ bus: ctx.bus, now: ctx.clock });
     this.http = new TenantHttp({
       endpoint,
-      tokens: this.jwt,
-      cert: readFileSync(config.path("device.cert_path")),
-      key: readFileSync(config.path("device.key_path")),
+      credentials: this.jwt ?? basicAuth(basic!),
+      // A basic-auth device may have no certificate; a certificate device must.
+      cert: readPem(config.path("device.cert_path"), !basic),
+      key: readPem(config.path("device.key_path"), !basic),
       ca: readCa(config.get("bridge.root_cert_path")),
     });
     this.proxy = new C8yProxy(this.http, (e) => ctx.log.warn("proxy request failed", { error: e }));
   }
 
   async start(): Promise<void> {
-    await this.jwt.start();
+    await this.jwt?.start();
     const { config } = this.ctx;
     const [host, port] = [config.get("c8y.proxy.bind.address"), config.get("c8y.proxy.bind.port")];
     // Without its proxy the mapper still maps and uploads: a taken port costs the proxy only.
@@ -81,7 +89,7 @@ export class HttpSide {
   async stop(): Promise<void> {
     await this.proxy.close();
     await Promise.allSettled([...this.running]);
-    await this.jwt.stop();
+    await this.jwt?.stop();
   }
 
   upload(req: UploadRequest): void {
