@@ -180,6 +180,23 @@ describe("c8y operations → te/ commands", () => {
     assert.equal(p.dateTo, "2024-01-02T00:00:00-05:30");
   });
 
+  it("an operation delivered again (after a 500, or to a restarted mapper) is taken once (thin-edge)", () => {
+    const m = ready();
+    const op = msg(OPS, { id: "70", c8y_Restart: {} });
+    assert.equal(run(m, [], op).length, 1);
+    assert.deepEqual(run(m, [], op), []);
+    // Still ignored once it is over (cleared), and so is one another mapper instance created.
+    run(m, [], msg("te/device/main///cmd/restart/c8y-mapper-70", "", true));
+    assert.deepEqual(run(m, [], op), []);
+    run(m, [], msg("te/device/main///cmd/restart/c8y-mapper-71", { status: "executing" }, true));
+    assert.deepEqual(run(m, [], msg(OPS, { id: "71", c8y_Restart: {} })), []);
+    // Positive control: a new id still becomes a command.
+    assert.equal(
+      run(m, [], msg(OPS, { id: "72", c8y_Restart: {} }))[0]![0],
+      "te/device/main///cmd/restart/c8y-mapper-72",
+    );
+  });
+
   it("an operation the entity did not announce is failed with a reason, not left pending", () => {
     const m = c8yMapper();
     m.translate(msg("te/device/main///cmd/restart", {}, true));

@@ -20,8 +20,9 @@ import { eventToC8y } from "./event.ts";
 import { healthStatus, healthToC8y } from "./health.ts";
 import { HeldMessages } from "./held.ts";
 import { measurementToC8y, parseUnits, type Units } from "./measurement.ts";
-import { operationToTe, SmartRestIds, smartRestToTe } from "./operations.ts";
+import { CMD_ID_PREFIX, operationToTe, SmartRestIds, smartRestToTe } from "./operations.ts";
 import { registrationToC8y } from "./registration.ts";
+import { SeenOperations } from "./seen-operations.ts";
 import { softwareListCommand } from "./software-list.ts";
 import { twinToC8y } from "./twin.ts";
 
@@ -67,6 +68,7 @@ export class C8yMapper {
   private softwareListSeq = 0;
   private readonly smartRestIds = new SmartRestIds();
   private readonly held = new HeldMessages();
+  private readonly seenOps = new SeenOperations();
   private readonly availability?: Availability;
   private readonly bridgeTopics: Set<EntityTopicId>;
   private readonly metricsTopic: string;
@@ -117,15 +119,15 @@ export class C8yMapper {
     if (msg.topic === OPERATIONS) {
       const j = parseJson(msg.payload);
       if (!j.ok) return j;
-      return push(
-        out,
-        operationToTe(
-          j.value,
-          this.entities,
-          this.ctx,
-          (id, op) => this.capabilities.get(id)?.ops.has(op) ?? false,
-        ),
-      );
+      const raw = (j.value as { id?: unknown } | null)?.id;
+      const id = typeof raw === "number" || typeof raw === "string" ? String(raw) : undefined;
+      // Delivered again (after a 500, or to a restarted mapper): it is already being handled.
+      if (id !== undefined && this.seenOps.has(id)) return ok;
+      if (id !== undefined) this.seenOps.start(id);
+      const r = operationToTe(j.value, this.entities, this.ctx, (topicId, op) => this.supports(topicId, op));
+      // Failed at once (no command): over already.
+      if (id !== undefined && !(r.ok && r.value.some((m) => m.retain))) this.seenOps.finish(id);
+      return push(out, r);
     }
     if (msg.topic === SMARTREST_DOWN)
       out.push(...smartRestToTe(msg.payload.toString("utf8"), this.entities, this.ctx, this.smartRestIds));
@@ -155,11 +157,13 @@ export class C8yMapper {
         return ok;
       case "command":
         // Clearing a command, or a command someone else created, needs no entity.
+        if (!isMapperCommand(ch.cmdId)) return ok;
         if (msg.payload.length === 0) {
           this.commandStatus.delete(msg.topic);
+          this.seenOps.finish(ch.cmdId.slice(CMD_ID_PREFIX.length));
           return ok;
         }
-        if (!isMapperCommand(ch.cmdId)) return ok;
+        this.seenOps.start(ch.cmdId.slice(CMD_ID_PREFIX.length));
         break;
       case "health":
         this.availability?.setHealth(ch.entity, healthStatus(msg.payload));
@@ -311,6 +315,10 @@ export class C8yMapper {
       ...registrationToC8y(e, this.entities, this.ctx, this.serviceStatus.get(e.topicId)),
       ...(this.availability?.track(e, this.ctx.now(), healthSource) ?? []),
     ];
+  }
+
+  private supports(topicId: string, op: string): boolean {
+    return this.capabilities.get(topicId)?.ops.has(op) ?? false;
   }
 
   private hasSoftwareList(topicId: string): boolean {
