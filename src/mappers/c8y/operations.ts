@@ -209,7 +209,8 @@ export function operationToTe(
     const fragments = Object.keys(json).filter((k) => /^c8y_/.test(k));
     return fail(`no handler for ${fragments.join(", ") || "this operation"} on '${xid}'`);
   }
-  if (!supports(entity.topicId, TE_OP[name]!)) return fail(`'${xid}' does not support ${name}`);
+  const teOp = TE_OP[name];
+  if (teOp && !supports(entity.topicId, teOp)) return fail(`'${xid}' does not support ${name}`);
   const r = commandMessage(ctx, entity.topicId, xid, `${CMD_ID_PREFIX}${id}`, (b) =>
     BUILDERS[name]!(json[name], b),
   );
