@@ -205,15 +205,13 @@ export class C8yMapper {
     out: OutMessage[],
     quietHealth: boolean,
   ): Result<unknown> {
-    const json = (): Result<unknown> =>
-      msg.payload.length > 0 ? parseJson(msg.payload) : { ok: true, value: undefined };
     switch (ch.kind) {
       case "measurement-meta": {
         if (msg.payload.length === 0) {
           this.units.get(entity.topicId)?.delete(ch.type);
           return ok;
         }
-        const j = json();
+        const j = optionalJson(msg.payload);
         if (!j.ok) return j;
         const u = parseUnits(j.value);
         if (u.ok) {
@@ -233,7 +231,7 @@ export class C8yMapper {
       }
       case "event":
       case "alarm": {
-        const j = json();
+        const j = optionalJson(msg.payload);
         if (!j.ok) return j;
         const to = ch.kind === "event" ? eventToC8y : alarmToC8y;
         return push(out, to(j.value, entity, ch.type, this.ctx));
@@ -362,6 +360,11 @@ export class C8yMapper {
 }
 
 const NOT_DEFAULT = "not registered and outside the default topic scheme";
+
+/** An empty payload (a clear) is no JSON, and no error. Not a closure: this is the hot path. */
+function optionalJson(payload: Buffer): Result<unknown> {
+  return payload.length > 0 ? parseJson(payload) : ok;
+}
 
 function push(out: OutMessage[], r: Result<OutMessage[]>): Result<unknown> {
   if (r.ok) for (const m of r.value) out.push(m);
