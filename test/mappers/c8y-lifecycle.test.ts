@@ -29,15 +29,28 @@ describe("c8y mapper lifecycle: 500, re-announcement, availability", () => {
       ["c8y/s/us/test-device:device:child1", "119,app.conf"],
       ["c8y/s/us", "500"],
     ];
+    // The bridge is a service in Cumulocity too: its own status first.
+    const bridge = (name: string, status: string): [string, string] => [
+      "c8y/s/us",
+      `102,test-device:device:main:service:${name},service,${name},${status}`,
+    ];
     // Down, then up: a reconnect.
-    assert.deepEqual(run(m, [], msg(BRIDGE, { status: "down" }, true)), []);
-    assert.deepEqual(run(m, [], msg(BRIDGE, { status: "up" }, true)), again);
+    assert.deepEqual(run(m, [], msg(BRIDGE, { status: "down" }, true)), [
+      bridge("tedge-mapper-bridge-c8y", "down"),
+    ]);
+    assert.deepEqual(run(m, [], msg(BRIDGE, { status: "up" }, true)), [
+      bridge("tedge-mapper-bridge-c8y", "up"),
+      ...again,
+    ]);
     // Up again without a drop in between is no reconnect.
     assert.deepEqual(run(m, [], msg(BRIDGE, { status: "up" }, true)), []);
-    // mosquitto's bridge says 0/1.
-    run(m, [], msg("te/device/main/service/mosquitto-c8y-bridge/status/health", "0", true));
+    // mosquitto's bridge says 0/1; the other bridge service is re-sent with the children.
+    const MOSQ = "te/device/main/service/mosquitto-c8y-bridge/status/health";
+    assert.deepEqual(run(m, [], msg(MOSQ, "0", true)), [bridge("mosquitto-c8y-bridge", "down")]);
+    const [first, ...rest] = run(m, [], msg(MOSQ, "1", true));
+    assert.deepEqual(first, bridge("mosquitto-c8y-bridge", "up"));
     assert.deepEqual(
-      run(m, [], msg("te/device/main/service/mosquitto-c8y-bridge/status/health", "1", true)),
+      rest.filter(([, p]) => !p.includes("tedge-mapper-bridge-c8y")),
       again,
     );
   });

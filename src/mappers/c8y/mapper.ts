@@ -165,11 +165,24 @@ export class C8yMapper {
         }
         this.seenOps.start(ch.cmdId.slice(CMD_ID_PREFIX.length));
         break;
-      case "health":
-        this.availability?.setHealth(ch.entity, healthStatus(msg.payload));
-        if (this.bridgeTopics.has(ch.entity)) return this.bridgeHealth(healthStatus(msg.payload), out);
+      case "health": {
+        const status = healthStatus(msg.payload);
+        this.availability?.setHealth(ch.entity, status);
+        // The bridge is a service like any other too (thin-edge shows mosquitto-c8y-bridge); its
+        // own status goes first, then what a reconnect needs.
+        if (this.bridgeTopics.has(ch.entity)) {
+          const r = this.known(ch, msg, out);
+          this.bridgeHealth(status, out, ch.entity);
+          return r;
+        }
         break;
+      }
     }
+    return this.known(ch, msg, out);
+  }
+
+  /** A data message: its entity (held, or auto-registered when new), then its mapping. */
+  private known(ch: TeChannel, msg: InMessage, out: OutMessage[]): Result<unknown> {
     if (!this.entities.get(ch.entity) && !defaultScheme(ch.entity)) {
       // Not registered yet and outside the default scheme: held until its registration arrives.
       if (msg.payload.length > 0) this.held.hold(ch.entity, msg);
@@ -287,17 +300,18 @@ export class C8yMapper {
    * said again — child registrations, supported operations, log and config types — and `500`
    * fetches operations sent while the link was down.
    */
-  private bridgeHealth(status: string, out: OutMessage[]): Result<unknown> {
+  private bridgeHealth(status: string, out: OutMessage[], said?: EntityTopicId): void {
     const up = status === "up";
-    if (up && !this.bridgeUp) out.push(...this.reannounce(), { topic: SMARTREST_UP, payload: "500", qos: 1 });
+    if (up && !this.bridgeUp)
+      out.push(...this.reannounce(said), { topic: SMARTREST_UP, payload: "500", qos: 1 });
     this.bridgeUp = up;
-    return ok;
   }
 
-  private reannounce(): OutMessage[] {
+  /** Everything Cumulocity must know again; `said`: an entity whose registration just went out. */
+  private reannounce(said?: EntityTopicId): OutMessage[] {
     const out: OutMessage[] = [];
     const walk = (e: Entity) => {
-      if (e.topicId !== MAIN_DEVICE)
+      if (e.topicId !== MAIN_DEVICE && e.topicId !== said)
         out.push(...registrationToC8y(e, this.entities, this.ctx, this.serviceStatus.get(e.topicId)));
       const caps = this.capabilities.get(e.topicId);
       if (caps?.ops.size) out.push(...announceCapabilities(caps, e, this.ctx));
