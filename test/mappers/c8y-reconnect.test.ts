@@ -18,7 +18,7 @@ import {
   waitFor,
 } from "../bridge/harness.ts";
 import { type Mosquitto, startMosquitto } from "../helpers/mosquitto.ts";
-import { freePort } from "../helpers/ports.ts";
+import { canConnect, freePort } from "../helpers/ports.ts";
 import { clientCert, cloudBrokerConfig, createPki, type Pki } from "../helpers/tls-pki.ts";
 
 const DEVICE = "rc-device";
@@ -75,6 +75,8 @@ describe("c8y mapper + bridge: pending operations and capabilities on every (re)
       20_000,
     );
     await cloud.restart();
+    // restart() waits for the TLS listener; the observer's plain one may come a moment later.
+    await waitFor("the cloud's plain listener", () => canConnect(plainPort).then((up) => up || undefined));
     atCloud = await collect(await client(plainPort), "s/us");
     // The mapper says it again (the bridge may also resend what was unacknowledged: so the local
     // side is what proves the re-announcement), and it reaches the cloud.

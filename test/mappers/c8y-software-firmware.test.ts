@@ -306,6 +306,17 @@ describe("firmware_update status → 504/506/505 and twin/firmware (thin-edge's 
     ]);
   });
 
+  it("the inventory is updated only when a twin value changed (thin-edge)", () => {
+    const m = c8yMapper();
+    const t = msg("te/device/main///twin/firmware", { name: "fw", version: "1", url: "u" }, true);
+    assert.equal(run(m, [], t).length, 1);
+    assert.deepEqual(run(m, [], t), []);
+    assert.equal(
+      run(m, [], msg("te/device/main///twin/firmware", { name: "fw", version: "2", url: "u" }, true)).length,
+      1,
+    );
+  });
+
   it("twin/agent → the c8y_Agent fragment (thin-edge)", () => {
     assert.deepEqual(
       run(c8yMapper(), [], msg("te/device/main///twin/agent", { name: "ledge", version: "1" }, true)),

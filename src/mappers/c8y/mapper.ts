@@ -69,6 +69,8 @@ export class C8yMapper {
   private readonly smartRestIds = new SmartRestIds();
   private readonly held = new HeldMessages();
   private readonly seenOps = new SeenOperations();
+  /** The last value sent per twin topic. */
+  private readonly twins = new Map<string, string>();
   private readonly availability?: Availability;
   private readonly bridgeTopics: Set<EntityTopicId>;
   private readonly metricsTopic: string;
@@ -249,8 +251,14 @@ export class C8yMapper {
         const to = ch.kind === "event" ? eventToC8y : alarmToC8y;
         return push(out, to(j.value, entity, ch.type, this.ctx));
       }
-      case "twin":
-        return push(out, twinToC8y(msg.payload, entity, ch.fragment));
+      case "twin": {
+        // thin-edge updates the inventory only when the value changed.
+        const text = msg.payload.toString("utf8");
+        if (this.twins.get(msg.topic) === text) return ok;
+        const r = push(out, twinToC8y(msg.payload, entity, ch.fragment));
+        if (r.ok) this.twins.set(msg.topic, text);
+        return r;
+      }
       case "health":
         // A just-created service was announced with this status already.
         if (!quietHealth)
@@ -356,6 +364,8 @@ export class C8yMapper {
         this.serviceStatus.delete(topicId);
         this.units.delete(topicId);
         this.availability?.forget(topicId);
+        for (const t of this.twins.keys())
+          if (t.startsWith(`${this.prefix}${topicId}/twin/`)) this.twins.delete(t);
       }
       return ok;
     }
