@@ -5,7 +5,7 @@
  * on `c8y/s/dat`) and the operator (operations on `c8y/devicecontrol/notifications`).
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -42,6 +42,13 @@ describe("Cumulocity HTTP side (uploads, downloads, proxy, JWT) against an HTTPS
     dir = mkdtempSync(join(tmpdir(), "ledge-c8y-http-"));
     writeFileSync(join(dir, "app.log"), LOG);
     writeFileSync(join(dir, "app.conf"), "level = 1\n");
+    // A software plugin (thin-edge's sm-plugin protocol) that keeps the file it is given to install.
+    mkdirSync(join(dir, "plugins"));
+    writeFileSync(
+      join(dir, "plugins", "fake"),
+      `#!/bin/sh\ncase "$1" in\n  install) while [ $# -gt 0 ]; do [ "$1" = --file ] && cp "$2" "${join(dir, "installed")}"; shift; done ;;\nesac\nexit 0\n`,
+      { mode: 0o755 },
+    );
     const port = await freePort();
     proxyPort = await freePort();
     ftsPort = await freePort();
@@ -60,6 +67,7 @@ describe("Cumulocity HTTP side (uploads, downloads, proxy, JWT) against an HTTPS
       "data.path": join(dir, "data"),
       "agent.log_types": [`app=${join(dir, "app.log")}`],
       "agent.config_types": [`app.conf=${join(dir, "app.conf")}`],
+      "agent.sm_plugins_dir": join(dir, "plugins"),
     });
     running = await run(config, ["broker", "api", "agent", "c8y-mapper"], createLogger({ level: "error" }));
     client = await mqtt.connectAsync({ host: "127.0.0.1", port });
@@ -76,7 +84,7 @@ describe("Cumulocity HTTP side (uploads, downloads, proxy, JWT) against an HTTPS
     await waitFor(
       "the agent's capabilities",
       () =>
-        ["log_upload", "config_snapshot", "config_update"].every((op) =>
+        ["log_upload", "config_snapshot", "config_update", "software_update"].every((op) =>
           seen.some((s) => s.topic === `te/device/main///cmd/${op}`),
         ) || undefined,
     );
@@ -188,6 +196,30 @@ describe("Cumulocity HTTP side (uploads, downloads, proxy, JWT) against an HTTPS
     assert.equal(readFileSync(join(dir, "app.conf"), "utf8"), "level = 2\n");
     const get = tenant.requests.find((r) => r.path === "/inventory/binaries/88395");
     assert.match(String(get?.headers.authorization), /^Bearer /);
+    assert.deepEqual(tenant.problems, []);
+  });
+
+  it("c8y_SoftwareUpdate of a tenant-hosted module: the agent fetches it through the proxy and the plugin installs that file", async () => {
+    tenant.inventoryBinaries.set("777", Buffer.from("package bytes"));
+    const mark = seen.length;
+    await operation({
+      id: "9006",
+      c8y_SoftwareUpdate: [
+        {
+          name: "app",
+          version: "1.0::fake",
+          url: `https://127.0.0.1:${tenant.port}/inventory/binaries/777`,
+          action: "install",
+        },
+      ],
+    });
+    const done = await status(/^50[56],9006/, mark);
+    assert.equal(done.payload, "506,9006");
+    assert.equal(readFileSync(join(dir, "installed"), "utf8"), "package bytes");
+    assert.match(
+      String(tenant.requests.find((r) => r.path === "/inventory/binaries/777")?.headers.authorization),
+      /^Bearer /,
+    );
     assert.deepEqual(tenant.problems, []);
   });
 
