@@ -1,7 +1,6 @@
 /** AWS IoT Core's topic contract on the local bus (`aws/`): written by the aws mapper, moved by the bridge. */
 import type { LocalRemote } from "./az.ts";
 
-export const AWS_PREFIX = "aws";
 const TELEMETRY = "aws/td";
 
 /** `aws/td/<entity with :>/<channel>/<type>`; the bridge maps `aws/td/#` to `thinedge/<id>/td/#`. */

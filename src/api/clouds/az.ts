@@ -1,5 +1,4 @@
 /** Azure IoT Hub's topic contract on the local bus (`az/`): written by the az mapper, moved by the bridge. */
-export const AZ_PREFIX = "az";
 /** Device-to-cloud messages; the bridge maps them to `devices/<id>/messages/events/`. */
 export const AZ_EVENTS = "az/messages/events/";
 

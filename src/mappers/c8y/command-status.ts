@@ -55,7 +55,6 @@ export interface UploadRequest {
   entity: Entity;
   op: "log_upload" | "config_snapshot";
   cmdTopic: string;
-  cmdId: string;
   /** The file on the file transfer service. */
   tedgeUrl: string;
   /** Log or config type: the Cumulocity event's type and text. */
@@ -105,7 +104,7 @@ export function commandStatusToC8y(
               clear,
             ],
           };
-        ctx.upload({ ref, entity, op, cmdTopic, cmdId, tedgeUrl, type });
+        ctx.upload({ ref, entity, op, cmdTopic, tedgeUrl, type });
         return { ok: true, value: [] };
       }
       const twin =

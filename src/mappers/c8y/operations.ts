@@ -16,8 +16,6 @@ import { firmwareFrom515, firmwareFromJson } from "./firmware.ts";
 import { type ProxyUrls, proxyUrl } from "./http/proxy-url.ts";
 import { parseRecord, record } from "./smartrest.ts";
 
-export const OPERATIONS_TOPIC = OPERATIONS;
-export const SMARTREST_DOWN_TOPIC = SMARTREST_DOWN;
 export const CMD_ID_PREFIX = "c8y-mapper-";
 
 export interface OperationContext extends MapperContext {
