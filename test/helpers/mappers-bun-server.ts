@@ -14,7 +14,7 @@ import { createC8yMapperComponent } from "../../src/mappers/c8y/component.ts";
 
 const log = createLogger({ level: "error" });
 const broker = await EmbeddedBroker.start({ host: "127.0.0.1", port: 0, log });
-const bus = new LocalBus(broker.aedes, (e) => log.error("handler failed", { error: e }));
+const bus = new LocalBus(broker.core, (e) => log.error("handler failed", { error: e }));
 const config = loadConfig(mkdtempSync(join(tmpdir(), "ledge-bun-")), {}).with({
   "device.id": "test-device",
   ...JSON.parse(process.argv[2] ?? "{}"),
