@@ -10,6 +10,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const BENCHES = [
   // one line per benchmark file
   "footprint.ts",
+  "broker.ts",
   "c8y.ts",
   "agent.ts",
   "modbus.ts",
@@ -17,6 +18,7 @@ const BENCHES = [
   "batch.ts",
   "bridge.ts",
   "bridge-compact.ts",
+  "console.ts",
 ];
 
 const only = process.argv.slice(2);

@@ -2,11 +2,20 @@
  * `npm run release`: per built target, `ledge-<version>-<target>.tar.xz` (binary + service files),
  * `ledge_<version>_<arch>.deb`, plus `install.sh` and `SHA256SUMS`, in dist/release/.
  *   npm run release [-- --out DIR] [--version V] [--fast] [--targets linux-x64,linux-arm64]
- * `--fast` compresses at xz level 0 (the tests); a release uses `xz -9e`. Builds nothing itself:
+ * `--fast` (the tests) compresses tarballs at xz level 0 and leaves the .deb uncompressed; a
+ * release uses `xz -9e`. Builds nothing itself:
  * run `npm run build` first (missing binaries are an error, not skipped).
  */
 import { createHash } from "node:crypto";
-import { chmodSync, createReadStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { basename, join } from "node:path";
 import { parseArgs } from "node:util";
 import { DEFAULT_TARGETS, outputPath, type Target, targetByName } from "../targets/index.ts";
@@ -21,7 +30,12 @@ async function sha256(file: string): Promise<string> {
   return h.digest("hex");
 }
 
-export async function release(o: { out: string; version: string; fast: boolean; targets: Target[] }): Promise<string[]> {
+export async function release(o: {
+  out: string;
+  version: string;
+  fast: boolean;
+  targets: Target[];
+}): Promise<string[]> {
   rmSync(o.out, { recursive: true, force: true });
   mkdirSync(o.out, { recursive: true });
   const files: string[] = [];
@@ -32,7 +46,10 @@ export async function release(o: { out: string; version: string; fast: boolean; 
     files.push(buildDeb({ target, binary, version: o.version, out: o.out, fast: o.fast }));
   }
   const installer = join(o.out, "install.sh");
-  writeFileSync(installer, readFileSync(join(ROOT, "scripts/release/install.sh"), "utf8").replace("@VERSION@", o.version));
+  writeFileSync(
+    installer,
+    readFileSync(join(ROOT, "scripts/release/install.sh"), "utf8").replace("@VERSION@", o.version),
+  );
   chmodSync(installer, 0o755);
   files.push(installer);
   const sums = await Promise.all(files.map(async (f) => `${await sha256(f)}  ${basename(f)}\n`));
@@ -57,6 +74,11 @@ if (import.meta.main ?? process.argv[1] === import.meta.filename) {
         return t;
       })
     : [...DEFAULT_TARGETS];
-  const files = await release({ out: values.out, version: values.version ?? pkg.version, fast: values.fast, targets });
+  const files = await release({
+    out: values.out,
+    version: values.version ?? pkg.version,
+    fast: values.fast,
+    targets,
+  });
   for (const f of files) process.stdout.write(`${f}\n`);
 }

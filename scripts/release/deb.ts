@@ -161,7 +161,7 @@ export function buildDeb(o: {
     const file = join(o.out, `${PACKAGE}_${o.version}_${arch}.deb`);
     const r = spawnSync(
       "dpkg-deb",
-      ["--root-owner-group", `-Zxz`, o.fast ? "-z0" : "-z9", "--build", stage, file],
+      ["--root-owner-group", ...(o.fast ? ["-Znone"] : ["-Zxz", "-z9"]), "--build", stage, file],
       { encoding: "utf8" },
     );
     if (r.status !== 0) throw new Error(`dpkg-deb failed: ${r.stderr || r.error?.message}`);

@@ -15,7 +15,13 @@ export function tarballName(version: string, t: Target): string {
   return `${PACKAGE}-${version}-${t.name}.tar.xz`;
 }
 
-export function buildTarball(o: { target: Target; binary: string; version: string; out: string; fast: boolean }): string {
+export function buildTarball(o: {
+  target: Target;
+  binary: string;
+  version: string;
+  out: string;
+  fast: boolean;
+}): string {
   const top = `${PACKAGE}-${o.version}-${o.target.name}`;
   const stage = mkdtempSync(join(tmpdir(), "ledge-tar-"));
   try {
@@ -39,7 +45,18 @@ export function buildTarball(o: { target: Target; binary: string; version: strin
     const file = join(o.out, tarballName(o.version, o.target));
     const r = spawnSync(
       "tar",
-      ["--owner=0", "--group=0", "--sort=name", "-C", stage, "-cf", file, "-I", o.fast ? "xz -0 -T0" : "xz -9e -T0", top],
+      [
+        "--owner=0",
+        "--group=0",
+        "--sort=name",
+        "-C",
+        stage,
+        "-cf",
+        file,
+        "-I",
+        o.fast ? "xz -0 -T0" : "xz -9e -T0",
+        top,
+      ],
       { encoding: "utf8" },
     );
     if (r.status !== 0) throw new Error(`tar failed: ${r.stderr || r.error?.message}`);

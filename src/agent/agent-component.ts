@@ -1,14 +1,17 @@
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { MAIN_DEVICE, topicFor } from "../api/topics.ts";
 import type { Component, Context } from "../component/component.ts";
+import { CONFIG_FILE, parseConfigText } from "../config/store.ts";
 import { CommandEngine } from "./commands/engine.ts";
 import { timeoutMs } from "./commands/state.ts";
 import { CommandStore } from "./commands/store.ts";
+import type { ConsoleFile, RunningConsole } from "./console/index.ts";
 import { type DeclaredTypes, loadDeclaredTypes } from "./declared-types.ts";
 import { EntityView } from "./http/entity-view.ts";
 import { AgentHttpServer } from "./http/server.ts";
 import { SystemMonitor } from "./monitor/system-monitor.ts";
-import { configSnapshotOperation, configUpdateOperation } from "./operations/config.ts";
+import { type ConfigValidator, configSnapshotOperation, configUpdateOperation } from "./operations/config.ts";
 import { firmwareUpdateOperation, type SelfUpdateOptions } from "./operations/firmware-update.ts";
 import { logUploadOperation } from "./operations/log-upload.ts";
 import type { Operation } from "./operations/operation.ts";
@@ -18,6 +21,11 @@ import { ledgeArgs } from "./self-update/binary.ts";
 import { sudoWrapper } from "./sudo.ts";
 
 export interface AgentOverrides {
+  /**
+   * Checks of config files that config_update installs, by absolute path: the composition root
+   * adds those of components the agent cannot import (modbus.toml, serial.toml).
+   */
+  validators?: Record<string, ConfigValidator>;
   /** Replaces parts of the self-update wiring (tests: a script as target, no real exit). */
   selfUpdate?: Partial<SelfUpdateOptions>;
   env?: NodeJS.ProcessEnv;
@@ -33,8 +41,14 @@ export class AgentComponent implements Component {
   readonly http: AgentHttpServer;
   private readonly view: EntityView;
   private readonly monitor: SystemMonitor;
+  private console?: RunningConsole;
+  /** Device files the console edits: the config types with a validator (none until a driver registers one). */
+  private readonly consoleFiles: () => ConsoleFile[] = () => [];
 
-  constructor(ctx: Context, overrides: AgentOverrides = {}) {
+  constructor(
+    private readonly ctx: Context,
+    overrides: AgentOverrides = {},
+  ) {
     const { config, bus, clock } = ctx;
     const log = ctx.log;
     const root = config.get("mqtt.topic_root");
@@ -80,7 +94,12 @@ export class AgentComponent implements Component {
       softwareListOperation(software),
       softwareUpdateOperation(software),
       configSnapshotOperation(() => types().config),
-      configUpdateOperation(() => types().config),
+      configUpdateOperation(() => types().config, {
+        // parsed and validated as `ledge run` reads it: a bad one would keep ledge from starting
+        [join(config.dir, CONFIG_FILE)]: async (f) =>
+          void parseConfigText(await readFile(f, "utf8"), CONFIG_FILE),
+        ...overrides.validators,
+      }),
       logUploadOperation(() => types().log, clock),
       firmwareUpdateOperation(selfUpdate),
     ];
@@ -121,6 +140,24 @@ export class AgentComponent implements Component {
   async start(): Promise<void> {
     await this.view.start();
     await this.http.start();
+    if (this.ctx.config.get("console.enable")) {
+      const { startConsole } = await import("./console/index.ts");
+      const { config, bus, clock } = this.ctx;
+      const host = config.get("http.bind.address");
+      const local = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
+      this.console = await startConsole({
+        config,
+        bus,
+        clock,
+        log: this.ctx.log.child("console"),
+        files: this.consoleFiles,
+        transfer: {
+          dir: join(config.dataDir, "file-transfer"),
+          url: () => `http://${local.includes(":") ? `[${local}]` : local}:${this.http.port}/te/v1/files`,
+        },
+      });
+      this.http.mount("/console/", this.console.handle);
+    }
     await this.engine.start();
     await this.monitor.start();
   }
@@ -128,6 +165,7 @@ export class AgentComponent implements Component {
   async stop(): Promise<void> {
     await this.monitor.stop();
     await this.engine.stop();
+    await this.console?.stop();
     await this.http.stop();
     await this.view.stop();
   }
@@ -141,6 +179,6 @@ export function supervisorRestart(configured: string[], env: NodeJS.ProcessEnv):
   return [];
 }
 
-export function createAgentComponent(ctx: Context): Component {
-  return new AgentComponent(ctx);
+export function createAgentComponent(ctx: Context, overrides: AgentOverrides = {}): Component {
+  return new AgentComponent(ctx, overrides);
 }

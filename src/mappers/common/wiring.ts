@@ -9,6 +9,8 @@ import type { MapperContext, OutMessage } from "./types.ts";
 
 export interface Translator {
   translate(msg: BusMessage): OutMessage[];
+  /** What to publish once subscribed (announcements a cloud expects on every start). */
+  start?(): OutMessage[];
   /** Called on stop: publish what is still buffered (batches). */
   flush?(): OutMessage[];
   /** Messages due by time (batch age); called at `nextDeadline()` on the context's clock. */
@@ -28,6 +30,7 @@ export function mapperContext(ctx: Context, component: string): MapperContext {
     root: ctx.config.get("mqtt.topic_root"),
     now: ctx.clock,
     maxPayloadBytes: ctx.config.get("mqtt.max_payload_bytes"),
+    apiReportsErrors: ctx.config.get("run.components").includes("api"),
   };
 }
 
@@ -37,7 +40,6 @@ export class MapperComponent implements Component {
   private running = false;
   private timer?: NodeJS.Timeout;
   private timerAt = Number.POSITIVE_INFINITY;
-  private pending?: Promise<void>;
   private readonly onError: (e: unknown) => void;
 
   constructor(
@@ -45,26 +47,27 @@ export class MapperComponent implements Component {
     private readonly ctx: Context,
     private readonly filters: string[],
     private readonly translator: Translator,
-    private readonly hooks: { start?: () => void; stop?: () => void } = {},
+    private readonly hooks: { start?: () => void | Promise<void>; stop?: () => void | Promise<void> } = {},
   ) {
     this.onError = (e) => ctx.log.error("publish failed", { error: e });
   }
 
   async start(): Promise<void> {
-    this.hooks.start?.();
+    await this.hooks.start?.();
     this.running = true;
     this.sub = await this.ctx.bus.subscribe(this.filters, (msg) => this.handle(msg), { qos: 1 });
+    this.emit(this.translator.start?.() ?? []);
+    if (this.translator.nextDeadline) this.arm();
   }
 
   async stop(): Promise<void> {
     this.running = false;
     await this.sub?.unsubscribe();
     this.sub = undefined;
-    this.hooks.stop?.();
+    await this.hooks.stop?.();
     clearTimeout(this.timer);
     this.timer = undefined;
     this.timerAt = Number.POSITIVE_INFINITY;
-    await this.pending;
     const rest = this.translator.flush?.() ?? [];
     await Promise.all(rest.map((m) => this.publish(m, 1)));
   }
@@ -87,22 +90,9 @@ export class MapperComponent implements Component {
     if (this.translator.nextDeadline) this.arm();
   }
 
-  /**
-   * Telemetry goes straight out. After a retained message, what follows waits until it has been
-   * delivered: aedes stamps a packet's order when it is created but emits a retained one only once
-   * stored, and a client that already got a later packet drops the earlier one as a duplicate.
-   */
+  /** Publishes in order: the bus keeps one client's messages in publish order. */
   private send(out: OutMessage[], qos: 0 | 1 | 2): void {
-    if (this.pending === undefined && !out.some((m) => m.retain)) {
-      for (const m of out) this.publish(m, qos).catch(this.onError);
-      return;
-    }
-    let p = this.pending ?? Promise.resolve();
-    for (const m of out) p = p.then(() => this.publish(m, qos)).catch(this.onError);
-    this.pending = p;
-    void p.then(() => {
-      if (this.pending === p) this.pending = undefined;
-    });
+    for (const m of out) this.publish(m, qos).catch(this.onError);
   }
 
   /** One timer at the translator's next deadline; the translator itself stays clock-free. */
