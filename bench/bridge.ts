@@ -52,7 +52,11 @@ async function endToEnd(n: number) {
   const device = clientCert(pki, "bench-device");
   const cfg = await cloudBrokerConfig(pki, [pki.caCert]);
   const cloud = await persistentCloud(cfg.lines, cfg.tlsPort);
-  const observer = await client(cfg.plainPort, { clientId: "bench-observer", clean: false, reconnectPeriod: 50 });
+  const observer = await client(cfg.plainPort, {
+    clientId: "bench-observer",
+    clean: false,
+    reconnectPeriod: 50,
+  });
   let got = 0;
   let done: () => void = () => {};
   observer.on("message", () => {
@@ -134,7 +138,11 @@ async function underLoad(settings: Record<string, string | number | boolean>) {
   const device = clientCert(pki, "bench-device");
   const cfg = await cloudBrokerConfig(pki, [pki.caCert]);
   const cloud = await persistentCloud(cfg.lines, cfg.tlsPort);
-  const observer = await client(cfg.plainPort, { clientId: "bench-observer", clean: false, reconnectPeriod: 50 });
+  const observer = await client(cfg.plainPort, {
+    clientId: "bench-observer",
+    clean: false,
+    reconnectPeriod: 50,
+  });
   const seen = { live: 0, backlog: 0 };
   observer.on("message", (_t, p) => {
     if (p[0] === 0x62) seen.backlog++;

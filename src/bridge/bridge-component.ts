@@ -3,7 +3,7 @@ import type { Component, Context } from "../component/component.ts";
 import type { Config } from "../config/store.ts";
 import { CloudLink } from "./cloud-link.ts";
 import { foldMeasurements } from "./compact.ts";
-import { type AlarmKind, alarmMessage, metricsPayload, metricsTopic } from "./metrics.ts";
+import { type AlarmKind, alarmMessage, isBridgeReport, metricsPayload, metricsTopic } from "./metrics.ts";
 import { DiskQueue, type FsyncPolicy } from "./queue/disk-queue.ts";
 import { MemoryQueue } from "./queue/memory-queue.ts";
 import type { Foldable, MessageQueue } from "./queue/types.ts";
@@ -93,6 +93,7 @@ export function createBridgeComponent(ctx: Context): Component {
             keepaliveS: config.get("bridge.keepalive_s"),
             ackTimeoutMs: config.get("bridge.ack_timeout_s") * 1000,
             stallMs: config.get("bridge.stall_s") * 1000,
+            isPriority: isBridgeReport,
           });
         } catch (e) {
           skip(cloud, e);

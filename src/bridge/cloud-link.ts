@@ -5,7 +5,7 @@ import type { Logger } from "../foundation/logger.ts";
 import { Backoff } from "./backoff.ts";
 import { classify } from "./diagnose.ts";
 import { Liveness } from "./liveness.ts";
-import type { MessageQueue } from "./queue/types.ts";
+import type { MessageQueue, QueuedMessage } from "./queue/types.ts";
 import { TokenBucket } from "./rate.ts";
 import { downlinkTopic, uplinkTopic } from "./routes.ts";
 import { cloudClientOptions, type LinkSettings } from "./settings.ts";
@@ -23,6 +23,8 @@ export interface LinkOptions {
   ackTimeoutMs: number;
   /** Work waiting and no acknowledgement for this long: reported as stalled. */
   stallMs: number;
+  /** Local messages sent at once, ahead of the queue, while connected (the bridge's own reports). */
+  isPriority?: (localTopic: string, payload: Uint8Array) => boolean;
   backoffMinMs: number;
   backoffMaxMs: number;
   keepaliveS: number;
@@ -83,6 +85,7 @@ export class CloudLink {
   private everConnected = false;
   private stopped = true;
   private inflight: InFlight[] = [];
+  private readonly priorityInFlight = new Set<QueuedMessage>();
   private sub?: Subscription;
   private reconnectTimer?: ReturnType<typeof setTimeout>;
   private pumpTimer?: ReturnType<typeof setTimeout>;
@@ -177,12 +180,36 @@ export class CloudLink {
       this.o.log.error("message not forwarded: invalid cloud topic", { topic: m.topic, error: bad });
       return;
     }
+    const msg = { topic, payload: m.payload, qos: 1 as const, retain: false };
+    if (this.o.isPriority?.(m.topic, m.payload) && this.sendPriority(msg)) return;
+    this.store(msg);
+  }
+
+  /** Queues a message for the cloud, in order behind everything stored before it. */
+  private store(msg: QueuedMessage): void {
     // A message that cannot be stored is counted by the queue with its reason (full, disk), and
     // the queue logs each change of its disk state once.
-    const seq = this.o.queue.append({ topic, payload: m.payload, qos: 1, retain: false });
+    const seq = this.o.queue.append(msg);
     if (seq === undefined) return;
     if (this.connected) this.bucket.credit();
     this.schedulePump();
+  }
+
+  /**
+   * The bridge's own metrics and alarms go out at once, ahead of any backlog, while the link is
+   * up; one not acknowledged when the connection ends is queued like any other message.
+   */
+  private sendPriority(msg: QueuedMessage): boolean {
+    const client = this.client;
+    if (!client || !this.connected) return false;
+    const gen = this.generation;
+    this.priorityInFlight.add(msg);
+    client.publish(msg.topic, Buffer.from(msg.payload), { qos: 1 }, (err) => {
+      if (gen !== this.generation || !this.priorityInFlight.delete(msg)) return;
+      if (err) this.store(msg);
+      else this.counters.messagesSent++;
+    });
+    return true;
   }
 
   private checkLiveness(): void {
@@ -272,6 +299,9 @@ export class CloudLink {
       this.counters.resent += this.inflight.length;
       this.inflight = [];
       this.o.queue.rewind();
+      const unacked = [...this.priorityInFlight];
+      this.priorityInFlight.clear();
+      for (const msg of unacked) this.store(msg);
       client.removeAllListeners("close");
       client.end(true);
       if (this.stopped) return;

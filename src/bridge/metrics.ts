@@ -1,6 +1,7 @@
 import type { LinkConditions, LinkMetrics } from "./cloud-link.ts";
 
-const SERVICE = "device/main/service/ledge-bridge";
+const SERVICE_NAME = "ledge-bridge";
+const SERVICE = `device/main/service/${SERVICE_NAME}`;
 
 /** The te/ topic of the bridge's own measurements (service `ledge-bridge` of the main device). */
 export const metricsTopic = (root: string) => `${root}/${SERVICE}/m/bridge`;
@@ -18,6 +19,21 @@ export function metricsPayload(links: { name: string; metrics: LinkMetrics }[], 
   }
   doc.time = new Date(nowMs).toISOString();
   return JSON.stringify(doc);
+}
+
+/**
+ * Is a local message (after a mapper translated it for its cloud) one of the bridge's own reports?
+ * Every mapper names the source entity in the topic or the payload: te/ and aws topics carry
+ * `service/ledge-bridge` or `service:ledge-bridge`, Cumulocity carries the external id
+ * `<device>:device:main:service:ledge-bridge` (topic `s/us/<id>` or `externalSource`).
+ */
+export function isBridgeReport(topic: string, payload: Uint8Array): boolean {
+  const marks = [`service/${SERVICE_NAME}`, `service:${SERVICE_NAME}`];
+  if (marks.some((k) => topic.includes(k))) return true;
+  const head = Buffer.from(payload.buffer, payload.byteOffset, Math.min(payload.byteLength, 512)).toString(
+    "latin1",
+  );
+  return marks.some((k) => head.includes(k));
 }
 
 export type AlarmKind = "stalled" | "disk";

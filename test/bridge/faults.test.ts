@@ -13,12 +13,14 @@ import {
   cloudSettings,
   count,
   fakeCloud,
+  PREFIX,
   plainCloud,
   publishRange,
   smallDisk,
+  TOPIC,
   watch,
 } from "./fault-kit.ts";
-import { closeClients, type Ledge, rm, startLedge, tempDir, waitFor } from "./harness.ts";
+import { client, closeClients, type Ledge, rm, startLedge, tempDir, waitFor } from "./harness.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -231,6 +233,39 @@ describe("bridge faults", () => {
     );
     await stop(l);
     await fake.close();
+  });
+
+  it("the bridge's own reports go out live, ahead of a backlog; other live messages keep their place behind it", async () => {
+    fresh();
+    await cloud.broker.stop();
+    const l = await start(cloudSettings(cloud.broker.port, { "bridge.drain_rate": 20 }));
+    const w = await watch(l);
+    const acked = await publishRange(w.pub, 0, 300);
+    await cloud.broker.restart();
+    const watcher = await client(cloud.broker.port, { reconnectPeriod: 50 });
+    await waitFor("link up", () => l.logs.some((x) => / connected/.test(x)), 10_000);
+    const report = `${PREFIX}/te/device/main/service/ledge-bridge/m/bridge`;
+    let reportAt = -1;
+    watcher.on("message", (t) => {
+      if (t === report) reportAt = cloud.got.size;
+    });
+    await watcher.subscribeAsync(report, { qos: 1 });
+    await w.pub.publishAsync(report, '{"mqtt":{"queue_depth":300}}', { qos: 1 });
+    await w.pub.publishAsync(TOPIC, "300", { qos: 1 });
+    acked.push(300);
+    await waitFor("report at the cloud", () => (reportAt >= 0 ? true : undefined), 5000);
+    assert.ok(reportAt < 200, `the report arrived after ${reportAt} of the backlog`);
+    const m = await waitFor(
+      "backlog and live message delivered",
+      () => {
+        const x = w.metrics();
+        return x && x.queue_depth === 0 && cloud.got.size === 301 ? x : undefined;
+      },
+      30_000,
+    );
+    assert.equal([...cloud.got].indexOf(300), 300, "an ordinary live message stays behind the backlog");
+    assertAccounted(cloud, acked, m);
+    await stop(l);
   });
 
   it("sustained 1,000 messages/s for 30 s with default settings: 0 drops, nothing held back", async () => {
