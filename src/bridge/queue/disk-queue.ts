@@ -5,10 +5,6 @@ import {
   mkdirSync,
   openSync,
   readdirSync,
-  readFileSync,
-  readSync,
-  renameSync,
-  rmSync,
   truncateSync,
   unlinkSync,
   writevSync,
@@ -17,21 +13,14 @@ import { join } from "node:path";
 import { syncDir } from "../../foundation/files.ts";
 import type { Logger } from "../../foundation/logger.ts";
 import { CommitFile, type CommitState } from "./commit-file.ts";
+import { COMPACT_SUFFIX, compactRun } from "./compact-run.ts";
 import { convertLegacySegments } from "./legacy.ts";
 import { lockDir } from "./lock.ts";
-import {
-  type Decoded,
-  decodeRecord,
-  encodeHead,
-  nextValid,
-  peekRecord,
-  RECORD_HEADER_BYTES,
-  RECORD_PEEK_BYTES,
-} from "./record.ts";
+import { encodeHead, nextValid, peekRecord, RECORD_PEEK_BYTES } from "./record.ts";
 import { type Hole, listSegmentBases, type Segment, scanSegment, segmentPath } from "./segment.ts";
+import { SegmentReader } from "./segment-reader.ts";
 import {
   DropLedger,
-  type Foldable,
   type MessageQueue,
   type QueuedMessage,
   type QueueEntry,
@@ -71,9 +60,6 @@ type At =
   | { hole: Hole }
   | { hole?: undefined; size: number; seq: number; time: number; msg?: QueuedMessage; handedOut: boolean };
 
-const READ_AHEAD = 64 * 1024;
-const COMPACT_SUFFIX = ".compact";
-
 /**
  * Append-only segment files plus a fixed-size commit file (the seq of the oldest record not yet
  * delivered, and the drop counts). Every record carries its seq and a CRC-32 (record.ts): damage
@@ -96,7 +82,7 @@ export class DiskQueue implements MessageQueue {
   private commitDirty = false;
   private diskError?: string;
   private timer?: ReturnType<typeof setInterval>;
-  private readBuf?: { seg: Segment; start: number; buf: Buffer };
+  private readonly reader = new SegmentReader();
   private unlock?: () => void;
   private commitFile!: CommitFile;
   private ledger!: DropLedger;
@@ -316,7 +302,7 @@ export class DiskQueue implements MessageQueue {
     }
     if (this.writeFd >= 0) closeSync(this.writeFd);
     this.writeFd = -1;
-    for (const s of this.segments) this.closeRead(s);
+    for (const s of this.segments) this.reader.release(s);
     this.commitFile.close();
     this.unlock();
     this.unlock = undefined;
@@ -396,12 +382,12 @@ export class DiskQueue implements MessageQueue {
     const handedOut = seq < this.cursor.seq;
     if (!withMsg && handedOut) {
       // Already checked when it was handed out: the header is enough.
-      const p = peekRecord(this.read(seg, pos, RECORD_PEEK_BYTES));
+      const p = peekRecord(this.reader.read(seg, pos, RECORD_PEEK_BYTES));
       return { ...p, handedOut };
     }
-    const d = this.decodeAt(seg, pos);
+    const d = this.reader.decodeAt(seg, pos);
     if (d.ok) return { size: d.size, seq: d.seq, time: d.time, msg: d.msg, handedOut };
-    const rest = this.read(seg, pos, seg.size - pos);
+    const rest = this.reader.read(seg, pos, seg.size - pos);
     const found = nextValid(rest, 1);
     const next = this.segments[this.segments.indexOf(seg) + 1];
     const hole: Hole = {
@@ -449,52 +435,20 @@ export class DiskQueue implements MessageQueue {
     const total = run.reduce((n, s) => n + s.size, 0);
     const fresh = run.filter((s) => !this.compacted.has(s)).reduce((n, s) => n + s.size, 0);
     if (run.length === 0 || fresh * 4 < total) return false;
-    for (const s of run) this.compacted.add(s);
-    const recs: Foldable[] = [];
     for (const s of run) {
-      const buf = readFileSync(s.path);
-      let pos = 0;
-      for (let d = decodeRecord(buf, 0); pos < s.size && d.ok; d = decodeRecord(buf, pos)) {
-        recs.push({ seq: d.seq, time: d.time, msg: d.msg });
-        pos += d.size;
-      }
-      if (pos !== s.size) return false;
+      this.compacted.add(s);
+      this.reader.release(s);
     }
-    const r = fold(recs);
-    if (r.folded <= 0) return false;
+    const done = compactRun(run, fold, this.opts.fsync !== "never");
+    if (!done) return false;
     const first = run[0]!;
-    const tmp = `${first.path}${COMPACT_SUFFIX}`;
-    let size = 0;
-    try {
-      const fd = openSync(tmp, "w");
-      try {
-        for (const o of r.out) {
-          const head = encodeHead(o.msg, o.seq, o.time);
-          writevSync(fd, [head, o.msg.payload]);
-          size += head.byteLength + o.msg.payload.byteLength;
-        }
-        if (this.opts.fsync !== "never") fdatasyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-      renameSync(tmp, first.path);
-    } catch (e) {
-      rmSync(tmp, { force: true });
-      this.opts.log?.debug("queue: compaction failed", { path: first.path, error: e });
-      return false;
-    }
-    for (const s of run) {
-      this.closeRead(s);
-      if (this.readBuf?.seg === s) this.readBuf = undefined;
-    }
-    for (const s of run.slice(1)) rmSync(s.path, { force: true });
     this.segments.splice(this.segments.indexOf(first) + 1, run.length - 1);
-    this.bytes += size - total;
-    first.size = size;
+    this.bytes += done.size - total;
+    first.size = done.size;
     first.end = run.at(-1)!.end;
     this.compacted.add(first);
-    this.depth -= r.folded;
-    this.ledger.add("compacted", r.folded);
+    this.depth -= done.folded;
+    this.ledger.add("compacted", done.folded);
     this.committed();
     return true;
   }
@@ -514,8 +468,7 @@ export class DiskQueue implements MessageQueue {
   private deleteBefore(seg: Segment): void {
     while (this.segments[0] && this.segments[0] !== seg) {
       const old = this.segments.shift()!;
-      this.closeRead(old);
-      if (this.readBuf?.seg === old) this.readBuf = undefined;
+      this.reader.release(old);
       // The commit must move past it first, or a restart would find the commit pointing into a gap.
       try {
         this.commitFile.write(this.commitState(), this.opts.fsync === "always");
@@ -598,52 +551,6 @@ export class DiskQueue implements MessageQueue {
     }
   }
 
-  private readFd(seg: Segment): number {
-    seg.fd ??= openSync(seg.path, "r");
-    return seg.fd;
-  }
-
-  private closeRead(seg: Segment): void {
-    if (seg.fd !== undefined) closeSync(seg.fd);
-    seg.fd = undefined;
-  }
-
-  /** `len` bytes at `pos` (fewer at the end of the segment), through the read-ahead buffer. */
-  private read(seg: Segment, pos: number, len: number): Buffer {
-    const rb = this.readBuf;
-    if (rb && rb.seg === seg && pos >= rb.start && pos + len <= rb.start + rb.buf.byteLength)
-      return rb.buf.subarray(pos - rb.start, pos - rb.start + len);
-    return this.fill(seg, pos, len).subarray(0, len);
-  }
-
-  /** A fresh read buffer from `pos` (never reused: payloads handed out are views of it). */
-  private fill(seg: Segment, pos: number, len: number): Buffer {
-    const n = Math.max(0, Math.min(Math.max(len, READ_AHEAD), seg.size - pos));
-    const buf = Buffer.allocUnsafe(n);
-    const got = n ? readSync(this.readFd(seg), buf, 0, n, pos) : 0;
-    this.readBuf = { seg, start: pos, buf: buf.subarray(0, got) };
-    return this.readBuf.buf;
-  }
-
-  /** Decodes the record at `pos`, reading ahead: sending is sequential. */
-  private decodeAt(seg: Segment, pos: number): Decoded {
-    const rb = this.readBuf;
-    if (rb && rb.seg === seg && pos >= rb.start && pos < rb.start + rb.buf.byteLength) {
-      const d = decodeRecord(rb.buf, pos - rb.start);
-      if (d.ok || d.reason !== "short" || rb.start + rb.buf.byteLength >= seg.size) return d;
-    }
-    let buf = this.fill(seg, pos, READ_AHEAD);
-    let d = decodeRecord(buf, 0);
-    if (!d.ok && d.reason === "short" && buf.byteLength >= RECORD_HEADER_BYTES) {
-      const want = RECORD_HEADER_BYTES + buf.readUInt32LE(2);
-      if (want <= seg.size - pos && want > buf.byteLength) {
-        buf = this.fill(seg, pos, want);
-        d = decodeRecord(buf, 0);
-      }
-    }
-    return d;
-  }
-
   /** Append time of the oldest stored record. */
   private oldestTime(): number | undefined {
     if (!this.depth) return undefined;
@@ -652,7 +559,7 @@ export class DiskQueue implements MessageQueue {
       this.normalize(p);
       if (p.pos >= p.seg.size) return undefined;
       const hole = p.seg.holes.find((x) => x.pos === p.pos);
-      if (!hole) return peekRecord(this.read(p.seg, p.pos, RECORD_PEEK_BYTES)).time;
+      if (!hole) return peekRecord(this.reader.read(p.seg, p.pos, RECORD_PEEK_BYTES)).time;
       p.pos = hole.end;
       p.seq = hole.seqTo;
     }

@@ -1,0 +1,56 @@
+import { closeSync, openSync, readSync } from "node:fs";
+import { type Decoded, decodeRecord, RECORD_HEADER_BYTES } from "./record.ts";
+import type { Segment } from "./segment.ts";
+
+const READ_AHEAD = 64 * 1024;
+
+/**
+ * Reads records out of segment files through one read-ahead buffer: sending is sequential. A
+ * buffer is never reused, so payloads handed out as views of it stay valid.
+ */
+export class SegmentReader {
+  private buf?: { seg: Segment; start: number; buf: Buffer };
+
+  /** `len` bytes at `pos` (fewer at the end of the segment). */
+  read(seg: Segment, pos: number, len: number): Buffer {
+    const rb = this.buf;
+    if (rb && rb.seg === seg && pos >= rb.start && pos + len <= rb.start + rb.buf.byteLength)
+      return rb.buf.subarray(pos - rb.start, pos - rb.start + len);
+    return this.fill(seg, pos, len).subarray(0, len);
+  }
+
+  /** Decodes the record at `pos`. */
+  decodeAt(seg: Segment, pos: number): Decoded {
+    const rb = this.buf;
+    if (rb && rb.seg === seg && pos >= rb.start && pos < rb.start + rb.buf.byteLength) {
+      const d = decodeRecord(rb.buf, pos - rb.start);
+      if (d.ok || d.reason !== "short" || rb.start + rb.buf.byteLength >= seg.size) return d;
+    }
+    let buf = this.fill(seg, pos, READ_AHEAD);
+    let d = decodeRecord(buf, 0);
+    if (!d.ok && d.reason === "short" && buf.byteLength >= RECORD_HEADER_BYTES) {
+      const want = RECORD_HEADER_BYTES + buf.readUInt32LE(2);
+      if (want <= seg.size - pos && want > buf.byteLength) {
+        buf = this.fill(seg, pos, want);
+        d = decodeRecord(buf, 0);
+      }
+    }
+    return d;
+  }
+
+  /** Forgets a segment's descriptor and buffered bytes (deleted or rewritten). */
+  release(seg: Segment): void {
+    if (seg.fd !== undefined) closeSync(seg.fd);
+    seg.fd = undefined;
+    if (this.buf?.seg === seg) this.buf = undefined;
+  }
+
+  private fill(seg: Segment, pos: number, len: number): Buffer {
+    const n = Math.max(0, Math.min(Math.max(len, READ_AHEAD), seg.size - pos));
+    const buf = Buffer.allocUnsafe(n);
+    seg.fd ??= openSync(seg.path, "r");
+    const got = n ? readSync(seg.fd, buf, 0, n, pos) : 0;
+    this.buf = { seg, start: pos, buf: buf.subarray(0, got) };
+    return this.buf.buf;
+  }
+}
