@@ -16,7 +16,7 @@ export interface LinkOptions {
   bus: Bus;
   log: Logger;
   clock: () => number;
-  /** Backlog messages per second on top of live traffic; 0: no limit. */
+  /** Messages per second of the backlog queued when a connection is made; 0: no limit. */
   drainRate: number;
   inflight: number;
   /** A publish not acknowledged within this ends the connection. */
@@ -68,9 +68,9 @@ interface InFlight {
 
 /**
  * One cloud connection. Uplink: local message → cloud topic → queue (synchronously, before the
- * local broker acknowledges the publisher) → sent in order with at most `inflight` unacknowledged,
- * as fast as they arrive plus `drainRate`/s of backlog → committed when every earlier one is
- * acknowledged too. A missing PUBACK or a silent cloud ends the connection (liveness.ts). After a lost
+ * local broker acknowledges the publisher) → sent in order with at most `inflight` unacknowledged;
+ * what was queued when the connection was made (the backlog) at most `drainRate`/s, what arrives
+ * after as fast as the cloud acknowledges → committed when every earlier one is acknowledged too. A missing PUBACK or a silent cloud ends the connection (liveness.ts). After a lost
  * connection everything uncommitted is sent again (at-least-once). Downlink: cloud message →
  * local topic, acknowledged to the cloud only once the local broker took it.
  *
@@ -86,6 +86,9 @@ export class CloudLink {
   private stopped = true;
   private inflight: InFlight[] = [];
   private readonly priorityInFlight = new Set<QueuedMessage>();
+  /** Records with a seq below this were queued when the connection was made: the backlog. */
+  private backlogEnd = 0;
+  private nextToSend = 0;
   private sub?: Subscription;
   private reconnectTimer?: ReturnType<typeof setTimeout>;
   private pumpTimer?: ReturnType<typeof setTimeout>;
@@ -101,7 +104,7 @@ export class CloudLink {
 
   constructor(private readonly o: LinkOptions) {
     this.backoff = new Backoff(o.backoffMinMs, o.backoffMaxMs, o.random ?? Math.random);
-    this.bucket = new TokenBucket(o.drainRate, o.clock, Math.max(1000, o.inflight * 10));
+    this.bucket = new TokenBucket(o.drainRate, o.clock);
     this.liveness = new Liveness({
       ackTimeoutMs: o.ackTimeoutMs,
       keepaliveMs: o.keepaliveS * 1000,
@@ -191,7 +194,6 @@ export class CloudLink {
     // the queue logs each change of its disk state once.
     const seq = this.o.queue.append(msg);
     if (seq === undefined) return;
-    if (this.connected) this.bucket.credit();
     this.schedulePump();
   }
 
@@ -280,6 +282,9 @@ export class CloudLink {
       });
       this.inflight = [];
       this.o.queue.rewind();
+      // What is queued now is the backlog, paced by drain_rate; what arrives from now on is live.
+      this.backlogEnd = this.o.queue.stats().nextSeq;
+      this.nextToSend = 0;
       this.schedulePump();
     });
     client.on("error", (e) => {
@@ -325,7 +330,7 @@ export class CloudLink {
     if (!client || !this.connected) return;
     const gen = this.generation;
     while (this.inflight.length < this.o.inflight) {
-      const waitMs = this.bucket.take();
+      const waitMs = this.nextToSend < this.backlogEnd ? this.bucket.take() : 0;
       if (waitMs > 0) {
         clearTimeout(this.pumpTimer);
         this.pumpTimer = setTimeout(() => this.pump(), waitMs);
@@ -353,6 +358,7 @@ export class CloudLink {
       }
       const item: InFlight = { seq: e.seq, bytes: e.payload.byteLength, acked: false };
       this.inflight.push(item);
+      this.nextToSend = e.seq + 1;
       this.liveness.sent(e.seq, this.o.clock());
       const payload = Buffer.isBuffer(e.payload)
         ? e.payload

@@ -277,6 +277,7 @@ export class DiskQueue implements MessageQueue {
       dropped: { ...this.ledger.counts },
       corruptBytes: this.ledger.corruptBytes,
       appended: this.appended,
+      nextSeq: this.nextSeq,
       oldestTime: this.oldestTime(),
       diskError: this.diskError,
     };
@@ -382,7 +383,7 @@ export class DiskQueue implements MessageQueue {
     const handedOut = seq < this.cursor.seq;
     if (!withMsg && handedOut) {
       // Already checked when it was handed out: the header is enough.
-      const p = peekRecord(this.reader.read(seg, pos, RECORD_PEEK_BYTES));
+      const p = peekRecord(this.reader.peek(seg, pos, RECORD_PEEK_BYTES));
       return { ...p, handedOut };
     }
     const d = this.reader.decodeAt(seg, pos);
@@ -559,7 +560,7 @@ export class DiskQueue implements MessageQueue {
       this.normalize(p);
       if (p.pos >= p.seg.size) return undefined;
       const hole = p.seg.holes.find((x) => x.pos === p.pos);
-      if (!hole) return peekRecord(this.reader.read(p.seg, p.pos, RECORD_PEEK_BYTES)).time;
+      if (!hole) return peekRecord(this.reader.peek(p.seg, p.pos, RECORD_PEEK_BYTES)).time;
       p.pos = hole.end;
       p.seq = hole.seqTo;
     }

@@ -80,6 +80,7 @@ export class MemoryQueue implements MessageQueue {
       dropped: { ...this.ledger.counts },
       corruptBytes: 0,
       appended: this.appended,
+      nextSeq: this.nextSeq,
       oldestTime: this.entries[this.head]?.time,
     };
   }

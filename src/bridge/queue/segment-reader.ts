@@ -19,6 +19,19 @@ export class SegmentReader {
     return this.fill(seg, pos, len).subarray(0, len);
   }
 
+  /**
+   * `len` bytes at `pos` without moving the read-ahead buffer: the head (commits, oldest age) is
+   * read here while sending reads ahead at the cursor, and the two must not evict each other.
+   */
+  peek(seg: Segment, pos: number, len: number): Buffer {
+    const rb = this.buf;
+    if (rb && rb.seg === seg && pos >= rb.start && pos + len <= rb.start + rb.buf.byteLength)
+      return rb.buf.subarray(pos - rb.start, pos - rb.start + len);
+    const buf = Buffer.allocUnsafe(len);
+    seg.fd ??= openSync(seg.path, "r");
+    return buf.subarray(0, readSync(seg.fd, buf, 0, len, pos));
+  }
+
   /** Decodes the record at `pos`. */
   decodeAt(seg: Segment, pos: number): Decoded {
     const rb = this.buf;

@@ -50,6 +50,8 @@ export interface QueueStats {
   /** Bytes skipped as corrupt. */
   corruptBytes: number;
   appended: number;
+  /** The seq the next append will get. */
+  nextSeq: number;
   /** Append time of the oldest stored record. */
   oldestTime?: number;
   /** Set while the last write failed (`ENOSPC: ...`); cleared by the next successful one. */

@@ -59,8 +59,8 @@ export const bridgeKeys = {
     60_000,
   ),
   "bridge.drain_rate": int(
-    "Backlog messages per second sent to each cloud on top of live traffic (0: no limit). Live messages " +
-      "are never held back; a backlog after an outage leaves at this pace while publishing goes on.",
+    "Messages per second of the backlog (what was queued when the cloud connection was made) sent to each " +
+      "cloud (0: no limit). Live messages are never held back: they go as fast as the cloud acknowledges.",
     200,
     0,
     1_000_000,
