@@ -14,10 +14,10 @@ import { createPtyPair } from "../hw-test/serial/pty-pair.ts";
 import { EmbeddedBroker } from "../src/bus/broker.ts";
 import { LocalBus } from "../src/bus/local-bus.ts";
 import { loadConfig } from "../src/config/store.ts";
+import { openSerial } from "../src/drivers/common/serial/open.ts";
 import { createSerialComponent } from "../src/drivers/serial/component.ts";
 import { buildParser } from "../src/drivers/serial/parsers/index.ts";
 import { nmeaChecksum } from "../src/drivers/serial/parsers/nmea.ts";
-import { openSerial } from "../src/drivers/serial/transport.ts";
 import { createLogger } from "../src/foundation/logger.ts";
 import { recordResults, table } from "./lib/results.ts";
 

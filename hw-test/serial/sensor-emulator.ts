@@ -152,7 +152,7 @@ async function main(argv: string[]): Promise<void> {
   const faults = !argv.includes("--no-faults");
   const steps = scenario(format).filter((s) => faults || s.kind !== "bad");
   // through ledge's own transport, so a real adapter gets its baud rate and raw mode
-  const { openSerial } = await import("../../src/drivers/serial/transport.ts");
+  const { openSerial } = await import("../../src/drivers/common/serial/open.ts");
   const tty = await openSerial({ path: port, baudRate: Number(arg("--baud") ?? 9600) });
   let good = 0;
   let badN = 0;

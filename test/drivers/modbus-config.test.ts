@@ -2,7 +2,8 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
-import { ModbusConfigError, parseModbusConfig } from "../../src/drivers/modbus/config.ts";
+import { DeviceFileError } from "../../src/drivers/common/toml-file.ts";
+import { parseModbusConfig } from "../../src/drivers/modbus/config.ts";
 
 const TCP = `[[device]]
 name = "meter"
@@ -14,7 +15,7 @@ function errorsOf(text: string): { line: number; reason: string }[] {
   try {
     parseModbusConfig(text, "/etc/ledge/modbus.toml");
   } catch (e) {
-    assert.ok(e instanceof ModbusConfigError, String(e));
+    assert.ok(e instanceof DeviceFileError, String(e));
     assert.match(e.message, /^\/etc\/ledge\/modbus\.toml:\d+: /);
     return e.errors;
   }
@@ -120,7 +121,7 @@ severity = "critical"
   });
 
   const invalid: [string, string, number, RegExp][] = [
-    ["TOML syntax error", `${TCP}unit_id = = 3\n`, 5, /invalid TOML/],
+    ["TOML syntax error", `${TCP}unit_id = = 3\n`, 5, /TOML syntax error/],
     ["no device", `[defaults]\nretries = 1\n`, 1, /no \[\[device\]\] defined/],
     [
       "unknown device key",

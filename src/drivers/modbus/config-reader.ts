@@ -2,10 +2,10 @@
  * Typed readers for the values of `modbus.toml`: each reports a problem at the value's path (turned
  * into a line by the caller) and returns undefined, so that one pass collects every error.
  */
-import { BAUD_RATES } from "../serial/transport.ts";
+import { BAUD_RATES } from "../common/serial/transport.ts";
+import type { TomlPath } from "../common/toml-file.ts";
 import { isBitTable, TABLES, VALUE_TYPES, type ValueType, widthOf } from "./codec.ts";
 import type { Condition, Destination, PointConfig, Severity, Transport } from "./config.ts";
-import type { TomlPath } from "./toml-lines.ts";
 
 export type Obj = Record<string, unknown>;
 

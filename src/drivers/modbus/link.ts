@@ -46,7 +46,7 @@ export function classify(err: unknown): ModbusError {
 export type PortFactory = (t: Extract<Transport, { kind: "rtu" }>) => Promise<unknown>;
 
 const defaultSerialPort: PortFactory = async (t) => {
-  const { ModbusSerialPort } = await import("../serial/modbus-port.ts");
+  const { ModbusSerialPort } = await import("./rtu-port.ts");
   return new ModbusSerialPort({
     path: t.path,
     baudRate: t.baudRate,

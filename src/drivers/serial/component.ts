@@ -2,23 +2,17 @@
  * The `serial` component: every `[[device]]` of `serial.toml` as a child device whose lines become
  * measurements. The file is validated as a whole before anything starts.
  */
-import { readFileSync } from "node:fs";
 import type { Component, Context } from "../../component/component.ts";
-import { DeviceFileError } from "../common/toml-file.ts";
+import { openSerial } from "../common/serial/open.ts";
+import type { SerialOptions, SerialTransport } from "../common/serial/transport.ts";
+import { readDeviceFile } from "../common/toml-file.ts";
 import { parseSerialConfig, type SerialDeviceConfig } from "./config.ts";
 import { SerialDevice } from "./device.ts";
-import { openSerial, type SerialOptions, type SerialTransport } from "./transport.ts";
 
 /** Reads serial.toml; a missing file means no devices. Throws DeviceFileError (file:line: reason). */
 export function loadSerialConfig(file: string): SerialDeviceConfig[] {
-  let source: string;
-  try {
-    source = readFileSync(file, "utf8");
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
-    throw new DeviceFileError(file, undefined, `cannot read: ${(e as Error).message}`);
-  }
-  return parseSerialConfig(file, source);
+  const source = readDeviceFile(file);
+  return source === undefined ? [] : parseSerialConfig(file, source);
 }
 
 export interface SerialComponent extends Component {
