@@ -38,7 +38,7 @@ describe("ledge serial", () => {
     assert.equal(r.code, 1);
     assert.match(
       r.stderr,
-      /serial\.toml:4: device #1 'x': 'parser' must be one of regex, kv, json, nmea, not 'csv'/,
+      /serial\.toml:4: device #1 'x': 'parser' must be one of regex, kv, json, nmea, vedirect, sds011, frame, not 'csv'/,
     );
   });
 

@@ -193,7 +193,7 @@ describe("serial driver start-up and reporting", () => {
       await play(pair.b, [
         { bytes: Buffer.from("5}\n"), kind: "ignored" }, // the tail of a line sent before the port opened
         { bytes: Buffer.from('{"v":1}\n'), kind: "good" },
-        { bytes: Buffer.from("{bad\n"), kind: "bad" },
+        { bytes: Buffer.from("{bad}\n"), kind: "bad" },
         { bytes: Buffer.from("nope\n"), kind: "bad" },
         { bytes: Buffer.from("[]\n"), kind: "bad" },
       ]);

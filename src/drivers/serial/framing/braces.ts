@@ -1,8 +1,10 @@
 /**
  * Bytes → JSON documents framed by balanced braces, not by line ends: a pretty-printed document
  * over several lines is one frame, and two documents on one line are two. Braces inside strings
- * (with escapes) do not count. Text outside any document (other than whitespace) is reported as
- * bad, up to the next `{` or line end; a document longer than `maxBytes` is dropped as an overflow.
+ * (with escapes) do not count. A document starts at a line start or right after another one; any
+ * other text outside a document (garbage, a log line) is reported as bad once per line; a document longer than `maxBytes` is dropped as an overflow.
+ * A `{` at the very start of a line inside a document resynchronises: pretty printers indent nested
+ * objects, so it opens a new document and the unterminated one before it is reported as bad.
  */
 import type { FrameEvent } from "./frame-event.ts";
 
@@ -19,6 +21,8 @@ export class BraceFramer {
   private escaped = false;
   private skipping = false;
   private junk = "";
+  private junkBytes = 0;
+  private atLineStart = true;
 
   constructor(private readonly maxBytes = 65536) {}
 
@@ -26,13 +30,22 @@ export class BraceFramer {
     let start = 0;
     for (let i = 0; i < chunk.length; i++) {
       const b = chunk[i] ?? 0;
+      const lineStart = this.atLineStart;
+      this.atLineStart = b === 0x0a || b === 0x0d;
+      if (this.depth > 0 && lineStart && b === OPEN) {
+        this.append(chunk.subarray(start, i), emit);
+        if (!this.skipping)
+          emit({ bad: "unterminated JSON document", raw: Buffer.concat(this.parts).toString("utf8").trim() });
+        this.reset();
+      }
       if (this.depth === 0) {
-        if (b === OPEN) {
-          this.flushJunk(emit);
+        if (b === OPEN && this.junkBytes === 0) {
           this.depth = 1;
           start = i;
         } else if (b === 0x0a || b === 0x0d) this.flushJunk(emit);
-        else if (b !== 0x20 && b !== 0x09 && this.junk.length < 200) this.junk += String.fromCharCode(b);
+        else if (b !== 0x20 && b !== 0x09) {
+          if (this.junkBytes++ < 200) this.junk += String.fromCharCode(b);
+        }
         continue;
       }
       if (this.inString) {
@@ -74,8 +87,9 @@ export class BraceFramer {
   }
 
   private flushJunk(emit: (e: FrameEvent) => void): void {
-    if (this.junk === "") return;
+    if (this.junkBytes === 0) return;
     emit({ bad: "text outside a JSON object", raw: this.junk });
     this.junk = "";
+    this.junkBytes = 0;
   }
 }
