@@ -53,7 +53,7 @@ describe("register codecs", () => {
 
   test("scale and offset: value = raw * scale + offset, and back", () => {
     const e = { ...enc("int16"), scale: 0.1, offset: -40 };
-    assert.ok(Math.abs(decode([650], e) - 25) < 1e-9);
+    assert.ok(Math.abs(Number(decode([650], e)) - 25) < 1e-9);
     assert.deepEqual(encode(25, e), { ok: true, registers: [650] });
   });
 

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { sds011Frame as sds011, veBlock } from "../../hw-test/serial/sensor-emulator.ts";
 import { parseSerialConfig } from "../../src/drivers/serial/config.ts";
 import { buildDecoder, type Decoded } from "../../src/drivers/serial/decoder.ts";
 import type { ParserConfig } from "../../src/drivers/serial/parsers/index.ts";
@@ -23,25 +24,6 @@ function decode(c: ParserConfig, input: Buffer | string, chunk = 0, now = NOW): 
 }
 const results = (ds: Decoded[]) =>
   ds.map((d) => (d.result.ok ? { values: d.result.values, time: d.result.time } : { error: d.result.error }));
-
-/** A VE.Direct text block with its checksum byte (sum of the block ≡ 0 mod 256). */
-export function veBlock(fields: [string, string][], corrupt = false): Buffer {
-  const body = Buffer.from(`${fields.map(([k, v]) => `\r\n${k}\t${v}`).join("")}\r\nChecksum\t`, "latin1");
-  let sum = 0;
-  for (const b of body) sum = (sum + b) & 0xff;
-  return Buffer.concat([body, Buffer.from([((256 - sum) & 0xff) ^ (corrupt ? 1 : 0)])]);
-}
-
-/** An SDS011 data frame for PM2.5 and PM10 in µg/m³. */
-export function sds011(pm25: number, pm10: number, corrupt = false): Buffer {
-  const f = Buffer.from([0xaa, 0xc0, 0, 0, 0, 0, 0x12, 0x34, 0, 0xab]);
-  f.writeUInt16LE(Math.round(pm25 * 10), 2);
-  f.writeUInt16LE(Math.round(pm10 * 10), 4);
-  let sum = 0;
-  for (let i = 2; i <= 7; i++) sum = (sum + (f[i] ?? 0)) & 0xff;
-  f[8] = sum ^ (corrupt ? 0x40 : 0);
-  return f;
-}
 
 describe("NMEA: any valid sentence is accepted (NMEA 0183 address: talker+type or P+maker)", () => {
   const c: ParserConfig = { kind: "nmea", requireChecksum: true };

@@ -4,7 +4,7 @@
  */
 import { BAUD_RATES } from "../common/serial/transport.ts";
 import type { TomlPath } from "../common/toml-file.ts";
-import { isBitTable, TABLES, VALUE_TYPES, type ValueType, widthOf } from "./codec.ts";
+import { isBitTable, isIntegerType, TABLES, VALUE_TYPES, type ValueType, widthOf } from "./codec.ts";
 import type { Condition, Destination, PointConfig, Severity, Transport } from "./config.ts";
 
 export type Obj = Record<string, unknown>;
@@ -27,6 +27,10 @@ const POINT_KEYS = new Set([
   "threshold",
   "severity",
   "text",
+  "length",
+  "bit",
+  "bits",
+  "twin",
 ]);
 
 export class Reader {
@@ -138,10 +142,24 @@ export class Reader {
     if (scale === 0) this.fail([...at, "scale"], "'scale' must not be 0");
     if (table && type && isBitTable(table) && type !== "bool")
       this.fail([...at, "type"], `table '${table}' holds bits: type must be bool, got ${type}`);
-    if (address !== undefined && type && address + widthOf(type) > 65536)
+    const length =
+      type === "string"
+        ? this.int(p.length, [...at, "length"], 1, 123)
+        : p.length === undefined
+          ? undefined
+          : this.fail([...at, "length"], "'length' (registers) only applies to type string");
+    const bits = this.readBits(p, at, type);
+    const width = type ? widthOf(type, length ?? 1) : 1;
+    if (address !== undefined && type && address + width > 65536)
       this.fail([...at, "address"], `${type} at ${address} runs past address 65535`);
     let dest: Destination | undefined;
-    if (p.alarm !== undefined) {
+    if (type === "string" || p.twin !== undefined) {
+      for (const k of ["measurement", "series", "alarm", "condition", "threshold", "severity", "text"])
+        if (p[k] !== undefined)
+          this.fail([...at, k], `'${k}' does not apply to a twin point (strings are published on the twin)`);
+      const fragment = p.twin === undefined ? name : this.topicPart(p.twin, [...at, "twin"]);
+      if (fragment) dest = { kind: "twin", fragment };
+    } else if (p.alarm !== undefined) {
       for (const k of ["measurement", "series"])
         if (p[k] !== undefined) this.fail([...at, k], `'${k}' does not apply to an alarm point`);
       const alarmType = this.topicPart(p.alarm, [...at, "alarm"]);
@@ -196,9 +214,30 @@ export class Reader {
       name,
       table,
       address,
-      width: widthOf(type),
-      encoding: { type, byteOrder, wordOrder, scale, offset },
+      width,
+      encoding: { type, byteOrder, wordOrder, scale, offset, ...(length ? { length } : {}), ...(bits ? { bits } : {}) },
       dest,
     };
+  }
+
+  /** `bit = n` (one bit) or `bit = n` with `bits = count`: a field inside an integer point. */
+  private readBits(p: Obj, at: TomlPath, type: ValueType | undefined): { start: number; count: number } | undefined {
+    if (p.bit === undefined) {
+      if (p.bits !== undefined) this.fail([...at, "bits"], "'bits' needs 'bit' (the lowest bit of the field)");
+      return undefined;
+    }
+    if (type && !isIntegerType(type)) {
+      this.fail([...at, "bit"], `'bit' needs an integer type, not ${type}`);
+      return undefined;
+    }
+    const size = type ? widthOf(type) * 16 : 16;
+    const start = this.int(p.bit, [...at, "bit"], 0, size - 1);
+    const count = p.bits === undefined ? 1 : this.int(p.bits, [...at, "bits"], 1, size);
+    if (start === undefined || count === undefined) return undefined;
+    if (start + count > size) {
+      this.fail([...at, "bits"], `bits ${start}..${start + count - 1} lie outside a ${size}-bit ${type}`);
+      return undefined;
+    }
+    return { start, count };
   }
 }

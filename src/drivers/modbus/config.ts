@@ -25,6 +25,8 @@ export type Transport =
 
 export type Destination =
   | { kind: "measurement"; type: string; group?: string; series: string }
+  /** The retained twin fragment `te/device/<name>///twin/<fragment>`, published when it changes. */
+  | { kind: "twin"; fragment: string }
   | {
       kind: "alarm";
       type: string;

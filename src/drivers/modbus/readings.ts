@@ -3,13 +3,13 @@
  * Thin Edge JSON measurement per measurement type, and turn threshold crossings into alarm
  * raises and clears.
  */
-import { decode } from "./codec.ts";
+import { decode, type PointValue } from "./codec.ts";
 import type { Condition, PointConfig } from "./config.ts";
 import type { ReadBlock } from "./planner.ts";
 
 export interface Reading {
   point: PointConfig;
-  value: number;
+  value: PointValue;
 }
 
 export interface OutMessage {
@@ -32,7 +32,7 @@ export function decodeBlock(
     const regs = data.slice(from, from + p.width);
     if (regs.length !== p.width) continue;
     const value = decode(regs, p.encoding);
-    if (Number.isFinite(value)) out.push({ point: p, value });
+    if (typeof value === "string" || Number.isFinite(value)) out.push({ point: p, value });
   }
   return out;
 }
@@ -50,7 +50,7 @@ export function measurementMessages(
 ): OutMessage[] {
   const byType = new Map<string, Record<string, number | Record<string, number>>>();
   for (const { point, value } of readings) {
-    if (point.dest.kind !== "measurement") continue;
+    if (point.dest.kind !== "measurement" || typeof value !== "number") continue;
     const d = point.dest;
     const body = byType.get(d.type) ?? {};
     byType.set(d.type, body);
@@ -100,7 +100,7 @@ export function alarmMessages(
 ): OutMessage[] {
   const out: OutMessage[] = [];
   for (const { point, value } of readings) {
-    if (point.dest.kind !== "alarm") continue;
+    if (point.dest.kind !== "alarm" || typeof value !== "number") continue;
     const a = point.dest;
     const now = conditionHolds(value, a.condition, a.threshold);
     if (active.get(a.type) === now) continue;
@@ -111,6 +111,27 @@ export function alarmMessages(
       retain: true,
       qos: 1,
     });
+  }
+  return out;
+}
+
+/**
+ * Retained twin fragments of twin points (strings such as a serial number or firmware version),
+ * only when a value differs from the last one published (`last`: fragment → JSON, updated in place).
+ */
+export function twinMessages(
+  root: string,
+  device: string,
+  readings: readonly Reading[],
+  last: Map<string, string>,
+): OutMessage[] {
+  const out: OutMessage[] = [];
+  for (const { point, value } of readings) {
+    if (point.dest.kind !== "twin") continue;
+    const payload = JSON.stringify(value);
+    if (last.get(point.dest.fragment) === payload) continue;
+    last.set(point.dest.fragment, payload);
+    out.push({ topic: `${deviceTopic(root, device)}/twin/${point.dest.fragment}`, payload, retain: true, qos: 1 });
   }
   return out;
 }
