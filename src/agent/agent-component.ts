@@ -4,17 +4,26 @@ import type { Component, Context } from "../component/component.ts";
 import { CommandEngine } from "./commands/engine.ts";
 import { timeoutMs } from "./commands/state.ts";
 import { CommandStore } from "./commands/store.ts";
-import { type DeclaredTypes, loadDeclaredTypes } from "./declared-types.ts";
+import { type DeclaredType, type DeclaredTypes, loadDeclaredTypes } from "./declared-types.ts";
 import { EntityView } from "./http/entity-view.ts";
 import { AgentHttpServer } from "./http/server.ts";
 import { SystemMonitor } from "./monitor/system-monitor.ts";
-import { configSnapshotOperation, configUpdateOperation } from "./operations/config.ts";
+import { type ConfigValidator, configSnapshotOperation, configUpdateOperation } from "./operations/config.ts";
 import { firmwareUpdateOperation, type SelfUpdateOptions } from "./operations/firmware-update.ts";
 import { logUploadOperation } from "./operations/log-upload.ts";
 import type { Operation } from "./operations/operation.ts";
 import { restartOperation } from "./operations/restart.ts";
 import { softwareListOperation, softwareUpdateOperation } from "./operations/software.ts";
 import { ledgeArgs } from "./self-update/binary.ts";
+
+/**
+ * Files other components own, given by the composition root (the agent imports no component):
+ * config types declared by default and validated before config_update replaces them, and log types.
+ */
+export interface AgentFileHooks {
+  config: (DeclaredType & { validate?: ConfigValidator })[];
+  log: DeclaredType[];
+}
 
 export interface AgentOverrides {
   /** Replaces parts of the self-update wiring (tests: a script as target, no real exit). */
@@ -33,7 +42,7 @@ export class AgentComponent implements Component {
   private readonly view: EntityView;
   private readonly monitor: SystemMonitor;
 
-  constructor(ctx: Context, overrides: AgentOverrides = {}) {
+  constructor(ctx: Context, overrides: AgentOverrides = {}, files: AgentFileHooks = { config: [], log: [] }) {
     const { config, bus, clock } = ctx;
     const log = ctx.log;
     const root = config.get("mqtt.topic_root");
@@ -48,6 +57,10 @@ export class AgentComponent implements Component {
       );
       if (d.errors.length && JSON.stringify(d.errors) !== JSON.stringify(declared?.errors))
         for (const e of d.errors) log.warn(e);
+      // a type declared in ledge.toml or agent.toml wins over a component's default
+      for (const kind of ["config", "log"] as const)
+        for (const h of files[kind])
+          if (!d[kind].some((x) => x.type === h.type)) d[kind].push({ type: h.type, path: h.path });
       declared = d;
       return d;
     };
@@ -75,7 +88,10 @@ export class AgentComponent implements Component {
       softwareListOperation(software),
       softwareUpdateOperation(software),
       configSnapshotOperation(() => types().config),
-      configUpdateOperation(() => types().config),
+      configUpdateOperation(
+        () => types().config,
+        Object.fromEntries(files.config.flatMap((h) => (h.validate ? [[h.type, h.validate]] : []))),
+      ),
       logUploadOperation(() => types().log, clock),
       firmwareUpdateOperation(selfUpdate),
     ];
@@ -136,6 +152,6 @@ export function supervisorRestart(configured: string[], env: NodeJS.ProcessEnv):
   return [];
 }
 
-export function createAgentComponent(ctx: Context): Component {
-  return new AgentComponent(ctx);
+export function createAgentComponent(ctx: Context, files?: AgentFileHooks): Component {
+  return new AgentComponent(ctx, {}, files);
 }

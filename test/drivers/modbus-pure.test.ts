@@ -41,6 +41,15 @@ describe("register codecs", () => {
     ["float64 ABCD", enc("float64"), [0x4009, 0x21fb, 0x5444, 0x2d18], Math.PI],
     ["float64 GHEFCDAB", enc("float64", "big", "little"), [0x2d18, 0x5444, 0x21fb, 0x4009], Math.PI],
     ["float64 HGFEDCBA", enc("float64", "little", "little"), [0x182d, 0x4454, 0xfb21, 0x0940], Math.PI],
+    ["int64 ABCDEFGH", enc("int64"), [0xffff, 0xffff, 0xffff, 0xfffe], -2],
+    [
+      "int64 little word order",
+      enc("int64", "big", "little"),
+      [0x5e00, 0xb2d0, 0x0001, 0x0000],
+      2 ** 32 + 3000000000,
+    ],
+    ["uint64 energy counter", enc("uint64"), [0x0000, 0x0001, 0x0000, 0x0000], 2 ** 32],
+    ["uint64 up to 2^53 exactly", enc("uint64"), [0x001f, 0xffff, 0xffff, 0xffff], Number.MAX_SAFE_INTEGER],
   ];
   for (const [name, e, regs, value] of rows) {
     test(`${name}: ${regs.map((r) => r.toString(16)).join(" ")} ↔ ${value}`, () => {
@@ -50,6 +59,26 @@ describe("register codecs", () => {
       if (e.type !== "bool") assert.deepEqual(back.registers, regs);
     });
   }
+
+  test("strings: two characters per register, NULs and trailing blanks dropped, byte order honoured", () => {
+    const str = (byteOrder: "big" | "little" = "big"): Encoding => ({
+      ...enc("string", byteOrder),
+      length: 4,
+    });
+    assert.equal(decode([0x534d, 0x4131, 0x3030, 0x0000], str()), "SMA100");
+    assert.equal(decode([0x4d53, 0x3141, 0x3030, 0x2020], str("little")), "SMA100");
+    assert.equal(widthOf("string", 4), 4);
+    assert.match(String((encode(1, str()) as { error: string }).error), /string points are read-only/);
+  });
+
+  test("bit fields: one bit or a run of bits of an integer, read-only", () => {
+    const bit = (start: number, count = 1): Encoding => ({ ...enc("uint16"), bits: { start, count } });
+    assert.equal(decode([0b1010_0000_0000_1000], bit(3)), 1);
+    assert.equal(decode([0b1010_0000_0000_1000], bit(2)), 0);
+    assert.equal(decode([0b1010_0000_0000_1000], bit(13, 3)), 0b101);
+    assert.equal(decode([0x8000, 0, 0, 0], { ...enc("uint64"), bits: { start: 63, count: 1 } }), 1);
+    assert.match(String((encode(1, bit(3)) as { error: string }).error), /bit field points are read-only/);
+  });
 
   test("scale and offset: value = raw * scale + offset, and back", () => {
     const e = { ...enc("int16"), scale: 0.1, offset: -40 };

@@ -1,10 +1,16 @@
-import { stat } from "node:fs/promises";
+import { readFile, rename, rm, stat } from "node:fs/promises";
 import type { DeclaredType } from "../declared-types.ts";
 import { download, uploadFile } from "../transfer.ts";
 import { type Operation, str } from "./operation.ts";
 
 /** Declared config types, re-read for every command so edits apply without a restart. */
 export type TypesSource = () => DeclaredType[];
+
+/**
+ * Checks a config file's new content before config_update puts it in place (a component that
+ * owns the file registers it): every problem as text (`file:line: reason` lines), or undefined.
+ */
+export type ConfigValidator = (text: string, file: string) => string | undefined;
 
 /** The declared type a command names; `kind` ("config", "log") words the error. */
 export function findDeclared(
@@ -45,7 +51,10 @@ export function configSnapshotOperation(types: TypesSource): Operation {
  * `config_update`: downloads `tedgeUrl` (else `remoteUrl`) and replaces the type's file
  * atomically, keeping the old file's permissions; `successful` carries its `path`.
  */
-export function configUpdateOperation(types: TypesSource): Operation {
+export function configUpdateOperation(
+  types: TypesSource,
+  validators: Record<string, ConfigValidator> = {},
+): Operation {
   return {
     op: "config_update",
     resume: "rerun",
@@ -58,11 +67,15 @@ export function configUpdateOperation(types: TypesSource): Operation {
         (s) => s.mode & 0o7777,
         () => 0o644,
       );
+      // a validated type is downloaded beside the file and only renamed over it when valid
+      const validate = validators[t.type];
+      const target = validate ? `${t.path}.candidate-${process.pid}` : t.path;
       // thin-edge's mappers stage the file at tedgeUrl; a requester that did not is served from remoteUrl.
       let last: unknown;
       for (const url of sources) {
         try {
-          await download(url, t.path, ctx.signal, mode);
+          await download(url, target, ctx.signal, mode);
+          if (validate) await adopt(target, t.path, validate);
           return { path: t.path };
         } catch (e) {
           last = e;
@@ -72,4 +85,14 @@ export function configUpdateOperation(types: TypesSource): Operation {
       throw last;
     },
   };
+}
+
+/** Renames a downloaded candidate over `file` when it is valid; removes it and fails otherwise. */
+async function adopt(candidate: string, file: string, validate: ConfigValidator): Promise<void> {
+  const problems = validate(await readFile(candidate, "utf8"), file);
+  if (problems !== undefined) {
+    await rm(candidate, { force: true });
+    throw new Error(`the new ${file} is invalid and was not applied:\n${problems}`);
+  }
+  await rename(candidate, file);
 }

@@ -140,7 +140,10 @@ export function decodeRaw(
 export function decode(regs: readonly number[], enc: Encoding): PointValue {
   let raw = decodeRaw(regs, enc);
   if (typeof raw === "string") return raw;
-  if (enc.bits) raw = Number((BigInt.asUintN(64, BigInt(raw)) >> BigInt(enc.bits.start)) & ((1n << BigInt(enc.bits.count)) - 1n));
+  if (enc.bits)
+    raw = Number(
+      (BigInt.asUintN(64, BigInt(raw)) >> BigInt(enc.bits.start)) & ((1n << BigInt(enc.bits.count)) - 1n),
+    );
   return enc.scale === 1 && enc.offset === 0 ? raw : raw * enc.scale + enc.offset;
 }
 
@@ -184,7 +187,8 @@ export function encode(value: number | boolean, enc: Encoding): EncodeResult {
     case "uint64": {
       const big = BigInt(Math.round(raw));
       const [lo, hi] = enc.type === "int64" ? [-(1n << 63n), (1n << 63n) - 1n] : [0n, (1n << 64n) - 1n];
-      if (big < lo || big > hi) return { ok: false, error: `value ${value} is outside the ${enc.type} range` };
+      if (big < lo || big > hi)
+        return { ok: false, error: `value ${value} is outside the ${enc.type} range` };
       if (enc.type === "int64") b.writeBigInt64BE(big, 0);
       else b.writeBigUInt64BE(big, 0);
       break;

@@ -152,6 +152,8 @@ export class Reader {
     const width = type ? widthOf(type, length ?? 1) : 1;
     if (address !== undefined && type && address + width > 65536)
       this.fail([...at, "address"], `${type} at ${address} runs past address 65535`);
+    // a single bit alarms like a bool: raised while it is 1
+    const oneBit = type === "bool" || bits?.count === 1;
     let dest: Destination | undefined;
     if (type === "string" || p.twin !== undefined) {
       for (const k of ["measurement", "series", "alarm", "condition", "threshold", "severity", "text"])
@@ -165,7 +167,7 @@ export class Reader {
       const alarmType = this.topicPart(p.alarm, [...at, "alarm"]);
       const condition =
         p.condition === undefined
-          ? type === "bool"
+          ? oneBit
             ? "=="
             : undefined
           : this.oneOf(p.condition, [...at, "condition"], CONDITIONS);
@@ -174,14 +176,10 @@ export class Reader {
           [...at, "condition"],
           "an alarm point needs 'condition' (>, >=, <, <=, ==, !=) and 'threshold'",
         );
-      if (p.threshold === undefined && type !== "bool")
+      if (p.threshold === undefined && !oneBit)
         this.fail([...at, "threshold"], "an alarm point needs 'threshold'");
       const threshold =
-        p.threshold === undefined
-          ? type === "bool"
-            ? 1
-            : undefined
-          : this.num(p.threshold, [...at, "threshold"]);
+        p.threshold === undefined ? (oneBit ? 1 : undefined) : this.num(p.threshold, [...at, "threshold"]);
       const severity =
         p.severity === undefined ? "major" : this.oneOf(p.severity, [...at, "severity"], SEVERITIES);
       const text =
@@ -215,15 +213,28 @@ export class Reader {
       table,
       address,
       width,
-      encoding: { type, byteOrder, wordOrder, scale, offset, ...(length ? { length } : {}), ...(bits ? { bits } : {}) },
+      encoding: {
+        type,
+        byteOrder,
+        wordOrder,
+        scale,
+        offset,
+        ...(length ? { length } : {}),
+        ...(bits ? { bits } : {}),
+      },
       dest,
     };
   }
 
   /** `bit = n` (one bit) or `bit = n` with `bits = count`: a field inside an integer point. */
-  private readBits(p: Obj, at: TomlPath, type: ValueType | undefined): { start: number; count: number } | undefined {
+  private readBits(
+    p: Obj,
+    at: TomlPath,
+    type: ValueType | undefined,
+  ): { start: number; count: number } | undefined {
     if (p.bit === undefined) {
-      if (p.bits !== undefined) this.fail([...at, "bits"], "'bits' needs 'bit' (the lowest bit of the field)");
+      if (p.bits !== undefined)
+        this.fail([...at, "bits"], "'bits' needs 'bit' (the lowest bit of the field)");
       return undefined;
     }
     if (type && !isIntegerType(type)) {

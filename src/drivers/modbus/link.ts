@@ -7,6 +7,7 @@ import modbusSerial from "modbus-serial";
 import type { ModbusRTU as Client } from "modbus-serial/ModbusRTU.js";
 import type { Table } from "./codec.ts";
 import type { Transport } from "./config.ts";
+import type { FlightRecorder } from "./recorder.ts";
 
 // a CommonJS package whose typings declare an ES default export: take the class as it is at run time
 const ModbusRTU = modbusSerial as unknown as new (port?: unknown) => Client;
@@ -59,6 +60,29 @@ const defaultSerialPort: PortFactory = async (t) => {
 export interface LinkOptions {
   /** Override how the serial port object is made (tests, or modbus-serial's own serialport path). */
   serialPort?: PortFactory;
+  /** Records every frame and request outcome of this endpoint. */
+  recorder?: FlightRecorder;
+}
+
+/** The port object modbus-serial writes request frames to and reads response frames from. */
+interface FramePort {
+  write(data: Buffer): unknown;
+  on(event: "data", cb: (data: Buffer) => void): unknown;
+}
+
+/**
+ * Feeds the recorder from modbus-serial's port: both its own TCP port and our RTU port take
+ * request frames through `write` and hand response frames over as `data`, in RTU form.
+ */
+function tap(client: ModbusRTU, rec: FlightRecorder): void {
+  const port = (client as unknown as { _port?: FramePort })._port;
+  if (!port) return;
+  const write = port.write.bind(port);
+  port.write = (data: Buffer) => {
+    rec.frame("tx", data);
+    return write(data);
+  };
+  port.on("data", (data) => rec.frame("rx", data));
 }
 
 export class ModbusLink {
@@ -104,6 +128,7 @@ export class ModbusLink {
         () => client.close(() => {}),
       );
     }
+    if (this.opts.recorder) tap(client, this.opts.recorder);
     this.client = client;
     return client;
   }
@@ -125,7 +150,7 @@ export class ModbusLink {
   /** Reads `count` registers (or bits, as 0/1) from one table of one unit. */
   async read(unit: number, table: Table, start: number, count: number, timeoutMs: number): Promise<number[]> {
     const c = await this.call(unit, timeoutMs);
-    try {
+    return this.timed(unit, async () => {
       switch (table) {
         case "coil":
           return (await c.readCoils(start, count)).data.slice(0, count).map(Number);
@@ -136,8 +161,20 @@ export class ModbusLink {
         case "input":
           return (await c.readInputRegisters(start, count)).data;
       }
+    });
+  }
+
+  /** Runs one request: its outcome and response time go to the recorder, errors are classified. */
+  private async timed<T>(unit: number, request: () => Promise<T>): Promise<T> {
+    const t0 = performance.now();
+    try {
+      const r = await request();
+      this.opts.recorder?.outcome(unit, performance.now() - t0);
+      return r;
     } catch (e) {
-      throw this.failed(e);
+      const err = this.failed(e);
+      this.opts.recorder?.outcome(unit, performance.now() - t0, err.kind, err.code);
+      throw err;
     }
   }
 
@@ -149,20 +186,16 @@ export class ModbusLink {
     values: number[],
     timeoutMs: number,
   ): Promise<void> {
+    if (table !== "coil" && table !== "holding")
+      throw new ModbusError(`table '${table}' is read-only`, "other");
     const c = await this.call(unit, timeoutMs);
-    try {
+    await this.timed(unit, async () => {
       if (table === "coil") {
         if (values.length === 1) await c.writeCoil(address, values[0] !== 0);
         else await c.writeCoils(address, values.map(Boolean));
-      } else if (table === "holding") {
-        if (values.length === 1) await c.writeRegister(address, values[0]!);
-        else await c.writeRegisters(address, values);
-      } else {
-        throw new ModbusError(`table '${table}' is read-only`, "other");
-      }
-    } catch (e) {
-      throw this.failed(e);
-    }
+      } else if (values.length === 1) await c.writeRegister(address, values[0]!);
+      else await c.writeRegisters(address, values);
+    });
   }
 
   private async call(unit: number, timeoutMs: number): Promise<ModbusRTU> {

@@ -131,7 +131,12 @@ export function twinMessages(
     const payload = JSON.stringify(value);
     if (last.get(point.dest.fragment) === payload) continue;
     last.set(point.dest.fragment, payload);
-    out.push({ topic: `${deviceTopic(root, device)}/twin/${point.dest.fragment}`, payload, retain: true, qos: 1 });
+    out.push({
+      topic: `${deviceTopic(root, device)}/twin/${point.dest.fragment}`,
+      payload,
+      retain: true,
+      qos: 1,
+    });
   }
   return out;
 }
