@@ -5,6 +5,7 @@ import { registerCert } from "./cert.ts";
 import { registerConfig } from "./config.ts";
 import { registerConnect } from "./connect.ts";
 import { registerInit } from "./init.ts";
+import { registerModbus } from "./modbus.ts";
 import { registerMqtt } from "./mqtt.ts";
 import { registerRun } from "./run.ts";
 import { registerSerial } from "./serial.ts";
@@ -20,4 +21,5 @@ export function registerCommands(program: Command): void {
   registerInit(program);
   registerBatch(program);
   registerSerial(program);
+  registerModbus(program);
 }

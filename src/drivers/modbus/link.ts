@@ -164,6 +164,20 @@ export class ModbusLink {
     });
   }
 
+  /**
+   * Function 43/14, read device identification (basic objects: vendor, product code, revision),
+   * as object id → text. Devices without it answer exception 1 (illegal function).
+   */
+  async identify(unit: number, timeoutMs: number): Promise<Record<number, string>> {
+    const c = await this.call(unit, timeoutMs);
+    const r = await this.timed(unit, () => c.readDeviceIdentification(1, 0));
+    // modbus-serial gives an object keyed by object id (typed as an array)
+    const out: Record<number, string> = {};
+    for (const [id, v] of Object.entries(r.data as unknown as Record<string, unknown>))
+      if (typeof v === "string" && v !== "") out[Number(id)] = v;
+    return out;
+  }
+
   /** Runs one request: its outcome and response time go to the recorder, errors are classified. */
   private async timed<T>(unit: number, request: () => Promise<T>): Promise<T> {
     const t0 = performance.now();
