@@ -91,7 +91,6 @@ const VE_FIELDS: [string, string][] = [
   ["LOAD", "ON"],
 ];
 
-
 function nmea(body: string, corrupt = false): string {
   let x = 0;
   for (let i = 0; i < body.length; i++) x ^= body.charCodeAt(i);

@@ -7,7 +7,7 @@
  * changes: a valid one replaces only the devices it changes, an invalid one is rejected (file, line
  * and reason) and the running configuration stays.
  */
-import type { Subscription } from "../../bus/bus.ts";
+import type { OutMessage, Subscription } from "../../bus/bus.ts";
 import type { Component, Context } from "../../component/component.ts";
 import type { Logger } from "../../foundation/logger.ts";
 import { registrationPayload } from "../common/child-device.ts";
@@ -16,13 +16,7 @@ import { type DeviceConfig, endpointOf, loadModbusConfig, type ModbusConfig } fr
 import { type AttemptResult, DevicePoller, describeError } from "./device-poller.ts";
 import { describe, ModbusLink, type PortFactory } from "./link.ts";
 import { type JobFn, PortQueue } from "./port-queue.ts";
-import {
-  alarmMessages,
-  deviceTopic,
-  measurementMessages,
-  type OutMessage,
-  twinMessages,
-} from "./readings.ts";
+import { alarmMessages, deviceTopic, measurementMessages, twinMessages } from "./readings.ts";
 import { FlightRecorder } from "./recorder.ts";
 import { RecorderLog, recorderFile } from "./recorder-log.ts";
 import { planReload } from "./reload.ts";

@@ -2,12 +2,12 @@
  * Typed readers for the values of `modbus.toml`: each reports a problem at the value's path (turned
  * into a line by the caller) and returns undefined, so that one pass collects every error.
  */
+import type { Severity } from "../../api/payloads.ts";
+import type { Obj } from "../../foundation/json.ts";
 import { BAUD_RATES } from "../common/serial/transport.ts";
 import type { TomlPath } from "../common/toml-file.ts";
 import { isBitTable, isIntegerType, TABLES, VALUE_TYPES, type ValueType, widthOf } from "./codec.ts";
-import type { Condition, Destination, PointConfig, Severity, Transport } from "./config.ts";
-
-export type Obj = Record<string, unknown>;
+import type { Condition, Destination, PointConfig, Transport } from "./config.ts";
 
 const CONDITIONS: readonly Condition[] = [">", ">=", "<", "<=", "==", "!="];
 const SEVERITIES: readonly Severity[] = ["critical", "major", "minor", "warning"];

@@ -2,7 +2,10 @@
  * The Modbus device description (`modbus.toml`): parsed and validated as a whole, every error with
  * file, line and reason, so that nothing starts half-configured. Pure apart from `loadModbusConfig`.
  */
+import type { Severity } from "../../api/payloads.ts";
+import { isObj, type Obj } from "../../foundation/json.ts";
 import { CHILD_NAME, CHILD_NAME_HINT } from "../common/child-device.ts";
+import type { Parity } from "../common/serial/transport.ts";
 import {
   DeviceFileError,
   fileError,
@@ -12,11 +15,9 @@ import {
   type TomlPath,
 } from "../common/toml-file.ts";
 import type { Encoding, Table } from "./codec.ts";
-import { type Obj, Reader } from "./config-reader.ts";
+import { Reader } from "./config-reader.ts";
 import { MAX_READ_BITS, MAX_READ_REGISTERS } from "./planner.ts";
 
-export type Parity = "none" | "even" | "odd";
-export type Severity = "critical" | "major" | "minor" | "warning";
 export type Condition = ">" | ">=" | "<" | "<=" | "==" | "!=";
 
 export type Transport =
@@ -99,9 +100,6 @@ const DEVICE_KEYS = new Set<string>([
   "writes",
   "point",
 ]);
-
-const isObj = (v: unknown): v is Obj =>
-  typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Date);
 
 export function loadModbusConfig(file: string): ModbusConfig {
   const text = readDeviceFile(file);

@@ -3,7 +3,8 @@
  * TCP host, what they are (function 43/14 identification, SunSpec models), bounded in time. Only
  * reads (functions 3, 4 and 43): a scan never writes to a device.
  */
-import type { Parity, Transport } from "../config.ts";
+import type { Parity } from "../../common/serial/transport.ts";
+import type { Transport } from "../config.ts";
 import { classify, ModbusLink, type PortFactory } from "../link.ts";
 import { discoverSunSpec, type SunSpecDevice } from "./sunspec.ts";
 
