@@ -65,7 +65,7 @@ function devicesToml(port: number, interval: number, count = UNITS): string {
 async function ledgePolls(port: number): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), "ledge-bench-modbus-"));
   writeFileSync(join(dir, "modbus.toml"), devicesToml(port, 0.01));
-  writeFileSync(join(dir, "ledge.toml"), "");
+  writeFileSync(join(dir, "ledge.toml"), `[data]\npath = ${JSON.stringify(join(dir, "data"))}\n`);
   const log = createLogger({ level: "error" });
   const broker = await EmbeddedBroker.start({ host: "127.0.0.1", port: await freePort(), log });
   const bus = new LocalBus(broker.aedes);

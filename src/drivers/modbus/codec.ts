@@ -97,7 +97,10 @@ function fromCanonical(buf: Buffer, enc: Pick<Encoding, "byteOrder" | "wordOrder
 }
 
 /** The text of a string point: two characters per register, NULs and trailing blanks dropped. */
-function decodeString(regs: readonly number[], enc: Pick<Encoding, "byteOrder">): string {
+export function decodeString(
+  regs: readonly number[],
+  enc: Pick<Encoding, "byteOrder"> = { byteOrder: "big" },
+): string {
   const b = toCanonical(regs, { byteOrder: enc.byteOrder, wordOrder: "big" });
   const end = b.indexOf(0);
   return b

@@ -10,13 +10,6 @@
  */
 import type { ErrorKind } from "./link.ts";
 
-export interface FrameRecord {
-  /** ms since the epoch */
-  t: number;
-  dir: "tx" | "rx";
-  hex: string;
-}
-
 export interface UnitStats {
   requests: number;
   ok: number;
@@ -38,11 +31,19 @@ export interface RecorderSnapshot {
   units: Record<string, UnitStats>;
 }
 
-/** Longest frame kept (bytes); a Modbus RTU ADU is at most 256. */
-const MAX_FRAME = 256;
+/** Longest frame kept (bytes): a Modbus RTU ADU is at most 256. */
+const SLOT = 256;
 
+/**
+ * The ring is preallocated (one 256-byte slot per frame, times and lengths in typed arrays): a
+ * frame is one copy, no allocation, and a port's memory is fixed by `capacity`; text is made only
+ * when a snapshot is taken.
+ */
 export class FlightRecorder {
-  private readonly ring: (FrameRecord | undefined)[];
+  private readonly bytes: Uint8Array;
+  private readonly times: Float64Array;
+  private readonly lengths: Uint16Array;
+  private readonly dirs: Uint8Array;
   private next = 0;
   private count = 0;
   private readonly units = new Map<number, UnitStats & { totalMs: number; answered: number }>();
@@ -54,15 +55,22 @@ export class FlightRecorder {
     readonly capacity: number,
     private readonly clock: () => number,
   ) {
-    this.ring = new Array(capacity);
+    this.bytes = new Uint8Array(capacity * SLOT);
+    this.times = new Float64Array(capacity);
+    this.lengths = new Uint16Array(capacity);
+    this.dirs = new Uint8Array(capacity);
   }
 
-  frame(dir: "tx" | "rx", bytes: Uint8Array): void {
+  frame(dir: "tx" | "rx", frame: Uint8Array): void {
     if (this.capacity === 0) return;
-    const b = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.length, MAX_FRAME));
-    this.ring[this.next] = { t: this.clock(), dir, hex: b.toString("hex") };
-    this.next = (this.next + 1) % this.capacity;
-    this.count = Math.min(this.count + 1, this.capacity);
+    const i = this.next;
+    const n = Math.min(frame.length, SLOT);
+    this.bytes.set(n === frame.length ? frame : frame.subarray(0, n), i * SLOT);
+    this.lengths[i] = n;
+    this.times[i] = this.clock();
+    this.dirs[i] = dir === "tx" ? 0 : 1;
+    this.next = (i + 1) % this.capacity;
+    if (this.count < this.capacity) this.count++;
     this.version++;
   }
 
@@ -104,16 +112,17 @@ export class FlightRecorder {
   snapshot(): RecorderSnapshot {
     const frames: RecorderSnapshot["frames"] = [];
     let prev: number | undefined;
-    for (let i = 0; i < this.count; i++) {
-      const f = this.ring[(this.next - this.count + i + this.capacity) % this.capacity];
-      if (!f) continue;
+    for (let k = 0; k < this.count; k++) {
+      const i = (this.next - this.count + k + this.capacity) % this.capacity;
+      const t = this.times[i] ?? 0;
+      const hex = Buffer.from(this.bytes.buffer, i * SLOT, this.lengths[i] ?? 0).toString("hex");
       frames.push({
-        time: new Date(f.t).toISOString(),
-        dir: f.dir,
-        gap_ms: prev === undefined ? 0 : f.t - prev,
-        hex: f.hex,
+        time: new Date(t).toISOString(),
+        dir: this.dirs[i] ? "rx" : "tx",
+        gap_ms: prev === undefined ? 0 : t - prev,
+        hex,
       });
-      prev = f.t;
+      prev = t;
     }
     const units: Record<string, UnitStats> = {};
     for (const [id, { totalMs, answered, ...s }] of this.units)

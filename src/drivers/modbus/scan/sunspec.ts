@@ -3,6 +3,8 @@
  * 50000, 0; holding registers, zero-based), then the chain of models (id, length) up to the end
  * marker 0xFFFF. The common model (1) names the device: manufacturer, model, version, serial.
  */
+import { decodeString } from "../codec.ts";
+
 export const SUNSPEC_BASES = [40000, 50000, 0] as const;
 const SUNS = [0x5375, 0x6e53];
 const END = 0xffff;
@@ -30,16 +32,6 @@ export interface SunSpecDevice {
 /** Reads `count` holding registers at `address`; rejects when the device refuses or is silent. */
 export type ReadHolding = (address: number, count: number) => Promise<number[]>;
 
-export function registersText(regs: readonly number[]): string {
-  const b = Buffer.alloc(regs.length * 2);
-  regs.forEach((r, i) => b.writeUInt16BE(r & 0xffff, i * 2));
-  const end = b.indexOf(0);
-  return b
-    .subarray(0, end < 0 ? b.length : end)
-    .toString("latin1")
-    .trim();
-}
-
 /** The common model's string fields, as offsets after its id and length registers. */
 const COMMON_FIELDS = { manufacturer: [0, 16], model: [16, 16], version: [40, 8], serial: [48, 16] } as const;
 
@@ -65,7 +57,7 @@ export async function discoverSunSpec(read: ReadHolding): Promise<SunSpecDevice 
           device.common[k as keyof typeof COMMON_FIELDS] = {
             address: common.address + 2 + off,
             length: len,
-            value: registersText(regs.slice(off, off + len)),
+            value: decodeString(regs.slice(off, off + len)),
           };
     }
     return device;

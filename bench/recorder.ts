@@ -1,0 +1,181 @@
+/**
+ * Cost of the Modbus flight recorder (issue 15): the real `modbus` component polling 50 units of one
+ * pymodbus TCP slave (hw-test/modbus/slave.py) every 10 ms, once with the recorder at its default
+ * ring (64 frames per port) and once switched off (`modbus.recorder.frames = 0`), rounds alternated in
+ * the same run: this process's CPU time per poll and the poll rate, with the ratio. Memory: the heap
+ * a full ring takes per port (64 frames of a 10-register answer, and of the largest RTU frame),
+ * measured over 1,000 recorders after a GC.
+ * `DURATION_S=3 node --import tsx --expose-gc bench/recorder.ts` for a quick look.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { EmbeddedBroker } from "../src/bus/broker.ts";
+import { LocalBus } from "../src/bus/local-bus.ts";
+import { loadConfig } from "../src/config/store.ts";
+import { ModbusComponent } from "../src/drivers/modbus/component.ts";
+import { FlightRecorder } from "../src/drivers/modbus/recorder.ts";
+import { createLogger } from "../src/foundation/logger.ts";
+import { startSlave } from "../test/helpers/modbus-slave.ts";
+import { deviceToml, pointToml } from "../test/helpers/modbus-toml.ts";
+import { freePort } from "../test/helpers/ports.ts";
+import { recordResults, round, table } from "./lib/results.ts";
+
+const DURATION_S = Number(process.env.DURATION_S ?? 6);
+const ROUNDS = 2;
+const UNITS = 50;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function toml(port: number): string {
+  return Array.from({ length: UNITS }, (_, i) => i + 1)
+    .map(
+      (u) =>
+        deviceToml({
+          name: `dev${u}`,
+          transport: "tcp",
+          host: "127.0.0.1",
+          port,
+          unit_id: u,
+          poll_interval_s: 0.01,
+          timeout_ms: 1000,
+        }) +
+        Array.from({ length: 10 }, (_, r) => pointToml({ name: `r${r}`, table: "holding", address: r })).join(
+          "",
+        ),
+    )
+    .join("\n");
+}
+
+async function run(port: number, frames: number): Promise<{ pollsPerS: number; cpuUsPerPoll: number }> {
+  const dir = mkdtempSync(join(tmpdir(), "ledge-bench-recorder-"));
+  writeFileSync(join(dir, "modbus.toml"), toml(port));
+  writeFileSync(
+    join(dir, "ledge.toml"),
+    `[data]\npath = ${JSON.stringify(join(dir, "data"))}\n[modbus.recorder]\nframes = ${frames}\n`,
+  );
+  const log = createLogger({ level: "error" });
+  const broker = await EmbeddedBroker.start({ host: "127.0.0.1", port: await freePort(), log });
+  const bus = new LocalBus(broker.aedes);
+  let polls = 0;
+  let counting = false;
+  const sub = await bus.subscribe("te/device/+///m/+", () => {
+    if (counting) polls++;
+  });
+  const c = new ModbusComponent({ config: loadConfig(dir, {}), log, bus, clock: Date.now });
+  await c.start();
+  await sleep(1000);
+  counting = true;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await sleep(DURATION_S * 1000);
+  counting = false;
+  const cpu = process.cpuUsage(cpu0);
+  const s = (performance.now() - t0) / 1000;
+  await c.stop();
+  await sub.unsubscribe();
+  await broker.stop();
+  rmSync(dir, { recursive: true, force: true });
+  return { pollsPerS: polls / s, cpuUsPerPoll: (cpu.user + cpu.system) / polls };
+}
+
+/** Heap bytes per port of a full ring (64 frames of `frameBytes`) plus one unit's statistics. */
+function bytesPerPort(frameBytes: number, capacity = 64): number {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  const n = 1000;
+  const frame = new Uint8Array(frameBytes).map((_, i) => i);
+  // the ring lives in typed arrays: their backing stores count as arrayBuffers, not heap
+  const used = () => {
+    const m = process.memoryUsage();
+    return m.heapUsed + m.arrayBuffers;
+  };
+  gc?.();
+  const before = used();
+  const recs: FlightRecorder[] = [];
+  for (let i = 0; i < n; i++) {
+    const r = new FlightRecorder(`tcp:10.0.0.${i}:502`, capacity, Date.now);
+    for (let f = 0; f < capacity; f++) r.frame(f % 2 ? "rx" : "tx", frame);
+    r.outcome(1, 12.5);
+    recs.push(r);
+  }
+  gc?.();
+  const after = used();
+  if (recs.length !== n) throw new Error("unreachable");
+  return (after - before) / n;
+}
+
+/** The recorder's own work per poll (a request frame, its answer, the outcome), in µs, alone. */
+function recorderUsPerPoll(): number {
+  const r = new FlightRecorder("tcp:127.0.0.1:502", 64, Date.now);
+  const req = Uint8Array.from([1, 3, 0, 0, 0, 10, 0xc5, 0xcd]);
+  const resp = new Uint8Array(25).map((_, i) => i);
+  const n = 1_000_000;
+  for (let i = 0; i < 100_000; i++) r.frame("tx", req);
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    r.frame("tx", req);
+    r.frame("rx", resp);
+    r.outcome(1, 12.5);
+  }
+  return ((performance.now() - t0) * 1000) / n;
+}
+
+async function main(): Promise<void> {
+  const slave = await startSlave({ tcp: true, units: Array.from({ length: UNITS }, (_, i) => i + 1) });
+  const on: { pollsPerS: number; cpuUsPerPoll: number }[] = [];
+  const off: typeof on = [];
+  try {
+    for (let r = 0; r < ROUNDS; r++) {
+      on.push(await run(slave.tcpPort!, 64));
+      off.push(await run(slave.tcpPort!, 0));
+    }
+  } finally {
+    await slave.stop();
+  }
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const cpuOn = mean(on.map((x) => x.cpuUsPerPoll));
+  const cpuOff = mean(off.map((x) => x.cpuUsPerPoll));
+  const pollsOn = mean(on.map((x) => x.pollsPerS));
+  const pollsOff = mean(off.map((x) => x.pollsPerS));
+  const own = recorderUsPerPoll();
+  const typical = bytesPerPort(25);
+  const largest = bytesPerPort(256);
+  const md = `## Modbus flight recorder (bench/recorder.ts)
+
+The \`modbus\` component polling ${UNITS} units of one pymodbus TCP slave on loopback (10 holding
+registers each, every device due every 10 ms), with the recorder at its default ring (64 frames per
+port) and switched off (\`modbus.recorder.frames = 0\`), ${ROUNDS} alternated rounds of ${DURATION_S} s,
+mean; CPU is this process's (user + system) per completed poll (${process.version}).
+
+${table(
+  ["", "polls/s", "CPU µs per poll", "vs off"],
+  [
+    ["recorder on (64 frames)", round(pollsOn), round(cpuOn), `${round(cpuOn / cpuOff)}×`],
+    ["recorder off", round(pollsOff), round(cpuOff), "1×"],
+  ],
+)}
+
+The recorder's own work per poll measured alone (a request frame, its answer and the outcome, 10⁶
+times): ${round(own)} µs, ${round((own / cpuOff) * 100)} % of the driver's CPU per poll without it. The
+A/B rows above move with the machine's load (the slave and the driver share its cores); this
+figure does not.
+
+Memory per port of a full ring (64 preallocated 256-byte frame slots with their times) and one unit's
+statistics, heap and array buffers after GC over 1,000 recorders: ${round(typical / 1024)} KiB with 25-byte frames (the
+answer to a 10-register read), ${round(largest / 1024)} KiB with 256-byte frames (the largest RTU frame).
+`;
+  recordResults(
+    "modbus-recorder",
+    {
+      "modbus.recorder_cpu_us_per_poll": { value: cpuOn, unit: "µs" },
+      "modbus.recorder_off_cpu_us_per_poll": { value: cpuOff, unit: "µs" },
+      "modbus.recorder_cpu_ratio": { value: cpuOn / cpuOff, unit: "×" },
+      "modbus.recorder_own_us_per_poll": { value: own, unit: "µs" },
+      "modbus.recorder_kib_per_port": { value: typical / 1024, unit: "KiB" },
+      "modbus.recorder_kib_per_port_max_frames": { value: largest / 1024, unit: "KiB" },
+    },
+    md,
+  );
+  console.log(md);
+}
+
+await main();
