@@ -10,10 +10,22 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { alarmIs, type Harness, startHarness } from "../helpers/modbus-harness.ts";
-import { SLAVE_REGS, type Slave, slaveAvailable, startSlave } from "../helpers/modbus-slave.ts";
+import {
+  realRtuFromEnv,
+  SLAVE_REGS,
+  type Slave,
+  slaveAvailable,
+  startSlave,
+} from "../helpers/modbus-slave.ts";
 import { deviceToml, pointToml } from "../helpers/modbus-toml.ts";
 
 const skip = slaveAvailable();
+/** Real adapters named by LEDGE_TEST_MODBUS_RTU_PORT / _PEER replace the pty pair (hw-test/README.md). */
+const real = realRtuFromEnv();
+
+function rtu(name: string, path: string, unit = 1): string {
+  return `\n${deviceToml({ name, transport: "rtu", serial_port: path, baud: real?.baud ?? 38400, unit_id: unit, poll_interval_s: 0.1, timeout_ms: 300, retries: 0, backoff_max_s: 0.4 })}`;
+}
 
 function tcp(name: string, port: number, unit = 1, interval = 0.1): string {
   return `\n${deviceToml({ name, transport: "tcp", host: "127.0.0.1", port, unit_id: unit, poll_interval_s: interval, timeout_ms: 300, retries: 0, backoff_max_s: 0.4 })}`;
@@ -29,6 +41,60 @@ const NEW_TYPES = `\n${[
 ]
   .map(pointToml)
   .join("")}`;
+
+describe("modbus over RTU (a pty pair, or real adapters): new point kinds and the recorder's wire frames", {
+  skip,
+}, () => {
+  let slave: Slave;
+  before(async () => {
+    slave = await startSlave({ rtu: true, units: [1, 2], realRtu: real });
+  });
+  after(async () => slave?.stop());
+
+  test("int64, uint64, a string and bit fields over RTU", async () => {
+    const path = real?.ledge ?? slave.rtuPath!;
+    const h = await startHarness(rtu("rkinds", path) + NEW_TYPES);
+    try {
+      const m = h.json(await h.waitFor("values", (x) => x.topic === "te/device/rkinds///m/modbus"));
+      assert.deepEqual(
+        [m.i64, m.u64, m.fan, m.mode],
+        [SLAVE_REGS.int64At22, SLAVE_REGS.uint64At26, 1, 0b101],
+      );
+      const twin = await h.waitFor("serial number twin", (x) => x.topic === "te/device/rkinds///twin/sn");
+      assert.equal(JSON.parse(twin.payload), SLAVE_REGS.stringAt30);
+    } finally {
+      await h.stop();
+    }
+  });
+
+  test("the recorder holds the frames on the wire, CRC included, and counts CRC errors per unit", async () => {
+    const path = real?.ledge ?? slave.rtuPath!;
+    const h = await startHarness(
+      rtu("rrec", path, 2) + pointToml({ name: "v", table: "holding", address: 0 }),
+    );
+    try {
+      await h.waitFor("values", (x) => x.topic === "te/device/rrec///m/modbus");
+      await slave.fault("crc", [2]);
+      await h.waitFor("alarm", alarmIs("rrec", "modbus_comm", true));
+      const ev = h.json(await h.waitFor("alarm event", (x) => x.topic === "te/device/rrec///e/modbus_comm"));
+      const rec = ev.recorder as {
+        port: string;
+        frames: { dir: string; hex: string }[];
+        units: Record<string, Record<string, number>>;
+      };
+      assert.equal(rec.port, `rtu:${path}`);
+      // FC3, 1 register at 0 of unit 2, with its CRC-16 (pymodbus computes the same)
+      assert.ok(
+        rec.frames.some((f) => f.dir === "tx" && f.hex === "0203000000018439"),
+        JSON.stringify(rec.frames.slice(0, 4)),
+      );
+      assert.ok((rec.units["2"]?.crc_errors ?? 0) >= 1, JSON.stringify(rec.units));
+    } finally {
+      await slave.fault("none");
+      await h.stop();
+    }
+  });
+});
 
 describe("modbus: what real equipment holds", { skip }, () => {
   let slave: Slave;
