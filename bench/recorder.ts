@@ -7,75 +7,16 @@
  * measured over 1,000 recorders after a GC.
  * `DURATION_S=3 node --import tsx --expose-gc bench/recorder.ts` for a quick look.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { EmbeddedBroker } from "../src/bus/broker.ts";
-import { LocalBus } from "../src/bus/local-bus.ts";
-import { loadConfig } from "../src/config/store.ts";
-import { ModbusComponent } from "../src/drivers/modbus/component.ts";
 import { FlightRecorder } from "../src/drivers/modbus/recorder.ts";
-import { createLogger } from "../src/foundation/logger.ts";
 import { startSlave } from "../test/helpers/modbus-slave.ts";
-import { deviceToml, pointToml } from "../test/helpers/modbus-toml.ts";
-import { freePort } from "../test/helpers/ports.ts";
+import { measurePolls, tcpUnitsToml } from "./lib/modbus-polls.ts";
 import { recordResults, round, table } from "./lib/results.ts";
 
 const DURATION_S = Number(process.env.DURATION_S ?? 6);
 const ROUNDS = 2;
 const UNITS = 50;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function toml(port: number): string {
-  return Array.from({ length: UNITS }, (_, i) => i + 1)
-    .map(
-      (u) =>
-        deviceToml({
-          name: `dev${u}`,
-          transport: "tcp",
-          host: "127.0.0.1",
-          port,
-          unit_id: u,
-          poll_interval_s: 0.01,
-          timeout_ms: 1000,
-        }) +
-        Array.from({ length: 10 }, (_, r) => pointToml({ name: `r${r}`, table: "holding", address: r })).join(
-          "",
-        ),
-    )
-    .join("\n");
-}
-
-async function run(port: number, frames: number): Promise<{ pollsPerS: number; cpuUsPerPoll: number }> {
-  const dir = mkdtempSync(join(tmpdir(), "ledge-bench-recorder-"));
-  writeFileSync(join(dir, "modbus.toml"), toml(port));
-  writeFileSync(
-    join(dir, "ledge.toml"),
-    `[data]\npath = ${JSON.stringify(join(dir, "data"))}\n[modbus.recorder]\nframes = ${frames}\n`,
-  );
-  const log = createLogger({ level: "error" });
-  const broker = await EmbeddedBroker.start({ host: "127.0.0.1", port: await freePort(), log });
-  const bus = new LocalBus(broker.aedes);
-  let polls = 0;
-  let counting = false;
-  const sub = await bus.subscribe("te/device/+///m/+", () => {
-    if (counting) polls++;
-  });
-  const c = new ModbusComponent({ config: loadConfig(dir, {}), log, bus, clock: Date.now });
-  await c.start();
-  await sleep(1000);
-  counting = true;
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  await sleep(DURATION_S * 1000);
-  counting = false;
-  const cpu = process.cpuUsage(cpu0);
-  const s = (performance.now() - t0) / 1000;
-  await c.stop();
-  await sub.unsubscribe();
-  await broker.stop();
-  rmSync(dir, { recursive: true, force: true });
-  return { pollsPerS: polls / s, cpuUsPerPoll: (cpu.user + cpu.system) / polls };
+function run(port: number, frames: number): Promise<{ pollsPerS: number; cpuUsPerPoll: number }> {
+  return measurePolls(tcpUnitsToml(port, UNITS, 0.01), DURATION_S, `[modbus.recorder]\nframes = ${frames}\n`);
 }
 
 /** Heap bytes per port of a full ring (64 frames of `frameBytes`) plus one unit's statistics. */

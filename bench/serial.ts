@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createPtyPair } from "../hw-test/serial/pty-pair.ts";
-import { sds011Frame, veBlock } from "../hw-test/serial/sensor-emulator.ts";
+import { sds011Frame, VE_FIELDS, veBlock } from "../hw-test/serial/sensor-emulator.ts";
 import { EmbeddedBroker } from "../src/bus/broker.ts";
 import { LocalBus } from "../src/bus/local-bus.ts";
 import { loadConfig } from "../src/config/store.ts";
@@ -107,15 +107,6 @@ function parserThroughput(): Record<string, number> {
 function decoderThroughput(): Record<string, number> {
   const gga = "GPGGA,123519,4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,";
   const pmtk = "PMTK010,001";
-  const ve: [string, string][] = [
-    ["PID", "0xA053"],
-    ["V", "12800"],
-    ["I", "-3000"],
-    ["VPV", "37000"],
-    ["PPV", "0"],
-    ["CS", "0"],
-    ["LOAD", "ON"],
-  ];
   const cases: [string, ParserConfig, Buffer][] = [
     [
       "regex",
@@ -139,7 +130,7 @@ function decoderThroughput(): Record<string, number> {
       { kind: "nmea", requireChecksum: true },
       Buffer.from(`$${pmtk}*${nmeaChecksum(pmtk)}\r\n`),
     ],
-    ["vedirect", { kind: "vedirect" }, veBlock(ve)],
+    ["vedirect", { kind: "vedirect" }, veBlock(VE_FIELDS)],
     ["sds011", { kind: "sds011" }, sds011Frame(12.3, 45.6)],
   ];
   const out: Record<string, number> = {};
@@ -216,7 +207,7 @@ ${table(
 
 Framing and parsing together (\`buildDecoder\`, what the driver runs per port): 100,000 frames fed in
 4 KiB chunks; lines for regex/kv/nmea, balanced braces for json (one line, and a pretty-printed
-document with a device time and an array), VE.Direct blocks (7 fields and the block checksum),
+document with a device time and an array), VE.Direct blocks (9 fields and the block checksum),
 SDS011 binary frames (start bytes, length, checksum). Frames decoded per second (${process.version}):
 
 ${table(

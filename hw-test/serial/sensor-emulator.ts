@@ -79,7 +79,8 @@ export function sds011Frame(pm25: number, pm10: number, corrupt = false): Buffer
   return f;
 }
 
-const VE_FIELDS: [string, string][] = [
+/** A VE.Direct MPPT charger block, and what the driver publishes for it. */
+export const VE_FIELDS: [string, string][] = [
   ["PID", "0xA053"],
   ["FW", "159"],
   ["SER#", "HQ1328A1B2C"],
@@ -90,6 +91,7 @@ const VE_FIELDS: [string, string][] = [
   ["CS", "0"],
   ["LOAD", "ON"],
 ];
+export const VE_VALUES = { FW: 159, V: 12800, I: -3000, VPV: 37000, PPV: 0, CS: 0, LOAD: 1 };
 
 function nmea(body: string, corrupt = false): string {
   let x = 0;
@@ -233,7 +235,7 @@ export function scenario(format: Format): Step[] {
         { bytes: sds011Frame(12.3, 45.6), kind: "good", values: { pm25: 12.3, pm10: 45.6 } },
       ];
     case "vedirect": {
-      const values = { FW: 159, V: 12800, I: -3000, VPV: 37000, PPV: 0, CS: 0, LOAD: 1 };
+      const values = VE_VALUES;
       return [
         { bytes: veBlock(VE_FIELDS), kind: "good", values },
         { bytes: veBlock(VE_FIELDS, true), kind: "bad" },

@@ -8,8 +8,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { parseModbusConfig } from "../../src/drivers/modbus/config.ts";
-import type { PortFactory } from "../../src/drivers/modbus/link.ts";
-import { ModbusSerialPort } from "../../src/drivers/modbus/rtu-port.ts";
+import { openRtuPort, type PortFactory } from "../../src/drivers/modbus/link.ts";
 import { proposeToml } from "../../src/drivers/modbus/scan/propose.ts";
 import { scan, settingsOf } from "../../src/drivers/modbus/scan/scan.ts";
 import { ledge } from "../helpers/cli.ts";
@@ -39,13 +38,7 @@ describe("modbus scan of a serial line: three units at different settings", { sk
     // a pty carries no speed: tell the emulated line which settings the master opened it with
     const serialPort: PortFactory = async (t) => {
       await slave.command(`line ${t.baudRate} ${t.parity}`);
-      return new ModbusSerialPort({
-        path: t.path,
-        baudRate: t.baudRate,
-        parity: t.parity,
-        dataBits: t.dataBits,
-        stopBits: t.stopBits,
-      });
+      return openRtuPort(t);
     };
     await slave.command("reset_stats");
     const t0 = Date.now();

@@ -5,7 +5,12 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { sds011Frame as sds011, veBlock } from "../../hw-test/serial/sensor-emulator.ts";
+import {
+  sds011Frame as sds011,
+  VE_FIELDS,
+  VE_VALUES,
+  veBlock,
+} from "../../hw-test/serial/sensor-emulator.ts";
 import { parseSerialConfig } from "../../src/drivers/serial/config.ts";
 import { buildDecoder, type Decoded } from "../../src/drivers/serial/decoder.ts";
 import type { ParserConfig } from "../../src/drivers/serial/parsers/index.ts";
@@ -168,18 +173,8 @@ describe("binary frames: SDS011 (built in), framed on start bytes and length, ne
 
 describe("VE.Direct text blocks: one measurement per block, block checksum verified", () => {
   const c: ParserConfig = { kind: "vedirect" };
-  const fields: [string, string][] = [
-    ["PID", "0xA053"],
-    ["FW", "159"],
-    ["SER#", "HQ1328A1B2C"],
-    ["V", "12800"],
-    ["I", "-3000"],
-    ["VPV", "37000"],
-    ["PPV", "0"],
-    ["CS", "0"],
-    ["LOAD", "ON"],
-  ];
-  const want = { FW: 159, V: 12800, I: -3000, VPV: 37000, PPV: 0, CS: 0, LOAD: 1 };
+  const fields = VE_FIELDS;
+  const want = VE_VALUES;
   for (const chunk of [1, 5, 0])
     it(`good, corrupt, HEX message, good (chunks of ${chunk || "all"})`, () => {
       const input = Buffer.concat([

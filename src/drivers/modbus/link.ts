@@ -46,7 +46,8 @@ export function classify(err: unknown): ModbusError {
 /** Opens the underlying port; the serial one comes from the serial transport (Node and Bun). */
 export type PortFactory = (t: Extract<Transport, { kind: "rtu" }>) => Promise<unknown>;
 
-const defaultSerialPort: PortFactory = async (t) => {
+/** The RTU port over ledge's serial transport (Node and Bun). */
+export const openRtuPort: PortFactory = async (t) => {
   const { ModbusSerialPort } = await import("./rtu-port.ts");
   return new ModbusSerialPort({
     path: t.path,
@@ -119,7 +120,7 @@ export class ModbusLink {
         client.destroy(() => {}),
       );
     } else {
-      const port = await (this.opts.serialPort ?? defaultSerialPort)(t);
+      const port = await (this.opts.serialPort ?? openRtuPort)(t);
       client = listening(new ModbusRTU(port));
       await withTimeout(
         new Promise<void>((res, rej) => client.open((e: Error | null) => (e ? rej(e) : res()))),
