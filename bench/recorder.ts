@@ -7,6 +7,8 @@
  * measured over 1,000 recorders after a GC.
  * `DURATION_S=3 node --import tsx --expose-gc bench/recorder.ts` for a quick look.
  */
+
+import { cpus, loadavg } from "node:os";
 import { FlightRecorder } from "../src/drivers/modbus/recorder.ts";
 import { startSlave } from "../test/helpers/modbus-slave.ts";
 import { measurePolls, tcpUnitsToml } from "./lib/modbus-polls.ts";
@@ -44,7 +46,9 @@ function bytesPerPort(frameBytes: number, capacity = 64): number {
   return (after - before) / n;
 }
 
-/** The recorder's own work per poll (a request frame, its answer, the outcome), in µs, alone. */
+/** Load average when this ran: ${loadavg()[0]?.toFixed(1)} on ${cpus().length} cores (the machine is shared: absolute figures move with it; compare rows of one run).
+
+The recorder's own work per poll (a request frame, its answer, the outcome), in µs, alone. */
 function recorderUsPerPoll(): number {
   const r = new FlightRecorder("tcp:127.0.0.1:502", 64, Date.now);
   const req = Uint8Array.from([1, 3, 0, 0, 0, 10, 0xc5, 0xcd]);

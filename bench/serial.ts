@@ -7,7 +7,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createPtyPair } from "../hw-test/serial/pty-pair.ts";
@@ -204,6 +204,8 @@ ${table(
   ["parser", "lines/s"],
   Object.entries(parsers).map(([k, v]) => [k, Math.round(v)]),
 )}
+
+Load average when this ran: ${loadavg()[0]?.toFixed(1)} on ${cpus().length} cores (the machine is shared: absolute figures move with it; compare rows of one run).
 
 Framing and parsing together (\`buildDecoder\`, what the driver runs per port): 100,000 frames fed in
 4 KiB chunks; lines for regex/kv/nmea, balanced braces for json (one line, and a pretty-printed

@@ -10,6 +10,8 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { AgentComponent } from "../../src/agent/agent-component.ts";
 import { driverFileHooks } from "../../src/drivers/file-hooks.ts";
+import { FlightRecorder } from "../../src/drivers/modbus/recorder.ts";
+import { RecorderLog, recorderFile } from "../../src/drivers/modbus/recorder-log.ts";
 import { createSerialComponent, type SerialComponent } from "../../src/drivers/serial/component.ts";
 import { type AgentEnv, agentEnv, log } from "../helpers/agent-env.ts";
 import { waitFor } from "../helpers/ports.ts";
@@ -100,6 +102,26 @@ describe("modbus.toml and serial.toml through config_update, the recorder throug
     const reason = String((await env.waitStatus("config_update", "m1", "failed")).reason);
     assert.match(reason, /modbus\.toml:1: device 'm' has no \[\[device\.point\]\]/);
     assert.match(reason, /modbus\.toml:5: 'unit_id' must be an integer between 0 and 255/);
+  });
+
+  it("log_upload of modbus-recorder: the flight recorder's snapshot lines", async () => {
+    const rec = new FlightRecorder("rtu:/dev/ttyUSB0", 4, () => Date.parse("2026-11-30T23:10:04.120Z"));
+    rec.frame("tx", Uint8Array.from([3, 3, 0, 0, 0, 10, 0xc5, 0xed]));
+    rec.outcome(3, 0, "timeout");
+    const out = new RecorderLog(recorderFile({ config: env.config }), () => [rec], 0, log);
+    await out.write();
+    const url = `${files}/main/log_upload/rec-1`;
+    await env.command("log_upload", "r1", {
+      status: "init",
+      type: "modbus-recorder",
+      tedgeUrl: url,
+      searchText: "rtu:/dev/ttyUSB0",
+    });
+    await env.waitStatus("log_upload", "r1", "successful");
+    const text = await (await fetch(url)).text();
+    assert.match(text, /^2026-11-30T23:10:04\.120Z rtu:\/dev\/ttyUSB0 snapshot: 1 frame\(s\)$/m);
+    assert.match(text, /^2026-11-30T23:10:04\.120Z rtu:\/dev\/ttyUSB0 tx \+0ms 03 03 00 00 00 0a c5 ed$/m);
+    assert.match(text, /unit 3 \{"requests":1,"ok":0,"timeouts":1/);
   });
 
   it("a serial.toml edited by hand into an invalid file is rejected by the driver; the devices stay", async () => {

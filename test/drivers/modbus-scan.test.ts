@@ -6,6 +6,9 @@
  * With LEDGE_TEST_MODBUS_SCAN_PORT (a real line with real units), the same scan runs there.
  */
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { parseModbusConfig } from "../../src/drivers/modbus/config.ts";
 import { openRtuPort, type PortFactory } from "../../src/drivers/modbus/link.ts";
@@ -198,6 +201,29 @@ describe("modbus scan of a TCP host (ledge modbus scan --host)", { skip }, () =>
       /bad baud rate list/,
     );
     assert.match(ledge(["modbus", "scan", "--host", "h", "--units", "0-300"]).stderr, /--units must be/);
+  });
+});
+
+describe("ledge modbus check", () => {
+  test("lists the devices of a valid modbus.toml; every problem of an invalid one with its line", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ledge-modbus-check-"));
+    try {
+      writeFileSync(
+        join(dir, "modbus.toml"),
+        '[[device]]\nname = "m"\ntransport = "tcp"\nhost = "h"\n[[device.point]]\nname = "v"\ntable = "holding"\naddress = 1\n',
+      );
+      const ok = ledge(["--config-dir", dir, "modbus", "check"]);
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.equal(ok.stdout, "m: unit 1, 1 point(s)\n");
+      writeFileSync(join(dir, "modbus.toml"), '[[device]]\nname = "m"\ntransport = "tcp"\nunit_id = 999\n');
+      const bad = ledge(["--config-dir", dir, "modbus", "check"]);
+      assert.notEqual(bad.code, 0);
+      assert.match(bad.stderr, /modbus\.toml:1: device 'm' has no \[\[device\.point\]\]/);
+      assert.match(bad.stderr, /modbus\.toml:1: 'host' must be a non-empty string/);
+      assert.match(bad.stderr, /modbus\.toml:4: 'unit_id' must be an integer between 0 and 255/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

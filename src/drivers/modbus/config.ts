@@ -156,7 +156,7 @@ export function parseModbusConfig(text: string, file = "modbus.toml"): ModbusCon
     names.set(name, di);
     const transport = r.readTransport(d, at);
     // RTU unit 0 is broadcast: nobody answers a read sent to it
-    const [unitMin, unitMax] = transport?.kind === "tcp" ? [0, 255] : [1, 247];
+    const [unitMin, unitMax] = d.transport === "tcp" ? [0, 255] : [1, 247];
     const dev: DeviceConfig = {
       name,
       type: d.type === undefined ? "modbus-device" : (r.str(d.type, [...at, "type"]) ?? ""),
