@@ -46,9 +46,7 @@ function bytesPerPort(frameBytes: number, capacity = 64): number {
   return (after - before) / n;
 }
 
-/** Load average when this ran: ${loadavg()[0]?.toFixed(1)} on ${cpus().length} cores (the machine is shared: absolute figures move with it; compare rows of one run).
-
-The recorder's own work per poll (a request frame, its answer, the outcome), in µs, alone. */
+/** The recorder's own work per poll (a request frame, its answer, the outcome), in µs, alone. */
 function recorderUsPerPoll(): number {
   const r = new FlightRecorder("tcp:127.0.0.1:502", 64, Date.now);
   const req = Uint8Array.from([1, 3, 0, 0, 0, 10, 0xc5, 0xcd]);
@@ -99,6 +97,8 @@ ${table(
     ["recorder off", round(pollsOff), round(cpuOff), "1×"],
   ],
 )}
+
+Load average when this ran: ${loadavg()[0]?.toFixed(1)} on ${cpus().length} cores (the machine is shared: absolute figures move with it; compare rows of one run).
 
 The recorder's own work per poll measured alone (a request frame, its answer and the outcome, 10⁶
 times): ${round(own)} µs, ${round((own / cpuOff) * 100)} % of the driver's CPU per poll without it. The

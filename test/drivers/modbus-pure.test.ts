@@ -4,6 +4,7 @@ import { describe, test } from "node:test";
 import { decode, decodeRaw, type Encoding, encode, widthOf } from "../../src/drivers/modbus/codec.ts";
 import type { DeviceConfig, PointConfig } from "../../src/drivers/modbus/config.ts";
 import { planReads, splitBlock } from "../../src/drivers/modbus/planner.ts";
+import { pointErrorEvents } from "../../src/drivers/modbus/point-errors.ts";
 import { PortQueue } from "../../src/drivers/modbus/port-queue.ts";
 import { alarmMessages, decodeBlock, measurementMessages } from "../../src/drivers/modbus/readings.ts";
 import { backoffDelay, missedSlots, nextSlot } from "../../src/drivers/modbus/schedule.ts";
@@ -432,5 +433,37 @@ describe("readings to te/ messages", () => {
     });
     assert.deepEqual(at(95), []);
     assert.equal(at(79)[0]!.payload, "");
+  });
+});
+
+describe("point error events (issue 15: an exception on a point, named with its register, throttled)", () => {
+  const err = (code: number) => ({
+    point: "gone",
+    table: "input",
+    address: 500,
+    code,
+    text: `input 500: Modbus exception ${code}`,
+  });
+  const run = (
+    errors: Map<string, ReturnType<typeof err>>,
+    sent: Map<string, { at: number; text: string }>,
+    now: number,
+  ) =>
+    pointErrorEvents({ root: "te", device: "d", errors, sent, now, everyMs: 1000, iso: "t" }).map(
+      (m) => JSON.parse(String(m.payload)).text as string,
+    );
+  test("at once, then not again within the interval, again after it, again when the exception changes, forgotten when the point reads", () => {
+    const sent = new Map<string, { at: number; text: string }>();
+    const errors = new Map([["gone", err(2)]]);
+    assert.deepEqual(run(errors, sent, 0), ["point 'gone' (input 500: Modbus exception 2)"]);
+    assert.deepEqual(run(errors, sent, 999), []);
+    assert.deepEqual(run(errors, sent, 1000), ["point 'gone' (input 500: Modbus exception 2)"]);
+    errors.set("gone", err(4));
+    assert.deepEqual(run(errors, sent, 1001), ["point 'gone' (input 500: Modbus exception 4)"]);
+    errors.clear();
+    assert.deepEqual(run(errors, sent, 1002), []);
+    assert.equal(sent.size, 0);
+    errors.set("gone", err(4));
+    assert.deepEqual(run(errors, sent, 1003), ["point 'gone' (input 500: Modbus exception 4)"]);
   });
 });

@@ -15,6 +15,7 @@ import { type FileWatch, watchFile } from "../common/file-watch.ts";
 import { type DeviceConfig, endpointOf, loadModbusConfig, type ModbusConfig } from "./config.ts";
 import { type AttemptResult, DevicePoller, describeError } from "./device-poller.ts";
 import { describe, ModbusLink, type PortFactory } from "./link.ts";
+import { pointErrorEvents } from "./point-errors.ts";
 import { type JobFn, PortQueue } from "./port-queue.ts";
 import { alarmMessages, deviceTopic, measurementMessages, twinMessages } from "./readings.ts";
 import { FlightRecorder } from "./recorder.ts";
@@ -27,7 +28,6 @@ import { WriteCommands } from "./write-commands.ts";
 const WRITE_SLOTS = 16;
 export const COMM_ALARM = "modbus_comm";
 export const STATS_TWIN = "modbus";
-export const POINT_ERROR_EVENT = "modbus_point_error";
 export const CONFIG_REJECTED_EVENT = "modbus_config_rejected";
 
 interface Endpoint {
@@ -72,6 +72,7 @@ export class ModbusComponent implements Component {
   private sub?: Subscription;
   private writes?: WriteCommands;
   private watch?: FileWatch;
+  private reloading: Promise<string | undefined> = Promise.resolve(undefined);
   private stopped = false;
   private config: ModbusConfig;
   private readonly statsMinGapMs: number;
@@ -193,7 +194,13 @@ export class ModbusComponent implements Component {
    * line's settings) changed, starts new ones and removes the ones gone (their registration too).
    * Returns the problems, or undefined when the file was applied.
    */
-  async reload(): Promise<string | undefined> {
+  reload(): Promise<string | undefined> {
+    // one at a time: a burst of edits must not start a device twice
+    this.reloading = this.reloading.then(() => this.reloadNow());
+    return this.reloading;
+  }
+
+  private async reloadNow(): Promise<string | undefined> {
     if (this.stopped) return undefined;
     let next: ModbusConfig;
     try {
@@ -237,6 +244,7 @@ export class ModbusComponent implements Component {
   async stop(): Promise<void> {
     this.stopped = true;
     this.watch?.close();
+    await this.reloading;
     clearInterval(this.statsTimer);
     for (const d of this.devices.values()) clearTimeout(d.timer);
     await this.sub?.unsubscribe();
@@ -297,7 +305,17 @@ export class ModbusComponent implements Component {
       out.push(...measurementMessages(this.root, cfg.name, result.readings, iso));
       out.push(...alarmMessages(this.root, cfg.name, result.readings, p.alarms, iso));
       out.push(...twinMessages(this.root, cfg.name, result.readings, p.twins));
-      out.push(...this.pointErrorEvents(d, iso));
+      out.push(
+        ...pointErrorEvents({
+          root: this.root,
+          device: cfg.name,
+          errors: p.pointErrors,
+          sent: d.pointEventAt,
+          now: this.ctx.clock(),
+          everyMs: this.ctx.config.get("modbus.point_error_event_interval_s") * 1000,
+          iso,
+        }),
+      );
     }
     if (change === "up") {
       this.log.info(`${cfg.name} answers (unit ${cfg.unitId} at ${describe(cfg.transport)})`);
@@ -330,37 +348,6 @@ export class ModbusComponent implements Component {
     for (const m of out) void this.publish(m);
     const changed = p.signature() !== d.statsSignature;
     if (changed && (change || this.ctx.clock() - d.statsAt >= this.statsMinGapMs)) void this.publishStats(d);
-  }
-
-  /**
-   * A `modbus_point_error` event naming the register when a point starts answering with an
-   * exception (or a different one), then at most one per interval while it persists.
-   */
-  private pointErrorEvents(d: DeviceRuntime, iso: string): OutMessage[] {
-    const every = this.ctx.config.get("modbus.point_error_event_interval_s") * 1000;
-    const now = this.ctx.clock();
-    const out: OutMessage[] = [];
-    for (const name of [...d.pointEventAt.keys()])
-      if (!d.poller.pointErrors.has(name)) d.pointEventAt.delete(name);
-    for (const e of d.poller.pointErrors.values()) {
-      const last = d.pointEventAt.get(e.point);
-      if (last && last.text === e.text && now - last.at < every) continue;
-      d.pointEventAt.set(e.point, { at: now, text: e.text });
-      out.push({
-        topic: `${deviceTopic(this.root, d.poller.cfg.name)}/e/${POINT_ERROR_EVENT}`,
-        payload: JSON.stringify({
-          text: `point '${e.point}' (${e.text})`,
-          time: iso,
-          point: e.point,
-          table: e.table,
-          address: e.address,
-          code: e.code,
-        }),
-        retain: false,
-        qos: 1,
-      });
-    }
-    return out;
   }
 
   private health(cfg: DeviceConfig, status: "up" | "down", iso: string): OutMessage {
