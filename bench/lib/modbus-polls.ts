@@ -27,7 +27,7 @@ export async function measurePolls(
   writeFileSync(join(dir, "ledge.toml"), `[data]\npath = ${JSON.stringify(join(dir, "data"))}\n${ledgeToml}`);
   const log = createLogger({ level: "error" });
   const broker = await EmbeddedBroker.start({ host: "127.0.0.1", port: await freePort(), log });
-  const bus = new LocalBus(broker.aedes);
+  const bus = new LocalBus(broker.core);
   let polls = 0;
   let counting = false;
   const sub = await bus.subscribe("te/device/+///m/+", () => {

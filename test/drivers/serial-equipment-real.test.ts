@@ -37,7 +37,7 @@ describe("issue 15 feeds over real serial adapters", {
         `[[device]]\nname = "eq"\nport = "${PORT}"\nbaud = ${BAUD}\n${FORMAT_PARSER[format]}\nmeasurement = "m"\n`,
       );
       const broker = await EmbeddedBroker.start({ host: "127.0.0.1", port: 0, log });
-      const bus = new LocalBus(broker.aedes);
+      const bus = new LocalBus(broker.core);
       const seen: BusMessage[] = [];
       await bus.subscribe("te/#", (m) => seen.push(m));
       const config = loadConfig(dir, {
