@@ -7,6 +7,7 @@ import { registerConfig } from "./config.ts";
 import { registerConnect } from "./connect.ts";
 import { registerDiag } from "./diag.ts";
 import { registerInit } from "./init.ts";
+import { registerModbus } from "./modbus.ts";
 import { registerMqtt } from "./mqtt.ts";
 import { registerRun } from "./run.ts";
 import { registerSerial } from "./serial.ts";
@@ -22,6 +23,7 @@ export function registerCommands(program: Command): void {
   registerInit(program);
   registerBatch(program);
   registerSerial(program);
+  registerModbus(program);
   registerDiag(program);
   registerCompletions(program);
 }
