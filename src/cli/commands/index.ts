@@ -4,6 +4,7 @@ import { registerBroker } from "./broker.ts";
 import { registerCert } from "./cert.ts";
 import { registerConfig } from "./config.ts";
 import { registerConnect } from "./connect.ts";
+import { registerFlows } from "./flows.ts";
 import { registerInit } from "./init.ts";
 import { registerMqtt } from "./mqtt.ts";
 import { registerRun } from "./run.ts";
@@ -20,4 +21,5 @@ export function registerCommands(program: Command): void {
   registerInit(program);
   registerBatch(program);
   registerSerial(program);
+  registerFlows(program);
 }

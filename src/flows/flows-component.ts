@@ -1,0 +1,201 @@
+/**
+ * `flows`: runs the flows of every `mappers/<mapper>/flows` dir on the local bus, between the te/
+ * API and the mappers. In `ledge run` it shares the in-process bus (no extra MQTT hop); alone
+ * (`ledge run flows`) it is one MQTT client like any other component. Flow files are rescanned
+ * every `flows.reload_interval_ms`: created, edited and deleted flows are loaded, reloaded or
+ * stopped while messages flow; a flow stopped for running too long or using too much memory
+ * stays stopped until one of its files changes.
+ */
+import { appendFile } from "node:fs/promises";
+import type { Subscription } from "../bus/bus.ts";
+import type { Component, Context } from "../component/component.ts";
+import { DEFAULT_ERRORS_TOPIC, type SinkSpec } from "./config.ts";
+import { flowsDirOf, mappersWithFlows } from "./discover.ts";
+import type { Flow, Outcome } from "./flow.ts";
+import { FlowSet } from "./flow-set.ts";
+import { startInput } from "./inputs.ts";
+import type { SandboxLimits } from "./sandbox.ts";
+import { text } from "./types.ts";
+
+interface Wiring {
+  subs: Promise<Subscription>[];
+  timers: NodeJS.Timeout[];
+  stops: (() => void)[];
+}
+
+export class FlowsComponent implements Component {
+  readonly name = "flows";
+  private readonly sets = new Map<string, FlowSet>();
+  private readonly wiring = new Map<Flow, Wiring>();
+  private reloadTimer?: NodeJS.Timeout;
+  private refreshing?: Promise<void>;
+  private running = false;
+  private readonly limits: SandboxLimits;
+
+  constructor(private readonly ctx: Context) {
+    this.limits = {
+      timeoutMs: ctx.config.get("flows.step_timeout_ms"),
+      memoryBytes: ctx.config.get("flows.memory_limit_mb") * 1024 * 1024,
+    };
+  }
+
+  async start(): Promise<void> {
+    this.running = true;
+    await this.refresh();
+    this.reloadTimer = setInterval(
+      () => void this.refresh(),
+      this.ctx.config.get("flows.reload_interval_ms"),
+    );
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    clearInterval(this.reloadTimer);
+    await this.refreshing;
+    for (const flow of [...this.wiring.keys()]) await this.unwire(flow);
+    for (const set of this.sets.values()) set.close();
+    this.sets.clear();
+  }
+
+  /** The loaded flows, by mapper (for tests and diagnostics). */
+  flows(): { mapper: string; flow: Flow }[] {
+    return [...this.sets.values()].flatMap((s) => s.live().map((flow) => ({ mapper: s.mapper, flow })));
+  }
+
+  /** One rescan at a time; a rescan that comes while one runs waits for it. */
+  refresh(): Promise<void> {
+    const run = async () => {
+      const configDir = this.ctx.config.dir;
+      for (const mapper of mappersWithFlows(configDir))
+        if (!this.sets.has(mapper))
+          this.sets.set(
+            mapper,
+            new FlowSet(
+              mapper,
+              flowsDirOf(configDir, mapper),
+              this.limits,
+              (flow) => (level, line) =>
+                this.ctx.log[
+                  level === "debug"
+                    ? "debug"
+                    : level === "warn"
+                      ? "warn"
+                      : level === "error"
+                        ? "error"
+                        : "info"
+                ](line, { flow }),
+            ),
+          );
+      for (const set of this.sets.values()) {
+        for (const c of await set.refresh()) {
+          if (c.old) await this.unwire(c.old);
+          if (c.kind === "failed") this.ctx.log.error("flow not loaded", { file: c.file, error: c.error });
+          else this.ctx.log.info(`flow ${c.kind}`, { mapper: set.mapper, file: c.file });
+          if (c.flow && this.running) await this.wire(c.flow);
+        }
+      }
+    };
+    const p = (this.refreshing ?? Promise.resolve())
+      .then(run)
+      .catch((e) => this.ctx.log.error("flows rescan failed", { error: e }));
+    this.refreshing = p;
+    return p;
+  }
+
+  private now = () => new Date(this.ctx.clock());
+
+  private async wire(flow: Flow): Promise<void> {
+    const w: Wiring = { subs: [], timers: [], stops: [] };
+    this.wiring.set(flow, w);
+    this.handle(flow, flow.onStartup(this.now()));
+    for (const input of flow.spec.inputs) {
+      if (input.kind === "mqtt") {
+        w.subs.push(
+          this.ctx.bus.subscribe(
+            input.topics,
+            (m) => {
+              if (flow.dead) return;
+              this.handle(
+                flow,
+                flow.onMessage({
+                  topic: m.topic,
+                  payload: m.payload,
+                  time: this.now(),
+                  mqtt: { qos: m.qos, retain: m.retain },
+                }),
+              );
+            },
+            { qos: 1 },
+          ),
+        );
+      } else
+        w.stops.push(
+          startInput(
+            input,
+            (topic, line) => {
+              if (!flow.dead)
+                this.handle(
+                  flow,
+                  flow.onMessage({ topic, payload: new TextEncoder().encode(line), time: this.now() }),
+                );
+            },
+            (e) => this.handle(flow, { out: [], errors: [`flow ${flow.spec.name}: ${e}`] }),
+          ),
+        );
+    }
+    for (const { index, ms } of flow.intervals())
+      w.timers.push(
+        setInterval(() => {
+          if (!flow.dead) this.handle(flow, flow.onInterval(index, this.now()));
+        }, ms),
+      );
+    await Promise.all(w.subs);
+  }
+
+  private async unwire(flow: Flow): Promise<void> {
+    const w = this.wiring.get(flow);
+    if (!w) return;
+    this.wiring.delete(flow);
+    for (const t of w.timers) clearInterval(t);
+    for (const s of w.stops) s();
+    await Promise.all(w.subs.map(async (s) => (await s).unsubscribe().catch(() => {})));
+  }
+
+  private handle(flow: Flow, o: Outcome): void {
+    for (const m of o.out) this.send(flow.spec.output, m.topic, m.payload, m.qos, m.retain);
+    for (const e of o.errors) {
+      this.ctx.log.warn(e);
+      const sink = flow.spec.errors;
+      this.send(
+        sink,
+        sink.kind === "mqtt" ? (sink.topic ?? DEFAULT_ERRORS_TOPIC) : DEFAULT_ERRORS_TOPIC,
+        e,
+        1,
+        false,
+      );
+    }
+    if (o.killed) {
+      this.ctx.log.error("flow stopped", { flow: flow.spec.name, reason: o.killed });
+      void this.unwire(flow);
+    }
+  }
+
+  private send(
+    sink: SinkSpec,
+    topic: string,
+    payload: string | Uint8Array,
+    qos: 0 | 1 | 2,
+    retain: boolean,
+  ): void {
+    const fail = (e: unknown) => this.ctx.log.error("flow output failed", { topic, error: e });
+    if (sink.kind === "file") {
+      appendFile(sink.path, `[${topic}] ${text(payload)}\n`).catch(fail);
+      return;
+    }
+    this.ctx.bus.publish(topic, payload, { qos, retain }).catch(fail);
+  }
+}
+
+export function createFlowsComponent(ctx: Context): Component {
+  return new FlowsComponent(ctx);
+}
