@@ -58,13 +58,16 @@ export class FlowSet {
     };
   }
 
-  /** Loads new flows, reloads changed ones, drops removed ones; returns what changed. */
+  /**
+   * Loads new flows, reloads changed ones, drops removed ones; returns what changed. A replaced
+   * flow (`old`) is left open, so messages still reach it until the caller has swapped it out and
+   * closes it.
+   */
   async refresh(only?: string): Promise<Change[]> {
     const files = only ? [only] : findFlowFiles(this.dir);
     const changes: Change[] = [];
     for (const [file, l] of this.flows)
       if (!files.includes(file)) {
-        l.flow?.close();
         this.flows.delete(file);
         changes.push({ file, kind: "removed", old: l.flow });
       }
@@ -77,11 +80,9 @@ export class FlowSet {
         spec = loadFlow(this.dir, file, mapperToml);
         const s = stamp(filesOf(file, spec));
         const flow = await Flow.load(spec, this.env);
-        prev?.flow?.close();
         this.flows.set(file, { flow, stamp: s, file });
         changes.push({ file, kind: prev ? "reloaded" : "loaded", flow, old: prev?.flow });
       } catch (e) {
-        prev?.flow?.close();
         const error = (e as Error).message;
         this.flows.set(file, { error, stamp: stamp(filesOf(file, spec)), file });
         changes.push({ file, kind: "failed", error, old: prev?.flow });

@@ -17,8 +17,14 @@ import { startInput } from "./inputs.ts";
 import type { SandboxLimits } from "./sandbox.ts";
 import { text } from "./types.ts";
 
+/**
+ * What connects one flow file to the bus. The MQTT subscriptions belong to the file, not to one
+ * loaded version of it: a reload swaps `flow` under them, so no message is lost or seen twice
+ * while a flow is edited; only subscriptions whose topics changed are made or dropped.
+ */
 interface Wiring {
-  subs: Promise<Subscription>[];
+  flow: Flow;
+  subs: Map<string, Promise<Subscription>>;
   timers: NodeJS.Timeout[];
   stops: (() => void)[];
 }
@@ -26,7 +32,7 @@ interface Wiring {
 export class FlowsComponent implements Component {
   readonly name = "flows";
   private readonly sets = new Map<string, FlowSet>();
-  private readonly wiring = new Map<Flow, Wiring>();
+  private readonly wiring = new Map<string, Wiring>();
   private reloadTimer?: NodeJS.Timeout;
   private refreshing?: Promise<void>;
   private running = false;
@@ -52,7 +58,7 @@ export class FlowsComponent implements Component {
     this.running = false;
     clearInterval(this.reloadTimer);
     await this.refreshing;
-    for (const flow of [...this.wiring.keys()]) await this.unwire(flow);
+    for (const file of [...this.wiring.keys()]) await this.unwire(file);
     for (const set of this.sets.values()) set.close();
     this.sets.clear();
   }
@@ -86,14 +92,18 @@ export class FlowsComponent implements Component {
                 ](line, { flow }),
             ),
           );
+      let changed = false;
       for (const set of this.sets.values()) {
         for (const c of await set.refresh()) {
-          if (c.old) await this.unwire(c.old);
+          changed = true;
           if (c.kind === "failed") this.ctx.log.error("flow not loaded", { file: c.file, error: c.error });
           else this.ctx.log.info(`flow ${c.kind}`, { mapper: set.mapper, file: c.file });
-          if (c.flow && this.running) await this.wire(c.flow);
+          if (c.flow && this.running) await this.wire(c.file, c.flow);
+          else await this.unwire(c.file);
+          c.old?.close();
         }
       }
+      if (changed) await this.publishStatus();
     };
     const p = (this.refreshing ?? Promise.resolve())
       .then(run)
@@ -104,39 +114,71 @@ export class FlowsComponent implements Component {
 
   private now = () => new Date(this.ctx.clock());
 
-  private async wire(flow: Flow): Promise<void> {
-    const w: Wiring = { subs: [], timers: [], stops: [] };
-    this.wiring.set(flow, w);
+  /**
+   * Retained `<root>/device/main/service/ledge-flows/status/flows`: every flow file by
+   * `<mapper>/<flow>`, `running`, `failed` (not loaded, with the error) or `stopped` (killed).
+   */
+  private publishStatus(): Promise<void> {
+    const status: Record<string, { file: string; status: string; error?: string }> = {};
+    for (const set of this.sets.values())
+      for (const l of set.flows.values()) {
+        const name = `${set.mapper}/${l.flow?.spec.name ?? l.file}`;
+        if (l.error) status[name] = { file: l.file, status: "failed", error: l.error };
+        else if (l.flow?.dead) status[name] = { file: l.file, status: "stopped", error: l.flow.dead };
+        else status[name] = { file: l.file, status: "running" };
+      }
+    const topic = `${this.ctx.config.get("mqtt.topic_root")}/device/main/service/ledge-flows/status/flows`;
+    return this.ctx.bus
+      .publish(topic, JSON.stringify(status), { qos: 1, retain: true })
+      .catch((e) => this.ctx.log.error("flow status not published", { error: e }));
+  }
+
+  private async wire(file: string, flow: Flow): Promise<void> {
+    const prev = this.wiring.get(file);
+    const w: Wiring = { flow, subs: new Map(), timers: [], stops: [] };
+    this.stopTimers(prev);
+    this.wiring.set(file, w);
     this.handle(flow, flow.onStartup(this.now()));
+    const current = () => {
+      const c = this.wiring.get(file);
+      return c && !c.flow.dead ? c.flow : undefined;
+    };
     for (const input of flow.spec.inputs) {
       if (input.kind === "mqtt") {
-        w.subs.push(
-          this.ctx.bus.subscribe(
-            input.topics,
-            (m) => {
-              if (flow.dead) return;
-              this.handle(
-                flow,
-                flow.onMessage({
-                  topic: m.topic,
-                  payload: m.payload,
-                  time: this.now(),
-                  mqtt: { qos: m.qos, retain: m.retain },
-                }),
-              );
-            },
-            { qos: 1 },
-          ),
+        const key = JSON.stringify(input.topics);
+        const kept = prev?.subs.get(key);
+        prev?.subs.delete(key);
+        w.subs.set(
+          key,
+          kept ??
+            this.ctx.bus.subscribe(
+              input.topics,
+              (m) => {
+                const f = current();
+                if (f)
+                  this.handle(
+                    f,
+                    f.onMessage({
+                      topic: m.topic,
+                      payload: m.payload,
+                      time: this.now(),
+                      mqtt: { qos: m.qos, retain: m.retain },
+                    }),
+                  );
+              },
+              { qos: 1 },
+            ),
         );
       } else
         w.stops.push(
           startInput(
             input,
             (topic, line) => {
-              if (!flow.dead)
+              const f = current();
+              if (f)
                 this.handle(
-                  flow,
-                  flow.onMessage({ topic, payload: new TextEncoder().encode(line), time: this.now() }),
+                  f,
+                  f.onMessage({ topic, payload: new TextEncoder().encode(line), time: this.now() }),
                 );
             },
             (e) => this.handle(flow, { out: [], errors: [`flow ${flow.spec.name}: ${e}`] }),
@@ -146,19 +188,30 @@ export class FlowsComponent implements Component {
     for (const { index, ms } of flow.intervals())
       w.timers.push(
         setInterval(() => {
-          if (!flow.dead) this.handle(flow, flow.onInterval(index, this.now()));
+          const f = current();
+          if (f === flow) this.handle(flow, flow.onInterval(index, this.now()));
         }, ms),
       );
-    await Promise.all(w.subs);
+    await Promise.all([...w.subs.values()]);
+    if (prev) await this.dropSubs(prev);
   }
 
-  private async unwire(flow: Flow): Promise<void> {
-    const w = this.wiring.get(flow);
+  private async unwire(file: string): Promise<void> {
+    const w = this.wiring.get(file);
     if (!w) return;
-    this.wiring.delete(flow);
-    for (const t of w.timers) clearInterval(t);
-    for (const s of w.stops) s();
-    await Promise.all(w.subs.map(async (s) => (await s).unsubscribe().catch(() => {})));
+    this.wiring.delete(file);
+    this.stopTimers(w);
+    await this.dropSubs(w);
+  }
+
+  private stopTimers(w: Wiring | undefined): void {
+    for (const t of w?.timers ?? []) clearInterval(t);
+    for (const s of w?.stops ?? []) s();
+  }
+
+  private async dropSubs(w: Wiring): Promise<void> {
+    await Promise.all([...w.subs.values()].map(async (s) => (await s).unsubscribe().catch(() => {})));
+    w.subs.clear();
   }
 
   private handle(flow: Flow, o: Outcome): void {
@@ -176,7 +229,9 @@ export class FlowsComponent implements Component {
     }
     if (o.killed) {
       this.ctx.log.error("flow stopped", { flow: flow.spec.name, reason: o.killed });
-      void this.unwire(flow);
+      const w = this.wiring.get(flow.spec.file);
+      if (w?.flow === flow) this.stopTimers(w);
+      void this.publishStatus();
     }
   }
 
