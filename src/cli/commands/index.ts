@@ -2,8 +2,10 @@ import type { Command } from "commander";
 import { registerBatch } from "./batch.ts";
 import { registerBroker } from "./broker.ts";
 import { registerCert } from "./cert.ts";
+import { registerCompletions } from "./completions.ts";
 import { registerConfig } from "./config.ts";
 import { registerConnect } from "./connect.ts";
+import { registerDiag } from "./diag.ts";
 import { registerFlows } from "./flows.ts";
 import { registerInit } from "./init.ts";
 import { registerMqtt } from "./mqtt.ts";
@@ -22,4 +24,6 @@ export function registerCommands(program: Command): void {
   registerBatch(program);
   registerSerial(program);
   registerFlows(program);
+  registerDiag(program);
+  registerCompletions(program);
 }
