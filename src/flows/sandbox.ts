@@ -112,8 +112,10 @@ class ScriptStep implements Step {
       const glue = vm.getProp(vm.global, "__ledge");
       this.glue = glue;
       this.settle = vm.getProp(glue, "settle");
-      using cfg = vm.newString(JSON.stringify(config));
-      this.guard(() => vm.unwrapResult(vm.callMethod(glue, "init", [cfg])).dispose());
+      this.guard(() => {
+        using cfg = vm.newString(JSON.stringify(config));
+        vm.unwrapResult(vm.callMethod(glue, "init", [cfg])).dispose();
+      });
       const ns = this.guard(() => vm.unwrapResult(vm.evalCode(readModule(path), path, { type: "module" })));
       const state = vm.getPromiseState(ns);
       if (state.type === "pending") {

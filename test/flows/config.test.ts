@@ -70,7 +70,9 @@ describe("flow files", () => {
       },
     ],
     [
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: flow files write ${params.*} placeholders
       "${params.*} takes the parameter's type when whole, concatenates in strings; ${mapper.*} too",
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a flow file's text
       'input.mqtt.topics = ["${params.topic}/${mapper.device.id}"]\nconfig = { n = "${params.n}", o = "${params.obj}", s = "n=${params.n}" }\nsteps = [{ builtin = "x", interval = "${params.n}" }]',
       {
         inputs: [{ kind: "mqtt", topics: ["t/x/d1"] }],
@@ -114,6 +116,7 @@ describe("flow files", () => {
       /steps\[0\].script: 'x.py' is not a .js, .mjs or .ts file/,
     );
     assert.throws(() => parse('steps = [{ builtin = "a", script = "b.js" }]'), /either builtin or script/);
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a flow file's text
     assert.throws(() => parse('input.mqtt.topics = ["${params.nope}"]'), /\$\{params.nope\} is not defined/);
     assert.throws(() => parse("input.kafka.topics = []"), /input.kafka: unknown input kind/);
     assert.throws(() => parse('steps = [{ builtin = "a", interval = "soon" }]'), /is not a duration/);

@@ -4,6 +4,8 @@
  * returns garbage, loops forever, allocates without bound. None of them takes the host down.
  */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import { FlowTester } from "../../src/flows/tester.ts";
 import { flowsTree, HIGH_TEMP_ALERT, SENSOR_REMAP, TEMP_AGGREGATOR } from "../helpers/flows.ts";
@@ -236,6 +238,16 @@ describe("faulty steps are stopped with an error and never take the host down", 
     t.close();
   });
 
+  it("a script whose top level loops forever fails to load with the time limit, and does not hang", async () => {
+    await assert.rejects(
+      tester({
+        "b/flow.toml": `input.mqtt.topics = ["in"]\nsteps = [{ script = "s.js" }]\n`,
+        "b/s.js": "for (;;) {}\nexport function onMessage() {}",
+      }),
+      /b\/flow.toml: step stopped: it ran longer than 200 ms/,
+    );
+  });
+
   it("a script that does not load is an error naming the file", async () => {
     await assert.rejects(
       tester({
@@ -251,5 +263,21 @@ describe("faulty steps are stopped with an error and never take the host down", 
       }),
       /b\/flow.toml: .*invalid property name/,
     );
+  });
+});
+
+describe("the same limits hold under Bun (same WASM, same interrupt handler)", () => {
+  it("a looping step and an allocating step are stopped, the process lives", () => {
+    const bun = join(import.meta.dirname, "../../node_modules/.bin/bun");
+    const r = spawnSync(bun, [join(import.meta.dirname, "limits-probe.ts")], {
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(r.stdout.split("\n").filter(Boolean), [
+      "[te/error] flow loop: step s.js: step stopped: it ran longer than 200 ms",
+      "[te/error] flow mem: step s.js: step stopped: it used more memory than 48 MiB",
+      "alive",
+    ]);
   });
 });
