@@ -26,7 +26,7 @@ it("README: deadband + 60 s aggregation cut a 1 Hz sensor's upstream bytes by mo
     },
   );
   const t0 = Date.parse("2026-01-01T00:00:00Z");
-  const topic = "te/device/sensor1///m/raw";
+  const topic = "sensors/sensor1/raw";
   let raw = 0;
   let up = 0;
   const topics = new Set<string>();
