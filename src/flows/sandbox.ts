@@ -66,6 +66,9 @@ export async function loadScriptStep(
   limits: SandboxLimits,
   log: StepLog,
 ): Promise<Step> {
+  // QuickJS runs JavaScript only, and Node 20 (the armv7 binary) has no type stripping to lean on
+  if (path.endsWith(".ts"))
+    throw new Error(`${path}: TypeScript steps are not supported; compile the step to .js`);
   const qjs = await quickjs();
   return new ScriptStep(qjs, path, config, kv, limits, log);
 }
@@ -108,15 +111,21 @@ class ScriptStep implements Step {
     this.vm = vm;
     try {
       this.hostFunctions(vm, kv, log);
-      this.guard(() => vm.unwrapResult(vm.evalCode(PRELUDE, "ledge:prelude", { type: "global" })).dispose());
+      this.guard(
+        () => vm.unwrapResult(vm.evalCode(PRELUDE, "ledge:prelude", { type: "global" })).dispose(),
+        true,
+      );
       const glue = vm.getProp(vm.global, "__ledge");
       this.glue = glue;
       this.settle = vm.getProp(glue, "settle");
       this.guard(() => {
         using cfg = vm.newString(JSON.stringify(config));
         vm.unwrapResult(vm.callMethod(glue, "init", [cfg])).dispose();
-      });
-      const ns = this.guard(() => vm.unwrapResult(vm.evalCode(readModule(path), path, { type: "module" })));
+      }, true);
+      const ns = this.guard(
+        () => vm.unwrapResult(vm.evalCode(readModule(path), path, { type: "module" })),
+        true,
+      );
       const state = vm.getPromiseState(ns);
       if (state.type === "pending") {
         ns.dispose();
@@ -172,9 +181,14 @@ class ScriptStep implements Step {
     return this.qjs.getWasmMemory().buffer.byteLength;
   }
 
-  /** Runs VM code under the limits; an interrupt or out-of-memory kills the step. */
-  private guard<T>(f: () => T): T {
-    this.deadline = Date.now() + this.limits.timeoutMs;
+  /**
+   * Runs VM code under the limits; an interrupt or out-of-memory kills the step. Loading gets ten
+   * times the time (at least 5 s): the first calls into the WASM module compile it lazily, which
+   * takes a while on a slow armv7 board.
+   */
+  private guard<T>(f: () => T, loading = false): T {
+    const limit = loading ? Math.max(this.limits.timeoutMs * 10, 5000) : this.limits.timeoutMs;
+    this.deadline = Date.now() + limit;
     this.heapAtStart = this.heap();
     try {
       return f();
@@ -183,7 +197,7 @@ class ScriptStep implements Step {
       if (/^InternalError: (interrupted|out of memory)$/.test(msg) || Date.now() > this.deadline) {
         const why =
           Date.now() > this.deadline
-            ? `ran longer than ${this.limits.timeoutMs} ms`
+            ? `ran longer than ${limit} ms`
             : `used more memory than ${Math.round(this.limits.memoryBytes / 1048576)} MiB`;
         this.close();
         throw new StepKilled(`step stopped: it ${why}`);

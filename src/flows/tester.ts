@@ -51,6 +51,14 @@ export class FlowTester {
     const stepLog = (flow: string) => (_level: string, line: string) => opts.log(`${flow}: ${line}`);
     const set = new FlowSet("test", opts.flowsDir, opts.limits, stepLog);
     for (const [k, v] of Object.entries(opts.context ?? {})) set.mapperKv.set(k, v);
+    const alone = async (spec: FlowSpec) => [
+      await Flow.load(spec, {
+        mapper: set.mapperKv,
+        scriptStore: () => new MapKeyValue(),
+        limits: opts.limits,
+        log: stepLog,
+      }),
+    ];
     let flows: Flow[];
     if (opts.flow && /\.(m?js|ts)$/.test(opts.flow)) {
       const script = resolve(opts.flow);
@@ -64,24 +72,11 @@ export class FlowTester {
         errors: { kind: "mqtt", topic: DEFAULT_ERRORS_TOPIC },
         expectLoop: true,
       };
-      flows = [
-        await Flow.load(spec, {
-          mapper: set.mapperKv,
-          scriptStore: () => new MapKeyValue(),
-          limits: opts.limits,
-          log: stepLog,
-        }),
-      ];
+      flows = await alone(spec);
     } else if (opts.flow) {
-      const spec = loadFlow(opts.flowsDir, resolve(opts.flow), loadMapperToml(resolve(opts.flowsDir, "..")));
-      flows = [
-        await Flow.load(spec, {
-          mapper: set.mapperKv,
-          scriptStore: () => new MapKeyValue(),
-          limits: opts.limits,
-          log: stepLog,
-        }),
-      ];
+      flows = await alone(
+        loadFlow(opts.flowsDir, resolve(opts.flow), loadMapperToml(resolve(opts.flowsDir, ".."))),
+      );
     } else {
       for (const c of await set.refresh()) if (c.error) throw new Error(c.error);
       flows = set.live();
