@@ -1,6 +1,8 @@
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { MAIN_DEVICE, topicFor } from "../api/topics.ts";
 import type { Component, Context } from "../component/component.ts";
+import { CONFIG_FILE, parseConfigText } from "../config/store.ts";
 import { CommandEngine } from "./commands/engine.ts";
 import { timeoutMs } from "./commands/state.ts";
 import { CommandStore } from "./commands/store.ts";
@@ -9,7 +11,7 @@ import { type DeclaredTypes, loadDeclaredTypes } from "./declared-types.ts";
 import { EntityView } from "./http/entity-view.ts";
 import { AgentHttpServer } from "./http/server.ts";
 import { SystemMonitor } from "./monitor/system-monitor.ts";
-import { configSnapshotOperation, configUpdateOperation } from "./operations/config.ts";
+import { type ConfigValidator, configSnapshotOperation, configUpdateOperation } from "./operations/config.ts";
 import { firmwareUpdateOperation, type SelfUpdateOptions } from "./operations/firmware-update.ts";
 import { logUploadOperation } from "./operations/log-upload.ts";
 import type { Operation } from "./operations/operation.ts";
@@ -19,6 +21,11 @@ import { ledgeArgs } from "./self-update/binary.ts";
 import { sudoWrapper } from "./sudo.ts";
 
 export interface AgentOverrides {
+  /**
+   * Checks of config files that config_update installs, by absolute path: the composition root
+   * adds those of components the agent cannot import (modbus.toml, serial.toml).
+   */
+  validators?: Record<string, ConfigValidator>;
   /** Replaces parts of the self-update wiring (tests: a script as target, no real exit). */
   selfUpdate?: Partial<SelfUpdateOptions>;
   env?: NodeJS.ProcessEnv;
@@ -87,7 +94,12 @@ export class AgentComponent implements Component {
       softwareListOperation(software),
       softwareUpdateOperation(software),
       configSnapshotOperation(() => types().config),
-      configUpdateOperation(() => types().config),
+      configUpdateOperation(() => types().config, {
+        // parsed and validated as `ledge run` reads it: a bad one would keep ledge from starting
+        [join(config.dir, CONFIG_FILE)]: async (f) =>
+          void parseConfigText(await readFile(f, "utf8"), CONFIG_FILE),
+        ...overrides.validators,
+      }),
       logUploadOperation(() => types().log, clock),
       firmwareUpdateOperation(selfUpdate),
     ];
@@ -167,6 +179,6 @@ export function supervisorRestart(configured: string[], env: NodeJS.ProcessEnv):
   return [];
 }
 
-export function createAgentComponent(ctx: Context): Component {
-  return new AgentComponent(ctx);
+export function createAgentComponent(ctx: Context, overrides: AgentOverrides = {}): Component {
+  return new AgentComponent(ctx, overrides);
 }

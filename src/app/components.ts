@@ -1,4 +1,23 @@
+import { readFile } from "node:fs/promises";
 import type { ComponentFactory } from "../component/component.ts";
+import type { Config } from "../config/store.ts";
+
+/**
+ * config_update checks a new modbus.toml or serial.toml as its driver would read it before
+ * installing it; the parsers are loaded only when such a file arrives.
+ */
+export function deviceFileValidators(config: Config): Record<string, (file: string) => Promise<void>> {
+  return {
+    [config.path("modbus.config_file")]: async (f) => {
+      const { parseModbusConfig } = await import("../drivers/modbus/config.ts");
+      parseModbusConfig(await readFile(f, "utf8"), "modbus.toml");
+    },
+    [config.path("serial.config_file")]: async (f) => {
+      const { parseSerialConfig } = await import("../drivers/serial/config.ts");
+      parseSerialConfig("serial.toml", await readFile(f, "utf8"));
+    },
+  };
+}
 
 /**
  * Every component `ledge run` knows, loaded lazily with `import()` so that a component that is
@@ -6,7 +25,10 @@ import type { ComponentFactory } from "../component/component.ts";
  */
 export const COMPONENTS = {
   api: async () => (await import("../api/api-component.ts")).createApiComponent,
-  agent: async () => (await import("../agent/agent-component.ts")).createAgentComponent,
+  agent: async () => {
+    const { createAgentComponent } = await import("../agent/agent-component.ts");
+    return (ctx) => createAgentComponent(ctx, { validators: deviceFileValidators(ctx.config) });
+  },
   modbus: async () => (await import("../drivers/modbus/component.ts")).createModbusComponent,
   serial: async () => (await import("../drivers/serial/component.ts")).createSerialComponent,
   "c8y-mapper": async () => (await import("../mappers/c8y/component.ts")).createC8yMapperComponent,

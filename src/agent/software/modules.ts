@@ -46,8 +46,8 @@ export function parseUpdateList(
     for (const [j, m] of modules.entries()) {
       const r = (m ?? {}) as Record<string, unknown>;
       const where = `updateList[${i}].modules[${j}]`;
-      if (typeof r.name !== "string" || !r.name)
-        return { ok: false, error: `${where}.name must be a string` };
+      if (typeof r.name !== "string") return { ok: false, error: `${where}.name must be a string` };
+      if (!r.name.trim()) return { ok: false, error: `${where}.name must not be empty` };
       // the name is a plugin argument: one starting with '-' would be taken as an option (apt-get -o ...)
       if (r.name.startsWith("-")) return { ok: false, error: `${where}.name must not start with '-'` };
       if (r.action !== "install" && r.action !== "remove")
