@@ -14,11 +14,13 @@ const BENCHES = [
   "c8y.ts",
   "agent.ts",
   "modbus.ts",
+  "recorder.ts",
   "serial.ts",
   "batch.ts",
   "bridge.ts",
   "bridge-compact.ts",
   "console.ts",
+  "flows.ts",
 ];
 
 const only = process.argv.slice(2);
