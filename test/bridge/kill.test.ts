@@ -133,13 +133,7 @@ describe("bridge kill -9 loops (public CLI)", () => {
     );
   };
 
-  it(`single process (ledge run broker bridge): ${KILLS} kills, delivered + dropped = acknowledged`, {
-    // Found by this test: aedes writes the PUBACK of a QoS 1 message before it hands the message to
-    // subscribers (aedes lib/handlers/publish.js), so a kill between the two loses a message its
-    // publisher saw acknowledged (1-3 per run of 5 kills). Passes once the embedded broker delivers
-    // before it acknowledges (the broker being replaced in the bus-net branch).
-    todo: "aedes acknowledges QoS 1 before delivery",
-  }, async () => {
+  it(`single process (ledge run broker bridge): ${KILLS} kills, delivered + dropped = acknowledged`, async () => {
     const { dir, port } = await setup();
     const relay = await gate(port);
     relay.open = false;
@@ -171,11 +165,7 @@ describe("bridge kill -9 loops (public CLI)", () => {
     await sigterm(ledge.proc);
   });
 
-  it(`split processes (ledge run broker + ledge run bridge): ${KILLS} kills of the bridge, delivered + dropped = acknowledged`, {
-    // The bridge's bus connection is a clean session (src/bus/mqtt-bus.ts), so what is published
-    // while the bridge process is down is acknowledged by the broker and never reaches the queue.
-    todo: "the bus client's clean session loses messages while the bridge process is down",
-  }, async () => {
+  it(`split processes (ledge run broker + ledge run bridge): ${KILLS} kills of the bridge, delivered + dropped = acknowledged`, async () => {
     const { dir, port } = await setup();
     const broker = spawnLedge(dir, "broker");
     procs.push(broker.proc);

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readdirSync, readSync } from "node:fs";
 import { join } from "node:path";
 import { type BadReason, decodeRecord, nextValid } from "./record.ts";
 
@@ -38,6 +38,29 @@ export function listSegmentBases(dir: string): number[] {
     .sort((a, b) => a - b);
 }
 
+/**
+ * One scratch buffer for every scan: recovery reads each segment whole, and a fresh buffer per
+ * segment would make memory follow the size of the backlog until the collector catches up.
+ */
+let scratch = Buffer.alloc(0);
+
+function readWhole(path: string): Buffer {
+  const fd = openSync(path, "r");
+  try {
+    const size = fstatSync(fd).size;
+    if (scratch.byteLength < size) scratch = Buffer.allocUnsafe(Math.max(size, 64 << 10));
+    let got = 0;
+    while (got < size) {
+      const n = readSync(fd, scratch, got, size - got, got);
+      if (n === 0) break;
+      got += n;
+    }
+    return scratch.subarray(0, got);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export interface ScanResult {
   /** Valid records at or after `want`. */
   count: number;
@@ -58,7 +81,7 @@ export interface ScanResult {
  * the file is reported as `tail` for the caller to judge (torn write or corruption).
  */
 export function scanSegment(path: string, base: number, want: number): ScanResult {
-  const buf = readFileSync(path);
+  const buf = readWhole(path);
   const holes: Hole[] = [];
   let pos = 0;
   let seq = base;
