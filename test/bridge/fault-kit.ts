@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync } from "node:fs";
 import { createServer, connect as netConnect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -24,8 +24,14 @@ export interface Cloud {
   stop(): Promise<void>;
 }
 
+/**
+ * The cloud keeps the observer's session across restarts (persistence on), so what the bridge
+ * sends before the observer is back is queued for it rather than lost to the count.
+ */
 export async function plainCloud(): Promise<Cloud> {
-  const broker = await startMosquitto();
+  const db = mkdtempSync(join(tmpdir(), "ledge-fault-mosq-"));
+  chmodSync(db, 0o777);
+  const broker = await startMosquitto(["persistence true", `persistence_location ${db}/`]);
   const observer = await client(broker.port, {
     clientId: "fault-observer",
     clean: false,

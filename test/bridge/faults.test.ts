@@ -168,7 +168,7 @@ describe("bridge faults", () => {
         const x = w.metrics();
         return x && x.queue_depth === 0 && x.drops_corrupt === 1 && cloud.got.size === 99 ? x : undefined;
       },
-      20_000,
+      60_000,
     );
     assert.equal(m.drops, 1);
     assert.ok(m.corrupt_bytes! > 0);
