@@ -78,6 +78,22 @@ describe("bridge outages: nothing lost, order kept", () => {
   const running: Ledge[] = [];
   const children: ChildProcess[] = [];
 
+  /** At-least-once: replays of the previous test may still be arriving; start from a quiet cloud. */
+  const quiet = async () => {
+    let seen = -1;
+    await waitFor(
+      "the cloud side to go quiet",
+      async () => {
+        const still = got.length === seen;
+        seen = got.length;
+        await sleep(500);
+        return still || undefined;
+      },
+      15_000,
+    );
+    got.length = 0;
+  };
+
   const settings = (extra: Record<string, string | number | boolean> = {}) => ({
     ...c8yBridge(DEVICE, device, pki.caCert, tlsPort),
     "bridge.backoff_min_ms": 200,
@@ -147,7 +163,7 @@ describe("bridge outages: nothing lost, order kept", () => {
   });
 
   it("kill -9 of ledge during an outage, then restart: every acknowledged measurement arrives, in order", async () => {
-    got.length = 0;
+    await quiet();
     const d = tempDir();
     dirs.push(d);
     const port = await freePort();
@@ -216,19 +232,7 @@ describe("bridge outages: nothing lost, order kept", () => {
   });
 
   it("a full queue drops the oldest and reports how many", async () => {
-    // At-least-once: replays of the previous test may still be arriving; start from a quiet cloud.
-    let seen = -1;
-    await waitFor(
-      "the cloud side to go quiet",
-      async () => {
-        const quiet = got.length === seen;
-        seen = got.length;
-        await sleep(500);
-        return quiet || undefined;
-      },
-      15_000,
-    );
-    got.length = 0;
+    await quiet();
     await cloud.stop();
     const size = recordSize(REMOTE, Buffer.from(payload(0)));
     const d = tempDir();
