@@ -1,23 +1,4 @@
-import { readFile } from "node:fs/promises";
 import type { ComponentFactory } from "../component/component.ts";
-import type { Config } from "../config/store.ts";
-
-/**
- * config_update checks a new modbus.toml or serial.toml as its driver would read it before
- * installing it; the parsers are loaded only when such a file arrives.
- */
-export function deviceFileValidators(config: Config): Record<string, (file: string) => Promise<void>> {
-  return {
-    [config.path("modbus.config_file")]: async (f) => {
-      const { parseModbusConfig } = await import("../drivers/modbus/config.ts");
-      parseModbusConfig(await readFile(f, "utf8"), "modbus.toml");
-    },
-    [config.path("serial.config_file")]: async (f) => {
-      const { parseSerialConfig } = await import("../drivers/serial/config.ts");
-      parseSerialConfig("serial.toml", await readFile(f, "utf8"));
-    },
-  };
-}
 
 /**
  * Every component `ledge run` knows, loaded lazily with `import()` so that a component that is
@@ -26,8 +7,12 @@ export function deviceFileValidators(config: Config): Record<string, (file: stri
 export const COMPONENTS = {
   api: async () => (await import("../api/api-component.ts")).createApiComponent,
   agent: async () => {
-    const { createAgentComponent } = await import("../agent/agent-component.ts");
-    return (ctx) => createAgentComponent(ctx, { validators: deviceFileValidators(ctx.config) });
+    const [{ createAgentComponent }, { driverFileHooks }] = await Promise.all([
+      import("../agent/agent-component.ts"),
+      import("../drivers/file-hooks.ts"),
+    ]);
+    // the drivers' files (modbus.toml, serial.toml, the flight recorder) served by the agent
+    return (ctx) => createAgentComponent(ctx, driverFileHooks(ctx.config));
   },
   modbus: async () => (await import("../drivers/modbus/component.ts")).createModbusComponent,
   serial: async () => (await import("../drivers/serial/component.ts")).createSerialComponent,
@@ -35,6 +20,7 @@ export const COMPONENTS = {
   "az-mapper": async () => (await import("../mappers/az/component.ts")).createAzMapperComponent,
   "aws-mapper": async () => (await import("../mappers/aws/component.ts")).createAwsMapperComponent,
   "mqtt-mapper": async () => (await import("../mappers/mqtt/component.ts")).createMqttMapperComponent,
+  flows: async () => (await import("../flows/flows-component.ts")).createFlowsComponent,
   bridge: async () => (await import("../bridge/bridge-component.ts")).createBridgeComponent,
 } satisfies Record<string, () => Promise<ComponentFactory>>;
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { deviceFileValidators } from "../../src/app/components.ts";
+import { driverFileHooks } from "../../src/drivers/file-hooks.ts";
 import { type AgentEnv, agentEnv } from "../helpers/agent-env.ts";
 
 const GOOD_MODBUS = `[[device]]
@@ -53,7 +53,7 @@ describe("config_update checks a new file before it replaces the old one", () =>
         '[[config]]\ntype = "checked"\npath = "checked.conf"\nvalidate = ["grep", "-q", "^good"]',
       ].join("\n"),
     );
-    await env.startAgent({ validators: deviceFileValidators(env.config) });
+    await env.startAgent({}, driverFileHooks(env.config));
   });
   after(() => env.close());
 

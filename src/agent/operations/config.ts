@@ -1,11 +1,12 @@
 import { readFile, rename, rm, stat } from "node:fs/promises";
 import { dirname, extname } from "node:path";
 import { parse as parseToml } from "smol-toml";
+import { commandField } from "../../api/commands.ts";
 import { removeStaleTemps, syncDir } from "../../foundation/files.ts";
 import type { DeclaredType } from "../declared-types.ts";
 import { failureOf, runCommand } from "../process.ts";
 import { download, uploadFile } from "../transfer.ts";
-import { type Operation, str } from "./operation.ts";
+import type { Operation } from "./operation.ts";
 
 /** Declared config types, re-read for every command so edits apply without a restart. */
 export type TypesSource = () => DeclaredType[];
@@ -16,7 +17,7 @@ export function findDeclared(
   payload: Record<string, unknown>,
   kind: string,
 ): DeclaredType {
-  const type = str(payload, "type");
+  const type = commandField(payload, "config_snapshot", "type");
   if (!type) throw new Error("the command has no 'type'");
   const declared = types();
   const t = declared.find((d) => d.type === type);
@@ -35,7 +36,7 @@ export function configSnapshotOperation(types: TypesSource): Operation {
     capability: () => ({ types: types().map((t) => t.type) }),
     async run(payload, ctx) {
       const t = findDeclared(types, payload, "config");
-      const url = str(payload, "tedgeUrl");
+      const url = commandField(payload, "config_snapshot", "tedgeUrl");
       if (!url) throw new Error("the command has no 'tedgeUrl' to upload the snapshot to");
       await uploadFile(url, t.path, ctx.signal).catch((e: NodeJS.ErrnoException) => {
         throw e.code === "ENOENT" ? new Error(`config file ${t.path} does not exist`) : e;
@@ -90,7 +91,8 @@ export function configUpdateOperation(
     capability: () => ({ types: types().map((t) => t.type) }),
     async run(payload, ctx) {
       const t = findDeclared(types, payload, "config");
-      const sources = [str(payload, "tedgeUrl"), str(payload, "remoteUrl")].filter((u): u is string => !!u);
+      const field = (k: "tedgeUrl" | "remoteUrl") => commandField(payload, "config_update", k);
+      const sources = [field("tedgeUrl"), field("remoteUrl")].filter((u): u is string => !!u);
       if (!sources.length) throw new Error("the command has no 'tedgeUrl' or 'remoteUrl' to download from");
       const mode = await stat(t.path).then(
         (s) => s.mode & 0o7777,

@@ -2,11 +2,12 @@ import { spawn } from "node:child_process";
 import { createReadStream } from "node:fs";
 import { open, readdir, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { commandField } from "../../api/commands.ts";
 import { globRegExp, LineFilter, type LogFilter, parseDate } from "../log-filter.ts";
 import { streamLines, tailStart } from "../log-stream.ts";
 import { uploadStream } from "../transfer.ts";
 import { findDeclared, type TypesSource } from "./config.ts";
-import { type Operation, str } from "./operation.ts";
+import type { Operation } from "./operation.ts";
 
 const DEFAULT_LINES = 1000;
 
@@ -145,13 +146,13 @@ export function logUploadOperation(types: TypesSource, clock: () => number): Ope
     capability: () => ({ types: types().map((t) => t.type) }),
     async run(payload, ctx) {
       const t = findDeclared(types, payload, "log");
-      const url = str(payload, "tedgeUrl");
+      const url = commandField(payload, "log_upload", "tedgeUrl");
       if (!url) throw new Error("the command has no 'tedgeUrl' to upload the log to");
       const from = parseDate(payload.dateFrom, "dateFrom");
       const to = parseDate(payload.dateTo, "dateTo");
       const lines =
         typeof payload.lines === "number" && payload.lines > 0 ? Math.floor(payload.lines) : DEFAULT_LINES;
-      const search = str(payload, "searchText");
+      const search = commandField(payload, "log_upload", "searchText");
       const journal = t.path.startsWith(JOURNAL);
       const found = journal ? [] : (await files(t.path)).filter((f) => from === undefined || f.mtime >= from);
       if (!journal && !found.length) throw new Error(`no log file ${t.path} modified in the requested range`);

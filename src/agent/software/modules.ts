@@ -1,4 +1,5 @@
 /** Pure parts of software management: plugin output and `updateList` validation. */
+import type { CommandPayloads, SoftwareModule } from "../../api/commands.ts";
 
 export interface Module {
   name: string;
@@ -10,17 +11,9 @@ export interface SoftwareList {
   modules: Module[];
 }
 
-export interface UpdateModule {
-  name: string;
-  version?: string;
-  url?: string;
-  action: "install" | "remove";
-}
-
-export interface UpdateGroup {
-  type: string;
-  modules: UpdateModule[];
-}
+/** The te/ payload's types (src/api/commands.ts), which the c8y mapper's builder produces too. */
+export type UpdateModule = SoftwareModule;
+export type UpdateGroup = CommandPayloads["software_update"]["updateList"][number];
 
 /** `list` output: one `name\tversion` line per module (version optional), blank lines skipped. */
 export function parseListOutput(stdout: string): Module[] {
