@@ -15,11 +15,15 @@ import type { Operation } from "./operations/operation.ts";
 import { restartOperation } from "./operations/restart.ts";
 import { softwareListOperation, softwareUpdateOperation } from "./operations/software.ts";
 import { ledgeArgs } from "./self-update/binary.ts";
+import { builtinWorkflow, deviceProfileWorkflow } from "./workflows/builtin.ts";
+import { WorkflowRegistry } from "./workflows/registry.ts";
 
 export interface AgentOverrides {
   /** Replaces parts of the self-update wiring (tests: a script as target, no real exit). */
   selfUpdate?: Partial<SelfUpdateOptions>;
   env?: NodeJS.ProcessEnv;
+  /** The workflows' `restart-agent` action (tests: stop and start the component). */
+  restartAgent?: () => void;
 }
 
 /**
@@ -79,6 +83,13 @@ export class AgentComponent implements Component {
       logUploadOperation(() => types().log, clock),
       firmwareUpdateOperation(selfUpdate),
     ];
+    const workflows = new WorkflowRegistry({
+      dir: join(config.dir, "operations"),
+      inUseDir: join(stateDir, "workflows-in-use"),
+      builtins: [...operations.map((o) => builtinWorkflow(o.op)), deviceProfileWorkflow()],
+      log,
+      onChange: (ops) => void this.engine.workflowsChanged(ops),
+    });
     const defaultTimeout = config.get("agent.operation_timeout_s");
     const overridesList = config.get("agent.timeouts");
     this.engine = new CommandEngine({
@@ -87,9 +98,12 @@ export class AgentComponent implements Component {
       entity: MAIN_DEVICE,
       store: new CommandStore(config.dataDir),
       operations,
+      workflows,
       clock,
       log,
       timeoutMs: (op) => timeoutMs(op, defaultTimeout, overridesList),
+      stateDir,
+      restartAgent: overrides.restartAgent ?? (() => process.kill(process.pid, "SIGTERM")),
     });
     this.view = new EntityView(bus, root);
     this.http = new AgentHttpServer({
