@@ -89,6 +89,7 @@ export class AgentComponent implements Component {
       builtins: [...operations.map((o) => builtinWorkflow(o.op)), deviceProfileWorkflow()],
       log,
       onChange: (ops) => void this.engine.workflowsChanged(ops),
+      onError: (e, serving) => this.engine.workflowError(e, serving),
     });
     const defaultTimeout = config.get("agent.operation_timeout_s");
     const overridesList = config.get("agent.timeouts");

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: thin-edge templates are `${…}` inside plain strings
 /**
  * thin-edge's `${…}` path expressions over a command message, and its shell-like command-line
  * split. Shared by the agent's workflows (`script`, `operation`, `input.*`, `output.*`) and the

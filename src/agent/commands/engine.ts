@@ -1,13 +1,13 @@
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
+import { expand } from "../../api/template.ts";
 import type { Bus, BusMessage, Subscription } from "../../bus/bus.ts";
 import type { Logger } from "../../foundation/logger.ts";
 import type { Operation } from "../operations/operation.ts";
 import { type ActionHost, type BuiltinResult, runAction } from "../workflows/actions.ts";
-import { describeError, type Workflow } from "../workflows/definition.ts";
+import { type DefinitionError, describeError, type Workflow } from "../workflows/definition.ts";
 import type { WorkflowRegistry } from "../workflows/registry.ts";
 import { applyUpdate, type Update } from "../workflows/step.ts";
-import { expand } from "../../api/template.ts";
 import {
   type CommandRecord,
   decide,
@@ -40,6 +40,8 @@ interface InFlight {
   cleared: boolean;
 }
 
+type SubEnd = { topic: string; payload: unknown };
+
 /** The phase of a built-in implementation that has started (operations may set their own). */
 const RUNNING = "running";
 
@@ -58,7 +60,8 @@ export class CommandEngine {
   private readonly inflight = new Map<string, InFlight>();
   private readonly queues = new Map<string, Promise<void>>();
   private readonly drives = new Set<Promise<void>>();
-  private readonly waiters = new Map<string, (end: { topic: string; payload: unknown }) => void>();
+  /** Sub-commands awaited by a command: their final message, kept if it comes before the wait. */
+  private readonly subs = new Map<string, { end?: SubEnd; notify?: (end: SubEnd) => void }>();
   private stopping = false;
   private subSeq = 0;
   private readonly log: Logger;
@@ -69,7 +72,6 @@ export class CommandEngine {
   constructor(private readonly opts: EngineOptions) {
     for (const o of opts.operations) this.ops.set(o.op, o);
     this.log = opts.log;
-    const self = this;
     this.host = {
       runId: this.runId,
       log: this.log,
@@ -79,7 +81,7 @@ export class CommandEngine {
       persist: (rec) => this.persist(rec),
       runBuiltin: (rec, op, signal) => this.runBuiltin(rec, op, signal),
       awaitSub: (topic, deadline, signal) => this.awaitSub(topic, deadline, signal),
-      subTopic: (rec, op) => `${self.prefix}/${op}/${rec.id}-${op}-${opts.clock()}-${++self.subSeq}`,
+      subTopic: (rec, op) => `${this.prefix}/${op}/${rec.id}-${op}-${opts.clock()}-${++this.subSeq}`,
       publish: (topic, payload) =>
         opts.bus.publish(topic, payload, { retain: true, qos: 1 }).catch((e) => {
           this.log.error("cannot publish", { topic, error: e });
@@ -97,7 +99,7 @@ export class CommandEngine {
     const loaded = store.load();
     if (loaded.error) this.log.warn(loaded.error);
     store.prune(clock(), PRUNE_AGE_MS);
-    for (const e of this.opts.workflows.load()) this.publishError(`workflow ${describeError(e)}`);
+    this.opts.workflows.load();
     await this.announce();
     for (const rec of store.list()) await this.resume(rec);
     this.sub = await this.opts.bus.subscribe(`${this.prefix}/+/+`, (msg) => this.onMessage(msg));
@@ -127,18 +129,29 @@ export class CommandEngine {
     }
   }
 
-  /** A workflow file changed: publish errors and the capabilities of what changed. */
+  /** Workflow files changed: announce the capabilities of what changed. */
   async workflowsChanged(ops: string[]): Promise<void> {
-    for (const op of ops) {
-      const c = this.opts.workflows.current(op);
-      if (c && !c.ok) this.publishError(`workflow ${describeError(c.error)}`);
-    }
     await this.announce(ops);
+  }
+
+  /** A workflow file that cannot be used, on te/errors. */
+  workflowError(e: DefinitionError, stillServing: boolean): void {
+    this.publishError(
+      `workflow ${describeError(e)}${stillServing ? " (the previous version keeps serving)" : ""}`,
+    );
+  }
+
+  /** Re-reads the workflow files now; returns the operations that changed. */
+  private rescan(): string[] {
+    const changed = this.opts.workflows.rescan().changed;
+    if (changed.length) void this.workflowsChanged(changed);
+    return changed;
   }
 
   /** Resolves when every command has gone as far as it can (tests). */
   async idle(): Promise<void> {
-    while (this.queues.size || this.drives.size) await Promise.allSettled([...this.queues.values(), ...this.drives]);
+    while (this.queues.size || this.drives.size)
+      await Promise.allSettled([...this.queues.values(), ...this.drives]);
   }
 
   private async resume(rec: CommandRecord): Promise<void> {
@@ -155,6 +168,8 @@ export class CommandEngine {
       rec.sub = { builtin: rec.op };
       rec.phase ??= RUNNING;
     }
+    // Its sub-command's retained final message comes on subscription: be ready for it.
+    if (rec.sub?.topic && !this.subs.has(rec.sub.topic)) this.subs.set(rec.sub.topic, {});
     rec.version = wf.version;
     this.log.info("resuming command", { topic: rec.topic, state: rec.status });
     this.drive(rec);
@@ -168,16 +183,22 @@ export class CommandEngine {
   private onMessage(msg: BusMessage): void {
     const t = parseCommandTopic(msg.topic, this.opts.root);
     if (!t || this.stopping) return;
-    const waiter = this.waiters.get(msg.topic);
-    if (waiter && msg.payload.length) {
+    const sub = this.subs.get(msg.topic);
+    if (sub && msg.payload.length) {
       try {
         const p = JSON.parse(msg.payload.toString("utf8")) as { status?: unknown };
-        if (typeof p.status === "string" && isTerminal(p.status)) waiter({ topic: msg.topic, payload: p });
+        if (typeof p.status === "string" && isTerminal(p.status)) {
+          sub.end = { topic: msg.topic, payload: p };
+          sub.notify?.(sub.end);
+        }
       } catch {
         // reported below like any other bad payload
       }
     }
-    if (!this.opts.workflows.current(t.op) && !this.ops.has(t.op)) return; // another component's
+    if (!this.opts.workflows.current(t.op) && !this.ops.has(t.op)) {
+      // A file added for it may not have been reported by the watcher yet (thin-edge re-reads too).
+      if (!isInit(msg.payload) || !this.rescan().includes(t.op)) return; // another component's
+    }
     const known = this.opts.store.get(msg.topic) !== undefined || this.inflight.has(msg.topic);
     const d = decide(msg.payload, { known });
     switch (d.kind) {
@@ -209,8 +230,7 @@ export class CommandEngine {
 
   private begin(topic: string, op: string, id: string, payload: Record<string, unknown>): void {
     // An edit the watcher has not reported yet still applies to a new command (as thin-edge).
-    const changed = this.opts.workflows.rescan().changed;
-    if (changed.length) void this.workflowsChanged(changed);
+    this.rescan();
     const c = this.opts.workflows.current(op);
     const rec: CommandRecord = { topic, op, id, status: "init", payload, startedAt: this.opts.clock() };
     if (!c || !c.ok) {
@@ -230,7 +250,10 @@ export class CommandEngine {
       this.opts.store.put(rec);
     } catch (e) {
       // Without persisted state a restart could leave it running forever: refuse it instead.
-      this.publish(topic, statusPayload(payload, "failed", { reason: `cannot persist the command: ${reasonOf(e)}` }));
+      this.publish(
+        topic,
+        statusPayload(payload, "failed", { reason: `cannot persist the command: ${reasonOf(e)}` }),
+      );
       return;
     }
     this.opts.workflows.pin(c.workflow);
@@ -280,7 +303,8 @@ export class CommandEngine {
 
   /** Persists, then publishes, the command in its next state. */
   private async transition(rec: CommandRecord, u: Update): Promise<void> {
-    const reason = u.reason === undefined ? undefined : expand(u.reason, { topic: rec.topic, payload: rec.payload });
+    const reason =
+      u.reason === undefined ? undefined : expand(u.reason, { topic: rec.topic, payload: rec.payload });
     rec.payload = applyUpdate(rec.payload, { ...u, reason });
     rec.status = u.status;
     rec.since = this.opts.clock();
@@ -300,23 +324,29 @@ export class CommandEngine {
 
   /** A version no command in flight uses any more loses its in-use copy. */
   private release(op: string, version: string): void {
-    const used = this.opts.store.list().some((r) => r.op === op && r.version === version && !isTerminal(r.status));
+    const used = this.opts.store
+      .list()
+      .some((r) => r.op === op && r.version === version && !isTerminal(r.status));
     if (!used) this.opts.workflows.release(op, version);
   }
 
   private awaitSub(topic: string, deadline: number | undefined, signal: AbortSignal) {
-    return new Promise<{ topic: string; payload: unknown } | undefined>((resolve) => {
+    return new Promise<SubEnd | undefined>((resolve) => {
+      const entry = this.subs.get(topic) ?? {};
+      this.subs.set(topic, entry);
       let timer: NodeJS.Timeout | undefined;
-      const done = (v: { topic: string; payload: unknown } | undefined) => {
+      const done = (v: SubEnd | undefined) => {
         clearTimeout(timer);
         signal.removeEventListener("abort", onAbort);
-        this.waiters.delete(topic);
+        this.subs.delete(topic);
         resolve(v);
       };
       const onAbort = () => done(undefined);
-      this.waiters.set(topic, done);
+      if (entry.end) return done(entry.end);
+      entry.notify = done;
       signal.addEventListener("abort", onAbort, { once: true });
-      if (deadline !== undefined) timer = setTimeout(() => done(undefined), Math.max(0, deadline - this.opts.clock()));
+      if (deadline !== undefined)
+        timer = setTimeout(() => done(undefined), Math.max(0, deadline - this.opts.clock()));
     });
   }
 
@@ -407,6 +437,10 @@ export class CommandEngine {
   private publishError(text: string): void {
     this.opts.bus.publish(`${this.opts.root}/errors`, text).catch(() => {});
   }
+}
+
+function isInit(payload: Buffer): boolean {
+  return /"status"\s*:\s*"init"/.test(payload.toString("utf8"));
 }
 
 function reasonOf(e: unknown): string {

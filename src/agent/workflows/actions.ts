@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: thin-edge templates are `${…}` inside plain strings
 /**
  * Runs the action of one workflow state and returns where the command goes next. The engine
  * (`commands/engine.ts`) owns persistence, publication and the sub-command bookkeeping; this
@@ -37,7 +38,11 @@ export interface ActionHost {
   /** Runs a built-in operation's implementation for this command (queued per operation). */
   runBuiltin(rec: CommandRecord, op: string, signal: AbortSignal): Promise<BuiltinResult>;
   /** Resolves with the sub-command's final message, or undefined at the deadline. */
-  awaitSub(topic: string, deadline: number | undefined, signal: AbortSignal): Promise<TemplateMessage | undefined>;
+  awaitSub(
+    topic: string,
+    deadline: number | undefined,
+    signal: AbortSignal,
+  ): Promise<TemplateMessage | undefined>;
   /** A new sub-command topic for this command. */
   subTopic(rec: CommandRecord, op: string): string;
   publish(topic: string, payload: string): Promise<void>;
@@ -98,7 +103,8 @@ export async function runAction(
         delete rec.sub;
         return next(resultOutcome(`builtin:${sub.builtin}`, h, r));
       }
-      if (!sub?.topic) return next({ status: "failed", reason: `state '${st.name}' has no sub-operation to await` });
+      if (!sub?.topic)
+        return next({ status: "failed", reason: `state '${st.name}' has no sub-operation to await` });
       const end = await host.awaitSub(sub.topic, deadline(rec, st, host.clock()), signal);
       if (signal.aborted) return { kind: "parked" };
       // The caller clears the sub-command it created.
@@ -137,7 +143,10 @@ export async function runAction(
       const url = [input.url, rec.payload.tedgeUrl, rec.payload.remoteUrl].find(
         (u): u is string => typeof u === "string" && u !== "",
       );
-      if (!url) return next(resultOutcome("download", h, { ok: false, error: "no url, tedgeUrl or remoteUrl to download" }));
+      if (!url)
+        return next(
+          resultOutcome("download", h, { ok: false, error: "no url, tedgeUrl or remoteUrl to download" }),
+        );
       const dest = join(host.downloadDir, `${rec.op}-${rec.id.replace(/[^\w.-]/g, "_")}`);
       try {
         await download(url, dest, signal);
@@ -163,8 +172,7 @@ async function subInput(st: StateDef, msg: TemplateMessage, signal: AbortSignal)
     if (!argv.ok) return { ok: false, error: argv.error };
     const program = argv.value[0] ?? "";
     const r = await runScript(argv.value, { signal });
-    if (r.kind !== "exit" || r.code !== 0)
-      return { ok: false, error: `input script ${program} failed` };
+    if (r.kind !== "exit" || r.code !== 0) return { ok: false, error: `input script ${program} failed` };
     const j = scriptJson(program, r.stdout);
     if (!j.ok) return { ok: false, error: j.error };
     if (isObj(j.value)) payload = { ...j.value };

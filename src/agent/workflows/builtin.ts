@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: thin-edge templates are `${…}` inside plain strings
 /**
  * The workflows ledge serves when the user has no file for an operation: each built-in operation
  * (restart, software, config, log, firmware) runs its implementation as `builtin:<op>`, so a user
@@ -11,7 +12,8 @@ const to = (status: string, reason?: string): Target => (reason ? { status, reas
 function workflow(operation: string, states: StateDef[]): Workflow {
   const all: Record<string, StateDef> = {};
   for (const s of states) all[s.name] = s;
-  for (const s of ["successful", "failed"]) all[s] ??= { name: s, action: { kind: "cleanup" }, handlers: h() };
+  for (const s of ["successful", "failed"])
+    all[s] ??= { name: s, action: { kind: "cleanup" }, handlers: h() };
   return { operation, version: "builtin", source: "builtin", states: all };
 }
 

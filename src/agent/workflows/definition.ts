@@ -136,7 +136,11 @@ function handlers(t: Obj, state: string, defaults?: Handlers): Handlers {
       const from = m ? Number(m[1]) : Number.NaN;
       const to = m?.[2] !== undefined ? Number(m[2]) : from;
       if (!m || from > 255 || to > 255 || to < from)
-        throw new Invalid(`'on_exit.${k}' is not an exit code or a range a-b of codes 0-255`, state, "on_exit");
+        throw new Invalid(
+          `'on_exit.${k}' is not an exit code or a range a-b of codes 0-255`,
+          state,
+          "on_exit",
+        );
       h.onExit.push({ from, to, target: tg });
     }
     h.onExit.sort((a, b) => a.from - b.from);
@@ -169,7 +173,8 @@ function str(t: Obj, key: string, state: string): string {
 
 function action(t: Obj, state: string, operation: string): Action {
   const given = ACTION_KEYS.filter((k) => t[k] !== undefined);
-  if (given.length > 1) throw new Invalid(`a state takes one action, got ${given.join(" and ")}`, state, given[1]);
+  if (given.length > 1)
+    throw new Invalid(`a state takes one action, got ${given.join(" and ")}`, state, given[1]);
   const kind = given[0];
   if (kind === undefined) return { kind: "proceed" };
   switch (kind) {
@@ -266,7 +271,11 @@ export function parseWorkflow(text: string, file: string): Parsed {
   const operation = operationOf(text, json);
   try {
     if (typeof json.operation !== "string" || !/^[A-Za-z0-9_-]+$/.test(json.operation))
-      throw new Invalid("'operation' must name the operation (letters, digits, _ or -)", undefined, "operation");
+      throw new Invalid(
+        "'operation' must name the operation (letters, digits, _ or -)",
+        undefined,
+        "operation",
+      );
     const op = json.operation;
     const defaults = handlers(
       Object.fromEntries(Object.entries(json).filter(([k]) => DEFAULT_KEYS.has(k))),

@@ -35,6 +35,8 @@ export interface RegistryOptions {
   log: Logger;
   /** Called with the operations whose effective workflow changed. */
   onChange?: (ops: string[]) => void;
+  /** Called for each file that became unusable; `serving`: an older good version still serves. */
+  onError?: (e: DefinitionError, serving: boolean) => void;
 }
 
 export class WorkflowRegistry {
@@ -89,6 +91,7 @@ export class WorkflowRegistry {
         this.opts.log.error(
           `workflow ${describeError(p.error)}${entry.good ? " (the previous version keeps serving)" : ""}`,
         );
+        this.opts.onError?.(p.error, entry.good !== undefined);
       }
       this.files.set(path, entry);
     }
@@ -134,8 +137,7 @@ export class WorkflowRegistry {
     return this.operations().map((op) => {
       const c = this.current(op)!;
       const fileErr = [...this.files.values()].find((e) => e.error?.operation === op)?.error;
-      if (!c.ok)
-        return { operation: op, source: c.error.file, version: "-", error: describeError(c.error) };
+      if (!c.ok) return { operation: op, source: c.error.file, version: "-", error: describeError(c.error) };
       return {
         operation: op,
         source: c.workflow.source,

@@ -29,9 +29,13 @@ export function excerpt(stdout: string): string | undefined {
 }
 
 /** The script's JSON excerpt, or why there is none. */
-export function scriptJson(program: string, stdout: string): { ok: true; value: unknown } | { ok: false; error: string } {
+export function scriptJson(
+  program: string,
+  stdout: string,
+): { ok: true; value: unknown } | { ok: false; error: string } {
   const x = excerpt(stdout);
-  if (x === undefined) return { ok: false, error: `Program \`${program}\` stdout contains no :::tedge::: content` };
+  if (x === undefined)
+    return { ok: false, error: `Program \`${program}\` stdout contains no :::tedge::: content` };
   try {
     return { ok: true, value: JSON.parse(x) };
   } catch (e) {
@@ -78,7 +82,8 @@ export function scriptOutcome(program: string, h: Handlers, r: ScriptResult): Up
   }
   const handler = h.onExit.find((e) => e.from <= r.code && r.code <= e.to);
   if (handler) return json.ok ? inject(handler.target, json.value) : { ...handler.target };
-  const scriptReason = json.ok && isObj(json.value) && typeof json.value.reason === "string" ? json.value.reason : undefined;
+  const scriptReason =
+    json.ok && isObj(json.value) && typeof json.value.reason === "string" ? json.value.reason : undefined;
   return {
     status: h.onError?.status ?? "failed",
     reason: scriptReason ?? `${program} returned exit code ${r.code}`,
@@ -86,7 +91,11 @@ export function scriptOutcome(program: string, h: Handlers, r: ScriptResult): Up
 }
 
 /** A builtin action's result (download, builtin operation, restart-agent): `state_update_on_result`. */
-export function resultOutcome(action: string, h: Handlers, r: { ok: true; value: Obj } | { ok: false; error: string }): Update {
+export function resultOutcome(
+  action: string,
+  h: Handlers,
+  r: { ok: true; value: Obj } | { ok: false; error: string },
+): Update {
   if (r.ok) return inject(h.onSuccess ?? { status: "successful" }, r.value);
   return h.onError ? { reason: r.error, ...h.onError } : failed(`${action} failed with ${r.error}`);
 }
