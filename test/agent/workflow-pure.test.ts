@@ -97,7 +97,7 @@ describe("script outcome (thin-edge ExitHandlers)", () => {
   });
   it("exit 0 without on_success and no excerpt fails", () =>
     assert.match(
-      scriptOutcome("s", h(), { kind: "exit", code: 0, stdout: "hello" }).reason!,
+      scriptOutcome("s", h(), { kind: "exit", code: 0, stdout: "hello", stderr: "" }).reason!,
       /contains no :::tedge::: content/,
     ));
   it("exit 0 without on_success: the script's status decides", () =>
@@ -107,8 +107,11 @@ describe("script outcome (thin-edge ExitHandlers)", () => {
     ));
   it("on_stdout restricts the statuses a script may choose", () =>
     assert.equal(
-      scriptOutcome("s", h({ onStdout: ["a"] }), { kind: "exit", code: 0, stdout: out({ status: "b" }) })
-        .status,
+      scriptOutcome("s", h({ onStdout: ["a"] }), {
+        kind: "exit",
+        code: 0,
+        stdout: out({ status: "b", stderr: "" }),
+      }).status,
       "failed",
     ));
   it("an exit code with its on_exit handler: handler status, script reason wins, fields merged", () =>
@@ -131,14 +134,22 @@ describe("script outcome (thin-edge ExitHandlers)", () => {
     ));
   it("another non-zero exit goes to on_error with the exit code as reason", () =>
     assert.deepEqual(
-      scriptOutcome("s", h({ onError: { status: "oops" } }), { kind: "exit", code: 3, stdout: "" }),
+      scriptOutcome("s", h({ onError: { status: "oops" } }), {
+        kind: "exit",
+        code: 3,
+        stdout: "",
+        stderr: "",
+      }),
       {
         status: "oops",
         reason: "s returned exit code 3",
       },
     ));
   it("non-zero exit without on_error fails", () =>
-    assert.equal(scriptOutcome("s", h(), { kind: "exit", code: 3, stdout: "" }).status, "failed"));
+    assert.equal(
+      scriptOutcome("s", h(), { kind: "exit", code: 3, stdout: "", stderr: "" }).status,
+      "failed",
+    ));
   it("a killed script goes to on_kill", () =>
     assert.deepEqual(
       scriptOutcome("s", h({ onKill: { status: "killed" } }), {
@@ -146,12 +157,23 @@ describe("script outcome (thin-edge ExitHandlers)", () => {
         signal: "SIGTERM",
         signo: 15,
         stdout: "",
+        stderr: "",
+        timedOut: true,
       }),
       { status: "killed" },
     ));
   it("a killed script without on_kill fails naming the signal", () =>
     assert.match(
-      scriptOutcome("s", h(), { kind: "killed", signal: "SIGTERM", signo: 15, stdout: "" }).reason!,
+      scriptOutcome("s", h(), {
+        kind: "killed",
+        signal: "SIGTERM",
+        signo: 15,
+        stdout: "",
+        stderr: "",
+        timedOut: true,
+        stderr: "",
+        timedOut: true,
+      }).reason!,
       /killed by signal 15/,
     ));
   it("a script that cannot start goes to on_error", () =>

@@ -7,10 +7,10 @@
 import { join } from "node:path";
 import { commandArgv, expand, expandValue, resolvePath, type TemplateMessage } from "../../api/template.ts";
 import type { Logger } from "../../foundation/logger.ts";
+import { runScript, startBackground } from "../../foundation/run-script.ts";
 import type { CommandRecord } from "../commands/state.ts";
 import { download } from "../transfer.ts";
 import type { StateDef } from "./definition.ts";
-import { runScript, startBackground } from "./script.ts";
 import {
   awaitOutcome,
   execTarget,

@@ -4,6 +4,7 @@
  * thin-edge's agent computes it. No I/O, no clock: `engine.ts` runs the actions.
  */
 import { expandValue, type TemplateMessage } from "../../api/template.ts";
+import type { ScriptResult } from "../../foundation/run-script.ts";
 import type { Handlers, Target } from "./definition.ts";
 
 type Obj = Record<string, unknown>;
@@ -63,11 +64,6 @@ function fromDynamic(dynamic: unknown, program: string, onStdout: string[]): Upd
     return failed(`Program \`${program}\` stdout status '${status}' is not one of ${onStdout.join(", ")}`);
   return inject({ status }, dynamic);
 }
-
-export type ScriptResult =
-  | { kind: "exit"; code: number; stdout: string }
-  | { kind: "killed"; signal: string; signo: number; stdout: string }
-  | { kind: "launch-error"; error: string };
 
 /** thin-edge's mapping of a script's end to the next state (`ExitHandlers::state_update`). */
 export function scriptOutcome(program: string, h: Handlers, r: ScriptResult): Update {

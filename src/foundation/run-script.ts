@@ -1,19 +1,26 @@
 import { spawn } from "node:child_process";
 import { constants } from "node:os";
-import type { ScriptResult } from "./step.ts";
+
+/** How a script ended. */
+export type ScriptResult =
+  | { kind: "exit"; code: number; stdout: string; stderr?: string }
+  | { kind: "killed"; signal: string; signo: number; stdout: string; stderr: string; timedOut: boolean }
+  | { kind: "launch-error"; error: string };
 
 const MAX_OUTPUT = 4 * 1024 * 1024;
 
 export interface ScriptOptions {
   /** Graceful limit: SIGTERM to the process group. */
   timeoutS?: number;
+  /** Seconds from SIGTERM to SIGKILL after the timeout; default max(60, timeout/20) as thin-edge. */
+  forcefulS?: number;
   /** Ends the script at once (command cleared, agent stopping). */
   signal?: AbortSignal;
   env?: NodeJS.ProcessEnv;
 }
 
 /**
- * Runs a workflow script (no shell) to its end. At `timeoutS` its process group gets SIGTERM and,
+ * Runs a script or operation command (no shell) to its end. At `timeoutS` its process group gets SIGTERM and,
  * max(60 s, timeout/20) later, SIGKILL, as thin-edge does; a script killed that way ends
  * `killed`, so the state's `on_kill` decides where the command goes.
  */
@@ -27,11 +34,16 @@ export function runScript(argv: string[], opts: ScriptOptions = {}): Promise<Scr
       detached: true,
     });
     let stdout = "";
+    let stderr = "";
+    let timedOut = false;
     child.stdout.setEncoding("utf8");
+    child.stderr.setEncoding("utf8");
     child.stdout.on("data", (d: string) => {
       if (stdout.length < MAX_OUTPUT) stdout += d;
     });
-    child.stderr.resume();
+    child.stderr.on("data", (d: string) => {
+      if (stderr.length < MAX_OUTPUT) stderr += d;
+    });
     const timers: NodeJS.Timeout[] = [];
     const kill = (sig: NodeJS.Signals) => {
       try {
@@ -41,9 +53,10 @@ export function runScript(argv: string[], opts: ScriptOptions = {}): Promise<Scr
       }
     };
     const term = () => {
+      timedOut = true;
       kill("SIGTERM");
       const s = opts.timeoutS ?? 0;
-      timers.push(setTimeout(() => kill("SIGKILL"), Math.max(60, s / 20) * 1000));
+      timers.push(setTimeout(() => kill("SIGKILL"), (opts.forcefulS ?? Math.max(60, s / 20)) * 1000));
     };
     if (opts.timeoutS) timers.push(setTimeout(term, opts.timeoutS * 1000));
     const onAbort = () => {
@@ -58,8 +71,9 @@ export function runScript(argv: string[], opts: ScriptOptions = {}): Promise<Scr
     };
     child.once("error", (e) => done({ kind: "launch-error", error: e.message }));
     child.once("close", (code, sig) => {
-      if (sig) done({ kind: "killed", signal: sig, signo: constants.signals[sig] ?? 0, stdout });
-      else done({ kind: "exit", code: code ?? 0, stdout });
+      if (sig)
+        done({ kind: "killed", signal: sig, signo: constants.signals[sig] ?? 0, stdout, stderr, timedOut });
+      else done({ kind: "exit", code: code ?? 0, stdout, stderr });
     });
   });
 }
