@@ -171,8 +171,6 @@ describe("script outcome (thin-edge ExitHandlers)", () => {
         stdout: "",
         stderr: "",
         timedOut: true,
-        stderr: "",
-        timedOut: true,
       }).reason!,
       /killed by signal 15/,
     ));
