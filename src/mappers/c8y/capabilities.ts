@@ -17,6 +17,14 @@ export const C8Y_OPERATION: Readonly<Record<string, string>> = {
   firmware_update: "c8y_Firmware",
 };
 
+/** te/ operations Cumulocity has no operation for: never in the supported list. */
+const NOT_IN_C8Y: ReadonlySet<string> = new Set(["software_list", "health"]);
+
+/** The Cumulocity name of a te/ operation: the known mapping, else a custom operation's own name. */
+export function c8yOperationName(op: string): string {
+  return C8Y_OPERATION[op] ?? (NOT_IN_C8Y.has(op) ? "" : op);
+}
+
 /** Per entity: operation → the `types` its capability message lists. */
 export type CapabilityState = Map<string, Map<string, string[]>>;
 
@@ -28,6 +36,27 @@ function typesOf(json: unknown): Result<string[]> {
   if (!Array.isArray(t) || !t.every((x) => typeof x === "string"))
     return { ok: false, error: "'types' must be an array of strings" };
   return { ok: true, value: t };
+}
+
+function supportedList(
+  ops: Map<string, string[]>,
+  entity: Entity,
+  ctx: MapperContext,
+  files: string[],
+): string[] {
+  const own = [...ops.keys()].map(c8yOperationName);
+  return union([own, entity.externalId === ctx.mainId ? files : []]).filter(Boolean);
+}
+
+/** The full `114` of an entity, re-sent when the operation files change. */
+export function supportedOperations(
+  state: CapabilityState,
+  entity: Entity,
+  ctx: MapperContext,
+  files: string[],
+): OutMessage {
+  const list = supportedList(state.get(entity.topicId) ?? new Map(), entity, ctx, files);
+  return { topic: smartRestTopic(entity.externalId, ctx.mainId), payload: record(114, ...list), qos: 1 };
 }
 
 const union = (lists: (string[] | undefined)[]): string[] => [...new Set(lists.flatMap((l) => l ?? []))];
@@ -43,6 +72,8 @@ export function capabilityToC8y(
   op: string,
   payload: Buffer,
   ctx: MapperContext,
+  /** The main device's operation files (`operations/c8y/<name>`), listed in its 114 too. */
+  files: string[] = [],
 ): Result<OutMessage[]> {
   const ops = state.get(entity.topicId) ?? new Map<string, string[]>();
   state.set(entity.topicId, ops);
@@ -57,8 +88,7 @@ export function capabilityToC8y(
   }
   const topic = smartRestTopic(entity.externalId, ctx.mainId);
   const out: OutMessage[] = [];
-  const supported = (m: Map<string, string[]>) =>
-    union([...m.keys()].map((o) => [C8Y_OPERATION[o] ?? ""])).filter(Boolean);
+  const supported = (m: Map<string, string[]>) => supportedList(m, entity, ctx, files);
   const now = supported(ops);
   if (!same(supported(before), now)) out.push({ topic, payload: record(114, ...now), qos: 1 });
   if (op === "log_upload") {

@@ -8,7 +8,8 @@
 import { validateCommand } from "../../api/payloads.ts";
 import type { Entity } from "../common/entities.ts";
 import type { MapperContext, OutMessage, Result } from "../common/types.ts";
-import { C8Y_OPERATION } from "./capabilities.ts";
+import { c8yOperationName } from "./capabilities.ts";
+import { delegation } from "./custom-requests.ts";
 import { firmwareInventory } from "./firmware.ts";
 import { CMD_ID_PREFIX } from "./operations.ts";
 import { record, smartRestTopic } from "./smartrest.ts";
@@ -32,22 +33,41 @@ export function commandStatusToC8y(
     return { ok: true, value: softwareListStatusToC8y(c.value, entity, cmdTopic, ctx) };
   const suffix = cmdId.slice(CMD_ID_PREFIX.length);
   const opId = /^\d+$/.test(suffix) ? suffix : undefined;
-  const c8yOp = C8Y_OPERATION[op] ?? op;
+  const delegated = delegation(c.value as unknown as Record<string, unknown>);
+  const c8yOp = delegated?.name ?? (c8yOperationName(op) || op);
   const topic = smartRestTopic(entity.externalId, ctx.mainId);
   const reason = typeof c.value.reason === "string" ? c.value.reason : "";
   const clear: OutMessage = { topic: cmdTopic, payload: "", retain: true, qos: 1 };
   switch (c.value.status) {
     case "executing":
       return { ok: true, value: [{ topic, payload: opId ? record(504, opId) : record(501, c8yOp), qos: 1 }] };
-    case "successful":
+    case "successful": {
+      const params = delegated?.params() ?? { ok: true as const, value: [] };
+      if (!params.ok)
+        return {
+          ok: true,
+          value: [
+            {
+              topic,
+              payload: opId ? record(505, opId, params.error) : record(502, c8yOp, params.error),
+              qos: 1,
+            },
+            clear,
+          ],
+        };
       return {
         ok: true,
         value: [
           ...(op === "firmware_update" ? firmwareInventory(c.value, entity) : []),
-          { topic, payload: opId ? record(506, opId) : record(503, c8yOp), qos: 1 },
+          {
+            topic,
+            payload: opId ? record(506, opId, ...params.value) : record(503, c8yOp, ...params.value),
+            qos: 1,
+          },
           clear,
         ],
       };
+    }
     case "failed":
       return {
         ok: true,

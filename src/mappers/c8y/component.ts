@@ -1,5 +1,7 @@
+import { join } from "node:path";
 import type { Component, Context } from "../../component/component.ts";
 import { MapperComponent, mapperContext } from "../common/wiring.ts";
+import { CustomOperations } from "./custom-operations.ts";
 import { C8yMapper, c8yFilters } from "./mapper.ts";
 
 /** `c8y-mapper`: te/ ↔ c8y/ on the local bus; the bridge moves c8y/ to and from Cumulocity. */
@@ -11,5 +13,28 @@ export function createC8yMapperComponent(ctx: Context): Component {
     fileTransferUrl: `http://${host.includes(":") ? `[${host}]` : host}:${ctx.config.get("http.bind.port")}`,
     announceAutoRegistration: ctx.config.get("c8y.announce_entities"),
   });
-  return new MapperComponent("c8y-mapper", ctx, c8yFilters(base.root), mapper);
+  // Operation files (thin-edge's `operations/c8y/<name>`) run commands: the I/O half lives here.
+  let component: MapperComponent | undefined;
+  const custom = new CustomOperations({
+    dir: join(ctx.config.dir, "operations", "c8y"),
+    bus: ctx.bus,
+    log: ctx.log,
+    statusTopic: "c8y/s/us",
+    onChange: (files) => component?.emit(mapper.setOperationFiles(files)),
+  });
+  const translator = {
+    translate: (msg: Parameters<C8yMapper["translate"]>[0]) => {
+      const out = mapper.translate(msg);
+      for (const r of mapper.takeRuns()) custom.run(r);
+      return out;
+    },
+  };
+  component = new MapperComponent("c8y-mapper", ctx, c8yFilters(base.root), translator, {
+    start: () => {
+      component?.emit(mapper.setOperationFiles(custom.load()));
+      custom.watch();
+    },
+    stop: () => void custom.stop(),
+  });
+  return component;
 }

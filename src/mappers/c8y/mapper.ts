@@ -9,16 +9,21 @@ import { EntityCache } from "../common/entities.ts";
 import { errorMessage } from "../common/errors.ts";
 import type { InMessage, OutMessage, Result } from "../common/types.ts";
 import { alarmToC8y } from "./alarm.ts";
-import { type CapabilityState, capabilityToC8y } from "./capabilities.ts";
+import { type CapabilityState, capabilityToC8y, supportedOperations } from "./capabilities.ts";
 import { commandStatusToC8y, isMapperCommand } from "./command-status.ts";
+import type { CustomRun } from "./custom-operations.ts";
+import { jsonCustom, smartRestCustom } from "./custom-requests.ts";
 import { eventToC8y } from "./event.ts";
 import { healthStatus, healthToC8y } from "./health.ts";
 import { measurementToC8y, parseUnits, type Units } from "./measurement.ts";
+import type { OperationFile } from "./operation-files.ts";
 import {
+  JSON_FRAGMENTS,
   OPERATIONS_TOPIC,
   type OperationContext,
   operationToTe,
   SMARTREST_DOWN_TOPIC,
+  SMARTREST_TEMPLATES,
   SmartRestIds,
   smartRestToTe,
 } from "./operations.ts";
@@ -48,6 +53,8 @@ export function c8yFilters(root: string): string[] {
     `${e}/cmd/+/+`,
     OPERATIONS_TOPIC,
     SMARTREST_DOWN_TOPIC,
+    // SmartREST custom templates (operation files' `topic = "c8y/s/dc/<template>"`)
+    "c8y/s/dc/#",
   ];
 }
 
@@ -64,6 +71,9 @@ export class C8yMapper {
   /** Numbers the software_list commands the mapper issues, so two in one millisecond differ. */
   private softwareListSeq = 0;
   private readonly smartRestIds = new SmartRestIds();
+  /** The main device's operation files and the commands matched to them, for the wiring to run. */
+  private files: OperationFile[] = [];
+  private runs: CustomRun[] = [];
 
   constructor(private readonly ctx: C8yMapperOptions) {
     this.entities = new EntityCache(ctx.mainId);
@@ -78,17 +88,48 @@ export class C8yMapper {
     return out;
   }
 
+  /** New operation files: kept for matching; the main device's `114` re-sent. */
+  setOperationFiles(files: OperationFile[]): OutMessage[] {
+    this.files = files;
+    const main = this.entities.byExternalId(this.ctx.mainId);
+    return main ? [supportedOperations(this.capabilities, main, this.ctx, this.fileNames())] : [];
+  }
+
+  /** The operation-file commands matched since the last call. */
+  takeRuns(): CustomRun[] {
+    const r = this.runs;
+    this.runs = [];
+    return r;
+  }
+
+  private fileNames(): string[] {
+    return this.files.map((f) => f.name);
+  }
+
   private fromCloud(msg: InMessage, out: OutMessage[]): Result<unknown> {
     if (msg.topic === OPERATIONS_TOPIC) {
       const j = parseJson(msg.payload);
       if (!j.ok) return j;
-      return push(out, operationToTe(j.value, this.entities, this.ctx));
+      const op = j.value;
+      // thin-edge: an operation without a built-in conversion goes to the operation files.
+      if (op !== null && typeof op === "object" && !JSON_FRAGMENTS.some((f) => f in op)) {
+        const c = jsonCustom(this.files, msg.topic, op as Record<string, unknown>, this.ctx);
+        if (c) {
+          if (!c.ok) return c;
+          this.runs.push(...c.value.runs);
+          out.push(...c.value.out);
+          return c;
+        }
+      }
+      return push(out, operationToTe(op, this.entities, this.ctx));
     }
-    if (msg.topic === SMARTREST_DOWN_TOPIC)
-      return push(
-        out,
-        smartRestToTe(msg.payload.toString("utf8"), this.entities, this.ctx, this.smartRestIds),
-      );
+    const text = msg.payload.toString("utf8");
+    if (msg.topic === SMARTREST_DOWN_TOPIC) {
+      const custom = text.split("\n").filter((l) => !SMARTREST_TEMPLATES.has(l.trim().split(",")[0] ?? ""));
+      this.runs.push(...smartRestCustom(this.files, msg.topic, custom.join("\n"), this.ctx.mainId));
+      return push(out, smartRestToTe(text, this.entities, this.ctx, this.smartRestIds));
+    }
+    this.runs.push(...smartRestCustom(this.files, msg.topic, text, this.ctx.mainId));
     return { ok: true, value: undefined };
   }
 
@@ -189,7 +230,10 @@ export class C8yMapper {
       case "cmd": {
         if (rest.length === 0) {
           const hadList = this.hasSoftwareList(topicId);
-          const r = push(out, capabilityToC8y(this.capabilities, entity, type, msg.payload, this.ctx));
+          const r = push(
+            out,
+            capabilityToC8y(this.capabilities, entity, type, msg.payload, this.ctx, this.fileNames()),
+          );
           // As thin-edge at start-up: an entity that can list its software is asked to, so
           // Cumulocity shows what is installed.
           if (r.ok && type === "software_list" && !hadList && this.hasSoftwareList(topicId))

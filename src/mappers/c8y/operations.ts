@@ -173,6 +173,12 @@ const SMARTREST: Record<string, (fields: string[]) => Result<Built>> = {
   "515": firmwareFrom515,
 };
 
+/** The SmartREST operation templates the mapper converts itself (others may be operation files'). */
+export const SMARTREST_TEMPLATES: ReadonlySet<string> = new Set(Object.keys(SMARTREST));
+
+/** The JSON operation fragments the mapper converts itself. */
+export const JSON_FRAGMENTS: readonly string[] = Object.keys(BUILDERS);
+
 /**
  * Command ids for SmartREST operations, which carry none: the time, numbered within a millisecond
  * across messages too, so a second operation never overwrites the first one's retained command.
