@@ -3,6 +3,9 @@ import type { Component, Context } from "../../component/component.ts";
 import { MapperComponent, mapperContext } from "../common/wiring.ts";
 import { CustomOperations } from "./custom-operations.ts";
 import { C8yMapper, c8yFilters } from "./mapper.ts";
+import type { OperationFile } from "./operation-files.ts";
+import { requestJwt } from "./remote-access/jwt.ts";
+import { RemoteAccess } from "./remote-access/tunnel.ts";
 
 /** `c8y-mapper`: te/ ↔ c8y/ on the local bus; the bridge moves c8y/ to and from Cumulocity. */
 export function createC8yMapperComponent(ctx: Context): Component {
@@ -15,7 +18,19 @@ export function createC8yMapperComponent(ctx: Context): Component {
   });
   // Operation files (thin-edge's `operations/c8y/<name>`) run commands: the I/O half lives here.
   let component: MapperComponent | undefined;
+  const { config } = ctx;
+  const remote = config.get("c8y.remote_access.enable")
+    ? new RemoteAccess({
+        endpoint: config.get("c8y.remote_access.endpoint") || `wss://${config.get("c8y.url")}`,
+        allow: config.get("c8y.remote_access.allow"),
+        authorization: async () => `Bearer ${await requestJwt(ctx.bus)}`,
+        log: ctx.log,
+      })
+    : undefined;
   const custom = new CustomOperations({
+    native: remote
+      ? [{ file: REMOTE_ACCESS_FILE, handle: (line) => remote.connect(line).then(() => "") }]
+      : [],
     dir: join(ctx.config.dir, "operations", "c8y"),
     bus: ctx.bus,
     log: ctx.log,
@@ -34,7 +49,23 @@ export function createC8yMapperComponent(ctx: Context): Component {
       component?.emit(mapper.setOperationFiles(custom.load()));
       custom.watch();
     },
-    stop: () => void custom.stop(),
+    stop: () => {
+      remote?.closeAll();
+      void custom.stop();
+    },
   });
   return component;
 }
+
+/** thin-edge's plugin installs this operation file; ledge answers 530 itself. */
+const REMOTE_ACCESS_FILE: OperationFile = {
+  name: "c8y_RemoteAccessConnect",
+  builtin: false,
+  topic: "c8y/s/ds",
+  onMessage: "530",
+  resultFormat: "text",
+  timeoutS: 60,
+  forcefulS: 60,
+  skipStatusUpdate: false,
+  native: "remote-access",
+};

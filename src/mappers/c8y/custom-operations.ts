@@ -33,6 +33,12 @@ export interface CustomOperationsOptions {
   statusTopic: string;
   env?: NodeJS.ProcessEnv;
   onChange?: (files: OperationFile[]) => void;
+  /**
+   * Operations ledge handles itself, announced like files (a user's file for the same SmartREST
+   * id wins, as installing thin-edge's plugin file would): name → handler of the SmartREST line
+   * resolving with the result text.
+   */
+  native?: { file: OperationFile; handle: (line: string) => Promise<string> }[];
 }
 
 export class CustomOperations {
@@ -74,8 +80,11 @@ export class CustomOperations {
       if (p.ok) out.push(p.value);
       else this.opts.log.warn(`operation file ${join(this.opts.dir, name)}: ${p.error}; ignored`);
     }
-    this.files = out;
-    return out;
+    for (const n of this.opts.native ?? [])
+      if (!out.some((f) => f.name === n.file.name || (f.onMessage && f.onMessage === n.file.onMessage)))
+        out.push(n.file);
+    this.files = out.sort((a, b) => a.name.localeCompare(b.name));
+    return this.files;
   }
 
   watch(): void {
@@ -119,6 +128,17 @@ export class CustomOperations {
       status(r.opId ? failureRecord(505, r.opId, reason) : failureRecord(502, name, reason));
     const argv = commandArgv(file.command ?? "", r.message ?? { topic: "", payload: {} });
     await status(r.opId ? record(504, r.opId) : record(501, name));
+    const native = this.opts.native?.find((n) => n.file === file);
+    if (native) {
+      try {
+        const text = await native.handle(r.line ?? "");
+        return status(
+          r.opId ? successRecord(506, r.opId, text, "text") : successRecord(503, name, text, "text"),
+        );
+      } catch (e) {
+        return fail((e as Error).message);
+      }
+    }
     if (!argv.ok) return fail(argv.error);
     if (r.line !== undefined) argv.value.push(r.line);
     this.opts.log.info(`running custom operation ${name}`, { command: argv.value[0] });

@@ -22,6 +22,8 @@ export interface OperationFile {
   skipStatusUpdate: boolean;
   /** Delegation to an agent workflow instead of a command. */
   workflow?: { operation: string; input?: unknown; output?: unknown };
+  /** Handled inside ledge instead of by a command (remote access). */
+  native?: string;
 }
 
 export const OPERATION_FILE_NAME = /^[A-Za-z0-9_]+$/;
