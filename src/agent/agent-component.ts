@@ -12,9 +12,10 @@ import { configSnapshotOperation, configUpdateOperation } from "./operations/con
 import { firmwareUpdateOperation, type SelfUpdateOptions } from "./operations/firmware-update.ts";
 import { logUploadOperation } from "./operations/log-upload.ts";
 import type { Operation } from "./operations/operation.ts";
-import { restartOperation } from "./operations/restart.ts";
+import { bootIdFile, restartOperation } from "./operations/restart.ts";
 import { softwareListOperation, softwareUpdateOperation } from "./operations/software.ts";
 import { ledgeArgs } from "./self-update/binary.ts";
+import { sudoWrapper } from "./sudo.ts";
 import { builtinWorkflow, deviceProfileWorkflow } from "./workflows/builtin.ts";
 import { WorkflowRegistry } from "./workflows/registry.ts";
 
@@ -28,7 +29,7 @@ export interface AgentOverrides {
 
 /**
  * The device management agent: the command engine with its operations for the main device,
- * the file transfer / entity HTTP service, the system monitor and systemd notifications.
+ * the file transfer / entity HTTP service, and the system monitor (sd_notify belongs to `ledge run`: src/app/sd-notify.ts).
  */
 export class AgentComponent implements Component {
   readonly name = "agent";
@@ -56,7 +57,8 @@ export class AgentComponent implements Component {
       return d;
     };
     const pluginsDir = config.path("agent.sm_plugins_dir");
-    const software = { pluginsDir, downloadDir: join(stateDir, "downloads") };
+    const privileged = sudoWrapper(config.get("sudo.enable"), env);
+    const software = { pluginsDir, downloadDir: join(stateDir, "downloads"), privileged };
     const modeKey = config.get("agent.self_update.restart");
     const supervised = Boolean(env.INVOCATION_ID || env.RC_SVCNAME);
     const mode =
@@ -75,7 +77,10 @@ export class AgentComponent implements Component {
       ...overrides.selfUpdate,
     };
     const operations: Operation[] = [
-      restartOperation(config.get("agent.restart.command")),
+      restartOperation(
+        privileged(config.get("agent.restart.command")),
+        bootIdFile(config.path("agent.restart.boot_id_file")),
+      ),
       softwareListOperation(software),
       softwareUpdateOperation(software),
       configSnapshotOperation(() => types().config),

@@ -2,9 +2,12 @@
  * Types and boundary validation of te/ payloads, exactly as thin-edge 1.x accepts them.
  * Pure: the caller publishes errors to te/errors.
  */
-import { normaliseTime } from "./time.ts";
 
-export type Result<T> = { ok: true; value: T } | { ok: false; error: string };
+import { isObj } from "../foundation/json.ts";
+import type { Result } from "../foundation/result.ts";
+import { normaliseTime } from "./time.ts";
+import { ENTITY_TYPES, type EntityType, isEntityType } from "./topics.ts";
+
 const fail = (error: string): { ok: false; error: string } => ({ ok: false, error });
 
 export type MeasurementValue = number | Record<string, number>;
@@ -43,10 +46,6 @@ export function parseJson(payload: Buffer | string): Result<unknown> {
   }
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === "object" && !Array.isArray(v);
-}
-
 function takeTime(obj: Record<string, unknown>): Result<string | undefined> {
   if (obj.time === undefined) return { ok: true, value: undefined };
   const t = normaliseTime(obj.time);
@@ -54,7 +53,7 @@ function takeTime(obj: Record<string, unknown>): Result<string | undefined> {
 }
 
 export function validateMeasurement(json: unknown): Result<Measurement> {
-  if (!isObject(json)) return fail("a measurement must be a JSON object");
+  if (!isObj(json)) return fail("a measurement must be a JSON object");
   const time = takeTime(json);
   if (!time.ok) return time;
   let type: string | undefined;
@@ -69,11 +68,11 @@ export function validateMeasurement(json: unknown): Result<Measurement> {
     if (typeof v === "number") {
       if (!Number.isFinite(v)) return fail(`'${key}' is not a finite number`);
       values[key] = v;
-    } else if (isObject(v)) {
+    } else if (isObj(v)) {
       const group: Record<string, number> = {};
       for (const [sub, sv] of Object.entries(v)) {
         if (typeof sv === "number" && Number.isFinite(sv)) group[sub] = sv;
-        else if (isObject(sv) || Array.isArray(sv))
+        else if (isObj(sv) || Array.isArray(sv))
           return fail(`'${key}.${sub}': measurements nest at most one level (a group of numbers)`);
         else return fail(`'${key}.${sub}' must be a number, got ${JSON.stringify(sv)}`);
       }
@@ -101,7 +100,7 @@ function textAndFragments(
 /** An empty payload is a valid event with no text. */
 export function validateEvent(json: unknown): Result<TeEvent> {
   if (json === undefined) return { ok: true, value: { fragments: {} } };
-  if (!isObject(json)) return fail("an event must be a JSON object");
+  if (!isObj(json)) return fail("an event must be a JSON object");
   const time = takeTime(json);
   if (!time.ok) return time;
   const rest = textAndFragments(json, ["text", "time"]);
@@ -111,7 +110,7 @@ export function validateEvent(json: unknown): Result<TeEvent> {
 
 /** Default and unknown severities map to minor, as thin-edge does. */
 export function validateAlarm(json: unknown): Result<TeAlarm> {
-  if (!isObject(json)) return fail("an alarm must be a JSON object");
+  if (!isObj(json)) return fail("an alarm must be a JSON object");
   const time = takeTime(json);
   if (!time.ok) return time;
   const rest = textAndFragments(json, ["text", "time", "severity"]);
@@ -122,7 +121,7 @@ export function validateAlarm(json: unknown): Result<TeAlarm> {
 }
 
 export interface Registration {
-  "@type": "device" | "child-device" | "service";
+  "@type": EntityType;
   "@parent"?: string;
   "@id"?: string;
   name?: string;
@@ -131,10 +130,9 @@ export interface Registration {
 }
 
 export function validateRegistration(json: unknown): Result<Registration> {
-  if (!isObject(json)) return fail("a registration must be a JSON object");
+  if (!isObj(json)) return fail("a registration must be a JSON object");
   const t = json["@type"];
-  if (t !== "device" && t !== "child-device" && t !== "service")
-    return fail("'@type' must be one of device, child-device, service");
+  if (!isEntityType(t)) return fail(`'@type' must be one of ${ENTITY_TYPES.join(", ")}`);
   for (const k of ["@parent", "@id", "name", "type"]) {
     if (json[k] !== undefined && typeof json[k] !== "string") return fail(`'${k}' must be a string`);
   }
@@ -150,7 +148,7 @@ export interface CommandPayload {
 }
 
 export function validateCommand(json: unknown): Result<CommandPayload> {
-  if (!isObject(json)) return fail("a command must be a JSON object");
+  if (!isObj(json)) return fail("a command must be a JSON object");
   if (typeof json.status !== "string") return fail("a command needs a string 'status'");
   return { ok: true, value: json as CommandPayload };
 }

@@ -53,8 +53,16 @@ export function topicFor(
   return [root, entity, channel, type, ...rest].join("/");
 }
 
+/** The entity types of the te/ registration's `@type`. */
+export const ENTITY_TYPES = ["device", "child-device", "service"] as const;
+export type EntityType = (typeof ENTITY_TYPES)[number];
+
+export function isEntityType(t: unknown): t is EntityType {
+  return ENTITY_TYPES.includes(t as EntityType);
+}
+
 export interface DefaultScheme {
-  kind: "device" | "child-device" | "service";
+  kind: EntityType;
   /** The parent entity for children and services. */
   parent?: EntityTopicId;
   /** Device or service name from the topic. */

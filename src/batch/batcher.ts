@@ -4,8 +4,8 @@
  */
 import { Encoder, Tag } from "cbor-x";
 import type { Measurement } from "../api/payloads.ts";
+import { crc32 } from "../foundation/crc32.ts";
 import { Columns } from "./columns.ts";
-import { crc32 } from "./crc32.ts";
 import { CRC_ITEM_BYTES, F, FRAME_FIELDS, FRAME_VERSION, LIMITS, TAG } from "./format.ts";
 import { Tables } from "./tables.ts";
 

@@ -3,7 +3,7 @@
  * limits is a BatchFormatError saying what is wrong. Never throws anything else for bad input.
  */
 import { Decoder, Tag } from "cbor-x";
-import { crc32 } from "./crc32.ts";
+import { crc32 } from "../foundation/crc32.ts";
 import {
   BatchFormatError,
   type BatchRecord,

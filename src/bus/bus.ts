@@ -18,6 +18,12 @@ export interface BusMessage {
   qos: QoS;
 }
 
+/** One message a component asks to be published (mappers, drivers): topic, payload, options. */
+export interface OutMessage extends PublishOptions {
+  topic: string;
+  payload: string | Uint8Array;
+}
+
 export type MessageHandler = (msg: BusMessage) => void;
 
 export interface Subscription {

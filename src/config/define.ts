@@ -12,12 +12,14 @@ export interface KeyDef<T> {
   check?: (value: T) => string | undefined;
   /** Allowed values, for enumerations. */
   choices?: readonly T[];
+  /** A credential: never printed by support tools (`ledge diag collect` redacts it). */
+  secret?: boolean;
 }
 
 export const str = (
   doc: string,
   def = "",
-  extra: Partial<Pick<KeyDef<string>, "check" | "choices">> = {},
+  extra: Partial<Pick<KeyDef<string>, "check" | "choices" | "secret">> = {},
 ): KeyDef<string> => ({ type: "string", default: def, doc, ...extra });
 
 export const int = (doc: string, def: number, min = 0, max = Number.MAX_SAFE_INTEGER): KeyDef<number> => ({

@@ -18,7 +18,10 @@ export interface Logger {
 
 export interface LogOptions {
   level: Level;
-  /** `namespace=level` overrides; a namespace covers its children (`c8y` covers `c8y:ops`). */
+  /**
+   * `namespace=level` overrides, relative to the root namespace (`bus` is `ledge:bus`; the full
+   * `ledge:bus` works too); a namespace covers its children (`c8y-mapper` covers `c8y-mapper:http`).
+   */
   levels?: string[];
   write?: (line: string) => void;
 }
@@ -28,7 +31,8 @@ export function createLogger(opts: LogOptions, namespace = "ledge"): Logger {
     const [ns, lvl] = spec.split("=");
     if (!ns || !lvl || !(lvl in RANK))
       throw new Error(`bad log level override '${spec}' (want namespace=level)`);
-    return [ns, RANK[lvl as Level]] as const;
+    const full = ns === namespace || ns.startsWith(`${namespace}:`) ? ns : `${namespace}:${ns}`;
+    return [full, RANK[lvl as Level]] as const;
   });
   const write = opts.write ?? ((line: string) => process.stderr.write(line));
   const make = (ns: string): Logger => {

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Encoder, Tag } from "cbor-x";
-import { crc32Portable } from "../../src/batch/crc32.ts";
 import { Batcher, BatchFormatError, decodeFrame, decodeFrames } from "../../src/batch/index.ts";
+import { crc32Portable } from "../../src/foundation/crc32.ts";
 import { randomRecords, rng } from "../helpers/batch-random.ts";
 
 function sampleFrame(count = 50, seed = 7): Uint8Array {

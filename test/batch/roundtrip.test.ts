@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Decoder, decodeMultiple, type Tag } from "cbor-x";
-import { crc32Portable } from "../../src/batch/crc32.ts";
 import { Batcher, type BatchRecord, decodeFrame, decodeFrames } from "../../src/batch/index.ts";
+import { crc32Portable } from "../../src/foundation/crc32.ts";
 import { randomRecords, rng, sameRecords } from "../helpers/batch-random.ts";
 
 /** Appends records, collecting every frame (copied, then released, as a real consumer would). */

@@ -3,10 +3,10 @@ import { describe, it } from "node:test";
 import { Backoff } from "../../src/bridge/backoff.ts";
 import { classify } from "../../src/bridge/diagnose.ts";
 import { metricsPayload, metricsTopic } from "../../src/bridge/metrics.ts";
-import { crc32, crc32Portable } from "../../src/bridge/queue/crc32.ts";
 import { decodeRecord, encodeHead } from "../../src/bridge/queue/record.ts";
 import { TokenBucket } from "../../src/bridge/rate.ts";
 import { downlinkTopic, parseEndpoint, routesFor, uplinkTopic } from "../../src/bridge/routes.ts";
+import { crc32, crc32Portable } from "../../src/foundation/crc32.ts";
 
 const ID = "test-device";
 

@@ -147,6 +147,9 @@ describe("ledge CLI", () => {
     ]);
     assert.match(sub.stdout, /^\[te\/device\/main\/service\/ledge-api\/status\/health\] \{"status":"up"/m);
     assert.match(sub.stdout, /^\[te\/device\/main\/service\/ledge-broker\/status\/health\] \{"status":"up"/m);
+    // A retained message reaches the subscriber on subscribe; once it has, the subscription is
+    // in place and a live message must arrive too.
+    assert.equal(ledge(["-c", dir, "mqtt", "pub", "demo/1", "hello", "--retain", "--qos", "1"]).code, 0);
     const [cmd, ...pre] = LEDGE as [string, ...string[]];
     const waiter = spawn(cmd, [...pre, "-c", dir, "mqtt", "sub", "demo/#", "--count", "2", "--no-topic"], {
       stdio: ["ignore", "pipe", "pipe"],
@@ -155,9 +158,8 @@ describe("ledge CLI", () => {
     waiter.stdout.on("data", (d) => {
       out += d;
     });
-    await new Promise((r) => setTimeout(r, 1500));
-    assert.equal(ledge(["-c", dir, "mqtt", "pub", "demo/1", "hello", "--qos", "1"]).code, 0);
-    assert.equal(ledge(["-c", dir, "mqtt", "pub", "demo/2", "world", "--retain"]).code, 0);
+    await waitFor("the retained message", () => out.includes("hello") || undefined, 15_000);
+    assert.equal(ledge(["-c", dir, "mqtt", "pub", "demo/2", "world", "--qos", "1"]).code, 0);
     const code = await new Promise((r) => waiter.on("exit", r));
     assert.equal(code, 0);
     assert.equal(out, "hello\nworld\n");

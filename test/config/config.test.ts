@@ -6,10 +6,37 @@ import { describe, it } from "node:test";
 import { ConfigError, parseValue } from "../../src/config/parse-value.ts";
 import { schema } from "../../src/config/schema.ts";
 import { ConfigFile, envName, loadConfig, resolveConfigDir } from "../../src/config/store.ts";
+import { createLogger, type Level } from "../../src/foundation/logger.ts";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "ledge-config-"));
 
 describe("config", () => {
+  it("log.levels as documented: names relative to `ledge`, a namespace covers its children", () => {
+    const dir = tmp();
+    const f = new ConfigFile(dir);
+    f.set("log.levels", "bus=debug,c8y-mapper=trace,ledge:agent=error");
+    const lines: string[] = [];
+    const config = loadConfig(dir, {});
+    const root = createLogger({
+      level: config.get("log.level") as Level,
+      levels: config.get("log.levels"),
+      write: (l) => lines.push(l.replace(/^\S+ /, "").trim()),
+    });
+    root.child("bus").debug("shown");
+    root.child("c8y-mapper").child("http").trace("shown");
+    root.child("agent").warn("hidden");
+    root.child("agent").error("shown");
+    root.child("api").debug("hidden");
+    root.child("api").info("shown");
+    root.child("c8y").trace("hidden: c8y is not c8y-mapper");
+    assert.deepEqual(lines, [
+      "DEBUG ledge:bus shown",
+      "TRACE ledge:c8y-mapper:http shown",
+      "ERROR ledge:agent shown",
+      "INFO  ledge:api shown",
+    ]);
+  });
+
   it("every key has a documented default of its declared type", () => {
     for (const [key, def] of Object.entries(schema)) {
       assert.ok(def.doc.length > 10, `${key} needs documentation`);
@@ -37,12 +64,12 @@ describe("config", () => {
     const f = new ConfigFile(dir);
     f.set("mqtt.bind.port", "2883");
     f.set("device.id", "gw-1");
-    f.set("log.levels", "bus=debug,c8y=trace");
+    f.set("log.levels", "bus=debug,c8y-mapper=trace");
     assert.match(readFileSync(f.path, "utf8"), /\[mqtt\.bind\]\nport = 2883/);
     const c = loadConfig(dir, {});
     assert.equal(c.get("mqtt.bind.port"), 2883);
     assert.equal(c.get("device.id"), "gw-1");
-    assert.deepEqual(c.get("log.levels"), ["bus=debug", "c8y=trace"]);
+    assert.deepEqual(c.get("log.levels"), ["bus=debug", "c8y-mapper=trace"]);
     assert.equal(c.source("device.id"), "file");
     f.unset("mqtt.bind.port");
     assert.equal(loadConfig(dir, {}).get("mqtt.bind.port"), 1883);

@@ -6,7 +6,8 @@ import { renderReadme } from "../../scripts/readme-config.ts";
 import { COMPONENTS } from "../../src/app/components.ts";
 import { schema } from "../../src/config/schema.ts";
 
-const readme = readFileSync(join(import.meta.dirname, "..", "..", "README.md"), "utf8");
+const root = join(import.meta.dirname, "..", "..");
+const readme = readFileSync(join(root, "README.md"), "utf8");
 
 describe("README", () => {
   it("config reference is generated from the current schema", () => {
@@ -18,8 +19,31 @@ describe("README", () => {
   it("documents every component", () => {
     for (const name of Object.keys(COMPONENTS)) assert.ok(readme.includes(`\`${name}\``), name);
   });
-  it("gives exactly the two fresh-machine commands", () => {
-    assert.match(readme, /npm start {5}# runs ledge/);
-    assert.match(readme, /npm test {6}# installs what the tests need/);
+  it("the quick start gives exactly two commands, and they are the ones that run ledge and CI", () => {
+    const quick = readme.slice(
+      readme.indexOf("<!-- BEGIN quickstart -->"),
+      readme.indexOf("<!-- END quickstart -->"),
+    );
+    const block = /```sh\n([^`]*)```/.exec(quick)?.[1] ?? "";
+    const commands = block
+      .split("\n")
+      .map((l) => l.replace(/#.*/, "").trim())
+      .filter(Boolean);
+    assert.deepEqual(commands, ["npm start", "npm test"]);
+    const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {
+      scripts: Record<string, string>;
+    };
+    assert.equal(pkg.scripts.start, "sh scripts/start.sh");
+    assert.equal(pkg.scripts.test, "sh scripts/test.sh");
+    assert.match(
+      readFileSync(join(root, ".ci", "run"), "utf8"),
+      /^npm test\b/m,
+      ".ci/run calls the README's test command",
+    );
+    assert.match(
+      readFileSync(join(root, "scripts", "start.sh"), "utf8"),
+      /\brun\b/,
+      "npm start runs `ledge run`",
+    );
   });
 });

@@ -380,7 +380,7 @@ describe("readings to te/ messages", () => {
     const readings = decodeBlock(points, block!, [1, 0xffff, 3, 10]);
     const msgs = measurementMessages("te", "plc", readings, "2026-01-01T00:00:00.000Z");
     assert.deepEqual(
-      msgs.map((m) => [m.topic, JSON.parse(m.payload), m.retain]),
+      msgs.map((m) => [m.topic, JSON.parse(String(m.payload)), m.retain]),
       [
         ["te/device/plc///m/power", { a: 1, L1: { v: -1 }, time: "2026-01-01T00:00:00.000Z" }, false],
         ["te/device/plc///m/env", { t: 3, time: "2026-01-01T00:00:00.000Z" }, false],
@@ -395,7 +395,7 @@ describe("readings to te/ messages", () => {
     assert.deepEqual(at(20), []);
     const raised = at(80);
     assert.equal(raised.length, 1);
-    assert.deepEqual(JSON.parse(raised[0]!.payload), {
+    assert.deepEqual(JSON.parse(String(raised[0]!.payload)), {
       text: "Hot",
       severity: "major",
       time: "T",

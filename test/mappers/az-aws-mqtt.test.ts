@@ -10,19 +10,19 @@ type Row = [name: string, topic: string, payload: string | object, out: [string,
 
 const az: Row[] = [
   [
-    "a measurement keeps its payload; ISO time kept verbatim (DESIGN)",
+    "a measurement keeps its payload; ISO time kept verbatim (thin-edge docs)",
     "te/device/main///m/env",
     '{"temperature":23,"time":"2021-11-16T17:45:40.571760714+01:00"}',
     [["az/messages/events/", '{"temperature":23,"time":"2021-11-16T17:45:40.571760714+01:00"}']],
   ],
   [
-    "unix time is normalised to ISO 8601 in place (DESIGN)",
+    "unix time is normalised to ISO 8601 in place (thin-edge docs)",
     "te/device/main///m/",
     '{"time":1701949168,"temperature":23}',
     [["az/messages/events/", '{"time":"2023-12-07T11:39:28Z","temperature":23}']],
   ],
   [
-    "missing time is added (DESIGN)",
+    "missing time is added (thin-edge docs)",
     "te/device/main///m/",
     '{"temperature":23,"location":{"lat":1.5}}',
     [["az/messages/events/", `{"temperature":23,"location":{"lat":1.5},"time":"${NOW_ISO}"}`]],
@@ -51,7 +51,7 @@ const az: Row[] = [
 
 const aws: Row[] = [
   [
-    "child measurement → aws/td/device:child/m/test_type (DESIGN)",
+    "child measurement → aws/td/device:child/m/test_type (thin-edge docs)",
     "te/device/child///m/test_type",
     '{"temperature":23,"time":"2024-01-01T00:00:00Z"}',
     [["aws/td/device:child/m/test_type", '{"temperature":23,"time":"2024-01-01T00:00:00Z"}']],

@@ -6,7 +6,7 @@ const cap = (op: string, payload: string | object = {}, entity = "device/main//"
   msg(`te/${entity}/cmd/${op}`, payload, true);
 
 describe("c8y capabilities → 114/118/119", () => {
-  it("restart → 114,c8y_Restart (DESIGN)", () => {
+  it("restart → 114,c8y_Restart (thin-edge docs)", () => {
     assert.deepEqual(run(c8yMapper(), [], cap("restart")), [["c8y/s/us", "114,c8y_Restart"]]);
   });
 

@@ -13,7 +13,7 @@ type Row = [
 
 const events: Row[] = [
   [
-    "main device event → SmartREST 400 with the text quoted (DESIGN)",
+    "main device event → SmartREST 400 with the text quoted (thin-edge docs)",
     "te/device/main///e/",
     { text: "Someone clicked", time: "2020-02-02T01:02:03+05:30" },
     [["c8y/s/us", '400,ThinEdgeEvent,"Someone clicked",2020-02-02T01:02:03+05:30']],
@@ -37,7 +37,7 @@ const events: Row[] = [
     [["c8y/s/us", `400,ping,"ping",${NOW_ISO}`]],
   ],
   [
-    "custom fragments → JSON on c8y/event/events/create (DESIGN)",
+    "custom fragments → JSON on c8y/event/events/create (thin-edge docs)",
     "te/device/main///e/login_event",
     {
       text: "A user just logged in",
@@ -52,7 +52,7 @@ const events: Row[] = [
     ],
   ],
   [
-    "a child's event → JSON with externalSource (DESIGN)",
+    "a child's event → JSON with externalSource (thin-edge docs)",
     "te/device/child1///e/click",
     { text: "clicked", time: "2024-01-01T00:00:00Z" },
     [
@@ -67,13 +67,13 @@ const events: Row[] = [
 
 const alarms: Row[] = [
   [
-    "major alarm → 302 with the text unquoted (DESIGN)",
+    "major alarm → 302 with the text unquoted (thin-edge docs)",
     "te/device/main///a/temperature_alarm",
     { severity: "major", text: "Temperature high", time: "2024-01-01T00:00:00Z" },
     [["c8y/s/us", "302,temperature_alarm,Temperature high,2024-01-01T00:00:00Z"]],
   ],
   [
-    "alarm without time gets now (DESIGN <time>)",
+    "alarm without time gets now (thin-edge docs, <time>)",
     "te/device/main///a/temperature_alarm",
     { severity: "major", text: "Temperature high" },
     [["c8y/s/us", `302,temperature_alarm,Temperature high,${NOW_ISO}`]],
@@ -121,13 +121,13 @@ const alarms: Row[] = [
     [["c8y/s/us", '302,x,"hot, very",2024-01-01T00:00:00Z']],
   ],
   [
-    "empty payload clears: 306 (DESIGN)",
+    "empty payload clears: 306 (thin-edge docs)",
     "te/device/main///a/temperature_alarm",
     "",
     [["c8y/s/us", "306,temperature_alarm"]],
   ],
   [
-    "a child's alarm goes on c8y/s/us/<child external id> (DESIGN)",
+    "a child's alarm goes on c8y/s/us/<child external id> (thin-edge docs)",
     "te/device/child1///a/temperature_alarm",
     { severity: "critical", text: "Temperature high", time: "2024-01-01T00:00:00Z" },
     [["c8y/s/us/test-device:device:child1", "301,temperature_alarm,Temperature high,2024-01-01T00:00:00Z"]],
@@ -141,7 +141,7 @@ const alarms: Row[] = [
     [child1],
   ],
   [
-    "custom fragments → JSON with uppercase severity (DESIGN)",
+    "custom fragments → JSON with uppercase severity (thin-edge docs)",
     "te/device/main///a/temperature_alarm",
     { severity: "major", text: "Temperature high", time: "2024-01-01T00:00:00Z", place: { room: "A" } },
     [

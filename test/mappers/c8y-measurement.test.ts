@@ -13,10 +13,10 @@ type Row = {
   out: string;
 };
 
-// One row per documented input → output pair (DESIGN.md part 3), compared as exact strings.
+// One row per documented input → output pair (thin-edge's Cumulocity mapper docs), compared as exact strings.
 const rows: Row[] = [
   {
-    name: "child measurement carries externalSource c8y_Serial, integral values as f64 (DESIGN)",
+    name: "child measurement carries externalSource c8y_Serial, integral values as f64 (thin-edge docs)",
     setup: [child1],
     topic: "te/device/child1///m/",
     payload: '{"temp":1,"time":"2021-11-16T17:45:40.571760714+01:00"}',
@@ -41,19 +41,19 @@ const rows: Row[] = [
     out: '{"x":{"x":{"value":1.5}},"time":"2024-01-01T00:00:00Z","type":"mine"}',
   },
   {
-    name: "unix seconds become ISO 8601 without fraction (DESIGN)",
+    name: "unix seconds become ISO 8601 without fraction (thin-edge docs)",
     topic: "te/device/main///m/",
     payload: { t: 2.5, time: 1701949168 },
     out: '{"t":{"t":{"value":2.5}},"time":"2023-12-07T11:39:28Z","type":"ThinEdgeMeasurement"}',
   },
   {
-    name: "unix seconds with a fraction keep milliseconds (DESIGN)",
+    name: "unix seconds with a fraction keep milliseconds (thin-edge docs)",
     topic: "te/device/main///m/",
     payload: { t: 2.5, time: 1701949168.001 },
     out: '{"t":{"t":{"value":2.5}},"time":"2023-12-07T11:39:28.001Z","type":"ThinEdgeMeasurement"}',
   },
   {
-    name: "units from the retained meta topic (DESIGN)",
+    name: "units from the retained meta topic (thin-edge docs)",
     setup: [
       msg("te/device/main///m/env/meta", {
         "Climate.Temperature": { unit: "°C" },
@@ -99,7 +99,7 @@ describe("c8y measurements", () => {
     });
   }
 
-  it("groups become one fragment with a series per key (DESIGN)", () => {
+  it("groups become one fragment with a series per key (thin-edge docs)", () => {
     const out = run(
       c8yMapper(),
       [],

@@ -7,7 +7,7 @@ const child1 = msg("te/device/child1//", { "@type": "child-device", name: "Child
 
 const rows: [string, object, [string, string][], ReturnType<typeof msg>[]?][] = [
   [
-    "c8y_SoftwareUpdate → software_update command with the plugin type split off the version (DESIGN)",
+    "c8y_SoftwareUpdate → software_update command with the plugin type split off the version (thin-edge docs)",
     {
       id: "123456",
       c8y_SoftwareUpdate: [{ name: "nodered", action: "install", version: "1.0.0::debian", url: "" }],
@@ -188,12 +188,12 @@ describe("c8y command status → 504/506/505", () => {
   const cmd = "te/device/main///cmd/software_update/c8y-mapper-123456";
   const st = (o: object) => msg(cmd, o, true);
 
-  it("executing → 504,<op-id> (DESIGN)", () => {
+  it("executing → 504,<op-id> (thin-edge docs)", () => {
     assert.deepEqual(run(c8yMapper(), [st({ status: "init" })], st({ status: "executing" })), [
       ["c8y/s/us", "504,123456"],
     ]);
   });
-  it("successful → 506,<op-id> (DESIGN) and the command is cleared", () => {
+  it("successful → 506,<op-id> (thin-edge docs) and the command is cleared", () => {
     const out = c8yMapper().translate(st({ status: "successful" }));
     assert.deepEqual(pairs(out), [
       ["c8y/s/us", "506,123456"],
@@ -201,7 +201,7 @@ describe("c8y command status → 504/506/505", () => {
     ]);
     assert.equal(out[1]!.retain, true);
   });
-  it("failed → 505,<op-id>,<reason> (DESIGN), quoted when needed, and cleared", () => {
+  it("failed → 505,<op-id>,<reason> (thin-edge docs), quoted when needed, and cleared", () => {
     assert.deepEqual(run(c8yMapper(), [], st({ status: "failed", reason: "apt: exit 100, disk full" })), [
       ["c8y/s/us", '505,123456,"apt: exit 100, disk full"'],
       [cmd, ""],

@@ -10,7 +10,7 @@ const collectd = msg("te/device/main/service/collectd", {
 const child1 = msg("te/device/child1//", { "@type": "child-device", type: "RaspberryPi", name: "Child1" });
 
 describe("c8y registration (101/102)", () => {
-  it("child device → 101 on c8y/s/us (DESIGN)", () => {
+  it("child device → 101 on c8y/s/us (thin-edge docs)", () => {
     assert.deepEqual(run(c8yMapper(), [], child1), [
       ["c8y/s/us", "101,test-device:device:child1,Child1,RaspberryPi,false"],
     ]);
@@ -35,7 +35,7 @@ describe("c8y registration (101/102)", () => {
     ]);
   });
 
-  it("service → 102 with type, name and status up (DESIGN)", () => {
+  it("service → 102 with type, name and status up (thin-edge docs)", () => {
     assert.deepEqual(run(c8yMapper(), [], collectd), [
       ["c8y/s/us", "102,test-device:device:main:service:collectd,systemd,collectd,up"],
     ]);
@@ -189,7 +189,7 @@ describe("c8y health → service status", () => {
 describe("c8y twin → inventory update", () => {
   const rows: [string, string, string, [string, string][], ReturnType<typeof msg>[]?][] = [
     [
-      "a string fragment (DESIGN)",
+      "a string fragment (thin-edge docs)",
       "te/device/main///twin/foo",
       '"bar"',
       [["c8y/inventory/managedObjects/update/test-device", '{"foo":"bar"}']],

@@ -58,6 +58,7 @@ describe("remote access through the c8y mapper", () => {
       await client!.publishAsync("c8y/s/ds", line, { qos: 1 });
     }, "test-device");
     h = await startHarness("embedded", [createC8yMapperComponent], {
+      "c8y.remote_access.enable": true,
       "c8y.remote_access.endpoint": cloud.endpoint,
       "c8y.remote_access.allow": [`127.0.0.1:${sshd.port}`, `127.0.0.1:${byePort}`],
     });

@@ -1,11 +1,9 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Entity } from "../../api/entity-store.ts";
-import { isValidEntityTopicId } from "../../api/topics.ts";
+import { isEntityType, isValidEntityTopicId } from "../../api/topics.ts";
 import type { Bus } from "../../bus/bus.ts";
 import type { EntityView } from "./entity-view.ts";
 import { readJson, sendJson, sendJsonError } from "./respond.ts";
-
-const TYPES = new Set(["device", "child-device", "service"]);
 
 export interface EntitiesOptions {
   view: EntityView;
@@ -89,7 +87,7 @@ async function register(req: IncomingMessage, res: ServerResponse, opts: Entitie
       400,
       "'@topic-id' must be an entity topic id of four segments, e.g. device/child01//",
     );
-  if (typeof registration["@type"] !== "string" || !TYPES.has(registration["@type"]))
+  if (!isEntityType(registration["@type"]))
     return sendJsonError(res, 400, "'@type' must be device, child-device or service");
   const parent = registration["@parent"];
   if (parent !== undefined && (typeof parent !== "string" || !opts.view.get(parent)))

@@ -18,10 +18,8 @@ export class EntityView {
   ) {}
 
   async start(): Promise<void> {
-    // aedes's retained store does not match `+` against an empty level, so `te/+/+/+/+` alone would
-    // miss `te/device/main//` on subscribe; the literal-empty filters cover the common shapes.
-    const r = this.root;
-    this.sub = await this.bus.subscribe([`${r}/+/+/+/+`, `${r}/+/+//`, `${r}/+/+/+/`], (msg) => {
+    // `+` matches an empty level ([MQTT-4.7.1-3]), so this covers `te/device/main//` too.
+    this.sub = await this.bus.subscribe(`${this.root}/+/+/+/+`, (msg) => {
       const topicId = msg.topic.slice(this.root.length + 1);
       if (msg.payload.length === 0) this.entities.delete(topicId);
       else {

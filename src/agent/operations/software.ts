@@ -16,10 +16,18 @@ export interface SoftwareOptions {
   pluginsDir: string;
   /** Where module files given by URL are downloaded before `install --file`. */
   downloadDir: string;
+  /** How a plugin is run: as is, or through sudo (`sudo.enable`). */
+  privileged: (argv: string[]) => string[];
 }
 
-async function plugin(path: string, args: string[], ctx: RunContext, what: string): Promise<string> {
-  const argv = [path, ...args];
+async function plugin(
+  opts: SoftwareOptions,
+  path: string,
+  args: string[],
+  ctx: RunContext,
+  what: string,
+): Promise<string> {
+  const argv = opts.privileged([path, ...args]);
   const r = await runCommand(argv, { signal: ctx.signal });
   if (r.code !== 0) throw new Error(`${what} failed: ${failureOf(argv, r)}`);
   return r.stdout;
@@ -38,7 +46,7 @@ export function softwareListOperation(opts: SoftwareOptions): Operation {
     async run(_payload, ctx) {
       const currentSoftwareList: SoftwareList[] = [];
       for (const [type, path] of discoverPlugins(opts.pluginsDir)) {
-        const out = await plugin(path, ["list"], ctx, `${type} list`);
+        const out = await plugin(opts, path, ["list"], ctx, `${type} list`);
         currentSoftwareList.push({ type, modules: parseListOutput(out) });
       }
       return { currentSoftwareList };
@@ -66,9 +74,9 @@ export function softwareUpdateOperation(opts: SoftwareOptions): Operation {
           throw new Error(`no software plugin for type '${g.type}' in ${opts.pluginsDir}`);
       for (const g of parsed.groups) {
         const path = plugins.get(g.type)!;
-        await plugin(path, ["prepare"], ctx, `${g.type} prepare`);
-        for (const m of g.modules) await applyModule(path, g.type, m, ctx, opts.downloadDir);
-        await plugin(path, ["finalize"], ctx, `${g.type} finalize`);
+        await plugin(opts, path, ["prepare"], ctx, `${g.type} prepare`);
+        for (const m of g.modules) await applyModule(opts, path, g.type, m, ctx);
+        await plugin(opts, path, ["finalize"], ctx, `${g.type} finalize`);
       }
       return undefined;
     },
@@ -76,12 +84,13 @@ export function softwareUpdateOperation(opts: SoftwareOptions): Operation {
 }
 
 async function applyModule(
+  opts: SoftwareOptions,
   path: string,
   type: string,
   m: UpdateModule,
   ctx: RunContext,
-  dir: string,
 ): Promise<void> {
+  const dir = opts.downloadDir;
   let file: string | undefined;
   try {
     if (m.url && m.action === "install") {
@@ -90,7 +99,7 @@ async function applyModule(
     }
     const what = `${m.action} ${m.name}${m.version ? ` ${m.version}` : ""} (${type})`;
     ctx.log.info(what);
-    await plugin(path, moduleArgs(m, file), ctx, what);
+    await plugin(opts, path, moduleArgs(m, file), ctx, what);
   } finally {
     if (file) await rm(file, { force: true });
   }

@@ -1,4 +1,4 @@
-import { crc32 } from "./crc32.ts";
+import { crc32 } from "../../foundation/crc32.ts";
 import { type QueuedMessage, RECORD_OVERHEAD } from "./types.ts";
 
 /**

@@ -2,8 +2,10 @@ import type { Command } from "commander";
 import { registerBatch } from "./batch.ts";
 import { registerBroker } from "./broker.ts";
 import { registerCert } from "./cert.ts";
+import { registerCompletions } from "./completions.ts";
 import { registerConfig } from "./config.ts";
 import { registerConnect } from "./connect.ts";
+import { registerDiag } from "./diag.ts";
 import { registerInit } from "./init.ts";
 import { registerMqtt } from "./mqtt.ts";
 import { registerRun } from "./run.ts";
@@ -20,4 +22,6 @@ export function registerCommands(program: Command): void {
   registerInit(program);
   registerBatch(program);
   registerSerial(program);
+  registerDiag(program);
+  registerCompletions(program);
 }

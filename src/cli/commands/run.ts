@@ -16,14 +16,30 @@ export function registerRun(program: Command): void {
     });
 }
 
+/** EX_SOFTWARE (sysexits.h): an internal error; supervisors restart on any non-zero exit. */
+const EXIT_CRASHED = 70;
+const CRASH_STOP_MS = 3000;
+
 /** Runs until SIGINT/SIGTERM, then stops every component cleanly (health `down`, broker closed). */
 export async function runUntilSignal(cmd: Command, components: string[]): Promise<void> {
   const config = configOf(cmd);
   const log = loggerOf(config);
-  // A daemon on a gateway must survive a bug in one handler: log it, keep serving.
-  process.on("uncaughtException", (e) => log.error("uncaught exception", { error: e.stack ?? e }));
-  process.on("unhandledRejection", (e) => log.error("unhandled rejection", { error: e }));
-  const running = await run(config, components, log);
+  // After an uncaught exception the process state is unknown: report every component `down`
+  // (bounded: a wedged component must not keep a broken process alive) and exit non-zero, so the
+  // supervisor (systemd Restart=, OpenRC respawn) starts a clean one.
+  let running: Awaited<ReturnType<typeof run>> | undefined;
+  let crashed = false;
+  const crash = (what: string, e: unknown) => {
+    log.error(what, { error: e instanceof Error ? (e.stack ?? e.message) : e });
+    if (crashed) return;
+    crashed = true;
+    const down = running?.stop() ?? Promise.resolve();
+    const bound = new Promise<void>((r) => setTimeout(r, CRASH_STOP_MS));
+    void Promise.race([down.catch(() => {}), bound]).finally(() => process.exit(EXIT_CRASHED));
+  };
+  process.on("uncaughtException", (e) => crash("uncaught exception, exiting", e));
+  process.on("unhandledRejection", (e) => crash("unhandled rejection, exiting", e));
+  running = await run(config, components, log);
   log.info("ledge running", { components: running.components });
   // Under systemd (Type=notify, WatchdogSec): READY once every component is up, then keepalives.
   const notifier = process.env.NOTIFY_SOCKET
@@ -36,7 +52,7 @@ export async function runUntilSignal(cmd: Command, components: string[]): Promis
     const onSignal = (signal: string) => {
       log.info("stopping", { signal });
       void notifier?.stop();
-      void running.stop().finally(resolve);
+      void running?.stop().finally(resolve);
     };
     process.once("SIGINT", onSignal);
     process.once("SIGTERM", onSignal);

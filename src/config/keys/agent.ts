@@ -1,10 +1,18 @@
-import { int, list, str } from "../define.ts";
+import { bool, int, list, str } from "../define.ts";
 
 const typeList = (v: string[]) =>
   v.find((e) => !/^[^=\s]+=.+$/.test(e)) === undefined ? undefined : "entries must look like type=path";
 
 export const agentKeys = {
+  "sudo.enable": bool(
+    "Run software plugins and the restart command through `sudo -n` (for ledge running as an unprivileged user; the packages turn it on and ship the sudoers rule). thin-edge's default is true; ledge's is false, as `ledge init --service` runs as root.",
+    false,
+  ),
   "agent.restart.command": list("Command the `restart` operation runs (argv).", ["reboot"]),
+  "agent.restart.boot_id_file": str(
+    "File whose content is new at every boot (the kernel's boot id); `restart` succeeds only when it changed across the restart. Relative to the config dir.",
+    "/proc/sys/kernel/random/boot_id",
+  ),
   "agent.sm_plugins_dir": str(
     "Directory of software management plugins (thin-edge sm-plugin protocol); relative to the config dir.",
     "sm-plugins",

@@ -19,7 +19,7 @@ export const bridgeKeys = {
     "",
   ),
   "bridge.mqtt.username": str("Username for the plain MQTT cloud broker (empty: none).", ""),
-  "bridge.mqtt.password": str("Password for the plain MQTT cloud broker.", ""),
+  "bridge.mqtt.password": str("Password for the plain MQTT cloud broker.", "", { secret: true }),
   "bridge.mqtt.client_id": str("Client id at the plain MQTT cloud broker (empty: device.id).", ""),
   "bridge.mqtt.use_cert": bool(
     "Present the device certificate (device.cert_path/key_path) to the plain MQTT cloud broker.",

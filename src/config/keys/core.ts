@@ -14,7 +14,9 @@ export const coreKeys = {
     "/var/lib/ledge",
   ),
   "log.level": str("Default log level.", "info", { choices: ["error", "warn", "info", "debug", "trace"] }),
-  "log.levels": list('Per-namespace levels, e.g. ["bus=debug", "c8y=trace"].'),
+  "log.levels": list(
+    'Per-namespace levels, e.g. ["bus=debug", "c8y-mapper=trace"]: a component\'s name (as in `ledge run <name>`), `broker` or `bus`, covering its sub-namespaces.',
+  ),
   "mqtt.broker": str(
     "Local bus: `embedded` runs ledge's own broker, `external` uses mqtt.client.*.",
     "embedded",
@@ -30,7 +32,7 @@ export const coreKeys = {
   "mqtt.client.host": str("Host of the local broker that components connect to.", "127.0.0.1"),
   "mqtt.client.port": port("Port of the local broker that components connect to.", 1883),
   "mqtt.client.username": str("Username for the local broker (external broker only).", ""),
-  "mqtt.client.password": str("Password for the local broker (external broker only).", ""),
+  "mqtt.client.password": str("Password for the local broker (external broker only).", "", { secret: true }),
   "mqtt.topic_root": str("Root of the thin-edge API topics.", "te", {
     check: (v) => (/^[^/#+]+$/.test(v) ? undefined : "must be one topic level without wildcards"),
   }),

@@ -27,8 +27,8 @@ export const mapperKeys = {
     true,
   ),
   "c8y.remote_access.enable": bool(
-    "Answer `c8y_RemoteAccessConnect` (SmartREST 530): tunnel Cumulocity's remote access to a local service.",
-    true,
+    "Answer `c8y_RemoteAccessConnect` (SmartREST 530): tunnel Cumulocity's remote access to a local service (opt-in).",
+    false,
   ),
   "c8y.remote_access.allow": list("Local services remote access may reach, as `host:port` (or `host:*`).", [
     "127.0.0.1:22",

@@ -2,6 +2,8 @@
  * Typed reads from one table of a device file, each failure a DeviceFileError at the key's line.
  * Unknown keys are errors too (`checkKeys`): a typo must not silently fall back to a default.
  */
+
+import { isObj as isTable } from "../../foundation/json.ts";
 import { type DeviceFileError, errorAt, type TomlDoc, type TomlPath } from "./toml-file.ts";
 
 type Opt<T> = { default?: T };
@@ -104,10 +106,6 @@ export class TableReader {
       if (!allowed.includes(k))
         throw this.error(k, `${this.where(k)} is not a known key (known: ${allowed.join(", ")})`);
   }
-}
-
-export function isTable(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Date);
 }
 
 /** The `[[<name>]]` tables at the root of a document, as readers. */

@@ -5,7 +5,7 @@
  * request is bounded by the device timeout, and retries go to the back of the queue, so a dead
  * device holds a shared line for at most one timeout at a time.
  */
-import type { Subscription } from "../../bus/bus.ts";
+import type { OutMessage, Subscription } from "../../bus/bus.ts";
 import type { Component, Context } from "../../component/component.ts";
 import type { Logger } from "../../foundation/logger.ts";
 import { registrationPayload } from "../common/child-device.ts";
@@ -13,7 +13,7 @@ import { type DeviceConfig, endpointOf, loadModbusConfig, type ModbusConfig } fr
 import { type AttemptResult, DevicePoller, describeError } from "./device-poller.ts";
 import { describe, ModbusLink, type PortFactory } from "./link.ts";
 import { type JobFn, PortQueue } from "./port-queue.ts";
-import { alarmMessages, deviceTopic, measurementMessages, type OutMessage } from "./readings.ts";
+import { alarmMessages, deviceTopic, measurementMessages } from "./readings.ts";
 import { backoffDelay, nextSlot } from "./schedule.ts";
 import { WriteCommands } from "./write-commands.ts";
 

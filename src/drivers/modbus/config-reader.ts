@@ -2,12 +2,13 @@
  * Typed readers for the values of `modbus.toml`: each reports a problem at the value's path (turned
  * into a line by the caller) and returns undefined, so that one pass collects every error.
  */
+
+import type { Severity } from "../../api/payloads.ts";
+import type { Obj } from "../../foundation/json.ts";
 import { BAUD_RATES } from "../serial/transport.ts";
 import { isBitTable, TABLES, VALUE_TYPES, type ValueType, widthOf } from "./codec.ts";
-import type { Condition, Destination, PointConfig, Severity, Transport } from "./config.ts";
+import type { Condition, Destination, PointConfig, Transport } from "./config.ts";
 import type { TomlPath } from "./toml-lines.ts";
-
-export type Obj = Record<string, unknown>;
 
 const CONDITIONS: readonly Condition[] = [">", ">=", "<", "<=", "==", "!="];
 const SEVERITIES: readonly Severity[] = ["critical", "major", "minor", "warning"];

@@ -4,14 +4,15 @@
  */
 import { readFileSync } from "node:fs";
 import { parse } from "smol-toml";
+import type { Severity } from "../../api/payloads.ts";
+import { isObj, type Obj } from "../../foundation/json.ts";
 import { CHILD_NAME, CHILD_NAME_HINT } from "../common/child-device.ts";
+import type { Parity } from "../serial/transport.ts";
 import type { Encoding, Table } from "./codec.ts";
-import { type Obj, Reader } from "./config-reader.ts";
+import { Reader } from "./config-reader.ts";
 import { MAX_READ_BITS, MAX_READ_REGISTERS } from "./planner.ts";
 import { TomlLines, type TomlPath } from "./toml-lines.ts";
 
-export type Parity = "none" | "even" | "odd";
-export type Severity = "critical" | "major" | "minor" | "warning";
 export type Condition = ">" | ">=" | "<" | "<=" | "==" | "!=";
 
 export type Transport =
@@ -104,9 +105,6 @@ const DEVICE_KEYS = new Set<string>([
   "writes",
   "point",
 ]);
-
-const isObj = (v: unknown): v is Obj =>
-  typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Date);
 
 export function loadModbusConfig(file: string): ModbusConfig {
   let text: string;

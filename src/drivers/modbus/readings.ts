@@ -3,6 +3,7 @@
  * Thin Edge JSON measurement per measurement type, and turn threshold crossings into alarm
  * raises and clears.
  */
+import type { OutMessage } from "../../bus/bus.ts";
 import { decode } from "./codec.ts";
 import type { Condition, PointConfig } from "./config.ts";
 import type { ReadBlock } from "./planner.ts";
@@ -10,13 +11,6 @@ import type { ReadBlock } from "./planner.ts";
 export interface Reading {
   point: PointConfig;
   value: number;
-}
-
-export interface OutMessage {
-  topic: string;
-  payload: string;
-  retain: boolean;
-  qos: 0 | 1;
 }
 
 /** Values of the block's points from the registers (or bits) read for it. */

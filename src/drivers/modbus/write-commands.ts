@@ -4,13 +4,12 @@
  * a timeout). The write goes through the device's endpoint queue like a poll, so it never collides
  * with one on a shared line.
  */
-import type { BusMessage } from "../../bus/bus.ts";
+import type { BusMessage, OutMessage } from "../../bus/bus.ts";
 import type { Logger } from "../../foundation/logger.ts";
 import type { DeviceConfig } from "./config.ts";
 import { describeError } from "./device-poller.ts";
 import { classify, type ModbusLink } from "./link.ts";
 import type { PortQueue } from "./port-queue.ts";
-import type { OutMessage } from "./readings.ts";
 import { resolveWrite } from "./write.ts";
 
 export interface WriteDeps {

@@ -6,11 +6,10 @@
  * `sha256`; that failure reaches Cumulocity as 505 with the agent's reason.
  */
 import type { CommandPayload } from "../../api/payloads.ts";
+import { isObj, type Obj } from "../../foundation/json.ts";
 import type { Entity } from "../common/entities.ts";
 import type { OutMessage, Result } from "../common/types.ts";
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
 const text = (v: unknown): string | undefined => (typeof v === "string" && v ? v : undefined);
 
 export interface FirmwareCommand {

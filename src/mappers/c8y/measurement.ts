@@ -1,5 +1,7 @@
 /** te/ measurements → `c8y/measurement/measurements/create` (thin-edge's C8yJsonSerializer shape). */
+import { validateMeasurement } from "../../api/payloads.ts";
 import { normaliseTime, nowIso } from "../../api/time.ts";
+import { isObj } from "../../foundation/json.ts";
 import type { Entity } from "../common/entities.ts";
 import type { MapperContext, OutMessage, Result } from "../common/types.ts";
 import { c8yNumber, str } from "./json.ts";
@@ -27,21 +29,28 @@ function valueJson(v: number, unit: string | undefined): string {
 }
 
 const fail = (error: string): { ok: false; error: string } => ({ ok: false, error });
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  v !== null && typeof v === "object" && !Array.isArray(v);
 
 /**
- * Validates (the rules of `validateMeasurement`, same messages) and serialises in one pass over
- * the parsed JSON: the hot path of the mapper allocates only the output string.
+ * Validates (the rules of `validateMeasurement`) and serialises in one pass over the parsed JSON:
+ * the hot path of the mapper allocates only the output string. A rejected payload is reported with
+ * `validateMeasurement`'s message, so both name the same fault when a payload has several
+ * (test/mappers/measurement-agreement.test.ts holds the two to the same verdicts).
  */
-export function measurementToC8y(
+export const measurementToC8y: typeof serialise = (json, ...rest) => {
+  const out = serialise(json, ...rest);
+  if (out.ok) return out;
+  const checked = validateMeasurement(json);
+  return checked.ok ? out : checked;
+};
+
+function serialise(
   json: unknown,
   entity: Entity,
   topicType: string,
   units: Units | undefined,
   ctx: MapperContext,
 ): Result<OutMessage[]> {
-  if (!isObject(json)) return fail("a measurement must be a JSON object");
+  if (!isObj(json)) return fail("a measurement must be a JSON object");
   let time: string | undefined;
   let type: string | undefined;
   let out =
@@ -66,7 +75,7 @@ export function measurementToC8y(
     if (typeof v === "number") {
       if (!Number.isFinite(v)) return fail(`'${key}' is not a finite number`);
       out += `${k}:{${k}:${valueJson(v, units?.get(key))}},`;
-    } else if (isObject(v)) {
+    } else if (isObj(v)) {
       out += `${k}:{`;
       let first = true;
       for (const sub in v) {
@@ -74,7 +83,7 @@ export function measurementToC8y(
         if (typeof sv === "number" && Number.isFinite(sv)) {
           out += `${first ? "" : ","}${str(sub)}:${valueJson(sv, units?.get(`${key}.${sub}`))}`;
           first = false;
-        } else if (isObject(sv) || Array.isArray(sv))
+        } else if (isObj(sv) || Array.isArray(sv))
           return fail(`'${key}.${sub}': measurements nest at most one level (a group of numbers)`);
         else return fail(`'${key}.${sub}' must be a number, got ${JSON.stringify(sv)}`);
       }

@@ -4,6 +4,8 @@
  * `515` firmware) on `c8y/s/ds`.
  * Each becomes a retained `te/<entity>/cmd/<op>/c8y-mapper-<op-id>` with `{"status":"init",...}`.
  */
+
+import { isObj, type Obj } from "../../foundation/json.ts";
 import type { EntityCache } from "../common/entities.ts";
 import type { MapperContext, OutMessage, Result } from "../common/types.ts";
 import { firmwareFrom515, firmwareFromJson } from "./firmware.ts";
@@ -17,9 +19,6 @@ export interface OperationContext extends MapperContext {
   /** Base URL of ledge's file transfer service, e.g. `http://127.0.0.1:8000`. */
   fileTransferUrl: string;
 }
-
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
 
 interface Built {
   op: string;

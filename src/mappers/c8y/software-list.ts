@@ -9,6 +9,7 @@
  * "set/append advanced software list" SmartREST 2.0 static templates).
  */
 import type { CommandPayload } from "../../api/payloads.ts";
+import { isObj, type Obj } from "../../foundation/json.ts";
 import type { Entity } from "../common/entities.ts";
 import { errorMessage } from "../common/errors.ts";
 import type { MapperContext, OutMessage, Result } from "../common/types.ts";
@@ -26,9 +27,6 @@ export interface ListedModule {
   type: string;
   url: string;
 }
-
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
 
 /** The agent's `currentSoftwareList` (`[{type, modules:[{name, version?, url?}]}]`), flattened. */
 export function parseSoftwareList(json: unknown): Result<ListedModule[]> {

@@ -3,14 +3,18 @@
  * and from auto-registration of default-scheme topics. No I/O: the caller publishes what it returns.
  */
 import { type Registration, validateRegistration } from "../../api/payloads.ts";
-import { defaultExternalId, defaultScheme, type EntityTopicId, MAIN_DEVICE } from "../../api/topics.ts";
+import {
+  defaultExternalId,
+  defaultScheme,
+  type EntityTopicId,
+  type EntityType,
+  MAIN_DEVICE,
+} from "../../api/topics.ts";
 import type { Result } from "./types.ts";
-
-export type EntityKind = "device" | "child-device" | "service";
 
 export interface Entity {
   topicId: EntityTopicId;
-  kind: EntityKind;
+  kind: EntityType;
   /** Parent entity topic id; absent for the main device. */
   parent?: EntityTopicId;
   externalId: string;
@@ -134,7 +138,7 @@ export class EntityCache {
   ): void {
     const entity: Entity = {
       topicId,
-      kind: reg["@type"] as EntityKind,
+      kind: reg["@type"] as EntityType,
       parent,
       externalId: reg["@id"] ?? defaultExternalId(this.mainId, topicId),
       name: reg.name,

@@ -8,13 +8,8 @@ export interface InMessage {
   qos?: QoS;
 }
 
-/** One message a mapper asks its wiring to publish. */
-export interface OutMessage {
-  topic: string;
-  payload: string | Uint8Array;
-  retain?: boolean;
-  qos?: QoS;
-}
+export type { OutMessage } from "../../bus/bus.ts";
+export type { Result } from "../../foundation/result.ts";
 
 /** What every converter may need besides the message: injected, so converters stay pure. */
 export interface MapperContext {
@@ -27,5 +22,3 @@ export interface MapperContext {
   /** `mqtt.max_payload_bytes`: bigger te/ payloads are refused with a te/errors message. */
   maxPayloadBytes: number;
 }
-
-export type Result<T> = { ok: true; value: T } | { ok: false; error: string };

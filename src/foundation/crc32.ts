@@ -1,10 +1,15 @@
+/**
+ * CRC-32 (IEEE 802.3: the one of zlib, PNG and Python's zlib.crc32), used by the batch frames and
+ * the bridge queue records. node:zlib's native crc32 where the runtime has it (Node >= 20.15, Bun),
+ * else a table-driven loop. Pure.
+ */
 import * as zlib from "node:zlib";
 
 type Crc32 = (data: Uint8Array, initial?: number) => number;
 
 let table: Uint32Array | undefined;
 
-/** Table-driven CRC-32 (IEEE), for runtimes whose node:zlib lacks crc32 (Node < 20.15). */
+/** CRC-32 without the native helper (also the reference the tests compare against). */
 export function crc32Portable(data: Uint8Array, initial = 0): number {
   if (!table) {
     table = new Uint32Array(256);
@@ -21,5 +26,6 @@ export function crc32Portable(data: Uint8Array, initial = 0): number {
 
 const native = (zlib as unknown as { crc32?: Crc32 }).crc32;
 
-/** CRC-32 (IEEE) of `data`, continuing from `initial` so a record can be summed piece by piece. */
-export const crc32: Crc32 = typeof native === "function" ? native : crc32Portable;
+/** CRC-32 of `data` as an unsigned integer, continuing from `initial` so data can be summed piece by piece. */
+export const crc32: Crc32 =
+  typeof native === "function" ? (data, initial) => native(data, initial) >>> 0 : crc32Portable;
