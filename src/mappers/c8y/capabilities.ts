@@ -15,6 +15,7 @@ export const C8Y_OPERATION: Readonly<Record<string, string>> = {
   config_update: "c8y_DownloadConfigFile",
   log_upload: "c8y_LogfileRequest",
   firmware_update: "c8y_Firmware",
+  device_profile: "c8y_DeviceProfile",
 };
 
 /** te/ operations Cumulocity has no operation for: never in the supported list. */

@@ -10,6 +10,7 @@ import type { Entity } from "../common/entities.ts";
 import type { MapperContext, OutMessage, Result } from "../common/types.ts";
 import { c8yOperationName } from "./capabilities.ts";
 import { delegation } from "./custom-requests.ts";
+import { deviceProfileStatus } from "./device-profile.ts";
 import { firmwareInventory } from "./firmware.ts";
 import { CMD_ID_PREFIX } from "./operations.ts";
 import { record, smartRestTopic } from "./smartrest.ts";
@@ -38,9 +39,16 @@ export function commandStatusToC8y(
   const topic = smartRestTopic(entity.externalId, ctx.mainId);
   const reason = typeof c.value.reason === "string" ? c.value.reason : "";
   const clear: OutMessage = { topic: cmdTopic, payload: "", retain: true, qos: 1 };
+  const profile =
+    op === "device_profile"
+      ? deviceProfileStatus(c.value as unknown as Record<string, unknown>, entity, ctx)
+      : [];
   switch (c.value.status) {
     case "executing":
-      return { ok: true, value: [{ topic, payload: opId ? record(504, opId) : record(501, c8yOp), qos: 1 }] };
+      return {
+        ok: true,
+        value: [{ topic, payload: opId ? record(504, opId) : record(501, c8yOp), qos: 1 }, ...profile],
+      };
     case "successful": {
       const params = delegated?.params() ?? { ok: true as const, value: [] };
       if (!params.ok)
@@ -59,6 +67,7 @@ export function commandStatusToC8y(
         ok: true,
         value: [
           ...(op === "firmware_update" ? firmwareInventory(c.value, entity) : []),
+          ...profile,
           {
             topic,
             payload: opId ? record(506, opId, ...params.value) : record(503, c8yOp, ...params.value),

@@ -252,7 +252,10 @@ export class C8yMapper {
         }
         const pushed = push(out, r);
         // The installed software changed: refresh Cumulocity's list, as thin-edge does.
-        if (r.ok && type === "software_update" && status === "successful" && this.hasSoftwareList(topicId))
+        const softwareChanged =
+          (type === "software_update" && status === "successful") ||
+          (type === "device_profile" && (status === "successful" || status === "failed"));
+        if (r.ok && softwareChanged && this.hasSoftwareList(topicId))
           out.push(softwareListCommand(entity, ++this.softwareListSeq, this.ctx));
         return pushed;
       }

@@ -8,6 +8,7 @@
 import { isObj, type Obj } from "../../foundation/json.ts";
 import type { EntityCache } from "../common/entities.ts";
 import type { MapperContext, OutMessage, Result } from "../common/types.ts";
+import { deviceProfileCommand } from "./device-profile.ts";
 import { firmwareFrom515, firmwareFromJson } from "./firmware.ts";
 import { parseRecord } from "./smartrest.ts";
 
@@ -25,7 +26,7 @@ interface Built {
   payload: Obj;
 }
 
-type Builder = (fragment: unknown, fileUrl: (op: string, type: string) => string) => Result<Built>;
+type Builder = (fragment: unknown, fileUrl: (op: string, type: string) => string, op: Obj) => Result<Built>;
 
 function softwareUpdate(fragment: unknown): Result<Built> {
   if (!Array.isArray(fragment)) return { ok: false, error: "c8y_SoftwareUpdate must be an array of modules" };
@@ -68,6 +69,7 @@ function needType(fragment: unknown, name: string): Result<Obj & { type: string 
 }
 
 const BUILDERS: Record<string, Builder> = {
+  c8y_DeviceProfile: (f, _url, op) => deviceProfileCommand(f, op),
   c8y_Restart: () => ({ ok: true, value: { op: "restart", payload: {} } }),
   c8y_SoftwareUpdate: softwareUpdate,
   c8y_Firmware: firmwareFromJson,
@@ -152,7 +154,7 @@ export function operationToTe(
       error: `operation ${id} has no supported fragment (${Object.keys(BUILDERS).join(", ")})`,
     };
   return commandMessage(ctx, entity.topicId, xid, `${CMD_ID_PREFIX}${id}`, (url) =>
-    BUILDERS[name]!(json[name], url),
+    BUILDERS[name]!(json[name], url, json),
   );
 }
 
