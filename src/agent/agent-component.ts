@@ -16,7 +16,7 @@ import { bootIdFile, restartOperation } from "./operations/restart.ts";
 import { softwareListOperation, softwareUpdateOperation } from "./operations/software.ts";
 import { ledgeArgs } from "./self-update/binary.ts";
 import { sudoWrapper } from "./sudo.ts";
-import { builtinWorkflow, deviceProfileWorkflow } from "./workflows/builtin.ts";
+import { builtinWorkflows } from "./workflows/builtin.ts";
 import { WorkflowRegistry } from "./workflows/registry.ts";
 
 export interface AgentOverrides {
@@ -91,7 +91,7 @@ export class AgentComponent implements Component {
     const workflows = new WorkflowRegistry({
       dir: join(config.dir, "operations"),
       inUseDir: join(stateDir, "workflows-in-use"),
-      builtins: [...operations.map((o) => builtinWorkflow(o.op)), deviceProfileWorkflow()],
+      builtins: builtinWorkflows(),
       log,
       onChange: (ops) => void this.engine.workflowsChanged(ops),
       onError: (e, serving) => this.engine.workflowError(e, serving),

@@ -36,6 +36,22 @@ export function builtinWorkflow(op: string): Workflow {
   ]);
 }
 
+/** The operations ledge implements itself, each overridable by a workflow file. */
+export const BUILTIN_OPERATIONS = [
+  "restart",
+  "software_list",
+  "software_update",
+  "config_snapshot",
+  "config_update",
+  "log_upload",
+  "firmware_update",
+] as const;
+
+/** Every workflow ledge serves without files. */
+export function builtinWorkflows(): Workflow[] {
+  return [...BUILTIN_OPERATIONS.map(builtinWorkflow), deviceProfileWorkflow()];
+}
+
 /**
  * `device_profile`: firmware, then software, then configuration steps as sub-commands (the
  * mapper orders them), the profile published as twin data on success, the failing step named

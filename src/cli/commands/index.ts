@@ -8,6 +8,7 @@ import { registerConnect } from "./connect.ts";
 import { registerDiag } from "./diag.ts";
 import { registerInit } from "./init.ts";
 import { registerMqtt } from "./mqtt.ts";
+import { registerOperations } from "./operations.ts";
 import { registerRun } from "./run.ts";
 import { registerSerial } from "./serial.ts";
 
@@ -22,6 +23,7 @@ export function registerCommands(program: Command): void {
   registerInit(program);
   registerBatch(program);
   registerSerial(program);
+  registerOperations(program);
   registerDiag(program);
   registerCompletions(program);
 }

@@ -51,35 +51,9 @@ export class CustomOperations {
 
   constructor(private readonly opts: CustomOperationsOptions) {}
 
-  /** Reads every operation file; invalid ones are logged and left out. */
+  /** Reads every operation file (invalid ones are logged and left out) plus the native ones. */
   load(): OperationFile[] {
-    const out: OperationFile[] = [];
-    let names: string[] = [];
-    try {
-      names = readdirSync(this.opts.dir, { withFileTypes: true })
-        .filter((d) => d.isFile() || d.isSymbolicLink())
-        .map((d) => d.name)
-        .sort();
-    } catch {
-      // no directory: no custom operations
-    }
-    for (const name of names) {
-      if (name.endsWith(".template")) continue;
-      if (!OPERATION_FILE_NAME.test(name)) {
-        this.opts.log.warn(`operation file ${name}: the name must be letters, digits or _; ignored`);
-        continue;
-      }
-      let text: string;
-      try {
-        text = readFileSync(join(this.opts.dir, name), "utf8");
-      } catch (e) {
-        this.opts.log.warn(`operation file ${name}: ${(e as Error).message}; ignored`);
-        continue;
-      }
-      const p = parseOperationFile(name, text);
-      if (p.ok) out.push(p.value);
-      else this.opts.log.warn(`operation file ${join(this.opts.dir, name)}: ${p.error}; ignored`);
-    }
+    const out = readOperationFiles(this.opts.dir, this.opts.log);
     for (const n of this.opts.native ?? [])
       if (!out.some((f) => f.name === n.file.name || (f.onMessage && f.onMessage === n.file.onMessage)))
         out.push(n.file);
@@ -155,6 +129,38 @@ export class CustomOperations {
       );
     return fail(failureOf(name, file.timeoutS, res));
   }
+}
+
+/** The valid operation files of a directory; invalid ones are logged and left out. */
+export function readOperationFiles(dir: string, log: Logger): OperationFile[] {
+  const out: OperationFile[] = [];
+  let names: string[] = [];
+  try {
+    names = readdirSync(dir, { withFileTypes: true })
+      .filter((d) => d.isFile() || d.isSymbolicLink())
+      .map((d) => d.name)
+      .sort();
+  } catch {
+    // no directory: no custom operations
+  }
+  for (const name of names) {
+    if (name.endsWith(".template")) continue;
+    if (!OPERATION_FILE_NAME.test(name)) {
+      log.warn(`operation file ${name}: the name must be letters, digits or _; ignored`);
+      continue;
+    }
+    let text: string;
+    try {
+      text = readFileSync(join(dir, name), "utf8");
+    } catch (e) {
+      log.warn(`operation file ${name}: ${(e as Error).message}; ignored`);
+      continue;
+    }
+    const p = parseOperationFile(name, text);
+    if (p.ok) out.push(p.value);
+    else log.warn(`operation file ${join(dir, name)}: ${p.error}; ignored`);
+  }
+  return out;
 }
 
 function failureOf(name: string, timeoutS: number, r: ScriptResult): string {
