@@ -6,6 +6,7 @@
  */
 import { join } from "node:path";
 import { commandArgv, expand, expandValue, resolvePath, type TemplateMessage } from "../../api/template.ts";
+import { isObj, type Obj } from "../../foundation/json.ts";
 import type { Logger } from "../../foundation/logger.ts";
 import { runScript, startBackground } from "../../foundation/run-script.ts";
 import type { CommandRecord } from "../commands/state.ts";
@@ -21,9 +22,6 @@ import {
   timeoutOutcome,
   type Update,
 } from "./step.ts";
-
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
 
 export type BuiltinResult = { ok: true; value: Obj } | { ok: false; error: string };
 

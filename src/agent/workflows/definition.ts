@@ -4,6 +4,7 @@
  */
 import { createHash } from "node:crypto";
 import { parse, TomlError } from "smol-toml";
+import { isObj, type Obj } from "../../foundation/json.ts";
 
 /** Where a handler sends the command: a status, optionally with a reason. */
 export interface Target {
@@ -71,9 +72,6 @@ export function versionOf(text: string): string {
 export function describeError(e: DefinitionError): string {
   return `${e.file}${e.line ? `:${e.line}` : ""}: ${e.reason}`;
 }
-
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
 
 class Invalid extends Error {
   constructor(

@@ -4,11 +4,9 @@
  * thin-edge's agent computes it. No I/O, no clock: `engine.ts` runs the actions.
  */
 import { expandValue, type TemplateMessage } from "../../api/template.ts";
+import { isObj, type Obj } from "../../foundation/json.ts";
 import type { ScriptResult } from "../../foundation/run-script.ts";
 import type { Handlers, Target } from "./definition.ts";
-
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
 
 /** The next state and what to change in the payload. */
 export interface Update {

@@ -4,13 +4,11 @@
  * operation file delegates to (`[exec.workflow]`). Pure.
  */
 import { asText, expandValue, type TemplateMessage } from "../../api/template.ts";
+import { isObj, type Obj } from "../../foundation/json.ts";
 import type { MapperContext, OutMessage, Result } from "../common/types.ts";
 import type { CustomRun } from "./custom-operations.ts";
 import { matchJson, matchSmartRest, type OperationFile } from "./operation-files.ts";
 import { CMD_ID_PREFIX } from "./operations.ts";
-
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
 
 /** The field a delegated te/ command carries so the mapper can answer Cumulocity (thin-edge's name). */
 export const DELEGATION_FIELD = "c8y-mapper";

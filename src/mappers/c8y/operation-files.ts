@@ -4,6 +4,7 @@
  * definition out; an incoming SmartREST line or JSON operation in, the matching handler out.
  */
 import { parse } from "smol-toml";
+import { isObj, type Obj } from "../../foundation/json.ts";
 import type { Result } from "../common/types.ts";
 import { parseRecord } from "./smartrest.ts";
 
@@ -28,9 +29,6 @@ export interface OperationFile {
 
 export const OPERATION_FILE_NAME = /^[A-Za-z0-9_]+$/;
 const DEFAULT_JSON_TOPIC = "c8y/devicecontrol/notifications";
-
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
 
 function optStr(t: Obj, key: string): Result<string | undefined> {
   const v = t[key];
