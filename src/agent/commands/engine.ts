@@ -81,7 +81,12 @@ export class CommandEngine {
       persist: (rec) => this.persist(rec),
       runBuiltin: (rec, op, signal) => this.runBuiltin(rec, op, signal),
       awaitSub: (topic, deadline, signal) => this.awaitSub(topic, deadline, signal),
-      subTopic: (rec, op) => `${this.prefix}/${op}/${rec.id}-${op}-${opts.clock()}-${++this.subSeq}`,
+      subTopic: (rec, op) => {
+        const topic = `${this.prefix}/${op}/${rec.id}-${op}-${opts.clock()}-${++this.subSeq}`;
+        // Watched before it exists: a fast sub-command may end before its caller starts waiting.
+        this.subs.set(topic, {});
+        return topic;
+      },
       publish: (topic, payload) =>
         opts.bus.publish(topic, payload, { retain: true, qos: 1 }).catch((e) => {
           this.log.error("cannot publish", { topic, error: e });
