@@ -16,6 +16,7 @@ const BENCHES = [
   "serial.ts",
   "batch.ts",
   "bridge.ts",
+  "console.ts",
 ];
 
 const only = process.argv.slice(2);
