@@ -266,3 +266,31 @@ describe("custom operations through the c8y mapper", () => {
     );
   });
 });
+
+describe("template operation files (thin-edge §2.4, §3 te command pattern)", () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness("embedded", [createC8yMapperComponent]);
+    const dir = join(h.config.dir, "operations", "c8y");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(
+      join(dir, "c8y_Command.template"),
+      '[exec]\non_fragment = "c8y_Command"\n[exec.workflow]\noperation = "command"\ninput = "${.payload.c8y_Command}"\noutput = "${.payload.result}"\n',
+    );
+    writeFileSync(join(dir, "c8y_Other"), "");
+    await h.expect("c8y/s/us", "114,c8y_Other");
+  });
+  after(() => h.stop());
+
+  it("the template is linked when the device announces the workflow's operation, unlinked when it withdraws it", async () => {
+    let from = h.seen.length;
+    await h.publish("te/device/main///cmd/command", {}, { retain: true });
+    await h.expect("c8y/s/us", "114,c8y_Command,c8y_Other", from);
+    await h.publish("c8y/devicecontrol/notifications", { id: "8000", c8y_Command: { text: "ls" } });
+    const cmd = await h.expect("te/device/main///cmd/command/c8y-mapper-8000", undefined, from);
+    assert.equal(JSON.parse(cmd.payload).text, "ls");
+    from = h.seen.length;
+    await h.publish("te/device/main///cmd/command", "", { retain: true });
+    await h.expect("c8y/s/us", "114,c8y_Other", from);
+  });
+});

@@ -44,8 +44,9 @@ function supportedList(
   entity: Entity,
   ctx: MapperContext,
   files: string[],
+  linked: string[] = [],
 ): string[] {
-  const own = [...ops.keys()].map(c8yOperationName);
+  const own = [...ops.keys()].filter((o) => !linked.includes(o)).map(c8yOperationName);
   return union([own, entity.externalId === ctx.mainId ? files : []]).filter(Boolean);
 }
 
@@ -55,8 +56,9 @@ export function supportedOperations(
   entity: Entity,
   ctx: MapperContext,
   files: string[],
+  linked: string[] = [],
 ): OutMessage {
-  const list = supportedList(state.get(entity.topicId) ?? new Map(), entity, ctx, files);
+  const list = supportedList(state.get(entity.topicId) ?? new Map(), entity, ctx, files, linked);
   return { topic: smartRestTopic(entity.externalId, ctx.mainId), payload: record(114, ...list), qos: 1 };
 }
 
@@ -75,6 +77,8 @@ export function capabilityToC8y(
   ctx: MapperContext,
   /** The main device's operation files (`operations/c8y/<name>`), listed in its 114 too. */
   files: string[] = [],
+  /** te/ operations a template file announces under its Cumulocity name instead of their own. */
+  linked: string[] = [],
 ): Result<OutMessage[]> {
   const ops = state.get(entity.topicId) ?? new Map<string, string[]>();
   state.set(entity.topicId, ops);
@@ -89,7 +93,7 @@ export function capabilityToC8y(
   }
   const topic = smartRestTopic(entity.externalId, ctx.mainId);
   const out: OutMessage[] = [];
-  const supported = (m: Map<string, string[]>) => supportedList(m, entity, ctx, files);
+  const supported = (m: Map<string, string[]>) => supportedList(m, entity, ctx, files, linked);
   const now = supported(ops);
   if (!same(supported(before), now)) out.push({ topic, payload: record(114, ...now), qos: 1 });
   if (op === "log_upload") {

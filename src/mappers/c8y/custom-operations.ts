@@ -144,9 +144,10 @@ export function readOperationFiles(dir: string, log: Logger): OperationFile[] {
     // no directory: no custom operations
   }
   for (const name of names) {
-    if (name.endsWith(".template")) continue;
     if (!OPERATION_FILE_NAME.test(name)) {
-      log.warn(`operation file ${name}: the name must be letters, digits or _; ignored`);
+      log.warn(
+        `operation file ${name}: the name must be letters, digits or _ (or end in .template); ignored`,
+      );
       continue;
     }
     let text: string;

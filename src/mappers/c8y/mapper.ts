@@ -4,7 +4,7 @@
  * command status) but does no I/O; `component.ts` wires it to the bus.
  */
 import { parseJson } from "../../api/payloads.ts";
-import { parseTopic, type TopicParse } from "../../api/topics.ts";
+import { MAIN_DEVICE, parseTopic, type TopicParse } from "../../api/topics.ts";
 import { EntityCache } from "../common/entities.ts";
 import { errorMessage } from "../common/errors.ts";
 import type { InMessage, OutMessage, Result } from "../common/types.ts";
@@ -16,7 +16,7 @@ import { jsonCustom, smartRestCustom } from "./custom-requests.ts";
 import { eventToC8y } from "./event.ts";
 import { healthStatus, healthToC8y } from "./health.ts";
 import { measurementToC8y, parseUnits, type Units } from "./measurement.ts";
-import type { OperationFile } from "./operation-files.ts";
+import { activeFiles, type OperationFile } from "./operation-files.ts";
 import {
   JSON_FRAGMENTS,
   OPERATIONS_TOPIC,
@@ -92,7 +92,9 @@ export class C8yMapper {
   setOperationFiles(files: OperationFile[]): OutMessage[] {
     this.files = files;
     const main = this.entities.byExternalId(this.ctx.mainId);
-    return main ? [supportedOperations(this.capabilities, main, this.ctx, this.fileNames())] : [];
+    return main
+      ? [supportedOperations(this.capabilities, main, this.ctx, this.fileNames(), this.linked())]
+      : [];
   }
 
   /** The operation-file commands matched since the last call. */
@@ -102,8 +104,19 @@ export class C8yMapper {
     return r;
   }
 
-  private fileNames(): string[] {
-    return this.files.map((f) => f.name);
+  /** Operation files in force: templates only while the main device has their capability. */
+  private active(change?: { op: string; present: boolean }): OperationFile[] {
+    const caps = this.capabilities.get(MAIN_DEVICE);
+    return activeFiles(this.files, (op) => (op === change?.op ? change.present : (caps?.has(op) ?? false)));
+  }
+
+  /** The te/ operations that template files stand for. */
+  private linked(): string[] {
+    return this.files.flatMap((f) => (f.template && f.workflow ? [f.workflow.operation] : []));
+  }
+
+  private fileNames(change?: { op: string; present: boolean }): string[] {
+    return this.active(change).map((f) => f.name);
   }
 
   private fromCloud(msg: InMessage, out: OutMessage[]): Result<unknown> {
@@ -113,7 +126,7 @@ export class C8yMapper {
       const op = j.value;
       // thin-edge: an operation without a built-in conversion goes to the operation files.
       if (op !== null && typeof op === "object" && !JSON_FRAGMENTS.some((f) => f in op)) {
-        const c = jsonCustom(this.files, msg.topic, op as Record<string, unknown>, this.ctx);
+        const c = jsonCustom(this.active(), msg.topic, op as Record<string, unknown>, this.ctx);
         if (c) {
           if (!c.ok) return c;
           this.runs.push(...c.value.runs);
@@ -126,10 +139,10 @@ export class C8yMapper {
     const text = msg.payload.toString("utf8");
     if (msg.topic === SMARTREST_DOWN_TOPIC) {
       const custom = text.split("\n").filter((l) => !SMARTREST_TEMPLATES.has(l.trim().split(",")[0] ?? ""));
-      this.runs.push(...smartRestCustom(this.files, msg.topic, custom.join("\n"), this.ctx.mainId));
+      this.runs.push(...smartRestCustom(this.active(), msg.topic, custom.join("\n"), this.ctx.mainId));
       return push(out, smartRestToTe(text, this.entities, this.ctx, this.smartRestIds));
     }
-    this.runs.push(...smartRestCustom(this.files, msg.topic, text, this.ctx.mainId));
+    this.runs.push(...smartRestCustom(this.active(), msg.topic, text, this.ctx.mainId));
     return { ok: true, value: undefined };
   }
 
@@ -230,10 +243,25 @@ export class C8yMapper {
       case "cmd": {
         if (rest.length === 0) {
           const hadList = this.hasSoftwareList(topicId);
+          const main = topicId === MAIN_DEVICE;
+          const filesBefore = main ? this.fileNames().join() : "";
           const r = push(
             out,
-            capabilityToC8y(this.capabilities, entity, type, msg.payload, this.ctx, this.fileNames()),
+            capabilityToC8y(
+              this.capabilities,
+              entity,
+              type,
+              msg.payload,
+              this.ctx,
+              main ? this.fileNames() : [],
+              main ? this.linked() : [],
+            ),
           );
+          // A template file linked or unlinked by this capability changes the list too.
+          if (r.ok && main && this.fileNames().join() !== filesBefore && !out.some((m) => isSupported(m)))
+            out.push(
+              supportedOperations(this.capabilities, entity, this.ctx, this.fileNames(), this.linked()),
+            );
           // As thin-edge at start-up: an entity that can list its software is asked to, so
           // Cumulocity shows what is installed.
           if (r.ok && type === "software_list" && !hadList && this.hasSoftwareList(topicId))
@@ -297,6 +325,10 @@ export class C8yMapper {
       out.push(...registrationToC8y(e, this.entities, this.ctx, this.serviceStatus.get(e.topicId)));
     return r;
   }
+}
+
+function isSupported(m: OutMessage): boolean {
+  return typeof m.payload === "string" && m.payload.startsWith("114,");
 }
 
 function push(out: OutMessage[], r: Result<OutMessage[]>): Result<unknown> {

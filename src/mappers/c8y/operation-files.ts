@@ -25,9 +25,14 @@ export interface OperationFile {
   workflow?: { operation: string; input?: unknown; output?: unknown };
   /** Handled inside ledge instead of by a command (remote access). */
   native?: string;
+  /**
+   * A `<name>.template` file: active only while the device announces the capability of its
+   * `workflow.operation` (thin-edge links such a file when the capability appears).
+   */
+  template?: boolean;
 }
 
-export const OPERATION_FILE_NAME = /^[A-Za-z0-9_]+$/;
+export const OPERATION_FILE_NAME = /^[A-Za-z0-9_]+(\.template)?$/;
 const DEFAULT_JSON_TOPIC = "c8y/devicecontrol/notifications";
 
 function optStr(t: Obj, key: string): Result<string | undefined> {
@@ -49,7 +54,9 @@ function seconds(t: Obj, key: string, dflt: number): Result<number> {
  * Parses one operation file; `prefix` is the local bridge prefix (`c8y`): `${.bridge.topic_prefix}`
  * and a literal leading `c8y/` in `topic` become it.
  */
-export function parseOperationFile(name: string, text: string, prefix = "c8y"): Result<OperationFile> {
+export function parseOperationFile(file: string, text: string, prefix = "c8y"): Result<OperationFile> {
+  const template = file.endsWith(".template");
+  const name = template ? file.slice(0, -9) : file;
   const base: OperationFile = {
     name,
     builtin: true,
@@ -98,7 +105,10 @@ export function parseOperationFile(name: string, text: string, prefix = "c8y"): 
     forcefulS: forceful.ok ? forceful.value : 60,
     skipStatusUpdate: exec.skip_status_update === true,
     workflow,
+    ...(template ? { template } : {}),
   };
+  if (template && !workflow)
+    return { ok: false, error: "a .template file links a workflow: it needs [exec.workflow]" };
   if (out.onMessage) {
     if (!out.topic || !out.command) return { ok: false, error: "'on_message' needs 'topic' and 'command'" };
     if (out.onFragment) return { ok: false, error: "'on_message' and 'on_fragment' exclude each other" };
@@ -118,9 +128,12 @@ function localTopic(topic: string, prefix: string): string {
   return t.startsWith("c8y/") ? `${prefix}/${t.slice(4)}` : t;
 }
 
-/** The supported operations list (`114`): every file name, `.template` files excluded. */
-export function supportedNames(files: OperationFile[]): string[] {
-  return files.map((f) => f.name).sort();
+/**
+ * The files in force for the main device: plain files, and templates whose workflow operation
+ * the device announces (`capabilities`: its te/ operations).
+ */
+export function activeFiles(files: OperationFile[], capabilities: (op: string) => boolean): OperationFile[] {
+  return files.filter((f) => !f.template || (f.workflow !== undefined && capabilities(f.workflow.operation)));
 }
 
 /** The handler for one SmartREST line on `topic` (main device only, as thin-edge). */

@@ -10,7 +10,9 @@ const parentOf = (e: EntityView): string | undefined => {
   return kind === "service" ? `device/${device}//` : "device/main//";
 };
 const nameOf = (e: EntityView) =>
-  String(e.registration?.name ?? e.registration?.["@id"] ?? (e.id === "device/main//" ? "main device" : e.id));
+  String(
+    e.registration?.name ?? e.registration?.["@id"] ?? (e.id === "device/main//" ? "main device" : e.id),
+  );
 
 function Node({
   e,
