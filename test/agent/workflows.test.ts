@@ -437,3 +437,79 @@ on_success = { status = "failed", reason = "no restart" }
     });
   });
 });
+
+describe("restart-agent action", () => {
+  it("the next state is persisted, the agent restarts, await-agent-restart completes in the new run", async () => {
+    const env = await agentEnv("embedded");
+    try {
+      mkdirSync(join(env.dir, "operations"));
+      writeFileSync(
+        join(env.dir, "operations", "reload.toml"),
+        `operation = "reload"
+[init]
+action = "restart-agent"
+on_exec = "await"
+
+[await]
+action = "await-agent-restart"
+timeout_second = 60
+on_success = "successful"
+`,
+      );
+      let restarts = 0;
+      const overrides = {
+        restartAgent: () => {
+          restarts++;
+          setImmediate(async () => {
+            await env.stopAgent();
+            await env.startAgent(overrides);
+          });
+        },
+      };
+      await env.startAgent(overrides);
+      await env.command("reload", "a1", { status: "init" });
+      await env.waitStatus("reload", "a1", "successful");
+      assert.equal(restarts, 1);
+    } finally {
+      await env.close();
+    }
+  });
+});
+
+describe("resume after an agent restart", () => {
+  it("a command stopped in a script state re-runs that state in the next run and completes", async () => {
+    const env = await agentEnv("embedded");
+    try {
+      const gate = join(env.dir, "gate");
+      const runs = join(env.dir, "runs");
+      mkdirSync(join(env.dir, "operations"));
+      writeFileSync(
+        join(env.dir, "operations", "long.toml"),
+        `operation = "long"
+[init]
+action = "proceed"
+on_success = "work"
+
+[work]
+script = "sh -c 'echo run >> ${runs}; while [ ! -f ${gate} ]; do sleep 0.05; done'"
+on_success = "successful"
+`,
+      );
+      await env.startAgent();
+      await env.command("long", "w1", { status: "init" });
+      await env.waitStatus("long", "w1", "work");
+      await waitFor("first run", () => existsSync(runs) || undefined);
+      await env.stopAgent();
+      const rec = JSON.parse(readFileSync(join(env.config.dataDir, "agent", "commands.json"), "utf8"));
+      assert.equal(rec[0].status, "work", "the state was persisted");
+      await env.startAgent();
+      await waitFor("second run", () =>
+        readFileSync(runs, "utf8").split("\n").length > 2 ? true : undefined,
+      );
+      writeFileSync(gate, "");
+      await env.waitStatus("long", "w1", "successful");
+    } finally {
+      await env.close();
+    }
+  });
+});
