@@ -1,5 +1,5 @@
 /**
- * What the web console costs: idle RSS of the x64 binary's `ledge run api agent` with the console
+ * What the web console costs: idle RSS of the x64 binary's `ledge run broker api agent` with the console
  * off, on, and on with a page open (live stream connected), the binary's pages evicted from the
  * page cache before each start (a just-built binary reads 4-5 MiB high otherwise).
  */
@@ -30,7 +30,7 @@ async function idle(mode: "off" | "on" | "page"): Promise<Mem> {
     `[http.bind]\nport = ${http}\n[console]\nenable = ${mode !== "off"}\n[agent.monitor]\ninterval_s = 0\n`,
   );
   evict(bin);
-  const d = startBinary(x64, ["--config-dir", cfg.dir, "run", "api", "agent"]);
+  const d = startBinary(x64, ["--config-dir", cfg.dir, "run", "broker", "api", "agent"]);
   const browser = mode === "page" ? await launch() : undefined;
   try {
     await waitFor(
@@ -82,7 +82,7 @@ recordResults(
   },
   `## Web console (bench/console.ts)
 
-Idle \`ledge run api agent\` of the x64 binary, binary pages evicted before each start, median of 5
+Idle \`ledge run broker api agent\` of the x64 binary, binary pages evicted before each start, median of 5
 samples after ${SETTLE_MS / 1000} s: the console off, on, and on with one page open in headless
 Chromium (its live stream connected). Target: ≤ 2 MiB RSS when enabled.
 
