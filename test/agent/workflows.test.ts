@@ -334,6 +334,14 @@ on_success = "successful"
     await env.waitStatus("goodop", "g1", "successful");
   });
 
+  it("a workflow-only operation is announced with {} and withdrawn (empty retained) when its file goes", async () => {
+    file("gone.toml", 'operation = "goneop"\n[init]\naction = "proceed"\n');
+    const cap = "te/device/main///cmd/goneop";
+    await waitFor("announced", () => env.seen.get(cap)?.toString() === "{}" || undefined);
+    (await import("node:fs")).rmSync(join(ops, "gone.toml"));
+    await waitFor("withdrawn", () => (env.seen.get(cap)?.length === 0 ? true : undefined));
+  });
+
   it("await-agent-restart across an agent restart (docs restart pattern with a background script)", async () => {
     const marker = join(env.dir, "rebooting");
     file(

@@ -59,6 +59,10 @@ describe("c8y_DeviceProfile → device_profile", () => {
     const out = pairs(c8yMapper().translate(msg(OPS, { ...operation, profileName: undefined })));
     assert.match(out[0]![1], /profileName/);
   });
+  it("a custom te/ capability is announced under its own name (thin-edge announces custom operations)", () =>
+    assert.deepEqual(pairs(c8yMapper().translate(msg("te/device/main///cmd/custom_op", {}, true))), [
+      ["c8y/s/us", "114,custom_op"],
+    ]));
   it("the capability announces c8y_DeviceProfile", () =>
     assert.deepEqual(pairs(c8yMapper().translate(msg("te/device/main///cmd/device_profile", {}, true))), [
       ["c8y/s/us", "114,c8y_DeviceProfile"],
