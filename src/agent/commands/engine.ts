@@ -4,16 +4,17 @@ import { expand } from "../../api/template.ts";
 import type { Bus, BusMessage, Subscription } from "../../bus/bus.ts";
 import type { Logger } from "../../foundation/logger.ts";
 import type { Operation } from "../operations/operation.ts";
-import { type ActionHost, type BuiltinResult, runAction } from "../workflows/actions.ts";
+import { type ActionHost, runAction } from "../workflows/actions.ts";
 import { type DefinitionError, describeError, type Workflow } from "../workflows/definition.ts";
 import type { WorkflowRegistry } from "../workflows/registry.ts";
 import { applyUpdate, type Update } from "../workflows/step.ts";
+import { BuiltinRunner, RUNNING } from "./builtin-runner.ts";
 import {
   type CommandRecord,
   decide,
   isTerminal,
   parseCommandTopic,
-  resumeAction,
+  reasonOf,
   statusPayload,
 } from "./state.ts";
 import type { CommandStore } from "./store.ts";
@@ -42,9 +43,6 @@ interface InFlight {
 
 type SubEnd = { topic: string; payload: unknown };
 
-/** The phase of a built-in implementation that has started (operations may set their own). */
-const RUNNING = "running";
-
 /** Finished commands the requester never cleared are forgotten after a week. */
 const PRUNE_AGE_MS = 7 * 24 * 3600 * 1000;
 
@@ -58,7 +56,7 @@ export class CommandEngine {
   private sub?: Subscription;
   private readonly ops = new Map<string, Operation>();
   private readonly inflight = new Map<string, InFlight>();
-  private readonly queues = new Map<string, Promise<void>>();
+  private readonly builtins: BuiltinRunner;
   private readonly drives = new Set<Promise<void>>();
   /** Sub-commands awaited by a command: their final message, kept if it comes before the wait. */
   private readonly subs = new Map<string, { end?: SubEnd; notify?: (end: SubEnd) => void }>();
@@ -72,6 +70,7 @@ export class CommandEngine {
   constructor(private readonly opts: EngineOptions) {
     for (const o of opts.operations) this.ops.set(o.op, o);
     this.log = opts.log;
+    this.builtins = new BuiltinRunner(this.ops, opts.timeoutMs, (rec) => this.persist(rec), this.log);
     this.host = {
       runId: this.runId,
       log: this.log,
@@ -79,7 +78,7 @@ export class CommandEngine {
       clock: opts.clock,
       transition: (rec, u) => this.transition(rec, u),
       persist: (rec) => this.persist(rec),
-      runBuiltin: (rec, op, signal) => this.runBuiltin(rec, op, signal),
+      runBuiltin: (rec, op, signal) => this.builtins.run(rec, op, signal),
       awaitSub: (topic, deadline, signal) => this.awaitSub(topic, deadline, signal),
       subTopic: (rec, op) => {
         const topic = `${this.prefix}/${op}/${rec.id}-${op}-${opts.clock()}-${++this.subSeq}`;
@@ -117,7 +116,7 @@ export class CommandEngine {
     this.opts.workflows.close();
     await this.sub?.unsubscribe();
     for (const f of this.inflight.values()) f.controller.abort(new Error("agent stopping"));
-    await Promise.allSettled([...this.queues.values(), ...this.drives]);
+    await Promise.allSettled([...this.builtins.pending(), ...this.drives]);
   }
 
   /** Capabilities: the built-in operations' own payloads, `{}` for workflow-only operations. */
@@ -155,8 +154,8 @@ export class CommandEngine {
 
   /** Resolves when every command has gone as far as it can (tests). */
   async idle(): Promise<void> {
-    while (this.queues.size || this.drives.size)
-      await Promise.allSettled([...this.queues.values(), ...this.drives]);
+    while (this.builtins.pending().length || this.drives.size)
+      await Promise.allSettled([...this.builtins.pending(), ...this.drives]);
   }
 
   private async resume(rec: CommandRecord): Promise<void> {
@@ -355,78 +354,6 @@ export class CommandEngine {
     });
   }
 
-  /**
-   * A built-in implementation, one command at a time per operation, under its time limit. A
-   * command whose implementation was interrupted by a restart is settled by the operation's
-   * resume policy instead of being blindly re-run.
-   */
-  private runBuiltin(rec: CommandRecord, op: string, signal: AbortSignal): Promise<BuiltinResult> {
-    const impl = this.ops.get(op);
-    if (!impl) return Promise.resolve({ ok: false, error: `'${op}' has no built-in implementation` });
-    // A phase persisted by an earlier run means the implementation was interrupted mid-way.
-    const interrupted = rec.phase !== undefined;
-    const prev = this.queues.get(op) ?? Promise.resolve();
-    const result = prev.then(() => this.execBuiltin(rec, impl, signal, interrupted));
-    const tail = result.then(
-      () => {},
-      () => {},
-    );
-    this.queues.set(op, tail);
-    void tail.finally(() => {
-      if (this.queues.get(op) === tail) this.queues.delete(op);
-    });
-    return result;
-  }
-
-  private async execBuiltin(
-    rec: CommandRecord,
-    op: Operation,
-    signal: AbortSignal,
-    interrupted: boolean,
-  ): Promise<BuiltinResult> {
-    if (interrupted) {
-      const phase = rec.phase === RUNNING ? undefined : rec.phase;
-      const action = resumeAction({ ...rec, status: "executing", phase }, op.resume);
-      if (action.kind === "fail") return { ok: false, error: action.reason };
-      if (action.kind === "custom") {
-        try {
-          const r = await op.onResume!(rec, this.log);
-          if (r.status === "successful") return { ok: true, value: r.extra ?? {} };
-          if (r.status === "failed") return { ok: false, error: r.reason };
-        } catch (e) {
-          return { ok: false, error: reasonOf(e) };
-        }
-      }
-    }
-    const controller = new AbortController();
-    const onAbort = () => controller.abort(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    const limit = this.opts.timeoutMs(op.op);
-    const timer = setTimeout(
-      () => controller.abort(new Error(`timed out after ${Math.round(limit / 1000)} s`)),
-      limit,
-    );
-    rec.phase = RUNNING;
-    this.persist(rec);
-    try {
-      if (controller.signal.aborted) throw controller.signal.reason;
-      const extra = await op.run(rec.payload, {
-        signal: controller.signal,
-        log: this.log.child(op.op),
-        setPhase: (phase) => {
-          rec.phase = phase;
-          this.persist(rec);
-        },
-      });
-      return { ok: true, value: extra ?? {} };
-    } catch (e) {
-      return { ok: false, error: reasonOf(e) };
-    } finally {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", onAbort);
-    }
-  }
-
   private publish(topic: string, payload: Record<string, unknown>): void {
     this.publishAsync(topic, payload).catch(() => {});
   }
@@ -446,9 +373,4 @@ export class CommandEngine {
 
 function isInit(payload: Buffer): boolean {
   return /"status"\s*:\s*"init"/.test(payload.toString("utf8"));
-}
-
-function reasonOf(e: unknown): string {
-  const m = e instanceof Error ? e.message : String(e);
-  return m.trim() || "operation failed without a reason";
 }

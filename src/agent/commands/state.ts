@@ -124,3 +124,9 @@ export function timeoutMs(op: string, defaultS: number, overrides: string[]): nu
   }
   return defaultS * 1000;
 }
+
+/** An error as a command's failure reason. */
+export function reasonOf(e: unknown): string {
+  const m = e instanceof Error ? e.message : String(e);
+  return m.trim() || "operation failed without a reason";
+}
