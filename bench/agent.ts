@@ -33,7 +33,7 @@ const config = loadConfig(dir, {}).with({
   "agent.file_transfer.max_bytes": (FILE_MIB + 1) * 1024 * 1024,
 });
 const broker = await EmbeddedBroker.start({ host: "127.0.0.1", port: 0, log });
-const agent = new AgentComponent({ config, log, bus: new LocalBus(broker.aedes), clock: Date.now });
+const agent = new AgentComponent({ config, log, bus: new LocalBus(broker.core), clock: Date.now });
 const rssBefore = process.memoryUsage().rss;
 await agent.start();
 const client = await mqtt.connectAsync({ host: "127.0.0.1", port: broker.port });

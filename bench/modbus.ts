@@ -68,7 +68,7 @@ async function ledgePolls(port: number): Promise<number> {
   writeFileSync(join(dir, "ledge.toml"), "");
   const log = createLogger({ level: "error" });
   const broker = await EmbeddedBroker.start({ host: "127.0.0.1", port: await freePort(), log });
-  const bus = new LocalBus(broker.aedes);
+  const bus = new LocalBus(broker.core);
   let polls = 0;
   let counting = false;
   const sub = await bus.subscribe("te/device/+///m/+", () => {

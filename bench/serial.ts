@@ -35,7 +35,7 @@ async function driverThroughput(): Promise<DriverFigures> {
   const dir = mkdtempSync(join(tmpdir(), "ledge-bench-serial-"));
   const pair = await createPtyPair(mkdtempSync(join(dir, "pty-")));
   const broker = await EmbeddedBroker.start({ host: "127.0.0.1", port: 0, log });
-  const bus = new LocalBus(broker.aedes);
+  const bus = new LocalBus(broker.core);
   writeFileSync(
     join(dir, "serial.toml"),
     `[[device]]\nname = "bench"\nport = "${pair.a}"\nbaud = 115200\nparser = "kv"\nmeasurement = "env"\n`,

@@ -1,16 +1,32 @@
+import { topicFor } from "../api/topics.ts";
 import type { EmbeddedBroker } from "../bus/broker.ts";
 import type { Bus } from "../bus/bus.ts";
 import type { Component, Context } from "../component/component.ts";
 import type { Config } from "../config/store.ts";
 import type { Logger } from "../foundation/logger.ts";
 import { COMPONENTS, isRunName, RUN_NAMES, type RunName } from "./components.ts";
-import { HealthReporter, healthWill } from "./health.ts";
+import { HealthReporter, healthWill, serviceTopicId } from "./health.ts";
 
 export interface Running {
   bus: Bus;
   broker?: EmbeddedBroker;
   components: string[];
   stop(): Promise<void>;
+}
+
+/** The longest a stop waits for one component (and for its health `down`) before moving on. */
+export const STOP_STEP_MS = 1500;
+
+/** `p`, or a rejection once `ms` have passed. */
+function within<T>(p: Promise<T> | undefined, ms: number, what: string): Promise<T | undefined> {
+  if (!p) return Promise.resolve(undefined);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: no result within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
 }
 
 /** `ledge-<component>`: the service name under which a component reports health. */
@@ -48,16 +64,13 @@ export async function run(
       throw new Error("component 'broker' needs mqtt.broker = embedded");
     // Listening starts only once every component has subscribed: a client that connects earlier
     // would have its QoS 1 messages acknowledged with nobody (e.g. the bridge) there to take them.
-    const [{ EmbeddedBroker }, { LocalBus }] = await Promise.all([
+    const [{ EmbeddedBroker }, { LocalBus }, { brokerOptions }] = await Promise.all([
       import("../bus/broker.ts"),
       import("../bus/local-bus.ts"),
+      import("../bus/broker-config.ts"),
     ]);
-    broker = await EmbeddedBroker.create({
-      host: config.get("mqtt.bind.address"),
-      port: config.get("mqtt.bind.port"),
-      log: log.child("broker"),
-    });
-    bus = new LocalBus(broker.aedes, (e, topic) => log.error("message handler failed", { topic, error: e }));
+    broker = await EmbeddedBroker.create(brokerOptions(config, log.child("broker")));
+    bus = new LocalBus(broker.core, (e, topic) => log.error("message handler failed", { topic, error: e }));
   } else {
     const { MqttBus } = await import("../bus/mqtt-bus.ts");
     bus = await MqttBus.connect({
@@ -65,8 +78,12 @@ export async function run(
       port: config.get("mqtt.client.port"),
       username: config.get("mqtt.client.username"),
       password: config.get("mqtt.client.password"),
-      clientId: `ledge-run-${process.pid}`,
-      protocolVersion: config.get("mqtt.broker") === "embedded" ? 4 : 5,
+      // One stable id per component set: the broker keeps this process's session (subscriptions,
+      // queued QoS 1 messages) while it is down, and hands it back when it restarts.
+      clientId: `ledge-${names.join("+")}`,
+      // ledge's broker and mosquitto both speak MQTT 5 (subscription identifiers, reason codes)
+      protocolVersion: 5,
+      persistent: true,
       log: log.child("bus"),
     });
   }
@@ -102,18 +119,31 @@ export async function run(
     }
   }
   let stopping: Promise<void> | undefined;
+  // Each step of a stop is bounded: with the broker gone, a component's last publishes and its
+  // health `down` would wait for a reconnect that never comes (the will reports it down anyway).
   const stop = () =>
     (stopping ??= (async () => {
       for (const { name, component, health, healthBus } of started.reverse()) {
-        await component
-          ?.stop()
-          .catch((e) => log.error("component failed to stop", { component: name, error: e }));
-        await health.down().catch(() => {});
+        await within(component?.stop(), STOP_STEP_MS, `stopping ${name}`).catch((e) =>
+          log.error("component failed to stop", { component: name, error: e }),
+        );
+        await within(health.down(), STOP_STEP_MS, "health down").catch(() => {});
         if (healthBus !== bus) await healthBus.close().catch(() => {});
       }
+      clearInterval(metricsTimer);
       await bus.close().catch(() => {});
       await broker?.stop();
     })());
+  const metricsS = config.get("broker.metrics_interval_s");
+  let metricsTimer: ReturnType<typeof setInterval> | undefined;
+  if (broker && metricsS > 0) {
+    const b = broker;
+    const topic = topicFor(root, serviceTopicId(serviceName("broker")), "m", "broker");
+    metricsTimer = setInterval(() => {
+      bus.publish(topic, JSON.stringify(b.measurement())).catch(() => {});
+    }, metricsS * 1000);
+    metricsTimer.unref?.();
+  }
   try {
     await broker?.listen();
   } catch (e) {

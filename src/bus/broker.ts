@@ -1,38 +1,72 @@
-import { type AddressInfo, createServer, type Server } from "node:net";
-import { Readable } from "node:stream";
-import { Aedes } from "aedes";
-import memoryPersistence from "aedes-persistence";
 import type { Logger } from "../foundation/logger.ts";
-import { matches } from "./topic-filter.ts";
+import { BrokerCore, type Conn as CoreConn } from "./broker/core.ts";
+import { Journal, type JournalOptions } from "./broker/journal.ts";
+import { type BrokerLimits, DEFAULT_LIMITS } from "./broker/limits.ts";
+import type { Link, Policy } from "./broker/link.ts";
+import { brokerMeasurement } from "./broker/metrics.ts";
+import { Decoder } from "./mqtt/decode.ts";
+import type { Conn, Listener, Net, ServerTls } from "./net/net.ts";
+import { selectNet } from "./net/select.ts";
 
-export interface BrokerOptions {
+export interface ListenerOptions {
   host: string;
   port: number;
-  log: Logger;
-  /** Largest accepted packet (bytes); bigger ones drop the client's connection. */
-  maxPacketBytes?: number;
+  tls?: ServerTls;
+  policy?: Policy;
 }
 
-/** ledge's embedded MQTT broker (aedes) on a loopback TCP port by default. */
-export class EmbeddedBroker {
-  readonly aedes: Aedes;
-  private server?: Server;
+export interface BrokerOptions extends ListenerOptions {
+  log: Logger;
+  limits?: Partial<BrokerLimits>;
+  /** Persistence of retained messages and persistent sessions (none: memory only). */
+  persistence?: Omit<JournalOptions, "onError">;
+  /** More listeners (the LAN listener for child devices). */
+  extra?: ListenerOptions[];
+  clock?: () => number;
+}
 
-  private constructor(
-    aedes: Aedes,
-    private readonly opts: BrokerOptions,
-  ) {
-    this.aedes = aedes;
+/** A closing connection that does not take its pending bytes within this time is dropped. */
+const CLOSE_GRACE_MS = 2000;
+
+/**
+ * ledge's MQTT broker: the pure `BrokerCore` behind thin socket listeners (`selectNet`: Bun's
+ * sockets in the binaries, node:net under Node). The loopback listener by default; more (the LAN
+ * listener) with their own TLS and access policy.
+ */
+export class EmbeddedBroker {
+  readonly core: BrokerCore;
+  private readonly listeners: Listener[] = [];
+  private readonly sockets = new Set<Conn>();
+  private timer?: ReturnType<typeof setInterval>;
+  private readonly clock: () => number;
+
+  private readonly journal?: Journal;
+
+  private constructor(private readonly opts: BrokerOptions) {
+    this.clock = opts.clock ?? Date.now;
+    if (opts.persistence)
+      this.journal = new Journal({
+        ...opts.persistence,
+        onError: (e) => opts.log.error("broker persistence failed", { error: e }),
+      });
+    this.core = new BrokerCore({ ...DEFAULT_LIMITS, ...opts.limits }, this.journal, (e, topic) =>
+      opts.log.error("message handler failed", { topic, error: e }),
+    );
+    if (this.journal) {
+      const { retained, sessions } = this.journal.load(this.clock());
+      this.core.restore(retained, sessions);
+      this.journal.start(() => ({
+        retained: this.core.retained.all(),
+        sessions: this.core.sessions.values(),
+      }));
+      if (retained.length || sessions.length)
+        opts.log.info("broker state restored", { retained: retained.length, sessions: sessions.length });
+    }
   }
 
   /** A broker that serves in-process clients only, until `listen()`. */
   static async create(opts: BrokerOptions): Promise<EmbeddedBroker> {
-    const aedes = await Aedes.createBroker({
-      heartbeatInterval: 3_600_000,
-      persistence: retainedMatchingEmptyLevels(),
-    });
-    stampAtEmit(aedes);
-    return new EmbeddedBroker(aedes, opts);
+    return new EmbeddedBroker(opts);
   }
 
   static async start(opts: BrokerOptions): Promise<EmbeddedBroker> {
@@ -41,86 +75,83 @@ export class EmbeddedBroker {
     return broker;
   }
 
-  /** Accepts MQTT connections on the configured address and port. */
-  async listen(): Promise<void> {
-    const { host, port, log } = this.opts;
-    const server = createServer((socket) => {
-      socket.on("error", (e) => log.debug("client socket error", { error: e.message }));
-      this.aedes.handle(socket);
-    });
-    this.aedes.on("clientError", (client, err) =>
-      log.debug("client error", { client: client?.id, error: err.message }),
+  /** Accepts MQTT connections on the configured listeners. */
+  async listen(net?: Net): Promise<void> {
+    const n = net ?? (await selectNet());
+    for (const l of [this.opts, ...(this.opts.extra ?? [])]) {
+      const listener = await n.listen({ host: l.host, port: l.port, ...(l.tls && { tls: l.tls }) }, (conn) =>
+        this.accept(conn, l.policy),
+      );
+      this.listeners.push(listener);
+      this.opts.log.info("broker listening", { host: l.host, port: listener.port, tls: !!l.tls });
+    }
+    this.timer = setInterval(() => this.core.tick(this.clock()), 1000);
+    this.timer.unref?.();
+  }
+
+  /** The broker's counters as a thin-edge measurement payload. */
+  measurement(): Record<string, unknown> {
+    const c = this.core;
+    return brokerMeasurement(
+      c.metrics,
+      { clients: c.clients, sessions: c.sessions.size, retained: c.retained.size },
+      this.clock(),
     );
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(port, host, () => {
-        server.off("error", reject);
-        resolve();
-      });
-    });
-    server.on("error", (e) => log.error("broker listener error", { error: e.message }));
-    this.server = server;
-    log.info("broker listening", { host, port: this.port });
   }
 
   get port(): number {
-    return (this.server?.address() as AddressInfo | null)?.port ?? this.opts.port;
+    return this.listeners[0]?.port ?? this.opts.port;
+  }
+
+  /** Ports of all listeners, loopback first. */
+  get ports(): number[] {
+    return this.listeners.map((l) => l.port);
   }
 
   async stop(): Promise<void> {
-    await new Promise<void>((resolve) => this.aedes.close(() => resolve()));
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    if (this.timer) clearInterval(this.timer);
+    await Promise.all(this.listeners.map((l) => l.close()));
+    this.listeners.length = 0;
+    for (const s of this.sockets) s.destroy();
+    this.journal?.close();
   }
-}
 
-interface RetainedPacket {
-  topic: string;
-}
-interface RetainedStore {
-  createRetainedStream(pattern: string): Readable;
-  createRetainedStreamCombi(patterns: string[]): Readable;
-}
-
-/**
- * aedes-persistence 11 matches retained messages without qlobber's `match_empty_levels`, so
- * `te/+/+/+/+` misses the retained `te/device/main//` that live delivery matches [MQTT-4.7.1-3].
- * te/ topics are full of empty levels: filter the retained set with ledge's own matcher instead.
- */
-function retainedMatchingEmptyLevels(): unknown {
-  const store = (memoryPersistence as unknown as () => RetainedStore)();
-  const all = store.createRetainedStream.bind(store);
-  const select = (patterns: string[]) =>
-    Readable.from(
-      (async function* () {
-        for await (const packet of all("#") as AsyncIterable<RetainedPacket>) {
-          if (patterns.some((p) => matches(p, packet.topic))) yield packet;
-        }
-      })(),
-    );
-  store.createRetainedStream = (pattern) => select([pattern]);
-  store.createRetainedStreamCombi = (patterns) => select(patterns);
-  return store;
-}
-
-interface Counted {
-  brokerId?: string;
-  brokerCounter?: number;
-}
-
-/**
- * aedes numbers a message when it is created, but emits a retained one only after storing it; a
- * client that already saw a later number drops the retained message as a duplicate. Numbering at
- * emit time keeps the per-client duplicate check (overlapping subscriptions) and loses nothing.
- */
-function stampAtEmit(aedes: Aedes): void {
-  const inner = aedes as unknown as {
-    id: string;
-    counter: number;
-    mq: { emit(p: Counted, cb?: () => void): void };
-  };
-  const emit = inner.mq.emit.bind(inner.mq);
-  inner.mq.emit = (packet, cb) => {
-    if (packet.brokerId === inner.id) packet.brokerCounter = ++inner.counter;
-    emit(packet, cb);
-  };
+  private accept(sock: Conn, policy?: Policy) {
+    const { core, clock } = this;
+    // Sockets past the connection limit (plus room for CONNACKs that refuse) are dropped unread.
+    if (this.sockets.size >= core.limits.maxConnections + 64) {
+      sock.destroy();
+      return { onData() {}, onDrain() {}, onClose() {} };
+    }
+    this.sockets.add(sock);
+    let closing: ReturnType<typeof setTimeout> | undefined;
+    const link: Link = {
+      write: (bytes) => sock.write(bytes),
+      close: () => {
+        sock.end();
+        closing ??= setTimeout(() => sock.destroy(), CLOSE_GRACE_MS);
+        closing.unref?.();
+      },
+      remoteAddress: sock.remoteAddress,
+      ...(sock.peerCertificate && { peerCertificate: sock.peerCertificate }),
+      ...(policy && { policy }),
+    };
+    const conn: CoreConn = core.open(link, clock());
+    const decoder = new Decoder({ maxPacketSize: core.limits.maxPacketSize });
+    return {
+      onData: (chunk: Uint8Array) => {
+        core.metrics.bytesIn += chunk.length;
+        const now = clock();
+        const { packets, error } = decoder.push(chunk);
+        for (const p of packets) core.receive(conn, p, now);
+        if (error) core.fail(conn, error, now);
+      },
+      onDrain: () => core.drained(conn, clock()),
+      onClose: () => {
+        if (closing) clearTimeout(closing);
+        this.sockets.delete(sock);
+        core.closed(conn, clock());
+      },
+    };
+  }
 }

@@ -1,41 +1,33 @@
-import type { Aedes } from "aedes";
-import type { Bus, BusMessage, MessageHandler, PublishOptions, QoS, Subscription } from "./bus.ts";
+import type { BrokerCore, LocalSub } from "./broker/core.ts";
+import type { Message } from "./broker/message.ts";
+import type { Bus, BusMessage, MessageHandler, PublishOptions, Subscription } from "./bus.ts";
 import { filterError, topicError } from "./topic-filter.ts";
 
-type Deliver = (
-  packet: { topic: string; payload: Buffer | string; qos?: number; retain?: boolean },
-  cb: () => void,
-) => void;
-
-interface RetainedSource {
-  createRetainedStreamCombi(
-    patterns: string[],
-  ): AsyncIterable<{ topic: string; payload: Buffer; qos: number }>;
-}
+const view = (p: Uint8Array) => Buffer.from(p.buffer, p.byteOffset, p.byteLength);
 
 /**
- * The in-process fast path: components in the broker's own process publish and subscribe through
- * aedes's API, with no socket and no MQTT encoding. Remote subscribers see the same messages.
+ * The in-process fast path: components in the broker's own process publish into and subscribe
+ * on the broker core directly, with no socket and no MQTT encoding. Remote subscribers see the
+ * same messages (the core routes both alike).
  */
 export class LocalBus implements Bus {
   constructor(
-    private readonly aedes: Aedes,
+    private readonly core: BrokerCore,
     private readonly onHandlerError: (e: unknown, topic: string) => void = () => {},
+    private readonly clock: () => number = Date.now,
   ) {}
 
   publish(topic: string, payload: string | Uint8Array, opts: PublishOptions = {}): Promise<void> {
     const err = topicError(topic);
     if (err) return Promise.reject(new Error(err));
-    const buf =
-      typeof payload === "string"
-        ? Buffer.from(payload)
-        : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-    return new Promise((resolve, reject) => {
-      this.aedes.publish(
-        { cmd: "publish", topic, payload: buf, qos: opts.qos ?? 0, retain: opts.retain ?? false, dup: false },
-        (e?: Error) => (e ? reject(e) : resolve()),
-      );
-    });
+    const msg: Message = {
+      topic,
+      payload: typeof payload === "string" ? Buffer.from(payload) : payload,
+      qos: opts.qos ?? 0,
+      retain: opts.retain ?? false,
+    };
+    this.core.publish(msg, this.clock());
+    return Promise.resolve();
   }
 
   async subscribe(filters: string | string[], handler: MessageHandler): Promise<Subscription> {
@@ -44,40 +36,14 @@ export class LocalBus implements Bus {
       const err = filterError(f);
       if (err) throw new Error(err);
     }
-    // One handler for every filter: a topic matching two of them is delivered once, as MQTT does per client.
-    const seen = new WeakSet<object>();
-    const deliver: Deliver = (packet, cb) => {
-      // mqemitter drains its backlog from this callback: completing synchronously would recurse
-      // once per queued message and overflow the stack in a burst (seen on Bun).
-      if (packet.topic.startsWith("$") || seen.has(packet)) return queueMicrotask(cb);
-      seen.add(packet);
-      this.call(handler, {
-        topic: packet.topic,
-        payload: typeof packet.payload === "string" ? Buffer.from(packet.payload) : packet.payload,
-        retain: false,
-        qos: (packet.qos ?? 0) as QoS,
-      });
-      queueMicrotask(cb);
+    // One subscriber for every filter: a topic matching two of them is delivered once, as MQTT does per client.
+    const local: LocalSub = {
+      filters: list,
+      deliver: (m, retained) =>
+        this.call(handler, { topic: m.topic, payload: view(m.payload), retain: retained, qos: m.qos }),
     };
-    await Promise.all(
-      list.map((f) => new Promise<void>((resolve) => this.aedes.subscribe(f, deliver, resolve))),
-    );
-    const retained = (this.aedes as unknown as { persistence: RetainedSource }).persistence;
-    for await (const packet of retained.createRetainedStreamCombi(list)) {
-      this.call(handler, {
-        topic: packet.topic,
-        payload: packet.payload,
-        retain: true,
-        qos: (packet.qos ?? 0) as QoS,
-      });
-    }
-    return {
-      unsubscribe: async () => {
-        await Promise.all(
-          list.map((f) => new Promise<void>((resolve) => this.aedes.unsubscribe(f, deliver, resolve))),
-        );
-      },
-    };
+    this.core.subscribeLocal(local, this.clock());
+    return { unsubscribe: async () => this.core.unsubscribeLocal(local) };
   }
 
   /** A throwing handler costs its message, never the delivery loop or the subscribe() call. */

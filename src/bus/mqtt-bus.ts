@@ -1,19 +1,45 @@
-import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import type { Logger } from "../foundation/logger.ts";
 import type { Bus, MessageHandler, PublishOptions, QoS, Subscription } from "./bus.ts";
+import { MqttClient } from "./client/client.ts";
+import { ReasonCodeError } from "./client/errors.ts";
+import type { Publish, Will } from "./mqtt/index.ts";
+import type { ClientTls, Net } from "./net/net.ts";
 import { filterError, matches, topicError } from "./topic-filter.ts";
 
 export interface MqttBusOptions {
   host: string;
   port: number;
   clientId: string;
-  /** 5 uses subscription identifiers so overlapping subscriptions each get one copy; aedes speaks 4. */
+  /** 5 uses subscription identifiers so overlapping subscriptions each get one copy. */
   protocolVersion: 4 | 5;
   username?: string;
   password?: string;
-  will?: IClientOptions["will"];
+  tls?: ClientTls;
+  will?: Will;
+  /**
+   * For a component in its own process: a persistent session (clean session 0 / v5 session
+   * expiry `SESSION_EXPIRY_S`) under a stable `clientId`, and every publish at QoS 1 at least, so
+   * that killing this process or the broker's loses nothing: the broker queues what arrives while
+   * the component is away, the client re-sends what the broker has not acknowledged, and an
+   * incoming message is acknowledged only after what the component published meanwhile is.
+   */
+  persistent?: boolean;
+  /** Ack and PINGRESP deadline (see `ClientOptions.ackTimeoutMs`). */
+  ackTimeoutMs?: number;
+  net?: Net;
   log: Logger;
 }
+
+/** How long a broker keeps a persistent component session while the component is down (v5). */
+export const SESSION_EXPIRY_S = 7 * 24 * 3600;
+
+/**
+ * A resumed session's queued messages arrive right after CONNACK, before the process's components
+ * have subscribed: for this long after connecting, a message no handler takes yet is kept (up to
+ * `EARLY_MAX`, un-acknowledged) and handed to the first handler that subscribes to it.
+ */
+export const EARLY_MS = 10_000;
+export const EARLY_MAX = 10_000;
 
 interface Sub {
   filters: string[];
@@ -23,97 +49,140 @@ interface Sub {
 }
 
 /**
- * The bus over one MQTT connection, shared by all components of a process. Reconnects forever
- * with capped backoff; subscriptions are restored by mqtt.js (resubscribe) after a reconnect.
+ * The bus over one MQTT connection (ledge's own client), shared by all components of a process.
+ * Reconnects forever with capped backoff and jitter; subscriptions come back after a reconnect
+ * (re-made by the client when the broker kept no session).
  */
 export class MqttBus implements Bus {
   private readonly subs = new Set<Sub>();
   /** One broker subscription per distinct filter, each with its own MQTT 5 subscription identifier. */
   private readonly filterIds = new Map<string, number>();
   private nextId = 1;
+  readonly client: MqttClient;
+  /** Messages that arrived before any handler for them (see `EARLY_MS`), and who got each since. */
+  private early: { p: Publish; took: Set<Sub> }[] = [];
+  private earlyUntil = 0;
+  private earlyTimer: ReturnType<typeof setTimeout> | undefined;
 
-  private constructor(
-    readonly client: MqttClient,
-    private readonly opts: MqttBusOptions,
-  ) {
-    client.on("message", (topic, payload, packet) => {
-      const ids = packet.properties?.subscriptionIdentifier;
-      for (const s of this.subs) {
-        // A broker may send one copy per matching subscription: a handler takes only the copy that
-        // carries its first matching filter, so it sees each message once.
-        const own = firstMatch(s.filters, topic);
-        if (own === undefined) continue;
-        if (ids !== undefined) {
-          const id = this.filterIds.get(own);
-          if (id === undefined || !(Array.isArray(ids) ? ids.includes(id) : ids === id)) continue;
-        }
-        // The broker re-sends retained messages to every handler of a filter when another handler
-        // subscribes to it, and after a reconnect: a handler skips state it already has.
-        if (packet.retain) {
-          if (s.retained.get(topic)?.equals(payload)) continue;
-          s.retained.set(topic, payload);
-        } else if (s.retained.has(topic)) s.retained.set(topic, payload);
-        try {
-          s.handler({ topic, payload, retain: packet.retain, qos: packet.qos as QoS });
-        } catch (e) {
-          opts.log.error("message handler failed", { topic, error: e });
-        }
-      }
-    });
+  private constructor(private readonly opts: MqttBusOptions) {
+    const log = opts.log;
+    this.client = new MqttClient(
+      {
+        host: opts.host,
+        port: opts.port,
+        tls: opts.tls,
+        clientId: opts.clientId,
+        protocolVersion: opts.protocolVersion,
+        username: opts.username,
+        password: opts.password,
+        will: opts.will,
+        clean: !opts.persistent,
+        sessionExpiryS: opts.persistent ? SESSION_EXPIRY_S : undefined,
+        keepaliveS: 30,
+        ackTimeoutMs: opts.ackTimeoutMs,
+        backoff: { minMs: 250, maxMs: 30_000 },
+        net: opts.net,
+        log,
+      },
+      {
+        onMessage: (p) => this.dispatch(p),
+        onConnect: (c) => {
+          log.debug("connected to local broker", {
+            host: opts.host,
+            port: opts.port,
+            session: c.sessionPresent,
+          });
+          if (c.sessionPresent) this.openEarlyWindow();
+        },
+        onOffline: (e) => {
+          this.early = []; // un-acknowledged: the broker sends them again
+          log.warn("local broker unreachable, reconnecting", {
+            host: opts.host,
+            port: opts.port,
+            error: e?.message,
+          });
+        },
+      },
+    );
   }
 
   static async connect(opts: MqttBusOptions, waitMs = 10_000): Promise<MqttBus> {
-    const client = mqtt.connect({
-      host: opts.host,
-      port: opts.port,
-      clientId: opts.clientId,
-      protocolVersion: opts.protocolVersion,
-      username: opts.username || undefined,
-      password: opts.password || undefined,
-      will: opts.will,
-      clean: true,
-      keepalive: 30,
-      reconnectPeriod: 1000,
-      connectTimeout: 10_000,
-      resubscribe: true,
-    });
-    const log = opts.log;
-    let backoff = 1000;
-    client.on("connect", () => {
-      backoff = 1000;
-      client.options.reconnectPeriod = backoff;
-      log.debug("connected to local broker", { host: opts.host, port: opts.port });
-    });
-    client.on("offline", () =>
-      log.warn("local broker unreachable, reconnecting", { host: opts.host, port: opts.port }),
-    );
-    client.on("reconnect", () => {
-      backoff = Math.min(backoff * 2, 30_000);
-      client.options.reconnectPeriod = backoff;
-    });
-    client.on("error", (e) => log.debug("local broker connection error", { error: e.message }));
-    const bus = new MqttBus(client, opts);
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        client.end(true);
-        reject(new Error(`cannot reach the MQTT broker at ${opts.host}:${opts.port} within ${waitMs} ms`));
-      }, waitMs);
-      client.once("connect", () => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+    const bus = new MqttBus(opts);
+    try {
+      await bus.client.start(waitMs);
+    } catch (e) {
+      await bus.client.end(0);
+      throw e;
+    }
     return bus;
+  }
+
+  private openEarlyWindow(): void {
+    this.earlyUntil = Date.now() + EARLY_MS;
+    clearTimeout(this.earlyTimer);
+    this.earlyTimer = setTimeout(() => {
+      // nobody subscribed to these (a filter left in the session by an older configuration)
+      for (const { p, took } of this.early) if (took.size === 0) this.client.settle(p);
+      if (this.early.some((e) => e.took.size === 0))
+        this.opts.log.debug("dropped messages no handler took", { count: this.early.length });
+      this.early = [];
+    }, EARLY_MS);
+    this.earlyTimer.unref?.();
+  }
+
+  // biome-ignore lint/suspicious/noConfusingVoidType: the client's onMessage contract
+  private dispatch(p: Publish): void | "later" {
+    let taken = false;
+    for (const s of this.subs) if (this.deliver(p, s)) taken = true;
+    if (taken || Date.now() >= this.earlyUntil || this.early.length >= EARLY_MAX) return;
+    this.early.push({ p, took: new Set() });
+    return "later";
+  }
+
+  /** Hands the early messages a new handler matches to it; the first hand-over acknowledges them. */
+  private replayEarly(s: Sub): void {
+    for (const e of this.early) {
+      if (e.took.has(s) || firstMatch(s.filters, e.p.topic) === undefined) continue;
+      e.took.add(s);
+      this.deliver(e.p, s, true);
+      if (e.took.size === 1) this.client.settle(e.p);
+    }
+  }
+
+  /** Whether `s` takes `p` (and if so, hands it over). */
+  private deliver(p: Publish, s: Sub, replay = false): boolean {
+    const { topic } = p;
+    // A broker may send one copy per matching subscription: a handler takes only the copy that
+    // carries its first matching filter, so it sees each message once.
+    const own = firstMatch(s.filters, topic);
+    if (own === undefined) return false;
+    const ids = p.properties?.subscriptionIdentifiers;
+    // (a replayed message carries the identifiers of the previous process's subscriptions)
+    if (ids !== undefined && !replay) {
+      const id = this.filterIds.get(own);
+      if (id === undefined || !ids.includes(id)) return false;
+    }
+    const payload = Buffer.from(p.payload.buffer, p.payload.byteOffset, p.payload.byteLength);
+    // The broker re-sends retained messages to every handler of a filter when another handler
+    // subscribes to it, and after a reconnect: a handler skips state it already has.
+    if (p.retain) {
+      if (s.retained.get(topic)?.equals(payload)) return true;
+      s.retained.set(topic, payload);
+    } else if (s.retained.has(topic)) s.retained.set(topic, payload);
+    try {
+      s.handler({ topic, payload, retain: p.retain, qos: p.qos });
+    } catch (e) {
+      this.opts.log.error("message handler failed", { topic, error: e });
+    }
+    return true;
   }
 
   async publish(topic: string, payload: string | Uint8Array, opts: PublishOptions = {}): Promise<void> {
     const err = topicError(topic);
     if (err) throw new Error(err);
-    const buf =
-      typeof payload === "string"
-        ? payload
-        : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-    await this.client.publishAsync(topic, buf, { qos: opts.qos ?? 0, retain: opts.retain ?? false });
+    const bytes = typeof payload === "string" ? Buffer.from(payload) : payload;
+    const qos = this.opts.persistent ? (Math.max(1, opts.qos ?? 0) as QoS) : (opts.qos ?? 0);
+    await this.client.publish(topic, bytes, { qos, retain: opts.retain ?? false });
   }
 
   async subscribe(
@@ -128,20 +197,25 @@ export class MqttBus implements Bus {
     }
     const sub: Sub = { filters: list, handler, retained: new Map() };
     this.subs.add(sub);
+    this.replayEarly(sub);
     const v5 = this.opts.protocolVersion === 5;
+    const qos = opts.qos ?? 1;
     for (const f of list) {
       let id = this.filterIds.get(f);
       if (id === undefined) {
         id = this.nextId++;
         this.filterIds.set(f, id);
       }
-      // A new handler needs the filter's retained messages, which the broker sends only on a
-      // SUBSCRIBE: mqtt.js skips a filter it already has unless told to resubscribe.
-      const qos = opts.qos ?? 1;
-      await this.client.subscribeAsync(
-        { [f]: { qos }, resubscribe: true } as unknown as Record<string, { qos: QoS }>,
-        v5 ? { qos, properties: { subscriptionIdentifier: id } } : { qos },
+      // Always a SUBSCRIBE, even for a filter already subscribed: a new handler needs the
+      // filter's retained messages, which the broker sends only then [MQTT-3.3.1-6].
+      const [code = 0x80] = await this.client.subscribe(
+        [{ filter: f, qos }],
+        v5 ? { subscriptionIdentifiers: [id] } : undefined,
       );
+      if (code >= 0x80) {
+        this.subs.delete(sub);
+        throw new ReasonCodeError(code, `subscribe to '${f}' refused`);
+      }
     }
     return {
       unsubscribe: async () => {
@@ -149,7 +223,11 @@ export class MqttBus implements Bus {
         const stillUsed = new Set([...this.subs].flatMap((s) => s.filters));
         const drop = list.filter((f) => !stillUsed.has(f));
         for (const f of drop) this.filterIds.delete(f);
-        if (drop.length && this.client.connected) await this.client.unsubscribeAsync(drop);
+        if (!drop.length) return;
+        const done = this.client.unsubscribe(drop);
+        // while disconnected the UNSUBSCRIBE goes out after the reconnect; nobody waits for it
+        if (this.client.connected) await done;
+        else done.catch(() => {});
       },
     };
   }
@@ -158,11 +236,19 @@ export class MqttBus implements Bus {
     clientId: string,
     will: { topic: string; payload: string; retain: boolean; qos: QoS },
   ): Promise<Bus> {
-    return MqttBus.connect({ ...this.opts, clientId, will: { ...will, payload: Buffer.from(will.payload) } });
+    // a will-only connection: a clean session (its id changes with the process)
+    return MqttBus.connect({
+      ...this.opts,
+      clientId,
+      persistent: false,
+      will: { ...will, payload: Buffer.from(will.payload) },
+    });
   }
 
+  /** Bounded: a broker that is gone costs at most a second. */
   async close(): Promise<void> {
-    await this.client.endAsync();
+    clearTimeout(this.earlyTimer);
+    await this.client.end(1000);
   }
 }
 

@@ -1,6 +1,7 @@
 import type { KeyDef } from "./define.ts";
 import { agentKeys } from "./keys/agent.ts";
 import { bridgeKeys } from "./keys/bridge.ts";
+import { brokerKeys } from "./keys/broker.ts";
 import { coreKeys } from "./keys/core.ts";
 import { mapperKeys } from "./keys/mappers.ts";
 import { modbusKeys } from "./keys/modbus.ts";
@@ -9,6 +10,7 @@ import { serialKeys } from "./keys/serial.ts";
 /** Every config key ledge knows, with its type, default and documentation. */
 export const schema = {
   ...coreKeys,
+  ...brokerKeys,
   ...agentKeys,
   ...serialKeys,
   ...bridgeKeys,

@@ -149,7 +149,7 @@ describe("SystemMonitor", () => {
   it("stop() waits for a sample in progress: nothing is published after it returns", async () => {
     const log = createLogger({ level: "error" });
     const broker = await EmbeddedBroker.start({ host: "127.0.0.1", port: 0, log });
-    const bus = new LocalBus(broker.aedes);
+    const bus = new LocalBus(broker.core);
     try {
       const got: string[] = [];
       await bus.subscribe("te/device/main///m/system", (m) => got.push(m.payload.toString()));

@@ -66,7 +66,7 @@ export async function startLedge(
     },
   });
   const broker = await EmbeddedBroker.start({ host: "127.0.0.1", port, log: log.child("broker") });
-  const bus = new LocalBus(broker.aedes);
+  const bus = new LocalBus(broker.core);
   const ctx = { config, log, bus, clock: Date.now, broker };
   const extra: Component[] = [];
   for (const make of others) {

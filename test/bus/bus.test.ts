@@ -149,26 +149,28 @@ function busSuite(name: string, setup: () => Promise<Setup>) {
 
 busSuite("LocalBus on the embedded broker (in-process fast path)", async () => {
   const broker = await EmbeddedBroker.start({ host: "127.0.0.1", port: await freePort(), log });
-  const a = new LocalBus(broker.aedes);
-  const b = new LocalBus(broker.aedes);
+  const a = new LocalBus(broker.core);
+  const b = new LocalBus(broker.core);
   return { a, b, close: () => broker.stop() };
 });
 
-busSuite("MqttBus (MQTT 3.1.1) on the embedded broker", async () => {
-  const broker = await EmbeddedBroker.start({ host: "127.0.0.1", port: await freePort(), log });
-  const opts = { host: "127.0.0.1", port: broker.port, protocolVersion: 4 as const, log };
-  const a = await MqttBus.connect({ ...opts, clientId: "suite-a" });
-  const b = await MqttBus.connect({ ...opts, clientId: "suite-b" });
-  return {
-    a,
-    b,
-    close: async () => {
-      await a.close();
-      await b.close();
-      await broker.stop();
-    },
-  };
-});
+for (const version of [4, 5] as const) {
+  busSuite(`MqttBus (MQTT ${version === 4 ? "3.1.1" : "5"}) on the embedded broker`, async () => {
+    const broker = await EmbeddedBroker.start({ host: "127.0.0.1", port: await freePort(), log });
+    const opts = { host: "127.0.0.1", port: broker.port, protocolVersion: version, log };
+    const a = await MqttBus.connect({ ...opts, clientId: "suite-a" });
+    const b = await MqttBus.connect({ ...opts, clientId: "suite-b" });
+    return {
+      a,
+      b,
+      close: async () => {
+        await a.close();
+        await b.close();
+        await broker.stop();
+      },
+    };
+  });
+}
 
 busSuite("MqttBus (MQTT 5) on mosquitto", async () => {
   const mosq: Mosquitto = await startMosquitto();
@@ -195,7 +197,7 @@ async function withEmbeddedBroker(
   try {
     const remote = (clientId: string) =>
       MqttBus.connect({ host: "127.0.0.1", port: broker.port, protocolVersion: 4, log, clientId });
-    await body({ local: new LocalBus(broker.aedes), remote });
+    await body({ local: new LocalBus(broker.core), remote });
   } finally {
     await broker.stop();
   }
@@ -265,7 +267,7 @@ describe("LocalBus handler errors", () => {
     const broker = await EmbeddedBroker.create({ host: "127.0.0.1", port: 0, log });
     try {
       const failed: string[] = [];
-      const bus = new LocalBus(broker.aedes, (_e, topic) => failed.push(topic));
+      const bus = new LocalBus(broker.core, (_e, topic) => failed.push(topic));
       await bus.publish("t/1", "bad", { retain: true, qos: 1 });
       await bus.publish("t/2", "good", { retain: true, qos: 1 });
       const got: string[] = [];

@@ -75,7 +75,7 @@ describe("serial driver end to end under Bun (termios transport)", {
 /** A serial component on an in-process bus, with an observer collecting everything under te/. */
 async function harness(dir: string, overrides: Record<string, string> = {}) {
   const broker = await EmbeddedBroker.start({ host: "127.0.0.1", port: 0, log });
-  const bus = new LocalBus(broker.aedes);
+  const bus = new LocalBus(broker.core);
   const seen: BusMessage[] = [];
   await bus.subscribe("te/#", (m) => seen.push(m));
   const config = loadConfig(dir, {

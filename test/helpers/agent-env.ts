@@ -53,7 +53,7 @@ export async function agentEnv(
   if (kind === "embedded") {
     broker = await EmbeddedBroker.start({ host: "127.0.0.1", port: 0, log });
     brokerPort = broker.port;
-    bus = new LocalBus(broker.aedes);
+    bus = new LocalBus(broker.core);
   } else {
     mosq = await startMosquitto();
     brokerPort = mosq.port;

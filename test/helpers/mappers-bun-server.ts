@@ -13,7 +13,7 @@ import { createC8yMapperComponent } from "../../src/mappers/c8y/component.ts";
 
 const log = createLogger({ level: "error" });
 const broker = await EmbeddedBroker.start({ host: "127.0.0.1", port: 0, log });
-const bus = new LocalBus(broker.aedes, (e) => log.error("handler failed", { error: e }));
+const bus = new LocalBus(broker.core, (e) => log.error("handler failed", { error: e }));
 const config = loadConfig(mkdtempSync(join(tmpdir(), "ledge-bun-")), {}).with({ "device.id": "test-device" });
 const mapper = createC8yMapperComponent({ config, log, bus, clock: Date.now });
 await mapper.start();

@@ -50,7 +50,7 @@ export async function startHarness(
   let port: number;
   if (kind === "embedded") {
     broker = await EmbeddedBroker.start({ host: "127.0.0.1", port: await freePort(), log });
-    bus = new LocalBus(broker.aedes);
+    bus = new LocalBus(broker.core);
     port = broker.port;
   } else {
     mosquitto = await startMosquitto();

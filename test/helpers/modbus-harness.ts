@@ -57,7 +57,7 @@ export async function startHarness(
   writeFileSync(join(dir, "ledge.toml"), `${extraConfig}\n`);
   const log = createLogger({ level: process.env.LEDGE_TEST_LOG ? "debug" : "error" });
   const broker = await EmbeddedBroker.start({ host: "127.0.0.1", port: await freePort(), log });
-  const bus = new LocalBus(broker.aedes);
+  const bus = new LocalBus(broker.core);
   const seen: Seen[] = [];
   const sub = await bus.subscribe("te/#", (m: BusMessage) => {
     seen.push({ topic: m.topic, payload: m.payload.toString("utf8"), retain: m.retain, at: Date.now() });

@@ -17,7 +17,7 @@ describe("mapper wiring", () => {
     const log = createLogger({ level: "error" });
     const dir = mkdtempSync(join(tmpdir(), "ledge-wiring-"));
     const broker = await EmbeddedBroker.create({ host: "127.0.0.1", port: 0, log });
-    const bus = new LocalBus(broker.aedes);
+    const bus = new LocalBus(broker.core);
     try {
       await bus.publish("te/device/main///m/env", '{"temp":21.5}', { retain: true, qos: 1 });
       const frames: BusMessage[] = [];

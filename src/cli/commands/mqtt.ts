@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import type { ClientEvents, MqttClient } from "../../bus/client/client.ts";
 import { filterError, topicError } from "../../bus/topic-filter.ts";
 import type { Config } from "../../config/store.ts";
 import { configOf, positiveNumber, UsageError } from "../context.ts";
@@ -9,29 +10,30 @@ function parseQos(text: string): 0 | 1 | 2 {
   return Number(text) as 0 | 1 | 2;
 }
 
-async function connect(config: Config) {
-  // mqtt.js (with ws, socks, ...) is loaded only by the commands that talk MQTT.
-  const { default: mqtt } = await import("mqtt");
+/** ledge's own client, one connection, no reconnect: a CLI command reports a lost broker and ends. */
+async function connect(config: Config, events: ClientEvents = {}): Promise<MqttClient> {
+  const { MqttClient } = await import("../../bus/client/client.ts");
   const host = config.get("mqtt.client.host");
   const port = config.get("mqtt.client.port");
-  const client = mqtt.connect({
-    host,
-    port,
-    username: config.get("mqtt.client.username") || undefined,
-    password: config.get("mqtt.client.password") || undefined,
-    clientId: `ledge-cli-${process.pid}`,
-    reconnectPeriod: 0,
-    connectTimeout: 5000,
-  });
-  await new Promise<void>((resolve, reject) => {
-    client.once("connect", () => resolve());
-    client.once("error", (e) =>
-      reject(new UsageError(`cannot connect to the MQTT broker at ${host}:${port}: ${e.message}`)),
-    );
-    client.once("close", () =>
-      reject(new UsageError(`cannot connect to the MQTT broker at ${host}:${port}`)),
-    );
-  });
+  const client = new MqttClient(
+    {
+      host,
+      port,
+      username: config.get("mqtt.client.username") || undefined,
+      password: config.get("mqtt.client.password") || undefined,
+      clientId: `ledge-cli-${process.pid}`,
+      protocolVersion: 5,
+      reconnect: false,
+      connectTimeoutMs: 5000,
+      ackTimeoutMs: 10_000,
+    },
+    events,
+  );
+  try {
+    await client.start();
+  } catch (e) {
+    throw new UsageError(`cannot connect to the MQTT broker at ${host}:${port}: ${(e as Error).message}`);
+  }
   return client;
 }
 
@@ -53,9 +55,9 @@ export function registerMqtt(program: Command): void {
         if (err) throw new UsageError(`cannot publish: ${err}`);
         const client = await connect(configOf(cmd));
         try {
-          await client.publishAsync(topic, payload, { qos: opts.qos, retain: opts.retain });
+          await client.publish(topic, Buffer.from(payload), { qos: opts.qos, retain: opts.retain });
         } finally {
-          await client.endAsync();
+          await client.end();
         }
       },
     );
@@ -78,39 +80,52 @@ export function registerMqtt(program: Command): void {
           const err = filterError(t);
           if (err) throw new UsageError(`cannot subscribe: ${err}`);
         }
-        const client = await connect(configOf(cmd));
         let seen = 0;
         let finished = false;
-        await new Promise<void>((resolve) => {
-          const done = () => {
+        let done = () => {};
+        const over = new Promise<void>((resolve) => {
+          done = () => {
             finished = true;
             resolve();
           };
-          client.on("message", (topic, payload) => {
-            process.stdout.write(
-              opts.topic ? `[${topic}] ${payload.toString()}\n` : `${payload.toString()}\n`,
-            );
+        });
+        const client = await connect(configOf(cmd), {
+          onMessage: (p) => {
+            if (finished) return;
+            const text = Buffer.from(p.payload).toString();
+            process.stdout.write(opts.topic ? `[${p.topic}] ${text}\n` : `${text}\n`);
             if (opts.count !== undefined && ++seen >= opts.count) done();
-          });
-          if (opts.duration !== undefined) setTimeout(done, opts.duration * 1000).unref();
-          process.once("SIGINT", done);
-          process.once("SIGTERM", done);
-          // reconnectPeriod is 0: without this a lost broker ends the process with status 0, as if done
-          client.once("close", () => {
+          },
+          // no reconnect: without this a lost broker would end the process with status 0, as if done
+          onOffline: () => {
             if (finished) return;
             process.stderr.write("ledge: lost the connection to the MQTT broker\n");
             process.exitCode = 1;
             done();
-          });
-          client.subscribe(topics, { qos: opts.qos }, (e) => {
-            if (e) {
-              process.stderr.write(`ledge: subscribe failed: ${e.message}\n`);
-              process.exitCode = 1;
-              done();
-            }
-          });
+          },
         });
-        await client.endAsync();
+        if (opts.duration !== undefined) setTimeout(done, opts.duration * 1000).unref();
+        process.once("SIGINT", done);
+        process.once("SIGTERM", done);
+        client.subscribe(topics.map((filter) => ({ filter, qos: opts.qos }))).then(
+          (codes) => {
+            const refused = codes.findIndex((c) => c >= 0x80);
+            if (refused < 0) return;
+            process.stderr.write(
+              `ledge: subscribe to '${topics[refused]}' refused (code 0x${codes[refused]?.toString(16)})\n`,
+            );
+            process.exitCode = 1;
+            done();
+          },
+          (e: Error) => {
+            if (finished) return;
+            process.stderr.write(`ledge: subscribe failed: ${e.message}\n`);
+            process.exitCode = 1;
+            done();
+          },
+        );
+        await over;
+        await client.end();
       },
     );
 }

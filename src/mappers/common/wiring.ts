@@ -37,7 +37,6 @@ export class MapperComponent implements Component {
   private running = false;
   private timer?: NodeJS.Timeout;
   private timerAt = Number.POSITIVE_INFINITY;
-  private pending?: Promise<void>;
   private readonly onError: (e: unknown) => void;
 
   constructor(
@@ -64,7 +63,6 @@ export class MapperComponent implements Component {
     clearTimeout(this.timer);
     this.timer = undefined;
     this.timerAt = Number.POSITIVE_INFINITY;
-    await this.pending;
     const rest = this.translator.flush?.() ?? [];
     await Promise.all(rest.map((m) => this.publish(m, 1)));
   }
@@ -87,22 +85,9 @@ export class MapperComponent implements Component {
     if (this.translator.nextDeadline) this.arm();
   }
 
-  /**
-   * Telemetry goes straight out. After a retained message, what follows waits until it has been
-   * delivered: aedes stamps a packet's order when it is created but emits a retained one only once
-   * stored, and a client that already got a later packet drops the earlier one as a duplicate.
-   */
+  /** Publishes in order: the bus keeps one client's messages in publish order. */
   private send(out: OutMessage[], qos: 0 | 1 | 2): void {
-    if (this.pending === undefined && !out.some((m) => m.retain)) {
-      for (const m of out) this.publish(m, qos).catch(this.onError);
-      return;
-    }
-    let p = this.pending ?? Promise.resolve();
-    for (const m of out) p = p.then(() => this.publish(m, qos)).catch(this.onError);
-    this.pending = p;
-    void p.then(() => {
-      if (this.pending === p) this.pending = undefined;
-    });
+    for (const m of out) this.publish(m, qos).catch(this.onError);
   }
 
   /** One timer at the translator's next deadline; the translator itself stays clock-free. */
