@@ -146,10 +146,10 @@ describe("custom operations through the c8y mapper", () => {
     // The documented c8y_Command example, unchanged but for where its script lives.
     writeFileSync(
       join(dir, "c8y_Command"),
-      readFileSync(join(EXAMPLES, "c8y/c8y_Command"), "utf8").replace(
-        "/etc/ledge/operations/command",
-        join(EXAMPLES, "command"),
-      ),
+      readFileSync(join(EXAMPLES, "c8y/c8y_Command"), "utf8")
+        .replace("/etc/ledge/operations/command", join(EXAMPLES, "command"))
+        // 1 s instead of the example's 10, to keep the test fast
+        .replace("timeout = 10", "timeout = 1"),
     );
     writeFileSync(
       join(dir, "c8y_Sleep"),
@@ -197,6 +197,14 @@ describe("custom operations through the c8y mapper", () => {
     const from = h.seen.length;
     await h.publish("c8y/s/ds", "511,test-device,echo denied >&2; exit 3");
     await h.expect("c8y/s/us", "502,c8y_Command,denied", from);
+  });
+
+  it("c8y_Command past its timeout: the shell is stopped and the operation fails", async () => {
+    const from = h.seen.length;
+    const t0 = Date.now();
+    await h.publish("c8y/s/ds", "511,test-device,sleep 30");
+    await h.expect("c8y/s/us", "502,c8y_Command,operation c8y_Command timed out after 1 s", from);
+    assert.ok(Date.now() - t0 < 8000);
   });
 
   it("a command past its timeout is stopped and the operation fails", async () => {
