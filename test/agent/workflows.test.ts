@@ -521,3 +521,99 @@ on_success = "successful"
     }
   });
 });
+
+describe("thin-edge's shipped config_update workflow (docs extend/config-management.md)", () => {
+  it("download → prepare → set → evaluate-agent-restart → verify → successful, the file replaced", async () => {
+    const env = await agentEnv("embedded");
+    try {
+      const target = join(env.dir, "app.conf");
+      writeFileSync(target, "old\n");
+      writeFileSync(join(env.dir, "agent.toml"), `[[config]]\ntype = "app"\npath = "${target}"\n`);
+      writeFileSync(join(env.dir, "new.conf"), "new\n");
+      mkdirSync(join(env.dir, "operations"));
+      writeFileSync(
+        join(env.dir, "operations", "config_update.toml"),
+        `operation = "config_update"
+on_error = "failed"
+
+[init]
+action = "proceed"
+on_success = "executing"
+
+[executing]
+action = "proceed"
+on_success = "download"
+
+[download]
+action = "download"
+on_success = "prepare"
+
+[prepare]
+action = "builtin:config_update:prepare"
+input.setFrom = "\${.payload.downloadedPath}"
+on_success = "set"
+
+[set]
+action = "builtin:config_update:set"
+input.setFrom = "\${.payload.downloadedPath}"
+on_success = "evaluate-agent-restart"
+on_error = "rollback"
+
+[evaluate-agent-restart]
+script = "test \${.payload.restartAgent} = true"
+on_exit.0 = "restart-agent"
+on_exit.1 = "verify"
+
+[restart-agent]
+action = "restart-agent"
+on_exec = "await-agent-restart"
+
+[await-agent-restart]
+action = "await-agent-restart"
+timeout_second = 90
+on_timeout = "rollback"
+on_success = "verify"
+
+[verify]
+action = "builtin:config_update:verify"
+on_success = "successful"
+on_error = "rollback"
+
+[rollback]
+action = "builtin:config_update:rollback"
+on_success = "failed"
+
+[successful]
+action = "cleanup"
+
+[failed]
+action = "cleanup"
+`,
+      );
+      const seen: string[] = [];
+      env.client.on("message", (t, p) => {
+        if (t.endsWith("/cmd/config_update/u1") && p.length) seen.push(JSON.parse(p.toString()).status);
+      });
+      await env.startAgent();
+      await env.command("config_update", "u1", {
+        status: "init",
+        type: "app",
+        remoteUrl: join(env.dir, "new.conf"),
+      });
+      await env.waitStatus("config_update", "u1", "successful");
+      assert.deepEqual(seen, [
+        "init",
+        "executing",
+        "download",
+        "prepare",
+        "set",
+        "evaluate-agent-restart",
+        "verify",
+        "successful",
+      ]);
+      assert.equal(readFileSync(target, "utf8"), "new\n");
+    } finally {
+      await env.close();
+    }
+  });
+});

@@ -27,13 +27,18 @@ export class BuiltinRunner {
   }
 
   /** Runs `op`'s implementation for this command once the operation's earlier commands are done. */
-  run(rec: CommandRecord, op: string, signal: AbortSignal): Promise<BuiltinResult> {
+  run(
+    rec: CommandRecord,
+    op: string,
+    signal: AbortSignal,
+    payload: Record<string, unknown> = rec.payload,
+  ): Promise<BuiltinResult> {
     const impl = this.ops.get(op);
     if (!impl) return Promise.resolve({ ok: false, error: `'${op}' has no built-in implementation` });
     // A phase persisted by an earlier run means the implementation was interrupted mid-way.
     const interrupted = rec.phase !== undefined;
     const prev = this.queues.get(op) ?? Promise.resolve();
-    const result = prev.then(() => this.exec(rec, impl, signal, interrupted));
+    const result = prev.then(() => this.exec(rec, impl, signal, interrupted, payload));
     const tail = result.then(
       () => {},
       () => {},
@@ -50,6 +55,7 @@ export class BuiltinRunner {
     op: Operation,
     signal: AbortSignal,
     interrupted: boolean,
+    payload: Record<string, unknown>,
   ): Promise<BuiltinResult> {
     if (interrupted) {
       const phase = rec.phase === RUNNING ? undefined : rec.phase;
@@ -77,7 +83,7 @@ export class BuiltinRunner {
     this.persist(rec);
     try {
       if (controller.signal.aborted) throw controller.signal.reason;
-      const extra = await op.run(rec.payload, {
+      const extra = await op.run(payload, {
         signal: controller.signal,
         log: this.log.child(op.op),
         setPhase: (phase) => {

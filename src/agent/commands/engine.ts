@@ -78,7 +78,7 @@ export class CommandEngine {
       clock: opts.clock,
       transition: (rec, u) => this.transition(rec, u),
       persist: (rec) => this.persist(rec),
-      runBuiltin: (rec, op, signal) => this.builtins.run(rec, op, signal),
+      runBuiltin: (rec, op, signal, payload) => this.builtins.run(rec, op, signal, payload),
       awaitSub: (topic, deadline, signal) => this.awaitSub(topic, deadline, signal),
       subTopic: (rec, op) => {
         const topic = `${this.prefix}/${op}/${rec.id}-${op}-${opts.clock()}-${++this.subSeq}`;

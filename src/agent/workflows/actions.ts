@@ -34,7 +34,12 @@ export interface ActionHost {
   transition(rec: CommandRecord, u: Update): Promise<void>;
   persist(rec: CommandRecord): void;
   /** Runs a built-in operation's implementation for this command (queued per operation). */
-  runBuiltin(rec: CommandRecord, op: string, signal: AbortSignal): Promise<BuiltinResult>;
+  runBuiltin(
+    rec: CommandRecord,
+    op: string,
+    signal: AbortSignal,
+    payload?: Record<string, unknown>,
+  ): Promise<BuiltinResult>;
   /** Resolves with the sub-command's final message, or undefined at the deadline. */
   awaitSub(
     topic: string,
@@ -152,6 +157,17 @@ export async function runAction(
       } catch (e) {
         return next(resultOutcome("download", h, { ok: false, error: (e as Error).message }));
       }
+    }
+    case "builtin-step": {
+      // ledge's config_update is one step: `set` applies the file the workflow downloaded
+      // (`input.setFrom`); prepare, verify and rollback have nothing left to do (the
+      // replacement is atomic, a failed one leaves the old file).
+      if (a.step !== "set")
+        return next(resultOutcome(`builtin:${a.op}:${a.step}`, h, { ok: true, value: {} }));
+      const input = expandValue(a.input, msg);
+      const from = isObj(input) && typeof input.setFrom === "string" ? input.setFrom : undefined;
+      const payload = from ? { ...rec.payload, tedgeUrl: from } : rec.payload;
+      return next(resultOutcome(`builtin:${a.op}:set`, h, await host.runBuiltin(rec, a.op, signal, payload)));
     }
     case "publish": {
       const topic = expand(a.topic, msg);

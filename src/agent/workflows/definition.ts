@@ -37,6 +37,8 @@ export type Action =
   | { kind: "restart-agent" }
   | { kind: "iterate"; over: string }
   | { kind: "download"; input: Record<string, unknown> }
+  /** `builtin:config_update:<step>` of thin-edge's shipped config_update workflow. */
+  | { kind: "builtin-step"; op: string; step: string; input?: unknown }
   /** Built-in workflows only: a retained publication (thin-edge's shipped files run `tedge mqtt pub`). */
   | { kind: "publish"; topic: string; payload: unknown };
 
@@ -218,12 +220,18 @@ function action(t: Obj, state: string, operation: string): Action {
         case "restart":
           return { kind: "operation", operation: "restart", inline: true };
         default:
-          if (a.startsWith("builtin:"))
-            throw new Invalid(
-              `builtin step '${a}' is not supported by ledge (its config_update is one builtin operation: use operation = "builtin:config_update")`,
-              state,
-              "action",
-            );
+          if (a.startsWith("builtin:")) {
+            const [, op, step] = a.split(":");
+            if (op !== "config_update" || !["prepare", "set", "verify", "rollback"].includes(step ?? ""))
+              throw new Invalid(
+                `builtin step '${a}' is not supported by ledge (only builtin:config_update:prepare|set|verify|rollback)`,
+                state,
+                "action",
+              );
+            if (op !== operation)
+              throw new Invalid(`'${a}' can only be used by the workflow of '${op}'`, state, "action");
+            return { kind: "builtin-step", op, step: step!, input: t.input };
+          }
           throw new Invalid(`unknown action '${a}'`, state, "action");
       }
     }
