@@ -14,6 +14,7 @@ const BENCHES = [
   "c8y.ts",
   "agent.ts",
   "modbus.ts",
+  "recorder.ts",
   "serial.ts",
   "batch.ts",
   "bridge.ts",

@@ -6,7 +6,14 @@ import type { ComponentFactory } from "../component/component.ts";
  */
 export const COMPONENTS = {
   api: async () => (await import("../api/api-component.ts")).createApiComponent,
-  agent: async () => (await import("../agent/agent-component.ts")).createAgentComponent,
+  agent: async () => {
+    const [{ createAgentComponent }, { driverFileHooks }] = await Promise.all([
+      import("../agent/agent-component.ts"),
+      import("../drivers/file-hooks.ts"),
+    ]);
+    // the drivers' files (modbus.toml, serial.toml, the flight recorder) served by the agent
+    return (ctx) => createAgentComponent(ctx, driverFileHooks(ctx.config));
+  },
   modbus: async () => (await import("../drivers/modbus/component.ts")).createModbusComponent,
   serial: async () => (await import("../drivers/serial/component.ts")).createSerialComponent,
   "c8y-mapper": async () => (await import("../mappers/c8y/component.ts")).createC8yMapperComponent,

@@ -13,6 +13,7 @@ import { freePort } from "./ports.ts";
  */
 export interface RemoteAccessStandIn {
   endpoint: string;
+  /** The device's current JWT; change it to revoke the one the device holds. */
   token: string;
   /** Every upgrade request seen, and why it was refused (if it was). */
   requests: { url: string; authorization?: string; protocol?: string; refused?: string }[];
@@ -102,7 +103,7 @@ export async function startRemoteAccessStandIn(
         cb(false, code, why);
       };
       if (req.method !== "GET" || !m) return refuse(404, "not the device endpoint");
-      if (req.headers.authorization !== `Bearer ${token}`)
+      if (req.headers.authorization !== `Bearer ${self.token}`)
         return refuse(401, "not authenticated as the device");
       if (
         rec.protocol

@@ -24,7 +24,7 @@ const steps = [
   {
     operation: "firmware_update",
     "@skip": false,
-    payload: { name: "core", version: "3", url: "http://x/fw" },
+    payload: { name: "core", version: "3", remoteUrl: "http://x/fw" },
   },
   {
     operation: "software_update",
@@ -49,15 +49,21 @@ const steps = [
 ];
 
 describe("c8y_DeviceProfile → device_profile", () => {
+  const announced = () => {
+    const m = c8yMapper();
+    m.translate(msg("te/device/main///cmd/device_profile", {}, true));
+    return m;
+  };
   it("firmware, then one software step, then configuration", () => {
-    const out = pairs(c8yMapper().translate(msg(OPS, operation)));
+    const out = pairs(announced().translate(msg(OPS, operation)));
     assert.equal(out.length, 1);
     assert.equal(out[0]![0], CMD);
     assert.deepEqual(JSON.parse(out[0]![1]), { status: "init", name: "prod", operations: steps });
   });
   it("without profileName the operation is refused", () => {
-    const out = pairs(c8yMapper().translate(msg(OPS, { ...operation, profileName: undefined })));
-    assert.match(out[0]![1], /profileName/);
+    const out = pairs(announced().translate(msg(OPS, { ...operation, profileName: undefined })));
+    assert.deepEqual(out[0], ["c8y/s/us", "504,77"]);
+    assert.match(out[1]![1], /^505,77,.*profileName/);
   });
   it("a custom te/ capability is announced under its own name (thin-edge announces custom operations)", () =>
     assert.deepEqual(pairs(c8yMapper().translate(msg("te/device/main///cmd/custom_op", {}, true))), [

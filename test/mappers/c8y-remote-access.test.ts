@@ -150,20 +150,23 @@ describe("remote access through the c8y mapper", () => {
     assert.ok(!cloud.requests.some((q) => q.url.endsWith("/k9")), "no WebSocket was opened");
   });
 
-  it("a refused WebSocket (wrong credentials) fails the operation", async () => {
+  it("a revoked JWT: the WebSocket is refused (502), the next request fetches a new token and connects", async () => {
     const from = h.seen.length;
-    const good = cloud.token;
-    cloud.token = "stale";
-    try {
-      const s = await cloud.session("127.0.0.1", sshd.port);
-      const user = (await import("node:net")).connect(s.userPort, "127.0.0.1");
-      const r = await waitFor("502", () =>
-        h.seen.slice(from).find((m) => m.payload.startsWith("502,c8y_RemoteAccessConnect")),
-      );
-      assert.match(r.payload, /HTTP 401/);
-      user.destroy();
-    } finally {
-      cloud.token = good;
-    }
+    cloud.token = randomBytes(24).toString("base64url");
+    const first = await cloud.session("127.0.0.1", byePort);
+    const user = (await import("node:net")).connect(first.userPort, "127.0.0.1");
+    const r = await waitFor("502", () =>
+      h.seen.slice(from).find((m) => m.payload.startsWith("502,c8y_RemoteAccessConnect")),
+    );
+    assert.match(r.payload, /HTTP 401/);
+    user.destroy();
+    const again = await cloud.session("127.0.0.1", byePort);
+    const sock = (await import("node:net")).connect(again.userPort, "127.0.0.1");
+    let text = "";
+    sock.on("data", (d) => {
+      text += d;
+    });
+    await new Promise((res) => sock.once("close", res));
+    assert.equal(text, "bye\n");
   });
 });

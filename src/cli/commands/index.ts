@@ -7,6 +7,7 @@ import { registerConfig } from "./config.ts";
 import { registerConnect } from "./connect.ts";
 import { registerDiag } from "./diag.ts";
 import { registerInit } from "./init.ts";
+import { registerModbus } from "./modbus.ts";
 import { registerMqtt } from "./mqtt.ts";
 import { registerOperations } from "./operations.ts";
 import { registerRun } from "./run.ts";
@@ -24,6 +25,7 @@ export function registerCommands(program: Command): void {
   registerBatch(program);
   registerSerial(program);
   registerOperations(program);
+  registerModbus(program);
   registerDiag(program);
   registerCompletions(program);
 }

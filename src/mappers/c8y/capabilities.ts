@@ -1,7 +1,10 @@
 /**
  * Command capabilities (retained `te/<id>/cmd/<op>`) → the entity's supported operations:
- * `114,<c8y op>,...` (the full list each time), `118,<log types>`, `119,<config types>`.
+ * `114,<c8y op>,...` (the full list, sorted, each time it changes), `118,<log types>`,
+ * `119,<config types>` (the latest announced list) and, from `software_list`'s types, the
+ * `c8y_SupportedSoftwareTypes` inventory fragment — as thin-edge's mapper sends them.
  */
+import { inventoryUpdateTopic } from "../../api/clouds/c8y.ts";
 import { parseJson } from "../../api/payloads.ts";
 import type { Entity } from "../common/entities.ts";
 import type { MapperContext, OutMessage, Result } from "../common/types.ts";
@@ -26,8 +29,24 @@ export function c8yOperationName(op: string): string {
   return C8Y_OPERATION[op] ?? (NOT_IN_C8Y.has(op) ? "" : op);
 }
 
-/** Per entity: operation → the `types` its capability message lists. */
-export type CapabilityState = Map<string, Map<string, string[]>>;
+/**
+ * The main device's operation files (`operations/c8y/<name>`, listed in its 114 too) and the te/
+ * operations that template files announce under their Cumulocity name instead of their own.
+ */
+export interface OperationFileNames {
+  files: string[];
+  linked: string[];
+}
+
+const NO_FILES: OperationFileNames = { files: [], linked: [] };
+
+/** Per entity: operation → the `types` its capability message lists, and the latest config list. */
+export interface EntityCapabilities {
+  ops: Map<string, string[]>;
+  /** The types of the latest config_snapshot/config_update announcement (119 is the latest list). */
+  configTypes?: string[];
+}
+export type CapabilityState = Map<string, EntityCapabilities>;
 
 function typesOf(json: unknown): Result<string[]> {
   if (json === null || typeof json !== "object" || Array.isArray(json))
@@ -39,31 +58,18 @@ function typesOf(json: unknown): Result<string[]> {
   return { ok: true, value: t };
 }
 
-function supportedList(
-  ops: Map<string, string[]>,
-  entity: Entity,
-  ctx: MapperContext,
-  files: string[],
-  linked: string[] = [],
-): string[] {
-  const own = [...ops.keys()].filter((o) => !linked.includes(o)).map(c8yOperationName);
-  return union([own, entity.externalId === ctx.mainId ? files : []]).filter(Boolean);
+const same = (a: readonly string[] | undefined, b: readonly string[] | undefined) =>
+  a === b || (!!a && !!b && a.length === b.length && a.every((x, i) => x === b[i]));
+
+const isConfig = (op: string) => op === "config_snapshot" || op === "config_update";
+
+/** The sorted Cumulocity operations of one entity (thin-edge sorts the 114 list). */
+function supported(ops: Map<string, string[]>, names: OperationFileNames = NO_FILES): string[] {
+  const own = [...ops.keys()].filter((o) => !names.linked.includes(o)).map(c8yOperationName);
+  return [...new Set([...own, ...names.files].filter(Boolean))].sort();
 }
 
-/** The full `114` of an entity, re-sent when the operation files change. */
-export function supportedOperations(
-  state: CapabilityState,
-  entity: Entity,
-  ctx: MapperContext,
-  files: string[],
-  linked: string[] = [],
-): OutMessage {
-  const list = supportedList(state.get(entity.topicId) ?? new Map(), entity, ctx, files, linked);
-  return { topic: smartRestTopic(entity.externalId, ctx.mainId), payload: record(114, ...list), qos: 1 };
-}
-
-const union = (lists: (string[] | undefined)[]): string[] => [...new Set(lists.flatMap((l) => l ?? []))];
-const same = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+const hasConfig = (ops: Map<string, string[]>) => ops.has("config_snapshot") || ops.has("config_update");
 
 /**
  * Applies one capability message (empty payload: capability withdrawn) to `state` and returns
@@ -75,38 +81,73 @@ export function capabilityToC8y(
   op: string,
   payload: Buffer,
   ctx: MapperContext,
-  /** The main device's operation files (`operations/c8y/<name>`), listed in its 114 too. */
-  files: string[] = [],
-  /** te/ operations a template file announces under its Cumulocity name instead of their own. */
-  linked: string[] = [],
+  names: OperationFileNames = NO_FILES,
 ): Result<OutMessage[]> {
-  const ops = state.get(entity.topicId) ?? new Map<string, string[]>();
-  state.set(entity.topicId, ops);
+  const caps = state.get(entity.topicId) ?? { ops: new Map<string, string[]>() };
+  state.set(entity.topicId, caps);
+  const { ops } = caps;
   const before = new Map(ops);
-  if (payload.length === 0) ops.delete(op);
-  else {
+  const beforeConfig = caps.configTypes;
+  if (payload.length === 0) {
+    ops.delete(op);
+    if (isConfig(op) && !hasConfig(ops)) caps.configTypes = undefined;
+  } else {
     const j = parseJson(payload);
     if (!j.ok) return j;
     const types = typesOf(j.value);
     if (!types.ok) return types;
     ops.set(op, types.value);
+    if (isConfig(op)) caps.configTypes = types.value;
   }
   const topic = smartRestTopic(entity.externalId, ctx.mainId);
   const out: OutMessage[] = [];
-  const supported = (m: Map<string, string[]>) => supportedList(m, entity, ctx, files, linked);
-  const now = supported(ops);
-  if (!same(supported(before), now)) out.push({ topic, payload: record(114, ...now), qos: 1 });
-  if (op === "log_upload") {
-    const t = ops.get(op) ?? [];
-    if (!same(before.get(op) ?? [], t) || before.has(op) !== ops.has(op))
-      out.push({ topic, payload: record(118, ...t), qos: 1 });
-  }
-  if (op === "config_snapshot" || op === "config_update") {
-    const cfg = (m: Map<string, string[]>) => union([m.get("config_snapshot"), m.get("config_update")]);
-    const t = cfg(ops);
-    const hasCfg = (m: Map<string, string[]>) => m.has("config_snapshot") || m.has("config_update");
-    if (!same(cfg(before), t) || hasCfg(before) !== hasCfg(ops))
-      out.push({ topic, payload: record(119, ...t), qos: 1 });
-  }
+  const now = supported(ops, names);
+  if (!same(supported(before, names), now)) out.push({ topic, payload: record(114, ...now), qos: 1 });
+  if (op === "log_upload" && (!same(before.get(op), ops.get(op)) || before.has(op) !== ops.has(op)))
+    out.push({ topic, payload: record(118, ...(ops.get(op) ?? [])), qos: 1 });
+  if (isConfig(op) && !same(beforeConfig, caps.configTypes))
+    out.push({ topic, payload: record(119, ...(caps.configTypes ?? [])), qos: 1 });
+  const sw = ops.get("software_list");
+  if (op === "software_list" && sw?.length && !same(before.get(op), sw)) out.push(softwareTypes(entity, sw));
   return { ok: true, value: out };
+}
+
+function softwareTypes(entity: Entity, types: string[]): OutMessage {
+  return {
+    topic: inventoryUpdateTopic(entity.externalId),
+    payload: JSON.stringify({ c8y_SupportedSoftwareTypes: types }),
+    qos: 1,
+  };
+}
+
+/** Everything the entity's capabilities told Cumulocity, again: after the bridge (re)connects. */
+export function announceCapabilities(
+  caps: EntityCapabilities,
+  entity: Entity,
+  ctx: MapperContext,
+  names: OperationFileNames = NO_FILES,
+): OutMessage[] {
+  const topic = smartRestTopic(entity.externalId, ctx.mainId);
+  const out: OutMessage[] = [{ topic, payload: record(114, ...supported(caps.ops, names)), qos: 1 }];
+  const logs = caps.ops.get("log_upload");
+  if (logs) out.push({ topic, payload: record(118, ...logs), qos: 1 });
+  if (caps.configTypes) out.push({ topic, payload: record(119, ...caps.configTypes), qos: 1 });
+  const sw = caps.ops.get("software_list");
+  if (sw?.length) out.push(softwareTypes(entity, sw));
+  return out;
+}
+
+/** The full `114` of an entity, re-sent when the operation files change. */
+export function supportedOperations(
+  state: CapabilityState,
+  entity: Entity,
+  ctx: MapperContext,
+  names: OperationFileNames,
+): OutMessage {
+  const ops = state.get(entity.topicId)?.ops ?? new Map<string, string[]>();
+  return {
+    topic: smartRestTopic(entity.externalId, ctx.mainId),
+    payload: record(114, ...supported(ops, names)),
+    qos: 1,
+  };
 }

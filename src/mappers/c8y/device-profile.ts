@@ -5,28 +5,34 @@
  * before software); the mapper answers each status as
  * thin-edge's does: `121,false` while it runs, the applied parts and `121,true` on success.
  */
+
+import type { CommandRequest } from "../../api/commands.ts";
 import { isObj, type Obj } from "../../foundation/json.ts";
 import type { Entity } from "../common/entities.ts";
 import type { MapperContext, OutMessage, Result } from "../common/types.ts";
+import { type ProxyUrls, proxyUrl } from "./http/proxy-url.ts";
 import { record, smartRestTopic } from "./smartrest.ts";
 
 const text = (v: unknown): string | undefined => (typeof v === "string" && v.trim() ? v : undefined);
 
-function step(operation: string, payload: Obj): Obj {
+type Step = { operation: string; "@skip": boolean; payload: Obj };
+
+function step(operation: string, payload: Obj): Step {
   return { operation, "@skip": false, payload };
 }
 
 /** The te/ `device_profile` payload of a `c8y_DeviceProfile` operation. */
-export function deviceProfileCommand(fragment: unknown, op: Obj): Result<{ op: string; payload: Obj }> {
+export function deviceProfileCommand(fragment: unknown, op: Obj, proxy?: ProxyUrls): Result<CommandRequest> {
+  // Tenant URLs are fetched through the local Cumulocity proxy, as in every other operation.
+  const local = (url: string) => proxyUrl(url, proxy) ?? url;
   const name = text(op.profileName);
   if (!name) return { ok: false, error: "c8y_DeviceProfile needs a 'profileName'" };
   if (!isObj(fragment)) return { ok: false, error: "c8y_DeviceProfile must be an object" };
-  const operations: Obj[] = [];
+  const operations: Step[] = [];
   const fw = fragment.firmware;
   if (isObj(fw) && text(fw.name)) {
-    const p: Obj = { name: fw.name };
-    if (text(fw.version)) p.version = fw.version;
-    if (text(fw.url)) p.url = fw.url;
+    const p: Obj = { name: fw.name, version: text(fw.version) ?? "" };
+    if (text(fw.url)) p.remoteUrl = local(String(fw.url));
     operations.push(step("firmware_update", p));
   }
   const software = Array.isArray(fragment.software) ? fragment.software : [];
@@ -42,7 +48,7 @@ export function deviceProfileCommand(fragment: unknown, op: Obj): Result<{ op: s
       const version = sep >= 0 ? raw.slice(0, sep) : raw;
       if (version) mod.version = version;
       mod.action = m.action === "delete" ? "remove" : (m.action ?? "install");
-      if (text(m.url)) mod.url = m.url;
+      if (text(m.url)) mod.url = local(String(m.url));
       byType.set(type, [...(byType.get(type) ?? []), mod]);
     }
     operations.push(

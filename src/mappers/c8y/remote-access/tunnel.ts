@@ -15,6 +15,8 @@ export interface RemoteAccessOptions {
   allow: string[];
   /** The `Authorization` header value (Bearer JWT or Basic). */
   authorization: () => Promise<string>;
+  /** Cumulocity refused the credentials (401): a cached token is stale. */
+  refused?: () => void;
   log: Logger;
   /** Both ends must be up within this time. */
   connectTimeoutMs?: number;
@@ -61,6 +63,7 @@ export class RemoteAccess {
     } catch (e) {
       ws.terminate();
       sock.destroy();
+      if (/HTTP 401/.test((e as Error).message)) this.opts.refused?.();
       throw new Error(`remote access to ${host}:${port}: ${(e as Error).message}`);
     }
     this.sessions.add(s);
