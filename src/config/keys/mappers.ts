@@ -83,7 +83,7 @@ export const mapperKeys = {
     "localhost:22",
   ]),
   "c8y.remote_access.endpoint": str(
-    "Base URL of Cumulocity's remote access WebSocket; empty: `wss://<c8y.url>`.",
+    "Base URL of Cumulocity's remote access WebSocket; empty: `wss://` and the tenant of c8y.http, else c8y.url.",
     "",
   ),
 } as const;
