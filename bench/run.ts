@@ -19,6 +19,7 @@ const BENCHES = [
   "batch.ts",
   "bridge.ts",
   "console.ts",
+  "flows.ts",
 ];
 
 const only = process.argv.slice(2);

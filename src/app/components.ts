@@ -20,6 +20,7 @@ export const COMPONENTS = {
   "az-mapper": async () => (await import("../mappers/az/component.ts")).createAzMapperComponent,
   "aws-mapper": async () => (await import("../mappers/aws/component.ts")).createAwsMapperComponent,
   "mqtt-mapper": async () => (await import("../mappers/mqtt/component.ts")).createMqttMapperComponent,
+  flows: async () => (await import("../flows/flows-component.ts")).createFlowsComponent,
   bridge: async () => (await import("../bridge/bridge-component.ts")).createBridgeComponent,
 } satisfies Record<string, () => Promise<ComponentFactory>>;
 

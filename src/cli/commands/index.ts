@@ -6,6 +6,7 @@ import { registerCompletions } from "./completions.ts";
 import { registerConfig } from "./config.ts";
 import { registerConnect } from "./connect.ts";
 import { registerDiag } from "./diag.ts";
+import { registerFlows } from "./flows.ts";
 import { registerInit } from "./init.ts";
 import { registerModbus } from "./modbus.ts";
 import { registerMqtt } from "./mqtt.ts";
@@ -26,6 +27,7 @@ export function registerCommands(program: Command): void {
   registerSerial(program);
   registerOperations(program);
   registerModbus(program);
+  registerFlows(program);
   registerDiag(program);
   registerCompletions(program);
 }
