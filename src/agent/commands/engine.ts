@@ -237,7 +237,7 @@ export class CommandEngine {
     this.rescan();
     const c = this.opts.workflows.current(op);
     const rec: CommandRecord = { topic, op, id, status: "init", payload, startedAt: this.opts.clock() };
-    if (!c || !c.ok) {
+    if (!c?.ok) {
       // thin-edge moves a command of an ill-formed workflow through executing to failed.
       const reason = c
         ? `Invalid operation workflow definition ${describeError(c.error)}`

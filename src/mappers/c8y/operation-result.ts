@@ -10,7 +10,6 @@ const TRIMMED = "...<trimmed>";
 
 /** Control characters other than newline and tab do not belong in a SmartREST field. */
 export function sanitise(text: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping them is the point
   return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, "");
 }
 
