@@ -96,12 +96,6 @@ export function isBun(): boolean {
   return typeof process.versions.bun === "string";
 }
 
-/** The implementation that works best on the current runtime. */
-export async function selectNet(): Promise<Net> {
-  if (isBun()) return (await import("./net-bun.ts")).bunNet;
-  return (await import("./net-node.ts")).nodeNet;
-}
-
 export function connectTimeoutError(opts: ConnectOptions, ms: number): Error {
   return Object.assign(new Error(`connect to ${opts.host}:${opts.port} timed out after ${ms} ms`), {
     code: "ETIMEDOUT",
