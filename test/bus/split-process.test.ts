@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
+import { appendFileSync } from "node:fs";
 import { after, describe, it } from "node:test";
 import mqtt from "mqtt";
 import { ledgeSpawn, tempConfig } from "../helpers/cli.ts";
@@ -15,10 +16,11 @@ import { canConnect, waitFor } from "../helpers/ports.ts";
 const HEALTH = "te/device/main/service/ledge-mqtt-mapper/status/health";
 
 function start(dir: string, args: string[]) {
-  const proc = ledgeSpawn(["-c", dir, "run", ...args], { LEDGE_LOG_LEVEL: "warn" });
+  const proc = ledgeSpawn(["-c", dir, "run", ...args], { LEDGE_LOG_LEVEL: process.env.SPLIT_LOG ?? "warn" });
   let out = "";
   proc.stdout?.on("data", (d) => (out += d));
   proc.stderr?.on("data", (d) => (out += d));
+  if (process.env.SPLIT_LOG) proc.on("exit", () => appendFileSync(`/tmp/split-${args[0]}.log`, out));
   return { proc, output: () => out };
 }
 
@@ -97,6 +99,38 @@ describe("split processes: ledge run broker + ledge run mqtt-mapper", () => {
     await producer.endAsync();
     await s.observer.endAsync();
     await kill(s.broker.proc, "SIGTERM");
+  });
+
+  it("SIGKILL of the broker, three times while messages flow: every acknowledged message comes out", async () => {
+    const s = await setup();
+    const producer = await mqtt.connectAsync({ host: "127.0.0.1", port: s.port, reconnectPeriod: 200 });
+    const mapper = await s.startMapper();
+    let broker = s.broker;
+    const N = 900;
+    let seq = 0;
+    for (let round = 0; round < 3; round++) {
+      const batch = Array.from({ length: N / 3 }, () => seq++);
+      const sending = (async () => {
+        for (const i of batch)
+          await producer.publishAsync("te/device/main///m/env", JSON.stringify({ seq: i, t: 1 }), { qos: 1 });
+      })();
+      await waitFor("part of the batch through", () => s.seen.size > seq - N / 6 || undefined, 20_000, 5);
+      await kill(broker.proc, "SIGKILL");
+      broker = start(s.dir, ["broker"]);
+      procs.push(broker.proc);
+      await sending;
+    }
+    await waitFor("every message out", () => s.seen.size >= N || undefined, 30_000, 100).catch(() => {});
+    const missing = Array.from({ length: N }, (_, i) => i).filter((i) => !s.seen.has(i));
+    assert.deepEqual(
+      missing.slice(0, 20),
+      [],
+      `${missing.length} of ${N} lost (${missing.slice(0, 40).join(",")})`,
+    );
+    await kill(mapper.proc, "SIGTERM");
+    await producer.endAsync();
+    await s.observer.endAsync();
+    await kill(broker.proc, "SIGTERM");
   });
 
   it("SIGTERM to the mapper while its broker is gone: it exits within 6 s", async () => {
