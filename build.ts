@@ -19,6 +19,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
 import { bunRuntime, fetchRuntime, hostCommand, log, run } from "./scripts/build-runtimes.ts";
+import { bundleConsole, type ConsoleAssets } from "./scripts/console-assets.ts";
 import {
   type BunTarget,
   DEFAULT_TARGETS,
@@ -47,6 +48,8 @@ const ENTRY: esbuild.StdinOptions = {
 interface BuildInfo {
   version: string;
   commit: string;
+  /** The console page, bundled into the binaries (absent: the console bundles it at first use). */
+  console?: ConsoleAssets;
 }
 
 function buildInfo(): BuildInfo {
@@ -81,6 +84,7 @@ function defines(info: BuildInfo, extra: Record<string, string> = {}): Record<st
     __LEDGE_VERSION__: JSON.stringify(info.version),
     __LEDGE_COMMIT__: JSON.stringify(info.commit),
     "process.env.NODE_ENV": JSON.stringify("production"),
+    ...(info.console ? { __LEDGE_CONSOLE_ASSETS__: JSON.stringify(info.console) } : {}),
     ...extra,
   };
 }
@@ -312,9 +316,12 @@ async function main(argv: string[]): Promise<void> {
     );
   }
   const selected = argv.length ? TARGETS.filter((t) => argv.includes(t.name)) : DEFAULT_TARGETS;
-  const info = buildInfo();
+  const info: BuildInfo = { ...buildInfo(), console: await bundleConsole() };
   mkdirSync(WORK, { recursive: true });
   log(`ledge ${info.version} (${info.commit})`);
+  log(
+    `  console page: ${Math.round((info.console?.js.length ?? 0) / 1024)} KiB JS, ${Math.round((info.console?.css.length ?? 0) / 1024)} KiB CSS`,
+  );
 
   const esm = await bundleEsm(info);
   const split = selected.some((t) => t.runtime === "bun") ? await bundleSplit(info) : esm;

@@ -9,10 +9,10 @@
  * otherwise; `BENCH_RUNTIME=node|bin|both` picks. `N=` messages per run, `RUNS=` runs (median).
  * `PROFILE=1` writes a V8 CPU profile of the Node ledge process to /tmp/ledge-c8y-prof.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import mqtt, { type MqttClient } from "mqtt";
+import mqtt from "mqtt";
 import { startMosquitto } from "../test/helpers/mosquitto.ts";
 import { freePort, waitFor } from "../test/helpers/ports.ts";
 import {
@@ -24,6 +24,7 @@ import {
   startCommand,
   target,
 } from "../test/helpers/targets-bin.ts";
+import { passThrough as measurePass, median, type QoS } from "./lib/pass-through.ts";
 import { type Figure, recordResults, round, table } from "./lib/results.ts";
 
 const N = Number(process.env.N ?? 30_000);
@@ -37,70 +38,8 @@ const IDLE_MS = 5_000;
 /** `burst` (default): fire and forget, yielding every 512; `await`: each publish awaited (PUBACK at QoS 1). */
 const PUBLISH = process.env.PUBLISH ?? "burst";
 
-type QoS = 0 | 1;
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[s.length >> 1]!;
-};
-
-async function client(port: number, id: string): Promise<MqttClient> {
-  return mqtt.connectAsync({ host: "127.0.0.1", port, clientId: `${id}-${process.pid}`, reconnectPeriod: 0 });
-}
-
-/** Messages/s from the first publish to the last of `n` deliveries on `subTopic`; lost ones are reported. */
-/** User+system CPU seconds of a process so far (/proc/<pid>/stat, USER_HZ 100). */
-function cpuSeconds(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
-  return (Number(f[11]) + Number(f[12])) / 100;
-}
-
-async function passThrough(
-  port: number,
-  pid: number,
-  pubTopic: string,
-  subTopic: string,
-  qos: QoS,
-  n: number,
-) {
-  const sub = await client(port, "bench-sub");
-  const pub = await client(port, "bench-pub");
-  await sub.subscribeAsync(subTopic, { qos });
-  let count = 0;
-  let last = 0;
-  const done = new Promise<void>((resolve) => {
-    let idle: NodeJS.Timeout | undefined;
-    const arm = () => {
-      clearTimeout(idle);
-      idle = setTimeout(resolve, IDLE_MS);
-    };
-    arm();
-    sub.on("message", () => {
-      count++;
-      last = performance.now();
-      if (count >= n) {
-        clearTimeout(idle);
-        resolve();
-      } else if ((count & 1023) === 0) arm();
-    });
-  });
-  const cpu0 = cpuSeconds(pid);
-  const t0 = performance.now();
-  if (PUBLISH === "await") {
-    for (let i = 0; i < n; i++) await pub.publishAsync(pubTopic, PAYLOAD, { qos });
-  } else {
-    for (let i = 0; i < n; i++) {
-      pub.publish(pubTopic, PAYLOAD, { qos });
-      // Yield now and then so the socket drains and the subscriber reads.
-      if ((i & 511) === 511) await new Promise((r) => setImmediate(r));
-    }
-  }
-  await done;
-  const cpu = cpuSeconds(pid) - cpu0;
-  await pub.endAsync();
-  await sub.endAsync();
-  return { rate: count / ((last - t0) / 1000), lost: n - count, cpuUs: (cpu * 1e6) / Math.max(count, 1) };
-}
+const passThrough = (port: number, pid: number, pubTopic: string, subTopic: string, qos: QoS, n: number) =>
+  measurePass(port, pid, pubTopic, subTopic, qos, n, { payload: PAYLOAD, publish: PUBLISH, idleMs: IDLE_MS });
 
 function startLedge(runtime: "node" | "bin", port: number): Daemon {
   const dir = mkdtempSync(join(tmpdir(), "ledge-bench-c8y-"));
@@ -168,8 +107,8 @@ interface Row {
   ledgeCpuUs: number;
   mosquittoCpuUs: number;
   /** The embedded broker's own pass-through in the same process (a topic the mapper ignores): the ceiling. */
-  aedes: number;
-  aedesCpuUs: number;
+  brokerOnly: number;
+  brokerCpuUs: number;
 }
 
 async function measure(runtime: "node" | "bin"): Promise<Record<QoS, Row>> {
@@ -214,8 +153,8 @@ async function measure(runtime: "node" | "bin"): Promise<Record<QoS, Row>> {
         mosquitto: median(m),
         lost,
         ledgeCpuUs: median(lc),
-        aedes: median(ar),
-        aedesCpuUs: median(ac),
+        brokerOnly: median(ar),
+        brokerCpuUs: median(ac),
         mosquittoCpuUs: median(mc),
       };
     }
@@ -257,8 +196,8 @@ const figures: Record<string, Figure> = {
   "c8y.cpu_us_per_msg_qos1": { value: main[1].ledgeCpuUs, unit: "µs" },
   "c8y.mosquitto_cpu_us_per_msg_qos0": { value: main[0].mosquittoCpuUs, unit: "µs" },
   "c8y.mosquitto_cpu_us_per_msg_qos1": { value: main[1].mosquittoCpuUs, unit: "µs" },
-  "c8y.broker_only_msgs_per_s_qos0": { value: main[0].aedes, unit: "msg/s" },
-  "c8y.broker_only_msgs_per_s_qos1": { value: main[1].aedes, unit: "msg/s" },
+  "c8y.broker_only_msgs_per_s_qos0": { value: main[0].brokerOnly, unit: "msg/s" },
+  "c8y.broker_only_msgs_per_s_qos1": { value: main[1].brokerOnly, unit: "msg/s" },
 };
 if (results.node && results.bin) {
   for (const qos of [0, 1] as QoS[]) {
@@ -279,33 +218,24 @@ for (const rt of runtimes) {
       Math.round(r.mosquitto),
       `**${round(r.ledge / r.mosquitto)}×**`,
       qos === 0 ? "≥ 0.6×" : "≥ 1.0×",
-      `${Math.round(r.aedes)} (${round(r.aedes / r.mosquitto)}×)`,
+      `${Math.round(r.brokerOnly)} (${round(r.brokerOnly / r.mosquitto)}×)`,
       round(r.ledgeCpuUs),
-      round(r.aedesCpuUs),
+      round(r.brokerCpuUs),
       round(r.mosquittoCpuUs),
       r.lost,
     ]);
   }
 }
 function analysis(): string {
-  const hop = (r: Row) => round(r.ledgeCpuUs - r.aedesCpuUs);
+  const hop = (r: Row) => round(r.ledgeCpuUs - r.brokerCpuUs);
   const lines = runtimes.map(
     (rt) =>
       `${rt === "bin" ? "x64 binary (Bun)" : "Node"}: the mapper's hop costs ${hop(results[rt]![0])} µs CPU per message at QoS 0 ` +
       `and ${hop(results[rt]![1])} µs at QoS 1 over the embedded broker's own forwarding.`,
   );
-  return `**Where the time goes.** The embedded broker alone forwards about as fast as mosquitto here (both
-are bound by the one mqtt.js publisher and subscriber), so the gap is the mapper's hop: ${lines.join(" ")}
-A V8 CPU profile of \`ledge run broker c8y-mapper\` under this load (\`PROFILE=1\`, Node, QoS 0, steady
-state) splits the busy time as: aedes + mqtt-packet ~29 %, native (socket \`writev\` ~10 % of all
-samples, GC ~3 %) ~32 %, Node's own JS (streams, \`setImmediate\` per delivery, buffers) ~24 %, the
-mapper (JSON.parse, validation, serialisation, time normalisation) ~11 %, LocalBus ~3 %. Translation
-alone is 2.5–4 µs per message on Node and ~1 µs on Bun (microbenchmark of \`C8yMapper.translate\`);
-the rest of the hop is the translated message's own trip through aedes (\`Packet\`, mqemitter/qlobber
-match, persistence checks, a promise per publish). Tried: validating and serialising a measurement in
-one pass over the parsed JSON (translate −30 %), caching parsed topics, units keyed without string
-concatenation, a LocalBus without its WeakSet (no measurable change). What is left needs aedes itself
-(fewer allocations and \`setImmediate\`s per delivery) or a broker-level batch of socket writes.`;
+  return `**Where the time goes.** The embedded broker's own pass-through in the same process is the
+ceiling a mapper inside it can reach; the difference is the mapper's hop (JSON parse, validation,
+translation, serialisation, the second routing): ${lines.join(" ")}`;
 }
 
 const md = `## Cumulocity mapper throughput (te → c8y)

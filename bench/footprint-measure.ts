@@ -200,16 +200,11 @@ export const BASELINES: [string, string][] = [
     "+ node:net server on loopback",
     'import { createServer } from "node:net";\ncreateServer(() => {}).listen(0, "127.0.0.1");',
   ],
+  ["Bun.listen socket on loopback", 'Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });'],
   [
-    "+ aedes broker on it",
-    'import { createServer } from "node:net";\nimport { Aedes } from "aedes";\n' +
-      'Aedes.createBroker({}).then((a) => createServer(a.handle).listen(0, "127.0.0.1"));',
-  ],
-  [
-    "+ aedes broker, mqtt.js imported",
-    'import { createServer } from "node:net";\nimport { Aedes } from "aedes";\nimport mqtt from "mqtt";\n' +
-      "globalThis.keep = mqtt;\n" +
-      'Aedes.createBroker({}).then((a) => createServer(a.handle).listen(0, "127.0.0.1"));',
+    "+ mqtt.js imported",
+    'import mqtt from "mqtt";\nglobalThis.keep = mqtt;\n' +
+      'Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });',
   ],
 ];
 

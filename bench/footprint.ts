@@ -235,11 +235,11 @@ async function main(): Promise<void> {
 
 const NOTES = `**What dominates.** File-backed pages of the executable: the Bun runtime (JavaScriptCore,
 Bun's node:net/stream/http implementations) mapped from the 110 MiB binary, faulted in as code runs.
-The baselines above show the floor: Bun with an empty script is about 25 MiB, a bare aedes broker on
-node:net about 42 MiB before any ledge code; private (anonymous) memory is the JS heap and malloc
+The baselines above show the floor: Bun with an empty script, with a \`Bun.listen\` socket (what
+ledge's broker sits on in the binaries), and with mqtt.js imported, before any ledge code; private (anonymous) memory is the JS heap and malloc
 arenas. What ledge adds on top is driven by its start-up import graph (printed by \`npm run build\`,
 \`dist/.build/startup-graph.json\`, guarded by \`test/targets/definitions.test.ts\`): while static imports
-in \`src/cli/commands/*.ts\` and \`src/app/run.ts\` loaded mqtt.js (with ws, socks, ip-address), aedes,
+in \`src/cli/commands/*.ts\` and \`src/app/run.ts\` loaded mqtt.js (with ws, socks, ip-address), aedes (the broker then),
 cbor-x and the @peculiar/x509 + asn1 stack into every process, \`ledge --version\` peaked at 57 MiB and
 the default \`ledge run\` idled at 64 MiB (anon 16); with those loaded only where used (eager graph
 600 KB → 105 KB of source), \`--version\` peaks at 37 MiB.

@@ -10,12 +10,14 @@ const here = dirname(fileURLToPath(import.meta.url));
 const BENCHES = [
   // one line per benchmark file
   "footprint.ts",
+  "broker.ts",
   "c8y.ts",
   "agent.ts",
   "modbus.ts",
   "serial.ts",
   "batch.ts",
   "bridge.ts",
+  "console.ts",
 ];
 
 const only = process.argv.slice(2);

@@ -19,6 +19,7 @@ step() {
   if "$@"; then pre_pass=$((pre_pass + 1)); else pre_fail=$((pre_fail + 1)); echo "== $name FAILED"; fi
 }
 step typecheck node_modules/.bin/tsc -p tsconfig.json --noEmit
+step typecheck-console-page node_modules/.bin/tsc -p src/agent/console/ui/tsconfig.json --noEmit
 step lint node_modules/.bin/biome check .
 step build node --import tsx build.ts
 

@@ -4,6 +4,7 @@ import type { Component, Context } from "../component/component.ts";
 import { CommandEngine } from "./commands/engine.ts";
 import { timeoutMs } from "./commands/state.ts";
 import { CommandStore } from "./commands/store.ts";
+import type { ConsoleFile, RunningConsole } from "./console/index.ts";
 import { type DeclaredTypes, loadDeclaredTypes } from "./declared-types.ts";
 import { EntityView } from "./http/entity-view.ts";
 import { AgentHttpServer } from "./http/server.ts";
@@ -33,8 +34,14 @@ export class AgentComponent implements Component {
   readonly http: AgentHttpServer;
   private readonly view: EntityView;
   private readonly monitor: SystemMonitor;
+  private console?: RunningConsole;
+  /** Device files the console edits: the config types with a validator (none until a driver registers one). */
+  private readonly consoleFiles: () => ConsoleFile[] = () => [];
 
-  constructor(ctx: Context, overrides: AgentOverrides = {}) {
+  constructor(
+    private readonly ctx: Context,
+    overrides: AgentOverrides = {},
+  ) {
     const { config, bus, clock } = ctx;
     const log = ctx.log;
     const root = config.get("mqtt.topic_root");
@@ -121,6 +128,24 @@ export class AgentComponent implements Component {
   async start(): Promise<void> {
     await this.view.start();
     await this.http.start();
+    if (this.ctx.config.get("console.enable")) {
+      const { startConsole } = await import("./console/index.ts");
+      const { config, bus, clock } = this.ctx;
+      const host = config.get("http.bind.address");
+      const local = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
+      this.console = await startConsole({
+        config,
+        bus,
+        clock,
+        log: this.ctx.log.child("console"),
+        files: this.consoleFiles,
+        transfer: {
+          dir: join(config.dataDir, "file-transfer"),
+          url: () => `http://${local.includes(":") ? `[${local}]` : local}:${this.http.port}/te/v1/files`,
+        },
+      });
+      this.http.mount("/console/", this.console.handle);
+    }
     await this.engine.start();
     await this.monitor.start();
   }
@@ -128,6 +153,7 @@ export class AgentComponent implements Component {
   async stop(): Promise<void> {
     await this.monitor.stop();
     await this.engine.stop();
+    await this.console?.stop();
     await this.http.stop();
     await this.view.stop();
   }

@@ -1,10 +1,11 @@
+import { topicFor } from "../api/topics.ts";
 import type { EmbeddedBroker } from "../bus/broker.ts";
 import type { Bus } from "../bus/bus.ts";
 import type { Component, Context } from "../component/component.ts";
 import type { Config } from "../config/store.ts";
 import type { Logger } from "../foundation/logger.ts";
 import { COMPONENTS, isRunName, RUN_NAMES, type RunName } from "./components.ts";
-import { HealthReporter, healthWill } from "./health.ts";
+import { HealthReporter, healthWill, serviceTopicId } from "./health.ts";
 
 export interface Running {
   bus: Bus;
@@ -129,9 +130,20 @@ export async function run(
         await within(health.down(), STOP_STEP_MS, "health down").catch(() => {});
         if (healthBus !== bus) await healthBus.close().catch(() => {});
       }
+      clearInterval(metricsTimer);
       await bus.close().catch(() => {});
       await broker?.stop();
     })());
+  const metricsS = config.get("broker.metrics_interval_s");
+  let metricsTimer: ReturnType<typeof setInterval> | undefined;
+  if (broker && metricsS > 0) {
+    const b = broker;
+    const topic = topicFor(root, serviceTopicId(serviceName("broker")), "m", "broker");
+    metricsTimer = setInterval(() => {
+      bus.publish(topic, JSON.stringify(b.measurement())).catch(() => {});
+    }, metricsS * 1000);
+    metricsTimer.unref?.();
+  }
   try {
     await broker?.listen();
   } catch (e) {

@@ -3,6 +3,7 @@ import { BrokerCore, type Conn as CoreConn } from "./broker/core.ts";
 import { Journal, type JournalOptions } from "./broker/journal.ts";
 import { type BrokerLimits, DEFAULT_LIMITS } from "./broker/limits.ts";
 import type { Link, Policy } from "./broker/link.ts";
+import { brokerMeasurement } from "./broker/metrics.ts";
 import { Decoder } from "./mqtt/decode.ts";
 import type { Conn, Listener, Net, ServerTls } from "./net/net.ts";
 import { selectNet } from "./net/net.ts";
@@ -86,6 +87,16 @@ export class EmbeddedBroker {
     }
     this.timer = setInterval(() => this.core.tick(this.clock()), 1000);
     this.timer.unref?.();
+  }
+
+  /** The broker's counters as a thin-edge measurement payload. */
+  measurement(): Record<string, unknown> {
+    const c = this.core;
+    return brokerMeasurement(
+      c.metrics,
+      { clients: c.clients, sessions: c.sessions.size, retained: c.retained.size },
+      this.clock(),
+    );
   }
 
   get port(): number {

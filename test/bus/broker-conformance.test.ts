@@ -4,13 +4,13 @@
  * independent clients: MQTT.js, Debian's paho-mqtt and ledge's own.
  */
 import assert from "node:assert/strict";
-import { type Socket, connect as tcp } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { EmbeddedBroker } from "../../src/bus/broker.ts";
-import { Decoder, encode, type Packet } from "../../src/bus/mqtt/index.ts";
+import { encode } from "../../src/bus/mqtt/index.ts";
 import { createLogger } from "../../src/foundation/logger.ts";
 import { startMosquitto } from "../helpers/mosquitto.ts";
 import { CLIENTS, type ClientKind, type Factory } from "../helpers/mqtt-clients.ts";
+import { type Raw, rawClient } from "../helpers/mqtt-raw.ts";
 import { waitFor } from "../helpers/ports.ts";
 
 const log = createLogger({ level: "error" });
@@ -328,31 +328,4 @@ for (const [brokerName, startBroker] of Object.entries(BROKERS)) {
       });
     });
   });
-}
-
-interface Raw {
-  sock: Socket;
-  got: Packet[];
-  closed: boolean;
-  send(p: Packet): void;
-}
-
-/** A bare socket speaking the codec: cheap enough for 1,000 connections, and able to misbehave. */
-async function rawClient(port: number): Promise<Raw> {
-  const sock = tcp({ host: "127.0.0.1", port });
-  await new Promise<void>((resolve, reject) => {
-    sock.once("connect", resolve);
-    sock.once("error", reject);
-  });
-  const decoder = new Decoder({ version: 4 });
-  const r: Raw = { sock, got: [], closed: false, send: (p) => sock.write(encode(p, 4)) };
-  sock.on("data", (d) => {
-    const { packets } = decoder.push(d);
-    for (const p of packets) if (p.type !== "publish" || r.got.length < 10) r.got.push(p);
-  });
-  sock.on("close", () => {
-    r.closed = true;
-  });
-  sock.on("error", () => {});
-  return r;
 }

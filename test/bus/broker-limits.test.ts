@@ -67,4 +67,29 @@ describe("broker limits in a running `ledge broker`", () => {
       p.kill("SIGKILL");
     }
   });
+
+  it("publishes its metrics as measurements of the ledge-broker service", async () => {
+    const { dir, port } = await tempConfig({
+      "broker.persistence": "memory",
+      "broker.metrics_interval_s": 1,
+    });
+    const p = ledgeSpawn(["--config-dir", dir, "broker"]);
+    try {
+      await waitFor("broker", async () => (await canConnect(port)) || undefined, 30_000);
+      const c = mqtt.connect({ host: "127.0.0.1", port, clientId: "metrics", reconnectPeriod: 0 });
+      await new Promise((r) => c.once("connect", r));
+      const got: Record<string, Record<string, number>>[] = [];
+      c.on("message", (_t, payload) => got.push(JSON.parse(payload.toString())));
+      await c.subscribeAsync("te/device/main/service/ledge-broker/m/broker", { qos: 0 });
+      await waitFor("measurement", () => got.length >= 1 || undefined, 5_000);
+      const m = got[0] as Record<string, Record<string, number>>;
+      assert.ok((m.clients?.connected ?? 0) >= 1);
+      assert.equal(typeof m.messages?.in, "number");
+      assert.equal(typeof m.drops?.slow_client, "number");
+      assert.ok((m.retained?.count ?? 0) >= 1, "the service registration and health are retained");
+      await c.endAsync();
+    } finally {
+      p.kill("SIGKILL");
+    }
+  });
 });

@@ -154,37 +154,23 @@ busSuite("LocalBus on the embedded broker (in-process fast path)", async () => {
   return { a, b, close: () => broker.stop() };
 });
 
-busSuite("MqttBus (MQTT 3.1.1) on the embedded broker", async () => {
-  const broker = await EmbeddedBroker.start({ host: "127.0.0.1", port: await freePort(), log });
-  const opts = { host: "127.0.0.1", port: broker.port, protocolVersion: 4 as const, log };
-  const a = await MqttBus.connect({ ...opts, clientId: "suite-a" });
-  const b = await MqttBus.connect({ ...opts, clientId: "suite-b" });
-  return {
-    a,
-    b,
-    close: async () => {
-      await a.close();
-      await b.close();
-      await broker.stop();
-    },
-  };
-});
-
-busSuite("MqttBus (MQTT 5) on the embedded broker", async () => {
-  const broker = await EmbeddedBroker.start({ host: "127.0.0.1", port: await freePort(), log });
-  const opts = { host: "127.0.0.1", port: broker.port, protocolVersion: 5 as const, log };
-  const a = await MqttBus.connect({ ...opts, clientId: "suite-a" });
-  const b = await MqttBus.connect({ ...opts, clientId: "suite-b" });
-  return {
-    a,
-    b,
-    close: async () => {
-      await a.close();
-      await b.close();
-      await broker.stop();
-    },
-  };
-});
+for (const version of [4, 5] as const) {
+  busSuite(`MqttBus (MQTT ${version === 4 ? "3.1.1" : "5"}) on the embedded broker`, async () => {
+    const broker = await EmbeddedBroker.start({ host: "127.0.0.1", port: await freePort(), log });
+    const opts = { host: "127.0.0.1", port: broker.port, protocolVersion: version, log };
+    const a = await MqttBus.connect({ ...opts, clientId: "suite-a" });
+    const b = await MqttBus.connect({ ...opts, clientId: "suite-b" });
+    return {
+      a,
+      b,
+      close: async () => {
+        await a.close();
+        await b.close();
+        await broker.stop();
+      },
+    };
+  });
+}
 
 busSuite("MqttBus (MQTT 5) on mosquitto", async () => {
   const mosq: Mosquitto = await startMosquitto();

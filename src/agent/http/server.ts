@@ -1,4 +1,4 @@
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "../../foundation/logger.ts";
 import { type EntitiesOptions, handleEntities } from "./entities.ts";
@@ -7,6 +7,9 @@ import { sendJsonError } from "./respond.ts";
 
 const FILES = "/te/v1/files/";
 const ENTITIES = "/te/v1/entities";
+
+/** A service mounted under a path prefix (the console at `/console/`). */
+export type Mounted = (req: IncomingMessage, res: ServerResponse, path: string) => Promise<void>;
 
 export interface HttpOptions {
   host: string;
@@ -19,6 +22,7 @@ export interface HttpOptions {
 /** The agent's HTTP service (node:http, so the same code serves on Node and Bun). */
 export class AgentHttpServer {
   private server?: Server;
+  private readonly mounts = new Map<string, Mounted>();
 
   constructor(private readonly opts: HttpOptions) {}
 
@@ -45,6 +49,11 @@ export class AgentHttpServer {
     });
   }
 
+  /** Serves `prefix` (e.g. `/console/`) with `handler`, given the path below the prefix. */
+  mount(prefix: string, handler: Mounted): void {
+    this.mounts.set(prefix, handler);
+  }
+
   get port(): number {
     return (this.server?.address() as AddressInfo | null)?.port ?? this.opts.port;
   }
@@ -56,13 +65,17 @@ export class AgentHttpServer {
     await new Promise<void>((resolve) => s.close(() => resolve()));
   }
 
-  private async route(
-    req: import("node:http").IncomingMessage,
-    res: import("node:http").ServerResponse,
-  ): Promise<void> {
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const raw = req.url ?? "/";
     const q = raw.indexOf("?");
     const path = q < 0 ? raw : raw.slice(0, q);
+    for (const [prefix, handler] of this.mounts) {
+      if (path === prefix.slice(0, -1)) {
+        res.writeHead(301, { location: prefix }).end();
+        return;
+      }
+      if (path.startsWith(prefix)) return handler(req, res, path.slice(prefix.length));
+    }
     const query = new URLSearchParams(q < 0 ? "" : raw.slice(q + 1));
     if (path.startsWith(FILES)) return handleFiles(req, res, path.slice(FILES.length), this.opts.files);
     if (path === ENTITIES || path.startsWith(`${ENTITIES}/`))

@@ -1,20 +1,12 @@
 import { encode } from "../mqtt/encode.ts";
-import type {
-  Connect,
-  Disconnect,
-  Packet,
-  Publish,
-  QoS,
-  Subscribe,
-  Unsubscribe,
-  Will,
-} from "../mqtt/packets.ts";
+import type { Connect, Disconnect, Packet, Publish, QoS, Subscribe, Unsubscribe } from "../mqtt/packets.ts";
 import { connackCodeV4, type ProtocolError, Reason } from "../mqtt/reason-codes.ts";
 import { Conn, type LocalSub } from "./conn.ts";
 import { connackProperties, decideConnect } from "./connect.ts";
 import { parseFilter, topicNameError } from "./filters.ts";
 import type { BrokerLimits } from "./limits.ts";
 import type { Link } from "./link.ts";
+import { LocalDispatch } from "./local.ts";
 import { type Delivery, forwardedProperties, type Message } from "./message.ts";
 import { BrokerMetrics } from "./metrics.ts";
 import { Outbox } from "./outbox.ts";
@@ -22,6 +14,7 @@ import { RetainedStore } from "./retained.ts";
 import { Router } from "./router.ts";
 import { Session, type Subscription } from "./session.ts";
 import type { BrokerStore } from "./store.ts";
+import { willAction, willMessage } from "./will.ts";
 
 export { Conn, type LocalSub } from "./conn.ts";
 
@@ -40,15 +33,15 @@ export class BrokerCore {
   readonly metrics = new BrokerMetrics();
   private readonly router = new Router();
   private readonly out: Outbox;
-  private readonly localQueue: [LocalSub, Message, boolean][] = [];
-  private dispatching = false;
+  private readonly local: LocalDispatch;
   private connected = 0;
 
   constructor(
     readonly limits: BrokerLimits,
     private readonly store?: BrokerStore,
-    private readonly onLocalError: (e: unknown, topic: string) => void = () => {},
+    onLocalError: (e: unknown, topic: string) => void = () => {},
   ) {
+    this.local = new LocalDispatch(onLocalError);
     this.out = new Outbox(limits, this.metrics, store, (conn, reason, message, now) => {
       this.metrics.disconnectsSlow++;
       this.kill(conn, reason, message, now);
@@ -144,7 +137,8 @@ export class BrokerCore {
     if (!conn.connected) return;
     this.connected--;
     const s = conn.session as Session;
-    if (conn.will && !conn.normal) this.scheduleWill(s, conn.will, now, s.conn !== conn);
+    if (conn.will && !conn.normal && willAction(s, conn.will, now, s.conn !== conn) === "now")
+      this.publish(willMessage(s.clientId, conn.will, now), now);
     if (s.conn !== conn) return; // taken over: the session lives on with the new connection
     s.conn = undefined;
     if (s.expiry === 0) this.endSession(s, now);
@@ -166,7 +160,7 @@ export class BrokerCore {
       if (s.pendingWill && s.pendingWill.at <= now) {
         const { will } = s.pendingWill;
         s.pendingWill = undefined;
-        this.publishWill(s.clientId, will, now);
+        this.publish(willMessage(s.clientId, will, now), now);
       }
       if (s.expiresAt !== undefined && s.expiresAt <= now) this.endSession(s, now);
     }
@@ -187,9 +181,9 @@ export class BrokerCore {
       for (const m of this.retained.match(f, now)) {
         if (seen.has(m.topic)) continue;
         seen.add(m.topic);
-        this.localQueue.push([local, m, true]);
+        this.local.push(local, m, true);
       }
-    this.dispatchLocal();
+    this.local.run();
   }
 
   unsubscribeLocal(local: LocalSub): void {
@@ -461,27 +455,8 @@ export class BrokerCore {
     const { targets, locals } = this.router.match(msg);
     for (const [s, d] of targets) this.out.deliver(s, d, now);
     if (locals.length === 0) return;
-    for (const l of locals) this.localQueue.push([l, msg, false]);
-    this.dispatchLocal();
-  }
-
-  /** In-process handlers run one at a time in publish order, never nested in another handler. */
-  private dispatchLocal(): void {
-    if (this.dispatching) return;
-    this.dispatching = true;
-    try {
-      for (let i = 0; i < this.localQueue.length; i++) {
-        const [l, m, retained] = this.localQueue[i] as [LocalSub, Message, boolean];
-        try {
-          l.deliver(m, retained);
-        } catch (e) {
-          this.onLocalError(e, m.topic);
-        }
-      }
-    } finally {
-      this.localQueue.length = 0;
-      this.dispatching = false;
-    }
+    for (const l of locals) this.local.push(l, msg, false);
+    this.local.run();
   }
 
   /** Closes a connection, telling a v5 client why when `reason` is set [MQTT-4.13.1-1]. */
@@ -499,30 +474,6 @@ export class BrokerCore {
 
   // ---- wills and session end
 
-  private scheduleWill(s: Session, will: Will, now: number, takenOver: boolean): void {
-    const delay = will.properties?.willDelayInterval ?? 0;
-    if (delay === 0 || s.expiry === 0) {
-      if (!takenOver || delay === 0) this.publishWill(s.clientId, will, now);
-      return;
-    }
-    if (!takenOver) s.pendingWill = { will, at: now + delay * 1000 };
-  }
-
-  private publishWill(clientId: string, will: Will, now: number): void {
-    const msg: Message = {
-      topic: will.topic,
-      payload: will.payload,
-      qos: will.qos,
-      retain: will.retain,
-      from: clientId,
-    };
-    const props = forwardedProperties(will.properties);
-    if (props) msg.properties = props;
-    const interval = will.properties?.messageExpiryInterval;
-    if (interval !== undefined) msg.expiresAt = now + interval * 1000;
-    this.publish(msg, now);
-  }
-
   private persist(s: Session): void {
     if (!this.store) return;
     s.stored = true;
@@ -536,7 +487,7 @@ export class BrokerCore {
     if (s.pendingWill) {
       const { will } = s.pendingWill;
       s.pendingWill = undefined;
-      this.publishWill(s.clientId, will, now); // [MQTT-3.1.3-9] at the latest when the session ends
+      this.publish(willMessage(s.clientId, will, now), now); // [MQTT-3.1.3-9] at the latest when the session ends
     }
     if (s.stored) this.store?.endSession(s.clientId);
   }

@@ -7,6 +7,7 @@ import {
   openSync,
   readFileSync,
   renameSync,
+  statSync,
   writeSync,
 } from "node:fs";
 import { join } from "node:path";
@@ -144,7 +145,10 @@ export class Journal implements BrokerStore {
   /** Rewrites the journal from the live state and keeps appending to it. */
   start(snapshot: () => { retained: Iterable<Message>; sessions: Iterable<Session> }): void {
     this.snapshot = snapshot;
-    this.compact();
+    const path = join(this.opts.dir, FILE);
+    // Nothing to compact on a first start: no rewrite, no fsync in the way of start-up.
+    if (existsSync(path) && statSync(path).size > 0) this.compact();
+    else this.fd = openSync(path, "a");
     if (this.opts.fsync === "interval") {
       this.timer = setInterval(() => this.flush(), this.opts.fsyncIntervalMs);
       this.timer.unref?.();
@@ -196,10 +200,13 @@ export class Journal implements BrokerStore {
   private append(kind: Kind, h: Head, payload?: Uint8Array): void {
     if (this.fd < 0) return;
     try {
+      // Compacting first: the snapshot may or may not hold this change yet, and replaying a
+      // change twice is harmless (records are idempotent), while one written to the old file
+      // just before it is replaced would be lost.
+      if (this.size > Math.max(1 << 20, this.compactedSize * 2)) this.compact();
       this.size += writeRecord(this.fd, kind, h, payload);
       if (this.opts.fsync === "always") fdatasyncSync(this.fd);
       else this.dirty = true;
-      if (this.size > Math.max(1 << 20, this.compactedSize * 2)) this.compact();
     } catch (e) {
       this.opts.onError?.(e);
     }

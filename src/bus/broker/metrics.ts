@@ -32,3 +32,24 @@ export class BrokerMetrics {
     this.drops[reason]++;
   }
 }
+
+/** A thin-edge measurement (`te/.../service/ledge-broker/m/broker`) of the broker's counters. */
+export function brokerMeasurement(
+  m: BrokerMetrics,
+  state: { clients: number; sessions: number; retained: number },
+  now: number,
+): Record<string, unknown> {
+  return {
+    time: new Date(now).toISOString(),
+    clients: {
+      connected: state.clients,
+      sessions: state.sessions,
+      refused: m.connectionsRefused,
+      slow_disconnects: m.disconnectsSlow,
+    },
+    retained: { count: state.retained },
+    messages: { in: m.messagesIn, out: m.messagesOut },
+    bytes: { in: m.bytesIn, out: m.bytesOut },
+    drops: { ...m.drops },
+  };
+}

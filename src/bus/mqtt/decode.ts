@@ -198,6 +198,22 @@ function reason(r: Reader, type: number): number {
   return code;
 }
 
+/** A v5 reason code and properties that may be left out at the end of a packet ([MQTT-3.4.2.1]), then its end. */
+function optionalReason(
+  r: Reader,
+  type: number,
+  v5: boolean,
+): { reasonCode: number; properties?: Properties } {
+  let reasonCode = 0;
+  let properties: Properties | undefined;
+  if (v5 && r.left > 0) {
+    reasonCode = reason(r, type);
+    if (r.left > 0) properties = readProperties(r, type);
+  }
+  end(r);
+  return properties ? { reasonCode, properties } : { reasonCode };
+}
+
 export function decodeConnect(r: Reader, flags: number): Connect {
   checkFlags(PacketType.connect, flags);
   const name = r.utf8();
@@ -293,13 +309,7 @@ export function decodePacket(r: Reader, first: number, version: ProtocolVersion)
     case PacketType.pubrel:
     case PacketType.pubcomp: {
       const id = packetId(r);
-      let reasonCode = 0;
-      let properties: Properties | undefined;
-      if (v5 && r.left > 0) {
-        reasonCode = reason(r, type);
-        if (r.left > 0) properties = readProperties(r, type);
-      }
-      end(r);
+      const { reasonCode, properties } = optionalReason(r, type, v5);
       const name = type === 4 ? "puback" : type === 5 ? "pubrec" : type === 6 ? "pubrel" : "pubcomp";
       return { type: name, packetId: id, reasonCode, ...(properties && { properties }) };
     }
@@ -354,13 +364,7 @@ export function decodePacket(r: Reader, first: number, version: ProtocolVersion)
     case PacketType.disconnect:
     case PacketType.auth: {
       if (type === PacketType.auth && !v5) throw malformed("packet type 15 is reserved in MQTT 3.1.1");
-      let reasonCode = 0;
-      let properties: Properties | undefined;
-      if (v5 && r.left > 0) {
-        reasonCode = reason(r, type);
-        if (r.left > 0) properties = readProperties(r, type);
-      }
-      end(r);
+      const { reasonCode, properties } = optionalReason(r, type, v5);
       return type === PacketType.auth
         ? { type: "auth", reasonCode, ...(properties && { properties }) }
         : { type: "disconnect", reasonCode, ...(properties && { properties }) };

@@ -4,6 +4,21 @@ const typeList = (v: string[]) =>
   v.find((e) => !/^[^=\s]+=.+$/.test(e)) === undefined ? undefined : "entries must look like type=path";
 
 export const agentKeys = {
+  "console.enable": bool(
+    "Serve the local web console at http://<http.bind.address>:<http.bind.port>/console/ (loaded only when on).",
+    false,
+  ),
+  "console.token": str(
+    "Login token for the console; required (16+ characters) when http.bind.address is not loopback.",
+    "",
+    { secret: true },
+  ),
+  "console.history_s": int(
+    "Seconds of measurement history the console keeps per series (in memory).",
+    600,
+    10,
+    86_400,
+  ),
   "sudo.enable": bool(
     "Run software plugins and the restart command through `sudo -n` (for ledge running as an unprivileged user; the packages turn it on and ship the sudoers rule). thin-edge's default is true; ledge's is false, as `ledge init --service` runs as root.",
     false,

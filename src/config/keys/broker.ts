@@ -27,11 +27,11 @@ export const brokerKeys = {
   "broker.max_queued": int(
     "Most messages waiting for one client. Past it, QoS 0 messages to that client are dropped and " +
       "counted; a connected client that would pass it with QoS 1/2 is disconnected (Quota exceeded).",
-    10000,
+    100_000,
     1,
     10_000_000,
   ),
-  "broker.max_queued_bytes": int("Most bytes waiting for one client, same policy.", 16 << 20, 1024, 2 ** 40),
+  "broker.max_queued_bytes": int("Most bytes waiting for one client, same policy.", 64 << 20, 1024, 2 ** 40),
   "broker.max_client_id_length": int(
     "Longest client id accepted (characters); an empty id needs a clean session (3.1.1).",
     256,

@@ -4,7 +4,6 @@
  * `bun:ffi` under Bun. Everything above this file (line-oriented sensors, Modbus RTU) sees only
  * `SerialTransport`.
  */
-import { EventEmitter } from "node:events";
 
 export type Parity = "none" | "even" | "odd";
 export type DataBits = 5 | 6 | 7 | 8;

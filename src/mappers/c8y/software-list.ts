@@ -9,7 +9,7 @@
  * "set/append advanced software list" SmartREST 2.0 static templates).
  */
 import type { CommandPayload } from "../../api/payloads.ts";
-import { isObj, type Obj } from "../../foundation/json.ts";
+import { isObj } from "../../foundation/json.ts";
 import type { Entity } from "../common/entities.ts";
 import { errorMessage } from "../common/errors.ts";
 import type { MapperContext, OutMessage, Result } from "../common/types.ts";
