@@ -5,19 +5,16 @@
  * With TLS, a connection is handed over only after the handshake, so the peer certificate is known.
  */
 import type { Socket, TCPSocketListener } from "bun";
-import {
-  CONNECT_TIMEOUT_MS,
-  type Conn,
-  type ConnEvents,
-  type ConnectOptions,
-  connectTimeoutError,
-  flatSubject,
-  HIGH_WATER,
-  type Listener,
-  type ListenOptions,
-  type Net,
-  type PeerCertificate,
+import type {
+  Conn,
+  ConnEvents,
+  ConnectOptions,
+  Listener,
+  ListenOptions,
+  Net,
+  PeerCertificate,
 } from "./net.ts";
+import { CONNECT_TIMEOUT_MS, connectTimeoutError, flatSubject, HIGH_WATER } from "./net-common.ts";
 
 class BunConn implements Conn {
   events: ConnEvents | undefined;

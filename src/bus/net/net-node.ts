@@ -5,19 +5,16 @@
  */
 import * as net from "node:net";
 import * as tls from "node:tls";
-import {
-  CONNECT_TIMEOUT_MS,
-  type Conn,
-  type ConnEvents,
-  type ConnectOptions,
-  connectTimeoutError,
-  flatSubject,
-  HIGH_WATER,
-  type Listener,
-  type ListenOptions,
-  type Net,
-  type PeerCertificate,
+import type {
+  Conn,
+  ConnEvents,
+  ConnectOptions,
+  Listener,
+  ListenOptions,
+  Net,
+  PeerCertificate,
 } from "./net.ts";
+import { CONNECT_TIMEOUT_MS, connectTimeoutError, flatSubject, HIGH_WATER } from "./net-common.ts";
 
 class NodeConn implements Conn {
   private closed = false;
