@@ -2,8 +2,9 @@
  * What the MQTT client costs, the binary's pages evicted from the page cache before each start (a
  * just-built binary reads 4-5 MiB high otherwise), beside MQTT.js measured in the same run, all
  * against one mosquitto:
- * - `ledge run mqtt-mapper` of the x64 binary (a component in its own process: ledge's client is
- *   its only MQTT code) idle, RSS and anonymous RSS, evicted and not;
+ * - `ledge run` (its own broker, default components) and `ledge run mqtt-mapper` (a component in
+ *   its own process: ledge's client is its only MQTT code) of the x64 binary, idle, RSS and
+ *   anonymous RSS, evicted and not;
  * - scripts compiled with the same Bun: an empty one, one ledge client connected, one MQTT.js client
  *   connected (what MQTT.js and its stream stack add);
  * - bytes of RSS per idle client connection: the same scripts holding 1,010 connections vs 10.
@@ -13,7 +14,7 @@ import { spawnSync } from "node:child_process";
 import { appendFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startMosquitto } from "../test/helpers/mosquitto.ts";
-import { waitFor } from "../test/helpers/ports.ts";
+import { freePort, waitFor } from "../test/helpers/ports.ts";
 import {
   binaryOf,
   type Daemon,
@@ -90,29 +91,36 @@ async function main(): Promise<void> {
   const figures: Record<string, Figure> = {};
   const fig = (value: number, unit: string): Figure => ({ value, unit });
   try {
-    // a component in its own process: the x64 binary's `ledge run mqtt-mapper` on mosquitto
+    // `ledge run` with its own broker (default components), and a component in its own process
+    // (`ledge run mqtt-mapper` on mosquitto: ledge's client is its only MQTT code)
     const x64 = target("linux-x64");
     const bin = binaryOf(x64);
-    const component: Record<string, Mem> = {};
-    for (const mode of ["cached", "evicted"] as const) {
-      const cfg = tempConfigDir(mosq.port);
-      appendFileSync(join(cfg.dir, "ledge.toml"), `[mqtt]\nbroker = "external"\n`);
-      if (mode === "evicted") evict(bin);
-      else spawnSync("cat", [bin], { stdio: "ignore" });
-      const d = startBinary(x64, ["--config-dir", cfg.dir, "run", "mqtt-mapper"]);
-      try {
-        await waitFor("mapper running", () => /ledge running/.test(d.output()) || undefined, 30_000);
-        component[mode] = await settled(d);
-      } finally {
-        await d.stop();
-        cfg.cleanup();
+    const measured: Record<string, Mem> = {};
+    for (const what of ["run", "component"] as const)
+      for (const mode of ["cached", "evicted"] as const) {
+        const cfg = tempConfigDir(what === "run" ? await freePort() : mosq.port);
+        if (what === "component")
+          appendFileSync(join(cfg.dir, "ledge.toml"), `[mqtt]\nbroker = "external"\n`);
+        if (mode === "evicted") evict(bin);
+        else spawnSync("cat", [bin], { stdio: "ignore" });
+        const args = what === "run" ? ["run"] : ["run", "mqtt-mapper"];
+        const d = startBinary(x64, ["--config-dir", cfg.dir, ...args]);
+        try {
+          await waitFor("running", () => /ledge running/.test(d.output()) || undefined, 30_000);
+          measured[`${what}-${mode}`] = await settled(d);
+        } finally {
+          await d.stop();
+          cfg.cleanup();
+        }
+        const m = measured[`${what}-${mode}`] as Mem;
+        rows.push([`ledge ${args.join(" ")} (x64), binary pages ${mode}`, round(m.rss), round(m.anon)]);
       }
-      const m = component[mode] as Mem;
-      rows.push([`ledge run mqtt-mapper (x64), binary pages ${mode}`, round(m.rss), round(m.anon)]);
-    }
-    figures["footprint.component_rss_idle_mib"] = fig((component.evicted as Mem).rss, "MiB");
-    figures["footprint.component_rss_anon_idle_mib"] = fig((component.evicted as Mem).anon, "MiB");
-    figures["footprint.component_rss_idle_cached_mib"] = fig((component.cached as Mem).rss, "MiB");
+    const m = (k: string) => measured[k] as Mem;
+    figures["footprint.run_rss_idle_evicted_mib"] = fig(m("run-evicted").rss, "MiB");
+    figures["footprint.run_rss_anon_idle_evicted_mib"] = fig(m("run-evicted").anon, "MiB");
+    figures["footprint.component_rss_idle_mib"] = fig(m("component-evicted").rss, "MiB");
+    figures["footprint.component_rss_anon_idle_mib"] = fig(m("component-evicted").anon, "MiB");
+    figures["footprint.component_rss_idle_cached_mib"] = fig(m("component-cached").rss, "MiB");
 
     const conn: Record<string, number> = {};
     for (const name of ["empty", "ledge", "mqttjs"]) {
