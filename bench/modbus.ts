@@ -9,17 +9,10 @@
  * `DURATION_S=4 node --import tsx bench/modbus.ts` for a quick look.
  */
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import mqtt from "mqtt";
-import { EmbeddedBroker } from "../src/bus/broker.ts";
-import { LocalBus } from "../src/bus/local-bus.ts";
-import { loadConfig } from "../src/config/store.ts";
-import { ModbusComponent } from "../src/drivers/modbus/component.ts";
-import { createLogger } from "../src/foundation/logger.ts";
 import { startSlave } from "../test/helpers/modbus-slave.ts";
-import { deviceToml, pointToml } from "../test/helpers/modbus-toml.ts";
 import { freePort, waitFor } from "../test/helpers/ports.ts";
 import {
   binaryOf,
@@ -29,6 +22,7 @@ import {
   target,
   tempConfigDir,
 } from "../test/helpers/targets-bin.ts";
+import { measurePolls, tcpUnitsToml } from "./lib/modbus-polls.ts";
 import { type Figure, recordResults, round, table } from "./lib/results.ts";
 
 const DURATION_S = Number(process.env.DURATION_S ?? 8);
@@ -41,52 +35,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const units = Array.from({ length: UNITS }, (_, i) => i + 1);
 
 function devicesToml(port: number, interval: number, count = UNITS): string {
-  return units
-    .slice(0, count)
-    .map(
-      (u) =>
-        deviceToml({
-          name: `dev${u}`,
-          transport: "tcp",
-          host: "127.0.0.1",
-          port,
-          unit_id: u,
-          poll_interval_s: interval,
-          timeout_ms: 1000,
-        }) +
-        Array.from({ length: REGS }, (_, i) =>
-          pointToml({ name: `r${i}`, table: "holding", address: i }),
-        ).join(""),
-    )
-    .join("\n");
+  return tcpUnitsToml(port, count, interval, REGS);
 }
 
 /** ledge's driver in this process, every device due every 10 ms: polls completed per second. */
 async function ledgePolls(port: number): Promise<number> {
-  const dir = mkdtempSync(join(tmpdir(), "ledge-bench-modbus-"));
-  writeFileSync(join(dir, "modbus.toml"), devicesToml(port, 0.01));
-  writeFileSync(join(dir, "ledge.toml"), "");
-  const log = createLogger({ level: "error" });
-  const broker = await EmbeddedBroker.start({ host: "127.0.0.1", port: await freePort(), log });
-  const bus = new LocalBus(broker.core);
-  let polls = 0;
-  let counting = false;
-  const sub = await bus.subscribe("te/device/+///m/+", () => {
-    if (counting) polls++;
-  });
-  const c = new ModbusComponent({ config: loadConfig(dir, {}), log, bus, clock: Date.now });
-  await c.start();
-  await sleep(1000);
-  counting = true;
-  const t0 = performance.now();
-  await sleep(DURATION_S * 1000);
-  counting = false;
-  const s = (performance.now() - t0) / 1000;
-  await c.stop();
-  await sub.unsubscribe();
-  await broker.stop();
-  rmSync(dir, { recursive: true, force: true });
-  return polls / s;
+  return (await measurePolls(devicesToml(port, 0.01), DURATION_S)).pollsPerS;
 }
 
 const MBPOLL_ARGS = (port: number) => [

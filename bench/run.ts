@@ -15,10 +15,12 @@ const BENCHES = [
   "c8y.ts",
   "agent.ts",
   "modbus.ts",
+  "recorder.ts",
   "serial.ts",
   "batch.ts",
   "bridge.ts",
   "console.ts",
+  "flows.ts",
 ];
 
 const only = process.argv.slice(2);

@@ -4,6 +4,7 @@ python3-pymodbus, 3.0.x): pymodbus frames, decodes and executes every request ag
 datastore; this script only owns the I/O so that it can inject faults.
 
     /usr/bin/python3 slave.py [--tcp PORT] [--rtu TTY [--baud B]] [--units 1,2,3] [--quiet]
+        [--sunspec UNIT:BASE,...] [--ident UNITS] [--line UNIT:BAUD:PARITY,...]
 
 Serves Modbus TCP on 127.0.0.1:PORT and/or Modbus RTU on a serial device (e.g. one end of a socat
 pty pair). Prints `ready {"tcp": PORT}` on stdout once listening, then reads commands on stdin, one
@@ -21,6 +22,13 @@ per line, and answers each with `ok ...` (or `error ...`):
     get UNIT TABLE ADDR COUNT  prints `ok [values]`
     stats                      prints `ok {"requests": N, "by_unit": {...}, "by_fc": {...}}`
     reset_stats
+    line BAUD PARITY           the settings the master uses now (a pty carries no speed): a unit
+                               given other settings with --line does not answer, as on a real line
+
+--sunspec UNIT:BASE gives the unit a SunSpec map at BASE (40000, 50000 or 0): "SunS", the common
+model 1 (manufacturer "ledge", model "emulated-inverter", version "1.2.3", serial "SN-0042"), an
+inverter model 103 and the end marker. --ident UNITS: those units answer function 43/14 (read
+device identification); the others answer exception 1 (illegal function).
 
 Register contents of unit U (zero-based addresses; see test/helpers/modbus-slave.ts):
     holding 0..299, input 0..99, coils 0..99, discrete inputs 0..99; addresses past those answer
@@ -36,7 +44,14 @@ import sys
 import termios
 import tty
 
-from pymodbus.datastore import ModbusSequentialDataBlock, ModbusServerContext, ModbusSlaveContext
+from pymodbus.datastore import (
+    ModbusSequentialDataBlock,
+    ModbusServerContext,
+    ModbusSlaveContext,
+    ModbusSparseDataBlock,
+)
+from pymodbus.device import ModbusControlBlock
+from pymodbus.pdu import ExceptionResponse
 from pymodbus.factory import ServerDecoder
 from pymodbus.framer.rtu_framer import ModbusRtuFramer
 from pymodbus.framer.socket_framer import ModbusSocketFramer
@@ -48,6 +63,20 @@ TABLE_FX = {"coil": 1, "discrete_input": 2, "holding": 3, "input": 4}
 def words(fmt, value):
     raw = struct.pack(">" + fmt, value)
     return [int.from_bytes(raw[i : i + 2], "big") for i in range(0, len(raw), 2)]
+
+
+def text_words(text, n):
+    raw = text.encode("latin1").ljust(n * 2, b"\0")[: n * 2]
+    return [int.from_bytes(raw[i : i + 2], "big") for i in range(0, n * 2, 2)]
+
+
+def sunspec_map():
+    """SunSpec: "SunS", common model 1 (66 registers), inverter model 103 (50), end marker."""
+    common = text_words("ledge", 16) + text_words("emulated-inverter", 16) + text_words("", 8)
+    common += text_words("1.2.3", 8) + text_words("SN-0042", 16) + [1, 0]
+    inverter = [0] * 50
+    inverter[12] = 2300  # W (scale factor at 13 = 0)
+    return [0x5375, 0x6E53, 1, 66] + common + [103, 50] + inverter + [0xFFFF, 0]
 
 
 def holding_for(unit):
@@ -64,15 +93,26 @@ def holding_for(unit):
     h[16:18] = [int.from_bytes(b[1::-1], "big"), int.from_bytes(b[3:1:-1], "big")]  # float32 BADC
     h[18:20] = list(reversed([int.from_bytes(b[1::-1], "big"), int.from_bytes(b[3:1:-1], "big")]))  # DCBA
     h[20] = 2315  # 23.15 with scale 0.01
+    h[22:26] = words("q", -5000000000)  # int64
+    h[26:30] = words("Q", 2**40 + 7)  # uint64
+    h[30:38] = text_words("LEDGE-SN-0042", 8)  # string, 8 registers
+    h[38] = 0b1010_0000_0000_1000  # bit fields: bit 3 set, bits 13..15 = 0b101
     h[100] = unit
     h[200] = 4242
     h[299] = 299
     return h
 
 
-def context_for(unit):
+def context_for(unit, sunspec_base=None):
+    holding = holding_for(unit)
+    if sunspec_base is None:
+        hr = ModbusSequentialDataBlock(0, holding)
+    else:
+        values = dict(enumerate(holding))
+        values.update({sunspec_base + i: v for i, v in enumerate(sunspec_map())})
+        hr = ModbusSparseDataBlock(values)
     return ModbusSlaveContext(
-        hr=ModbusSequentialDataBlock(0, holding_for(unit)),
+        hr=hr,
         ir=ModbusSequentialDataBlock(0, [i * 10 + unit for i in range(INPUT_SIZE)]),
         co=ModbusSequentialDataBlock(0, [i % 3 == 0 for i in range(BITS_SIZE)]),
         di=ModbusSequentialDataBlock(0, [i % 2 == 1 for i in range(BITS_SIZE)]),
@@ -81,9 +121,17 @@ def context_for(unit):
 
 
 class Slave:
-    def __init__(self, units, quiet):
+    def __init__(self, units, quiet, sunspec=None, ident=(), line=None):
         self.units = units
-        self.context = ModbusServerContext(slaves={u: context_for(u) for u in units}, single=False)
+        sunspec = sunspec or {}
+        self.context = ModbusServerContext(slaves={u: context_for(u, sunspec.get(u)) for u in units}, single=False)
+        self.ident = set(ident)
+        self.unit_line = line or {}  # unit -> (baud, parity) it is set to
+        self.line = None  # (baud, parity) the master uses now
+        identity = ModbusControlBlock().Identity
+        identity.VendorName = "ledge test vendor"
+        identity.ProductCode = "LT-43"
+        identity.MajorMinorRevision = "4.2"
         self.decoder = ServerDecoder()
         self.faults = {}  # unit -> fault; None key = all units
         self.delay = 0.0
@@ -109,7 +157,13 @@ class Slave:
         fault = self.fault_of(unit)
         if fault == "silent":
             return None
-        response = request.execute(self.context[unit])
+        wanted = self.unit_line.get(unit)
+        if wanted is not None and self.line is not None and wanted != self.line:
+            return None  # at other settings the unit sees framing errors and stays silent
+        if request.function_code == 43 and unit not in self.ident:
+            response = ExceptionResponse(43, 1)
+        else:
+            response = request.execute(self.context[unit])
         response.transaction_id = request.transaction_id
         response.unit_id = unit
         packet = framer.buildPacket(response)
@@ -227,6 +281,9 @@ class Slave:
             else:
                 self.faults = {None: kind}
             return "ok"
+        if cmd == "line":
+            self.line = (int(args[0]), args[1])
+            return "ok"
         if cmd == "delay":
             self.delay = float(args[0]) / 1000
             return "ok"
@@ -262,8 +319,14 @@ async def main():
     ap.add_argument("--baud", type=int)
     ap.add_argument("--units", default="1")
     ap.add_argument("--quiet", action="store_true")
+    ap.add_argument("--sunspec", default="")
+    ap.add_argument("--ident", default="")
+    ap.add_argument("--line", default="")
     a = ap.parse_args()
-    slave = Slave({int(u) for u in a.units.split(",")}, a.quiet)
+    sunspec = {int(u): int(b) for u, b in (x.split(":") for x in a.sunspec.split(",") if x)}
+    ident = [int(u) for u in a.ident.split(",") if u]
+    line = {int(u): (int(b), p) for u, b, p in (x.split(":") for x in a.line.split(",") if x)}
+    slave = Slave({int(u) for u in a.units.split(",")}, a.quiet, sunspec, ident, line)
     if a.tcp is not None:
         await slave.start_tcp(a.tcp)
     if a.rtu:

@@ -6,7 +6,7 @@
  * test/drivers/serial-transport.test.ts (spawns `bun` on it) and by hand on a Raspberry Pi:
  *   LEDGE_TEST_SERIAL_PORT=/dev/ttyUSB0 LEDGE_TEST_SERIAL_LOOPBACK=1 bun hw-test/serial/run-transport-suite.ts
  */
-import { isBun, openSerial } from "../../src/drivers/serial/transport.ts";
+import { isBun, openSerial } from "../../src/drivers/common/serial/open.ts";
 import { createPtyPair } from "./pty-pair.ts";
 import { type Check, ptyChecks, realPortChecks } from "./transport-suite.ts";
 

@@ -12,8 +12,43 @@ import { closeSync, constants, openSync, writeSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
-export type Format = "kv" | "json" | "nmea" | "regex";
-export const FORMATS: readonly Format[] = ["kv", "json", "nmea", "regex"];
+export type Format =
+  | "kv"
+  | "json"
+  | "nmea"
+  | "regex"
+  | "nmea-proprietary"
+  | "nmea-gps-time"
+  | "json-multiline"
+  | "sds011"
+  | "vedirect";
+export const FORMATS: readonly Format[] = [
+  "kv",
+  "json",
+  "nmea",
+  "regex",
+  "nmea-proprietary",
+  "nmea-gps-time",
+  "json-multiline",
+  "sds011",
+  "vedirect",
+];
+
+/** The regex used with `--format regex` (and in the driver tests). */
+export const REGEX_PATTERN = "^T:(?<temperature>-?\\d+(?:\\.\\d+)?) H:(?<humidity>\\d+(?:\\.\\d+)?)$";
+
+/** The serial.toml parser keys each format needs (beside name and port). */
+export const FORMAT_PARSER: Record<Format, string> = {
+  kv: 'parser = "kv"',
+  json: 'parser = "json"',
+  nmea: 'parser = "nmea"',
+  regex: `parser = "regex"\npattern = '${REGEX_PATTERN}'`,
+  "nmea-proprietary": 'parser = "nmea"',
+  "nmea-gps-time": 'parser = "nmea"\ntime_source = "device"',
+  "json-multiline": 'parser = "json"\ntime_source = "device"',
+  sds011: 'parser = "sds011"',
+  vedirect: 'parser = "vedirect"',
+};
 
 export interface Step {
   bytes: Buffer;
@@ -21,10 +56,42 @@ export interface Step {
   kind: "good" | "bad" | "ignored";
   /** For good steps: the Thin Edge JSON values the driver must publish (without `time`). */
   values?: Record<string, unknown>;
+  /** For good steps with a device time: the `time` the driver must publish. */
+  time?: string;
 }
 
-/** The regex used with `--format regex` (and in the driver tests). */
-export const REGEX_PATTERN = "^T:(?<temperature>-?\\d+(?:\\.\\d+)?) H:(?<humidity>\\d+(?:\\.\\d+)?)$";
+/** A VE.Direct text block with its checksum byte (the block's bytes sum to 0 mod 256). */
+export function veBlock(fields: [string, string][], corrupt = false): Buffer {
+  const body = Buffer.from(`${fields.map(([k, v]) => `\r\n${k}\t${v}`).join("")}\r\nChecksum\t`, "latin1");
+  let sum = 0;
+  for (const b of body) sum = (sum + b) & 0xff;
+  return Buffer.concat([body, Buffer.from([((256 - sum) & 0xff) ^ (corrupt ? 1 : 0)])]);
+}
+
+/** An SDS011 data frame (PM2.5 and PM10 in µg/m³, device id 0x3412). */
+export function sds011Frame(pm25: number, pm10: number, corrupt = false): Buffer {
+  const f = Buffer.from([0xaa, 0xc0, 0, 0, 0, 0, 0x12, 0x34, 0, 0xab]);
+  f.writeUInt16LE(Math.round(pm25 * 10), 2);
+  f.writeUInt16LE(Math.round(pm10 * 10), 4);
+  let sum = 0;
+  for (let i = 2; i <= 7; i++) sum = (sum + (f[i] ?? 0)) & 0xff;
+  f[8] = sum ^ (corrupt ? 0x40 : 0);
+  return f;
+}
+
+/** A VE.Direct MPPT charger block, and what the driver publishes for it. */
+export const VE_FIELDS: [string, string][] = [
+  ["PID", "0xA053"],
+  ["FW", "159"],
+  ["SER#", "HQ1328A1B2C"],
+  ["V", "12800"],
+  ["I", "-3000"],
+  ["VPV", "37000"],
+  ["PPV", "0"],
+  ["CS", "0"],
+  ["LOAD", "ON"],
+];
+export const VE_VALUES = { FW: 159, V: 12800, I: -3000, VPV: 37000, PPV: 0, CS: 0, LOAD: 1 };
 
 function nmea(body: string, corrupt = false): string {
   let x = 0;
@@ -108,6 +175,74 @@ export function scenario(format: Format): Step[] {
         bad(noise),
         good("T:-2 H:99.5\n", { temperature: -2, humidity: 99.5 }),
       ];
+    case "nmea-proprietary":
+      // what MediaTek, SiRF, Garmin, Trimble and Kenwood receivers send beside the standard sentences
+      return [
+        ...["PMTK010,001", "PMTKCHN,0,0,0", "PSRFEPE,100542.000,A,0.7,6.82,10.69,0.0,180.0", "PFST,FIRSTFIX"]
+          .concat([
+            "PKWDWPL,150803,V,4237.14,N,07120.83,W,,,200316,,AC7FD-1,/-",
+            "PMGNST,02.12,3,T,534,05.0,+03327,00",
+          ])
+          .concat(["PSRF100,0,9600,8,1,0", "PTNLDG,44.0,33.0,287.0,100,0,4,1,0,,"])
+          .map((b) => ignored(nmea(b))),
+        ignored(nmea("GPRMC,235947.000,,,,,,,,,,")),
+        bad(nmea("PMTK010,001", true)),
+        good(nmea("GPGGA,123519,4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,"), {
+          position: { latitude: 48.1173, longitude: 11.5166667, altitude: 545.4 },
+          satellites: 8,
+        }),
+      ];
+    case "nmea-gps-time":
+      // a buffered receiver: fixes from 2012, dated by RMC, a GGA after midnight by the last RMC
+      return [
+        {
+          ...good(nmea("GPRMC,235959,A,4807.038,N,01131.000,E,0.0,0.0,021112,,"), {
+            position: { latitude: 48.1173, longitude: 11.5166667 },
+            speed: 0,
+            course: 0,
+          }),
+          time: "2012-11-02T23:59:59.000Z",
+        },
+        bad(nmea("GPRMC,000000,A,4807.038,N,01131.000,E,0.0,0.0,031112,,", true)),
+        {
+          ...good(nmea("GPGGA,000001.5,4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,"), {
+            position: { latitude: 48.1173, longitude: 11.5166667, altitude: 545.4 },
+            satellites: 8,
+          }),
+          time: "2012-11-03T00:00:01.500Z",
+        },
+      ];
+    case "json-multiline":
+      return [
+        {
+          ...good('{\n  "sensor": "gps",\n  "time": 1351824120,\n  "data": [48.75, 2.30]\n}\n', {
+            data_0: 48.75,
+            data_1: 2.3,
+          }),
+          time: "2012-11-02T02:42:00.000Z",
+        },
+        bad('{\n  "t": 1,\n'),
+        {
+          ...good('{"time":"2012-11-02T02:42:01Z","v":1}{"v":2,', { v: 1 }),
+          time: "2012-11-02T02:42:01.000Z",
+        },
+        { ...good('"time":1351824122}\n', { v: 2 }), time: "2012-11-02T02:42:02.000Z" },
+      ];
+    case "sds011":
+      return [
+        { bytes: sds011Frame(1.0, 2.6), kind: "good", values: { pm25: 1, pm10: 2.6 } },
+        { bytes: sds011Frame(3, 4, true), kind: "bad" },
+        { bytes: sds011Frame(12.3, 45.6), kind: "good", values: { pm25: 12.3, pm10: 45.6 } },
+      ];
+    case "vedirect": {
+      const values = VE_VALUES;
+      return [
+        { bytes: veBlock(VE_FIELDS), kind: "good", values },
+        { bytes: veBlock(VE_FIELDS, true), kind: "bad" },
+        ignored(":A0102000543\n"),
+        { bytes: veBlock(VE_FIELDS), kind: "good", values },
+      ];
+    }
   }
 }
 
@@ -152,7 +287,7 @@ async function main(argv: string[]): Promise<void> {
   const faults = !argv.includes("--no-faults");
   const steps = scenario(format).filter((s) => faults || s.kind !== "bad");
   // through ledge's own transport, so a real adapter gets its baud rate and raw mode
-  const { openSerial } = await import("../../src/drivers/serial/transport.ts");
+  const { openSerial } = await import("../../src/drivers/common/serial/open.ts");
   const tty = await openSerial({ path: port, baudRate: Number(arg("--baud") ?? 9600) });
   let good = 0;
   let badN = 0;

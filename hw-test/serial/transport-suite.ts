@@ -9,7 +9,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { SerialOptions, SerialTransport } from "../../src/drivers/serial/transport.ts";
+import type { SerialOptions, SerialTransport } from "../../src/drivers/common/serial/transport.ts";
 import type { PtyPair } from "./pty-pair.ts";
 
 export interface Check {

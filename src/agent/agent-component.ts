@@ -1,15 +1,17 @@
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { MAIN_DEVICE, topicFor } from "../api/topics.ts";
 import type { Component, Context } from "../component/component.ts";
+import { CONFIG_FILE, parseConfigText } from "../config/store.ts";
 import { CommandEngine } from "./commands/engine.ts";
 import { timeoutMs } from "./commands/state.ts";
 import { CommandStore } from "./commands/store.ts";
 import type { ConsoleFile, RunningConsole } from "./console/index.ts";
-import { type DeclaredTypes, loadDeclaredTypes } from "./declared-types.ts";
+import { type DeclaredType, type DeclaredTypes, loadDeclaredTypes } from "./declared-types.ts";
 import { EntityView } from "./http/entity-view.ts";
 import { AgentHttpServer } from "./http/server.ts";
 import { SystemMonitor } from "./monitor/system-monitor.ts";
-import { configSnapshotOperation, configUpdateOperation } from "./operations/config.ts";
+import { type ConfigValidator, configSnapshotOperation, configUpdateOperation } from "./operations/config.ts";
 import { firmwareUpdateOperation, type SelfUpdateOptions } from "./operations/firmware-update.ts";
 import { logUploadOperation } from "./operations/log-upload.ts";
 import type { Operation } from "./operations/operation.ts";
@@ -18,7 +20,19 @@ import { softwareListOperation, softwareUpdateOperation } from "./operations/sof
 import { ledgeArgs } from "./self-update/binary.ts";
 import { sudoWrapper } from "./sudo.ts";
 
+/**
+ * Files other components own, given by the composition root (the agent imports no component):
+ * config types declared by default and validated before config_update replaces them, and log types.
+ */
+export interface AgentFileHooks {
+  /** `check`: every problem of a file's new text (`file:line: reason` lines), or undefined. */
+  config: (DeclaredType & { check?: (text: string, file: string) => string | undefined })[];
+  log: DeclaredType[];
+}
+
 export interface AgentOverrides {
+  /** More checks of config files that config_update installs, by absolute path (tests). */
+  validators?: Record<string, ConfigValidator>;
   /** Replaces parts of the self-update wiring (tests: a script as target, no real exit). */
   selfUpdate?: Partial<SelfUpdateOptions>;
   env?: NodeJS.ProcessEnv;
@@ -35,16 +49,18 @@ export class AgentComponent implements Component {
   private readonly view: EntityView;
   private readonly monitor: SystemMonitor;
   private console?: RunningConsole;
-  /** Device files the console edits: the config types with a validator (none until a driver registers one). */
-  private readonly consoleFiles: () => ConsoleFile[] = () => [];
+  /** Device files the console edits: the config types other components registered, with their validators. */
+  private readonly consoleFiles: () => ConsoleFile[];
 
   constructor(
     private readonly ctx: Context,
     overrides: AgentOverrides = {},
+    files: AgentFileHooks = { config: [], log: [] },
   ) {
     const { config, bus, clock } = ctx;
     const log = ctx.log;
     const root = config.get("mqtt.topic_root");
+    this.consoleFiles = () => files.config;
     const env = overrides.env ?? process.env;
     const stateDir = join(config.dataDir, "agent");
     let declared: DeclaredTypes | undefined;
@@ -56,6 +72,10 @@ export class AgentComponent implements Component {
       );
       if (d.errors.length && JSON.stringify(d.errors) !== JSON.stringify(declared?.errors))
         for (const e of d.errors) log.warn(e);
+      // a type declared in ledge.toml or agent.toml wins over a component's default
+      for (const kind of ["config", "log"] as const)
+        for (const h of files[kind])
+          if (!d[kind].some((x) => x.type === h.type)) d[kind].push({ type: h.type, path: h.path });
       declared = d;
       return d;
     };
@@ -87,7 +107,14 @@ export class AgentComponent implements Component {
       softwareListOperation(software),
       softwareUpdateOperation(software),
       configSnapshotOperation(() => types().config),
-      configUpdateOperation(() => types().config),
+      configUpdateOperation(() => types().config, {
+        // parsed and validated as `ledge run` reads it: a bad one would keep ledge from starting
+        [join(config.dir, CONFIG_FILE)]: async (f) =>
+          void parseConfigText(await readFile(f, "utf8"), CONFIG_FILE),
+        // the drivers' files, checked by their own parsers (every problem with its line)
+        ...Object.fromEntries(files.config.flatMap((h) => (h.check ? [[h.path, fileValidator(h)]] : []))),
+        ...overrides.validators,
+      }),
       logUploadOperation(() => types().log, clock),
       firmwareUpdateOperation(selfUpdate),
     ];
@@ -167,6 +194,15 @@ export function supervisorRestart(configured: string[], env: NodeJS.ProcessEnv):
   return [];
 }
 
-export function createAgentComponent(ctx: Context): Component {
-  return new AgentComponent(ctx);
+export function createAgentComponent(ctx: Context, files?: AgentFileHooks): Component {
+  return new AgentComponent(ctx, {}, files);
+}
+
+/** A driver's text validator as config_update's file check: its problems become the failure reason. */
+function fileValidator(h: AgentFileHooks["config"][number]): ConfigValidator {
+  return async (f) => {
+    const problems = h.check?.(await readFile(f, "utf8"), h.path);
+    if (problems !== undefined)
+      throw new Error(`the new ${h.path} is invalid and was not applied:\n${problems}`);
+  };
 }

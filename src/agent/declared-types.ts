@@ -6,6 +6,8 @@ import { parse } from "smol-toml";
 export interface DeclaredType {
   type: string;
   path: string;
+  /** Config types: a command that checks a new file (its path appended) before it is installed. */
+  validate?: string[];
 }
 
 export interface DeclaredTypes {
@@ -46,12 +48,26 @@ export function parseAgentToml(text: string, configDir: string): DeclaredTypes {
       continue;
     }
     for (const [i, t] of list.entries()) {
-      const { type, path } = (t ?? {}) as Record<string, unknown>;
+      const { type, path, validate } = (t ?? {}) as Record<string, unknown>;
       if (typeof type !== "string" || !type || typeof path !== "string" || !path) {
         out.errors.push(`agent.toml: [[${kind}]] #${i + 1} needs string 'type' and 'path'`);
         continue;
       }
-      out[kind].push({ type, path: resolveTypePath(path, configDir) });
+      if (
+        validate !== undefined &&
+        (kind !== "config" ||
+          !Array.isArray(validate) ||
+          !validate.length ||
+          validate.some((a) => typeof a !== "string"))
+      ) {
+        out.errors.push(
+          `agent.toml: [[${kind}]] '${type}': 'validate' must be a command as a list of strings`,
+        );
+        continue;
+      }
+      const entry: DeclaredType = { type, path: resolveTypePath(path, configDir) };
+      if (validate) entry.validate = validate as string[];
+      out[kind].push(entry);
     }
   }
   return out;

@@ -35,17 +35,31 @@ export function lineTime(line: string, year: number): number | undefined {
   return undefined;
 }
 
-export function filterLines(lines: string[], f: LogFilter): string[] {
-  const out: string[] = [];
-  let inRange = true;
-  const needle = f.search?.toLowerCase();
-  for (const line of lines) {
-    const t = lineTime(line, f.year);
-    if (t !== undefined) inRange = (f.from === undefined || t >= f.from) && (f.to === undefined || t <= f.to);
-    if (!inRange) continue;
-    if (needle && !line.toLowerCase().includes(needle)) continue;
-    out.push(line);
+/**
+ * The time-range and search-text part of a filter, one line at a time, so a log of any size is
+ * filtered while it is read. Stateful: a line without a timestamp follows the line before it.
+ */
+export class LineFilter {
+  private inRange = true;
+  private readonly needle?: string;
+
+  constructor(private readonly f: LogFilter) {
+    this.needle = f.search?.toLowerCase();
   }
+
+  keep(line: string): boolean {
+    const t = lineTime(line, this.f.year);
+    if (t !== undefined)
+      this.inRange =
+        (this.f.from === undefined || t >= this.f.from) && (this.f.to === undefined || t <= this.f.to);
+    if (!this.inRange) return false;
+    return !this.needle || line.toLowerCase().includes(this.needle);
+  }
+}
+
+export function filterLines(lines: string[], f: LogFilter): string[] {
+  const lf = new LineFilter(f);
+  const out = lines.filter((l) => lf.keep(l));
   return f.lines && out.length > f.lines ? out.slice(out.length - f.lines) : out;
 }
 

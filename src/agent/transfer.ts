@@ -1,7 +1,11 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
+import { mkdir, open, rename, rm, stat } from "node:fs/promises";
+import { request as httpRequest, type IncomingMessage } from "node:http";
+import { request as httpsRequest } from "node:https";
 import { dirname } from "node:path";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
 
 /**
@@ -63,6 +67,35 @@ export async function upload(url: string, body: Uint8Array | string, signal?: Ab
   if (!res.ok) throw new Error(`PUT ${url}: HTTP ${res.status}`);
 }
 
+/**
+ * PUTs a body produced piece by piece (chunked, or with `length` when known) through node:http,
+ * whose pipeline waits for the socket to drain: fetch in Node 20 reads a streamed body ahead
+ * without bound, which would hold a whole log in memory.
+ */
+export async function uploadStream(
+  url: string,
+  body: AsyncIterable<Uint8Array | string>,
+  signal?: AbortSignal,
+  length?: number,
+): Promise<void> {
+  if (!/^https?:\/\//i.test(url)) throw new Error(`cannot upload to '${url}': not an http(s) URL`);
+  const headers: Record<string, string | number> = { "content-type": "application/octet-stream" };
+  if (length !== undefined) headers["content-length"] = length;
+  const send = url.toLowerCase().startsWith("https:") ? httpsRequest : httpRequest;
+  const req = send(url, { method: "PUT", headers, signal });
+  const response = new Promise<IncomingMessage>((resolve, reject) => {
+    req.once("response", resolve);
+    req.once("error", reject);
+  });
+  await Promise.all([pipeline(Readable.from(body, { objectMode: false }), req), response]);
+  const res = await response;
+  res.resume();
+  if ((res.statusCode ?? 0) < 200 || (res.statusCode ?? 0) > 299)
+    throw new Error(`PUT ${url}: HTTP ${res.statusCode}`);
+}
+
+/** Streams a file to an http(s) URL. */
 export async function uploadFile(url: string, path: string, signal?: AbortSignal): Promise<void> {
-  await upload(url, await readFile(path), signal);
+  const { size } = await stat(path);
+  await uploadStream(url, createReadStream(path, { signal }), signal, size);
 }

@@ -1,87 +1,88 @@
 import { join } from "node:path";
-import { readJsonList, writeFileAtomic } from "../foundation/files.ts";
+import type { Result } from "../foundation/result.ts";
+import { EntityJournal } from "./entity-journal.ts";
+import { type Entity, type EntityChange, EntityTree } from "./entity-tree.ts";
 import type { Registration } from "./payloads.ts";
-import { defaultScheme, type EntityTopicId, MAIN_DEVICE } from "./topics.ts";
+import type { EntityTopicId } from "./topics.ts";
 
-export interface Entity {
-  topicId: EntityTopicId;
-  registration: Registration;
-  /** Registered by ledge because data arrived for a default-scheme entity. */
-  auto: boolean;
-}
-
-const FILE = "entities.json";
+export type { Entity } from "./entity-tree.ts";
 
 /**
- * The registered entities, kept in memory and persisted in the data dir (whole-file atomic
- * writes: registrations are rare), so that they survive a restart of ledge and of the broker.
+ * The registered entities: an `EntityTree` in memory, persisted in the data dir through an
+ * append-only journal (see `EntityJournal`), so that they survive a restart of ledge and of the
+ * broker without rewriting every entity on every registration.
  */
 export class EntityStore {
-  private readonly entities = new Map<EntityTopicId, Entity>();
-  private readonly file: string;
+  private readonly tree = new EntityTree();
+  private readonly journal: EntityJournal;
 
-  constructor(dataDir: string) {
-    this.file = join(dataDir, FILE);
+  constructor(dataDir: string, opts: { flushMs?: number; onError?: (e: unknown) => void } = {}) {
+    const file = join(dataDir, "entities.json");
+    this.journal = new EntityJournal(file, () => this.tree.list(), opts.flushMs, opts.onError);
   }
 
   /** Loads the persisted entities; a corrupt file is reported and replaced, never fatal. */
   load(): { error?: string } {
-    const r = readJsonList<Entity>(
-      this.file,
-      "entity store",
-      (e) => typeof e?.topicId === "string" && typeof e.registration?.["@type"] === "string",
-    );
-    for (const e of r.items) this.entities.set(e.topicId, e);
+    const r = this.journal.load();
+    for (const e of r.entities) this.tree.apply(e.topicId, e.registration, e.auto);
     return { error: r.error };
   }
 
+  get size(): number {
+    return this.tree.size;
+  }
+
+  /** Bytes the store has written to disk since it was created (journal and snapshots). */
+  get bytesWritten(): number {
+    return this.journal.bytesWritten;
+  }
+
   list(): Entity[] {
-    return [...this.entities.values()];
+    return this.tree.list();
   }
 
   get(topicId: EntityTopicId): Entity | undefined {
-    return this.entities.get(topicId);
-  }
-
-  /** Stores a registration; returns false when nothing changed (so callers skip re-publishing). */
-  register(topicId: EntityTopicId, registration: Registration, auto = false): boolean {
-    const withParent = { ...registration };
-    if (withParent["@type"] !== "device" && !withParent["@parent"]) {
-      const parent = defaultScheme(topicId)?.parent ?? MAIN_DEVICE;
-      withParent["@parent"] = parent;
-    }
-    const old = this.entities.get(topicId);
-    if (old && JSON.stringify(old.registration) === JSON.stringify(withParent)) return false;
-    this.entities.set(topicId, { topicId, registration: withParent, auto: old ? old.auto && auto : auto });
-    this.save();
-    return true;
-  }
-
-  /** Removes an entity and its descendants; returns the removed topic ids. */
-  deregister(topicId: EntityTopicId): EntityTopicId[] {
-    if (!this.entities.has(topicId)) return [];
-    // Registrations come from the bus: `@parent` may point back down the tree, even to itself.
-    const removed: EntityTopicId[] = [];
-    const seen = new Set<EntityTopicId>();
-    const visit = (id: EntityTopicId): void => {
-      if (seen.has(id)) return;
-      seen.add(id);
-      removed.push(id);
-      for (const c of this.children(id)) visit(c);
-    };
-    visit(topicId);
-    for (const id of removed) this.entities.delete(id);
-    this.save();
-    return removed;
+    return this.tree.get(topicId);
   }
 
   children(topicId: EntityTopicId): EntityTopicId[] {
-    return this.list()
-      .filter((e) => e.registration["@parent"] === topicId)
-      .map((e) => e.topicId);
+    return this.tree.children(topicId);
   }
 
-  private save(): void {
-    writeFileAtomic(this.file, JSON.stringify(this.list(), null, 1), 0o640);
+  /** The entity and its descendants, parents first. */
+  subtree(topicId: EntityTopicId): EntityTopicId[] {
+    return this.tree.subtree(topicId);
+  }
+
+  /** Stores a registration; the change is undefined when nothing changed (callers skip re-publishing). */
+  register(
+    topicId: EntityTopicId,
+    registration: Registration,
+    auto = false,
+  ): Result<EntityChange | undefined> {
+    const wasAuto = this.tree.get(topicId)?.auto;
+    const r = this.tree.apply(topicId, registration, auto);
+    if (!r.ok) return r;
+    const e = this.tree.get(topicId);
+    // persisted when new or changed, and when an auto-registered entity became an explicit one
+    if (e && (r.value || (wasAuto && !e.auto))) this.journal.put(e);
+    return r;
+  }
+
+  /** Removes an entity and its descendants; returns the removed topic ids, parents first. */
+  deregister(topicId: EntityTopicId): EntityTopicId[] {
+    const removed = this.tree.deleteSubtree(topicId).map((e) => e.topicId);
+    if (removed.length) this.journal.delete(removed);
+    return removed;
+  }
+
+  /** Writes what is pending now (at stop; tests). */
+  flush(): void {
+    this.journal.flush();
+  }
+
+  close(): void {
+    this.flush();
+    this.journal.close();
   }
 }

@@ -85,9 +85,16 @@ export function defaultScheme(entity: EntityTopicId): DefaultScheme | undefined 
   return undefined;
 }
 
+/** A UTF-16 surrogate without its pair: not encodable as UTF-8, so never part of an MQTT topic. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Whether `text` can be (part of) an MQTT topic name: no wildcards, no NUL, valid UTF-16 [MQTT-4.7.3-2]. */
+export function isTopicText(text: string): boolean {
+  return !/[+#\0]/.test(text) && !LONE_SURROGATE.test(text);
+}
+
 export function isValidEntityTopicId(entity: string): boolean {
-  const parts = entity.split("/");
-  return parts.length === 4 && parts.every((p) => !p.includes("+") && !p.includes("#"));
+  return entity.split("/").length === 4 && isTopicText(entity);
 }
 
 /** Cloud-independent external id used by thin-edge: `<main-id>:` + topic id with `/` → `:`, trailing empties dropped. */

@@ -6,7 +6,7 @@ import {
   validateMeasurement,
   validateRegistration,
 } from "./payloads.ts";
-import { defaultScheme, type EntityTopicId, MAIN_DEVICE, type ParsedTopic } from "./topics.ts";
+import type { ParsedTopic } from "./topics.ts";
 
 export type Verdict =
   | { kind: "ok" }
@@ -57,24 +57,4 @@ export function validateMessage(parsed: ParsedTopic, payload: Buffer, maxBytes: 
 
 export function describe(parsed: ParsedTopic): string {
   return parsed.channel ? (LABEL[parsed.channel] ?? parsed.channel) : "registration";
-}
-
-/** Registration messages needed so that `entity` and its default-scheme ancestors exist. */
-export function autoRegistrations(
-  entity: EntityTopicId,
-  known: (id: EntityTopicId) => boolean,
-): { topicId: EntityTopicId; registration: Registration }[] | undefined {
-  const out: { topicId: EntityTopicId; registration: Registration }[] = [];
-  let id: EntityTopicId | undefined = entity;
-  while (id && !known(id)) {
-    const scheme = defaultScheme(id);
-    if (!scheme) return undefined;
-    const registration: Registration =
-      scheme.kind === "device"
-        ? { "@type": "device", type: "ledge" }
-        : { "@type": scheme.kind, "@parent": scheme.parent ?? MAIN_DEVICE, name: scheme.name };
-    out.unshift({ topicId: id, registration });
-    id = scheme.parent;
-  }
-  return out;
 }

@@ -6,13 +6,21 @@ import type { ComponentFactory } from "../component/component.ts";
  */
 export const COMPONENTS = {
   api: async () => (await import("../api/api-component.ts")).createApiComponent,
-  agent: async () => (await import("../agent/agent-component.ts")).createAgentComponent,
+  agent: async () => {
+    const [{ createAgentComponent }, { driverFileHooks }] = await Promise.all([
+      import("../agent/agent-component.ts"),
+      import("../drivers/file-hooks.ts"),
+    ]);
+    // the drivers' files (modbus.toml, serial.toml, the flight recorder) served by the agent
+    return (ctx) => createAgentComponent(ctx, driverFileHooks(ctx.config));
+  },
   modbus: async () => (await import("../drivers/modbus/component.ts")).createModbusComponent,
   serial: async () => (await import("../drivers/serial/component.ts")).createSerialComponent,
   "c8y-mapper": async () => (await import("../mappers/c8y/component.ts")).createC8yMapperComponent,
   "az-mapper": async () => (await import("../mappers/az/component.ts")).createAzMapperComponent,
   "aws-mapper": async () => (await import("../mappers/aws/component.ts")).createAwsMapperComponent,
   "mqtt-mapper": async () => (await import("../mappers/mqtt/component.ts")).createMqttMapperComponent,
+  flows: async () => (await import("../flows/flows-component.ts")).createFlowsComponent,
   bridge: async () => (await import("../bridge/bridge-component.ts")).createBridgeComponent,
 } satisfies Record<string, () => Promise<ComponentFactory>>;
 

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import type { Component, Context } from "../component/component.ts";
 import type { Config } from "../config/store.ts";
 import { CloudLink } from "./cloud-link.ts";
-import { metricsPayload, metricsTopic } from "./metrics.ts";
+import { type AlarmKind, alarmMessage, metricsPayload, metricsTopic } from "./metrics.ts";
 import { DiskQueue, type FsyncPolicy } from "./queue/disk-queue.ts";
 import { MemoryQueue } from "./queue/memory-queue.ts";
 import type { MessageQueue } from "./queue/types.ts";
@@ -34,6 +34,22 @@ export function createBridgeComponent(ctx: Context): Component {
   const config = ctx.config;
   const links: CloudLink[] = [];
   let timer: ReturnType<typeof setInterval> | undefined;
+  let alarmTimer: ReturnType<typeof setInterval> | undefined;
+  /** The alarm payload last published per topic ("" = cleared); unknown ones are published once. */
+  const alarms = new Map<string, string>();
+  const root = config.get("mqtt.topic_root");
+
+  const publishAlarms = () => {
+    for (const link of links)
+      for (const kind of ["stalled", "disk"] as AlarmKind[]) {
+        const a = alarmMessage(root, link.name, kind, link.conditions());
+        if (alarms.get(a.topic) === a.payload) continue;
+        alarms.set(a.topic, a.payload);
+        ctx.bus
+          .publish(a.topic, a.payload, { qos: 1, retain: true })
+          .catch((e: unknown) => log.debug("cannot publish bridge alarm", { error: e }));
+      }
+  };
 
   const publishMetrics = () => {
     if (!links.length) return;
@@ -42,7 +58,7 @@ export function createBridgeComponent(ctx: Context): Component {
       ctx.clock(),
     );
     ctx.bus
-      .publish(metricsTopic(config.get("mqtt.topic_root")), payload)
+      .publish(metricsTopic(root), payload)
       .catch((e: unknown) => log.debug("cannot publish bridge metrics", { error: e }));
   };
 
@@ -71,6 +87,8 @@ export function createBridgeComponent(ctx: Context): Component {
             backoffMinMs: config.get("bridge.backoff_min_ms"),
             backoffMaxMs: Math.max(config.get("bridge.backoff_min_ms"), config.get("bridge.backoff_max_ms")),
             keepaliveS: config.get("bridge.keepalive_s"),
+            ackTimeoutMs: config.get("bridge.ack_timeout_s") * 1000,
+            stallMs: config.get("bridge.stall_s") * 1000,
           });
         } catch (e) {
           skip(cloud, e);
@@ -88,6 +106,9 @@ export function createBridgeComponent(ctx: Context): Component {
       }
       // Nothing could start: fail, so the component's health says why.
       if (clouds.length && !links.length) throw new Error(failures.join("; "));
+      publishAlarms();
+      alarmTimer = setInterval(publishAlarms, 1000);
+      alarmTimer.unref?.();
       const every = config.get("bridge.metrics_interval_s");
       if (every > 0) {
         timer = setInterval(publishMetrics, every * 1000);
@@ -96,6 +117,7 @@ export function createBridgeComponent(ctx: Context): Component {
     },
     async stop() {
       if (timer) clearInterval(timer);
+      clearInterval(alarmTimer);
       timer = undefined;
       await Promise.all(links.map((l) => l.stop()));
       links.length = 0;

@@ -4,6 +4,7 @@ import { topicError } from "../bus/topic-filter.ts";
 import type { Logger } from "../foundation/logger.ts";
 import { Backoff } from "./backoff.ts";
 import { classify } from "./diagnose.ts";
+import { Liveness } from "./liveness.ts";
 import type { MessageQueue } from "./queue/types.ts";
 import { TokenBucket } from "./rate.ts";
 import { downlinkTopic, uplinkTopic } from "./routes.ts";
@@ -15,9 +16,13 @@ export interface LinkOptions {
   bus: Bus;
   log: Logger;
   clock: () => number;
-  /** Messages per second to the cloud; 0: no limit. */
+  /** Backlog messages per second on top of live traffic; 0: no limit. */
   drainRate: number;
   inflight: number;
+  /** A publish not acknowledged within this ends the connection. */
+  ackTimeoutMs: number;
+  /** Work waiting and no acknowledgement for this long: reported as stalled. */
+  stallMs: number;
   backoffMinMs: number;
   backoffMaxMs: number;
   keepaliveS: number;
@@ -28,11 +33,29 @@ export interface LinkMetrics {
   connected: boolean;
   queue_depth: number;
   queue_bytes: number;
+  /** Seconds since the oldest queued record was appended (0: empty). */
+  queue_oldest_age_s: number;
   drops: number;
+  drops_full: number;
+  drops_disk: number;
+  drops_corrupt: number;
+  drops_compacted: number;
+  corrupt_bytes: number;
+  /** Records sent again after a connection was lost before their PUBACK (possible duplicates). */
+  resent: number;
+  stalled: boolean;
+  /** The last write to the queue failed (disk full or disk error). */
+  disk_error: boolean;
   reconnects: number;
   messages_sent: number;
   bytes_sent: number;
   messages_received: number;
+}
+
+/** Conditions the bridge raises alarms for; each change is logged once by the link. */
+export interface LinkConditions {
+  stalled: boolean;
+  diskError?: string;
 }
 
 interface InFlight {
@@ -43,8 +66,9 @@ interface InFlight {
 
 /**
  * One cloud connection. Uplink: local message → cloud topic → queue (synchronously, before the
- * local broker acknowledges the publisher) → sent in order at most `drainRate`/s with at most
- * `inflight` unacknowledged → committed when every earlier one is acknowledged too. After a lost
+ * local broker acknowledges the publisher) → sent in order with at most `inflight` unacknowledged,
+ * as fast as they arrive plus `drainRate`/s of backlog → committed when every earlier one is
+ * acknowledged too. A missing PUBACK or a silent cloud ends the connection (liveness.ts). After a lost
  * connection everything uncommitted is sent again (at-least-once). Downlink: cloud message →
  * local topic, acknowledged to the cloud only once the local broker took it.
  *
@@ -66,11 +90,20 @@ export class CloudLink {
   private lastError = "";
   private readonly backoff: Backoff;
   private readonly bucket: TokenBucket;
-  private readonly counters = { reconnects: 0, messagesSent: 0, bytesSent: 0, received: 0 };
+  private readonly liveness: Liveness;
+  private livenessTimer?: ReturnType<typeof setInterval>;
+  private stalled = false;
+  private readError = "";
+  private readonly counters = { reconnects: 0, messagesSent: 0, bytesSent: 0, received: 0, resent: 0 };
 
   constructor(private readonly o: LinkOptions) {
     this.backoff = new Backoff(o.backoffMinMs, o.backoffMaxMs, o.random ?? Math.random);
-    this.bucket = new TokenBucket(o.drainRate, o.clock);
+    this.bucket = new TokenBucket(o.drainRate, o.clock, Math.max(1000, o.inflight * 10));
+    this.liveness = new Liveness({
+      ackTimeoutMs: o.ackTimeoutMs,
+      keepaliveMs: o.keepaliveS * 1000,
+      stallMs: o.stallMs,
+    });
   }
 
   get name(): string {
@@ -86,10 +119,13 @@ export class CloudLink {
       { qos: 1 },
     );
     this.connect();
+    this.livenessTimer = setInterval(() => this.checkLiveness(), 1000);
+    this.livenessTimer.unref?.();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    clearInterval(this.livenessTimer);
     clearTimeout(this.reconnectTimer);
     clearTimeout(this.pumpTimer);
     await this.sub?.unsubscribe();
@@ -102,13 +138,27 @@ export class CloudLink {
     this.o.queue.close();
   }
 
+  conditions(): LinkConditions {
+    return { stalled: this.stalled, diskError: this.o.queue.stats().diskError };
+  }
+
   metrics(): LinkMetrics {
     const s = this.o.queue.stats();
     return {
       connected: this.connected,
       queue_depth: s.depth,
       queue_bytes: s.bytes,
+      queue_oldest_age_s:
+        s.oldestTime === undefined ? 0 : Math.max(0, Math.round((this.o.clock() - s.oldestTime) / 1000)),
       drops: s.drops,
+      drops_full: s.dropped.full,
+      drops_disk: s.dropped.disk,
+      drops_corrupt: s.dropped.corrupt,
+      drops_compacted: s.dropped.compacted,
+      corrupt_bytes: s.corruptBytes,
+      resent: this.counters.resent,
+      stalled: this.stalled,
+      disk_error: s.diskError !== undefined,
       reconnects: this.counters.reconnects,
       messages_sent: this.counters.messagesSent,
       bytes_sent: this.counters.bytesSent,
@@ -127,13 +177,31 @@ export class CloudLink {
       this.o.log.error("message not forwarded: invalid cloud topic", { topic: m.topic, error: bad });
       return;
     }
-    try {
-      this.o.queue.append({ topic, payload: m.payload, qos: 1, retain: false });
-    } catch (e) {
-      this.o.log.error("cannot queue message, dropped", { topic: m.topic, error: e });
-      return;
-    }
+    // A message that cannot be stored is counted by the queue with its reason (full, disk), and
+    // the queue logs each change of its disk state once.
+    const seq = this.o.queue.append({ topic, payload: m.payload, qos: 1, retain: false });
+    if (seq === undefined) return;
+    if (this.connected) this.bucket.credit();
     this.schedulePump();
+  }
+
+  private checkLiveness(): void {
+    const v = this.liveness.check(this.o.clock(), this.o.queue.stats().unsent > 0);
+    if (v.stalled !== this.stalled) {
+      this.stalled = v.stalled;
+      if (v.stalled)
+        this.o.log.warn("link stalled: connected but nothing acknowledged", {
+          cloud: this.o.settings.where,
+          queued: this.o.queue.stats().depth,
+        });
+      else this.o.log.info("link moving again", { cloud: this.o.settings.where });
+    }
+    if (v.reconnect && this.client && this.connected) {
+      this.o.log.warn(`ending the connection: ${v.reconnect}`, { cloud: this.o.settings.where });
+      // The close handler rewinds and reconnects with backoff.
+      this.client.stream?.destroy?.();
+      this.client.end(true);
+    }
   }
 
   private connect(): void {
@@ -152,6 +220,9 @@ export class CloudLink {
     let handshakeDone = false;
     client.stream?.on?.("secureConnect", () => {
       handshakeDone = true;
+    });
+    client.on("packetreceive", () => {
+      if (gen === this.generation) this.liveness.received(this.o.clock());
     });
     client.handleMessage = (packet, done) => {
       const local = downlinkTopic(s.routes, packet.topic);
@@ -173,6 +244,7 @@ export class CloudLink {
       this.everConnected = true;
       this.backoff.reset();
       this.lastError = "";
+      this.liveness.connected(this.o.clock());
       this.o.log.info("connected", { cloud: s.where });
       const remote = s.routes.downlink.map((r) => r.remote);
       client.subscribe(remote, { qos: 1 }, (e) => {
@@ -185,7 +257,7 @@ export class CloudLink {
     });
     client.on("error", (e) => {
       if (gen !== this.generation) return;
-      const f = classify(e, s.where, handshakeDone);
+      const f = classify(e, s.where, handshakeDone, s.endpoint.tls);
       // The first failure of a series is a warning; repeats would flood the log during an outage.
       if (f.message !== this.lastError) this.o.log.warn(f.message);
       else this.o.log.debug(f.message);
@@ -196,6 +268,8 @@ export class CloudLink {
       if (this.connected)
         this.o.log.warn("connection lost", { cloud: s.where, queued: this.o.queue.stats().depth });
       this.connected = false;
+      this.liveness.disconnected();
+      this.counters.resent += this.inflight.length;
       this.inflight = [];
       this.o.queue.rewind();
       client.removeAllListeners("close");
@@ -230,9 +304,18 @@ export class CloudLink {
       let e: ReturnType<MessageQueue["next"]>;
       try {
         e = this.o.queue.next();
+        if (this.readError) this.o.log.info("queue readable again", { after: this.readError });
+        this.readError = "";
       } catch (err) {
-        this.o.log.error("queue read failed", { error: err });
-        e = undefined;
+        // A disk read error: logged once, retried until it reads again.
+        const msg = (err as Error).message;
+        if (msg !== this.readError)
+          this.o.log.error("queue read failed; retrying every second", { error: msg });
+        this.readError = msg;
+        this.bucket.refund();
+        clearTimeout(this.pumpTimer);
+        this.pumpTimer = setTimeout(() => this.pump(), 1000);
+        return;
       }
       if (!e) {
         this.bucket.refund();
@@ -240,6 +323,7 @@ export class CloudLink {
       }
       const item: InFlight = { seq: e.seq, bytes: e.payload.byteLength, acked: false };
       this.inflight.push(item);
+      this.liveness.sent(e.seq, this.o.clock());
       const payload = Buffer.isBuffer(e.payload)
         ? e.payload
         : Buffer.from(e.payload.buffer, e.payload.byteOffset, e.payload.byteLength);
@@ -253,6 +337,7 @@ export class CloudLink {
 
   private onAck(item: InFlight): void {
     item.acked = true;
+    this.liveness.acked(item.seq, this.o.clock());
     let last: InFlight | undefined;
     while (this.inflight[0]?.acked) {
       last = this.inflight.shift()!;

@@ -37,7 +37,7 @@ const CONNACK: Record<number, string> = {
  * handshake, so a rejected device certificate shows up as an alert on the first read, or as a
  * reset right after the handshake.
  */
-export function classify(e: unknown, where: string, handshakeDone = false): Failure {
+export function classify(e: unknown, where: string, handshakeDone = false, tls = true): Failure {
   const err = e as { code?: string | number; message?: string };
   const code = typeof err?.code === "string" ? err.code : "";
   const msg = err?.message ?? String(e);
@@ -76,6 +76,8 @@ export function classify(e: unknown, where: string, handshakeDone = false): Fail
       kind: "refused",
       message: `${where} refused the MQTT connection: not authorized (check the device id and certificate)`,
     };
+  if (!tls && (code === "ECONNRESET" || code === "EPIPE" || /socket hang up|closed/i.test(msg)))
+    return { kind: "other", message: `${where} closed the connection (${code || msg})` };
   if (code.startsWith("ERR_SSL") || code.startsWith("ERR_TLS") || /ssl|tls|handshake/i.test(msg))
     return { kind: "tls", message: `TLS failure with ${where}: ${code ? `${code}: ` : ""}${msg}` };
   if ((code === "ECONNRESET" || code === "EPIPE" || /socket hang up|closed/i.test(msg)) && handshakeDone)

@@ -2,7 +2,17 @@ import mqtt from "mqtt";
 import { classify, type Failure } from "./diagnose.ts";
 import { cloudClientOptions, type LinkSettings } from "./settings.ts";
 
-export type ProbeResult = { ok: true; ms: number } | { ok: false; failure: Failure };
+export type ProbeResult = { ok: true; ms: number; verified: string[] } | { ok: false; failure: Failure };
+
+/** What a successful probe proved, in order, for `connect --test` to name. */
+export function verifiedSteps(s: LinkSettings): string[] {
+  const steps = [`TCP to ${s.endpoint.host}:${s.endpoint.port}`];
+  if (s.endpoint.tls)
+    steps.push(`TLS (server certificate trusted${s.cert ? ", device certificate accepted" : ""})`);
+  steps.push(`MQTT CONNACK accepted${s.username ? ` for user ${s.username}` : ""}`);
+  if (!s.endpoint.tls) steps.push("no TLS: plain mqtt:// URL, nothing is encrypted");
+  return steps;
+}
 
 /**
  * One MQTT connection attempt with the link's settings (`ledge connect --test`). It keeps the
@@ -27,11 +37,17 @@ export function probe(s: LinkSettings, timeoutMs = 10_000): Promise<ProbeResult>
       resolve(r);
     };
     const timer = setTimeout(
-      () => finish({ ok: false, failure: classify(new Error("timed out"), s.where, handshakeDone) }),
+      () =>
+        finish({
+          ok: false,
+          failure: classify(new Error("timed out"), s.where, handshakeDone, s.endpoint.tls),
+        }),
       timeoutMs,
     );
-    client.on("connect", () => finish({ ok: true, ms: Date.now() - started }));
-    client.on("error", (e) => finish({ ok: false, failure: classify(e, s.where, handshakeDone) }));
+    client.on("connect", () => finish({ ok: true, ms: Date.now() - started, verified: verifiedSteps(s) }));
+    client.on("error", (e) =>
+      finish({ ok: false, failure: classify(e, s.where, handshakeDone, s.endpoint.tls) }),
+    );
     client.on("close", () =>
       finish({
         ok: false,
@@ -39,6 +55,7 @@ export function probe(s: LinkSettings, timeoutMs = 10_000): Promise<ProbeResult>
           Object.assign(new Error("socket closed"), { code: "ECONNRESET" }),
           s.where,
           handshakeDone,
+          s.endpoint.tls,
         ),
       }),
     );

@@ -1,3 +1,7 @@
+import { awsDownlink, awsUplink } from "../api/clouds/aws.ts";
+import { azDownlink, azUplink } from "../api/clouds/az.ts";
+import { C8Y_DOWNLINK, C8Y_PREFIX } from "../api/clouds/c8y.ts";
+import { mqttDownlink, mqttUplink } from "../api/clouds/mqtt.ts";
 import { matches } from "../bus/topic-filter.ts";
 
 export const CLOUDS = ["c8y", "az", "aws", "mqtt"] as const;
@@ -23,73 +27,20 @@ export interface CloudRoutes {
   downlink: Route[];
 }
 
-/** The cloud → local topics of Cumulocity (thin-edge's bridge list): everything else under c8y/ goes up. */
-const C8Y_DOWN = [
-  "s/ds",
-  "s/dat",
-  "s/dcr",
-  "s/dt",
-  "s/e",
-  "t/ds",
-  "t/e",
-  "c/ds",
-  "s/dc/#",
-  "t/dc/#",
-  "q/dc/#",
-  "c/dc/#",
-  "devicecontrol/notifications",
-  "error",
-];
-
 /** Topic routes per cloud; `deviceId` is the MQTT identity, `prefix` the plain MQTT cloud's topic root. */
 export function routesFor(cloud: CloudName, deviceId: string, prefix = "ledge"): CloudRoutes {
   switch (cloud) {
     case "c8y":
       return {
-        uplink: [{ local: "c8y/#", remote: "#" }],
-        downlink: C8Y_DOWN.map((t) => ({ local: `c8y/${t}`, remote: t })),
+        uplink: [{ local: `${C8Y_PREFIX}/#`, remote: "#" }],
+        downlink: C8Y_DOWNLINK.map((t) => ({ local: `${C8Y_PREFIX}/${t}`, remote: t })),
       };
     case "az":
-      return {
-        uplink: [
-          { local: "az/messages/events/#", remote: `devices/${deviceId}/messages/events/#` },
-          { local: "az/twin/GET/#", remote: "$iothub/twin/GET/#" },
-          {
-            local: "az/twin/PATCH/properties/reported/#",
-            remote: "$iothub/twin/PATCH/properties/reported/#",
-          },
-          { local: "az/methods/res/#", remote: "$iothub/methods/res/#" },
-        ],
-        downlink: [
-          { local: "az/messages/devicebound/#", remote: `devices/${deviceId}/messages/devicebound/#` },
-          { local: "az/twin/res/#", remote: "$iothub/twin/res/#" },
-          { local: "az/twin/PATCH/properties/desired/#", remote: "$iothub/twin/PATCH/properties/desired/#" },
-          { local: "az/methods/POST/#", remote: "$iothub/methods/POST/#" },
-        ],
-      };
-    case "aws": {
-      const shadow = `$aws/things/${deviceId}/shadow`;
-      return {
-        uplink: [
-          { local: "aws/td/#", remote: `thinedge/${deviceId}/td/#` },
-          ...["update", "get", "delete"].map((op) => ({
-            local: `aws/shadow/${op}`,
-            remote: `${shadow}/${op}`,
-          })),
-        ],
-        downlink: [
-          { local: "aws/cmd/#", remote: `thinedge/${deviceId}/cmd/#` },
-          ...["update/accepted", "update/rejected", "update/delta", "get/accepted", "get/rejected"].map(
-            (t) => ({ local: `aws/shadow/${t}`, remote: `${shadow}/${t}` }),
-          ),
-        ],
-      };
-    }
+      return { uplink: azUplink(deviceId), downlink: azDownlink(deviceId) };
+    case "aws":
+      return { uplink: awsUplink(deviceId), downlink: awsDownlink(deviceId) };
     case "mqtt":
-      return {
-        uplink: [{ local: `${prefix}/#`, remote: `${prefix}/#` }],
-        downlink: [{ local: `${prefix}/cmd/#`, remote: `${prefix}/cmd/#` }],
-      };
+      return { uplink: mqttUplink(prefix), downlink: mqttDownlink(prefix) };
   }
 }
 

@@ -6,7 +6,7 @@ import type { Link, Policy } from "./broker/link.ts";
 import { brokerMeasurement } from "./broker/metrics.ts";
 import { Decoder } from "./mqtt/decode.ts";
 import type { Conn, Listener, Net, ServerTls } from "./net/net.ts";
-import { selectNet } from "./net/net.ts";
+import { selectNet } from "./net/select.ts";
 
 export interface ListenerOptions {
   host: string;

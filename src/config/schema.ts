@@ -3,6 +3,7 @@ import { agentKeys } from "./keys/agent.ts";
 import { bridgeKeys } from "./keys/bridge.ts";
 import { brokerKeys } from "./keys/broker.ts";
 import { coreKeys } from "./keys/core.ts";
+import { flowsKeys } from "./keys/flows.ts";
 import { mapperKeys } from "./keys/mappers.ts";
 import { modbusKeys } from "./keys/modbus.ts";
 import { serialKeys } from "./keys/serial.ts";
@@ -16,6 +17,7 @@ export const schema = {
   ...bridgeKeys,
   ...mapperKeys,
   ...modbusKeys,
+  ...flowsKeys,
 } as const;
 
 export type ConfigKey = keyof typeof schema;

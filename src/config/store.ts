@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { parse, stringify } from "smol-toml";
-import { writeFileAtomic } from "../foundation/files.ts";
+import { removeStaleTemps, writeFileAtomic } from "../foundation/files.ts";
 import { ConfigError, parseValue, validateValue } from "./parse-value.ts";
 import {
   type ConfigKey,
@@ -109,26 +109,16 @@ export class ConfigFile {
       if ((e as NodeJS.ErrnoException).code === "ENOENT") return new Map();
       throw new ConfigError(`cannot read ${this.path}: ${(e as Error).message}`);
     }
-    let doc: Record<string, unknown>;
-    try {
-      doc = parse(text) as Record<string, unknown>;
-    } catch (e) {
-      throw new ConfigError(`${this.path}: ${(e as Error).message.split("\n")[0]}`);
-    }
-    const out = new Map<ConfigKey, unknown>();
-    flatten(doc, "", (key, value) => {
-      if (!isConfigKey(key)) throw new ConfigError(`${this.path}: unknown config key '${key}'`);
-      try {
-        out.set(key, validateValue(key, value));
-      } catch (e) {
-        throw new ConfigError(`${this.path}: ${(e as Error).message}`);
-      }
-    });
-    return out;
+    return parseConfigText(text, this.path);
   }
 
   set(key: ConfigKey, text: string): void {
     const value = parseValue(key, text);
+    // "" means "not set" for such keys (device.id before `ledge cert create`): unset says so
+    if (value === "" && keyDef(key).default === "")
+      throw new ConfigError(
+        `invalid value for '${key}': must not be empty (\`ledge config unset ${key}\` clears it)`,
+      );
     const current = this.read();
     current.set(key, value);
     this.write(current);
@@ -141,6 +131,8 @@ export class ConfigFile {
   }
 
   private write(values: Map<ConfigKey, unknown>): void {
+    // what a `config set` killed between writing and renaming left behind
+    removeStaleTemps(this.path, ".tmp-");
     const doc: Record<string, unknown> = {};
     for (const [key, value] of [...values].sort(([a], [b]) => a.localeCompare(b))) {
       const parts = key.split(".");
@@ -154,6 +146,29 @@ export class ConfigFile {
     // Not world-readable: it may hold mqtt.client.password.
     writeFileAtomic(this.path, stringify(doc) + "\n", 0o640);
   }
+}
+
+/**
+ * Parses and validates a whole ledge.toml, as `ledge run` reads it: TOML syntax, known keys, each
+ * value's type and range. Throws ConfigError naming `file` and the reason.
+ */
+export function parseConfigText(text: string, file = CONFIG_FILE): Map<ConfigKey, unknown> {
+  let doc: Record<string, unknown>;
+  try {
+    doc = parse(text) as Record<string, unknown>;
+  } catch (e) {
+    throw new ConfigError(`${file}: ${(e as Error).message.split("\n")[0]}`);
+  }
+  const out = new Map<ConfigKey, unknown>();
+  flatten(doc, "", (key, value) => {
+    if (!isConfigKey(key)) throw new ConfigError(`${file}: unknown config key '${key}'`);
+    try {
+      out.set(key, validateValue(key, value));
+    } catch (e) {
+      throw new ConfigError(`${file}: ${(e as Error).message}`);
+    }
+  });
+  return out;
 }
 
 function flatten(

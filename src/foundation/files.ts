@@ -4,12 +4,13 @@ import {
   fsyncSync,
   mkdirSync,
   openSync,
+  readdirSync,
   readFileSync,
   renameSync,
   rmSync,
   writeFileSync,
 } from "node:fs";
-import { dirname } from "node:path";
+import { basename, dirname, join } from "node:path";
 
 /**
  * Writes a whole file or nothing: a crash leaves the old file or the new one, never half of one.
@@ -68,5 +69,35 @@ export function readJsonList<T>(
     return { items: list.filter(keep) as T[] };
   } catch (e) {
     return { items: [], error: `ignoring corrupt ${what} ${file}: ${(e as Error).message}` };
+  }
+}
+
+/**
+ * Removes `<path><infix><pid>` temp files whose process is gone (killed between writing and
+ * renaming); a live pid's file belongs to a write in progress and stays.
+ */
+export function removeStaleTemps(path: string, infix: string): void {
+  const prefix = `${basename(path)}${infix}`;
+  let names: string[];
+  try {
+    names = readdirSync(dirname(path));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(name.slice(prefix.length));
+    if (Number.isInteger(pid) && pid !== process.pid && processAlive(pid)) continue;
+    rmSync(join(dirname(path), name), { force: true });
+  }
+}
+
+/** Whether a process with this pid exists (EPERM: it does, owned by someone else). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
   }
 }

@@ -4,33 +4,8 @@ import { request } from "node:http";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type AgentEnv, agentEnv } from "../helpers/agent-env.ts";
+import { type Res, raw } from "../helpers/http.ts";
 import { waitFor } from "../helpers/ports.ts";
-
-interface Res {
-  status: number;
-  body: string;
-}
-
-/** A raw request: node:http sends the path as given, without normalising `..` as fetch would. */
-function raw(
-  port: number,
-  method: string,
-  path: string,
-  body?: string | Buffer,
-  headers: Record<string, string> = {},
-): Promise<Res> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: "127.0.0.1", port, method, path, headers }, (res) => {
-      let text = "";
-      res.on("data", (d) => {
-        text += d;
-      });
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
-    });
-    req.on("error", reject);
-    req.end(body);
-  });
-}
 
 /** Every file under dir, recursively. */
 function tree(dir: string): string[] {

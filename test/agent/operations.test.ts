@@ -159,6 +159,7 @@ describe("agent operations against the embedded broker", () => {
       if (t === topic) onS1.push(p.toString());
     };
     env.client.on("message", count);
+    env.plugin("slow", "exit 0"); // the timeout test above left a plugin that sleeps
     try {
       await env.command("software_list", "s1", { status: "scheduled" });
       // A command published after it, which the agent does run: once it is done, the agent has

@@ -51,6 +51,12 @@ describe("updateList", () => {
       /action must be install or remove/,
     ],
     ["no name", [{ type: "apt", modules: [{ action: "remove" }] }], /name must be a string/],
+    ["an empty name", [{ type: "apt", modules: [{ name: "", action: "remove" }] }], /name must not be empty/],
+    [
+      "a blank name",
+      [{ type: "apt", modules: [{ name: "  ", action: "remove" }] }],
+      /name must not be empty/,
+    ],
     [
       "a name that is an option",
       [{ type: "apt", modules: [{ name: "-oAPT::Update::Pre-Invoke::=id", action: "install" }] }],

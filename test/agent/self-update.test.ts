@@ -82,9 +82,14 @@ describe("self-update (firmware_update of ledge's own binary)", () => {
   };
   const result = () => readFileSync(selfUpdatePaths(join(env.config.dataDir, "agent")).result, "utf8").trim();
 
-  it("a good binary: swapped atomically, started, confirmed, successful; previous kept as .prev", async () => {
+  it("thin-edge's firmware payload (remoteUrl, name, version, no checksum): swapped atomically, started, confirmed, successful; previous kept as .prev", async () => {
     const good = script("good", "exit 0");
-    await env.command("firmware_update", "f1", { status: "init", url: good.path, sha256: good.sha256 });
+    await env.command("firmware_update", "f1", {
+      status: "init",
+      name: "ledge",
+      version: "2.0",
+      remoteUrl: good.path,
+    });
     await env.waitStatus("firmware_update", "f1", "executing");
     await waitFor(
       "new binary started by the watcher",
@@ -139,11 +144,16 @@ describe("self-update (firmware_update of ledge's own binary)", () => {
     assert.equal(existsSync(`${target}.prev`), false);
   });
 
-  it("downloads over HTTP from the file transfer service", async () => {
+  it("tedgeUrl (the local copy) is preferred over remoteUrl: downloads over HTTP from the file transfer service", async () => {
     const good = script("good", "exit 0");
     const url = `http://127.0.0.1:${env.agent!.http.port}/te/v1/files/firmware/ledge`;
     assert.equal((await fetch(url, { method: "PUT", body: good.text })).status, 201);
-    await env.command("firmware_update", "f4", { status: "init", url, sha256: good.sha256 });
+    await env.command("firmware_update", "f4", {
+      status: "init",
+      tedgeUrl: url,
+      remoteUrl: "https://unreachable.invalid/ledge",
+      sha256: good.sha256,
+    });
     await waitFor("swapped", () => readFileSync(target, "utf8") === good.text || undefined);
     // Nothing confirms here, so the watcher rolls back; wait for it so no process outlives the test.
     await waitFor(
@@ -155,8 +165,8 @@ describe("self-update (firmware_update of ledge's own binary)", () => {
   });
 
   const bad: [string, Record<string, unknown>, RegExp][] = [
-    ["no url", { sha256: sha("x") }, /no 'url'/],
-    ["no sha256", { url: "/x" }, /needs 'sha256'/],
+    ["no remoteUrl", { sha256: sha("x") }, /no 'remoteUrl'/],
+    ["a sha256 that is not hex SHA-256", { remoteUrl: "/x", sha256: "abc" }, /hex SHA-256/],
     ["a missing file", { url: "/nonexistent/ledge", sha256: sha("x") }, /ENOENT|no such file/],
   ];
   for (const [name, payload, re] of bad)

@@ -119,6 +119,7 @@ describe("ledge connect / disconnect", () => {
   let pki: Pki;
   let cloud: Mosquitto;
   let tlsPort: number;
+  let plainPort: number;
   let trusted: string;
   const dirs: string[] = [];
 
@@ -130,6 +131,7 @@ describe("ledge connect / disconnect", () => {
     assert.equal((await ledge(trusted, "cert", "create", "--device-id", "conn-dev")).code, 0);
     const cfg = await cloudBrokerConfig(pki, [pki.caCert, join(trusted, "device-cert.pem")]);
     tlsPort = cfg.tlsPort;
+    plainPort = cfg.plainPort;
     cloud = await startMosquitto(cfg.lines, tlsPort);
   });
   after(async () => {
@@ -148,7 +150,10 @@ describe("ledge connect / disconnect", () => {
     const t = await ledge(trusted, "connect", "c8y", "--test");
     assert.equal(t.code, 0, t.err);
     assert.match(t.out, /certificate ok: CN=conn-dev/);
-    assert.match(t.out, /connection ok/);
+    assert.match(
+      t.out,
+      /connection ok \(\d+ ms\): TCP to 127\.0\.0\.1:\d+; TLS \(server certificate trusted, device certificate accepted\); MQTT CONNACK accepted/,
+    );
     assert.equal(loadConfig(trusted, {}).get("bridge.c8y.enable"), false);
     const c = await ledge(trusted, "connect", "c8y");
     assert.equal(c.code, 0, c.err);
@@ -165,6 +170,20 @@ describe("ledge connect / disconnect", () => {
     const rc = await ledge(trusted, "reconnect", "c8y");
     assert.equal(rc.code, 0, rc.err);
     assert.equal(loadConfig(trusted, {}).get("bridge.c8y.enable"), true);
+  });
+
+  it("--test of a plain mqtt:// cloud names what it verified: TCP and MQTT, and that there was no TLS", async () => {
+    const d = mkdtempSync(join(tmpdir(), "ledge-connect-"));
+    dirs.push(d);
+    assert.equal(
+      (await ledge(d, "config", "set", "mqtt.cloud.url", `mqtt://127.0.0.1:${plainPort}`)).code,
+      0,
+    );
+    assert.equal((await ledge(d, "config", "set", "bridge.mqtt.use_cert", "false")).code, 0);
+    const r = await ledge(d, "connect", "mqtt", "--test");
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /TCP to 127\.0\.0\.1:\d+; MQTT CONNACK accepted; no TLS: plain mqtt:\/\/ URL/);
+    assert.doesNotMatch(r.out, /TLS \(/);
   });
 
   it("--test with a certificate the cloud does not trust says the certificate was rejected", async () => {

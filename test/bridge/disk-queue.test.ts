@@ -2,18 +2,23 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import {
   appendFileSync,
+  closeSync,
   existsSync,
   mkdtempSync,
+  openSync,
   readdirSync,
   readFileSync,
   rmSync,
+  statSync,
   writeFileSync,
+  writeSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { DiskQueue } from "../../src/bridge/queue/disk-queue.ts";
 import type { QueueEntry } from "../../src/bridge/queue/types.ts";
+import { crc32 } from "../../src/foundation/crc32.ts";
 
 const dirs: string[] = [];
 after(() => {
@@ -39,7 +44,7 @@ const nums = (es: QueueEntry[]) => es.map((e) => Number(Buffer.from(e.payload).t
 const range = (a: number, b: number) => Array.from({ length: b - a }, (_, i) => a + i);
 const segFiles = (dir: string) =>
   readdirSync(dir)
-    .filter((f) => f.endsWith(".seg"))
+    .filter((f) => f.endsWith(".lq"))
     .sort();
 
 describe("disk queue: persistence", () => {
@@ -92,7 +97,7 @@ describe("disk queue: persistence", () => {
     q3.close();
   });
 
-  it("a record whose CRC does not match ends the valid data of the last segment", () => {
+  it("a damaged record in the middle is skipped and counted exactly; every record after it is kept", () => {
     const dir = tempDir();
     const q = open(dir, 1 << 20);
     put(q, 0, 10);
@@ -101,10 +106,114 @@ describe("disk queue: persistence", () => {
     const buf = readFileSync(seg);
     const recLen = buf.length / 10;
     buf[7 * recLen - 1] = buf[7 * recLen - 1]! ^ 0xff; // last payload byte of record 6
+    buf[3 * recLen + 3] = buf[3 * recLen + 3]! ^ 0x10; // the length of record 3
     writeFileSync(seg, buf);
     const q2 = open(dir, 1 << 20);
-    assert.deepEqual(nums(all(q2)), range(0, 6));
+    assert.deepEqual(nums(all(q2)), [0, 1, 2, 4, 5, 7, 8, 9]);
+    q2.commit(9);
+    assert.deepEqual(q2.stats().dropped, { full: 0, disk: 0, corrupt: 2, compacted: 0 });
+    assert.equal(q2.stats().corruptBytes, 2 * recLen);
     q2.close();
+    const q3 = open(dir, 1 << 20);
+    assert.equal(q3.stats().dropped.corrupt, 2, "counted once, across restarts");
+    assert.equal(q3.stats().depth, 0);
+    q3.close();
+  });
+
+  it("damage at the end of a segment that is not the last: the next segment's base says how many", () => {
+    const dir = tempDir();
+    const q = open(dir, 256);
+    put(q, 0, 30);
+    q.close();
+    const files = segFiles(dir);
+    assert.ok(files.length >= 3);
+    const first = join(dir, files[0]!);
+    const buf = readFileSync(first);
+    const recLen = buf.length / Number(files[1]!.slice(0, -3));
+    // Zeroes over the last two records of the first segment (a bad block).
+    buf.fill(0, buf.length - 2 * recLen);
+    writeFileSync(first, buf);
+    const q2 = open(dir, 256);
+    const got = nums(all(q2));
+    const perSeg = Number(files[1]!.slice(0, -3));
+    assert.deepEqual(
+      got,
+      range(0, 30).filter((n) => n !== perSeg - 1 && n !== perSeg - 2),
+    );
+    q2.commit(29);
+    assert.equal(q2.stats().dropped.corrupt, 2);
+    q2.close();
+  });
+
+  it("a byte flipped while the queue runs: the sender skips it without a restart, counts it, keeps the rest", () => {
+    const dir = tempDir();
+    const q = open(dir, 1 << 20);
+    put(q, 0, 10);
+    const seg = join(dir, segFiles(dir)[0]!);
+    const buf = readFileSync(seg);
+    const recLen = buf.length / 10;
+    const fd = openSync(seg, "r+");
+    writeSync(fd, Buffer.from([buf[5 * recLen + 30]! ^ 1]), 0, 1, 5 * recLen + 30);
+    closeSync(fd);
+    assert.deepEqual(nums(all(q)), [0, 1, 2, 3, 4, 6, 7, 8, 9]);
+    put(q, 10, 12);
+    q.rewind();
+    assert.deepEqual(nums(all(q)), [0, 1, 2, 3, 4, 6, 7, 8, 9, 10, 11], "a resend skips it again");
+    q.commit(11);
+    assert.deepEqual(q.stats().dropped, { full: 0, disk: 0, corrupt: 1, compacted: 0 });
+    assert.equal(q.stats().depth, 0);
+    q.close();
+  });
+
+  it("the commit record is one fixed-size file written in place: no temp files, no growth", () => {
+    const dir = tempDir();
+    const q = open(dir);
+    for (let i = 0; i < 50; i++) {
+      put(q, i, i + 1);
+      q.commit(all(q).at(-1)!.seq);
+      q.flush();
+      assert.equal(statSync(join(dir, "commit")).size, 128);
+    }
+    q.close();
+    assert.deepEqual(
+      readdirSync(dir)
+        .filter((f) => !f.endsWith(".lq"))
+        .sort(),
+      ["commit"],
+    );
+  });
+
+  it("a queue in the previous format (.seg, commit.json) is carried over once, from its commit on", () => {
+    const dir = tempDir();
+    // Three records in the old framing: len u32 | crc u32 | flags | topicLen u16 | topic | payload.
+    const old = (i: number) => {
+      const topic = Buffer.from("c8y/s/us");
+      const body = Buffer.concat([
+        Buffer.from([1]),
+        Buffer.from([topic.length, 0]),
+        topic,
+        Buffer.from(`200,n,${i}`),
+      ]);
+      const h = Buffer.alloc(8);
+      h.writeUInt32LE(body.length, 0);
+      h.writeUInt32LE(crc32(body), 4);
+      return Buffer.concat([h, body]);
+    };
+    writeFileSync(join(dir, "0000000000000005.seg"), Buffer.concat([5, 6, 7, 8].map(old)));
+    writeFileSync(join(dir, "commit.json"), JSON.stringify({ next: 6, drops: 4 }));
+    writeFileSync(join(dir, "commit.json.tmp-999"), "");
+    const q = open(dir);
+    assert.deepEqual(nums(all(q)), [6, 7, 8]);
+    assert.equal(q.stats().dropped.full, 4);
+    put(q, 9, 10);
+    assert.deepEqual(nums(all(q)), [9]);
+    q.close();
+    assert.deepEqual(
+      readdirSync(dir)
+        .filter((f) => !f.endsWith(".lq"))
+        .sort(),
+      ["commit"],
+    );
   });
 
   it("segments roll over and are deleted once delivered; disk use stays near the bound", () => {
@@ -133,7 +242,7 @@ describe("disk queue: persistence", () => {
     put(q, 0, 20);
     q.commit(all(q)[9]!.seq);
     q.close();
-    writeFileSync(join(dir, "commit.json"), "{garbage");
+    writeFileSync(join(dir, "commit"), "garbage");
     const q2 = open(dir);
     const back = nums(all(q2));
     assert.equal(back.at(-1), 19);

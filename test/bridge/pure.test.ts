@@ -2,8 +2,9 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Backoff } from "../../src/bridge/backoff.ts";
 import { classify } from "../../src/bridge/diagnose.ts";
-import { metricsPayload, metricsTopic } from "../../src/bridge/metrics.ts";
-import { decodeRecord, encodeHead } from "../../src/bridge/queue/record.ts";
+import { alarmMessage, metricsPayload, metricsTopic } from "../../src/bridge/metrics.ts";
+import { COMMIT_SLOT, decodeCommit, encodeCommit } from "../../src/bridge/queue/commit-file.ts";
+import { decodeRecord, encodeHead, nextValid } from "../../src/bridge/queue/record.ts";
 import { TokenBucket } from "../../src/bridge/rate.ts";
 import { downlinkTopic, parseEndpoint, routesFor, uplinkTopic } from "../../src/bridge/routes.ts";
 import { crc32, crc32Portable } from "../../src/foundation/crc32.ts";
@@ -148,6 +149,18 @@ describe("backoff and drain rate", () => {
     assert.equal(granted(), 3);
     assert.equal(new TokenBucket(0, () => 0).take(), 0, "0 means unlimited");
   });
+
+  it("live arrivals are credited on top of the drain rate: 1,000/s arriving with a 100/s drain leaves at 1,100/s", () => {
+    let now = 0;
+    const b = new TokenBucket(100, () => now);
+    let sent = 0;
+    for (let ms = 0; ms < 10_000; ms++) {
+      now = ms;
+      b.credit();
+      while (b.take() === 0) sent++;
+    }
+    assert.ok(Math.abs(sent - 11_000) <= 20, `sent ${sent} in 10 s`);
+  });
 });
 
 describe("queue records", () => {
@@ -160,9 +173,10 @@ describe("queue records", () => {
 
   it("encodes and decodes; any flipped bit or missing byte is detected", () => {
     const msg = { topic: "s/us", payload: Buffer.from("200,t,T,1"), qos: 1 as const, retain: true };
-    const rec = Buffer.concat([encodeHead(msg), msg.payload]);
+    const rec = Buffer.concat([encodeHead(msg, 2 ** 40 + 7, 1_700_000_000_123), msg.payload]);
     const d = decodeRecord(rec, 0);
     assert.ok(d.ok);
+    assert.deepEqual([d.seq, d.time], [2 ** 40 + 7, 1_700_000_000_123]);
     assert.deepEqual(
       { ...d.msg, payload: Buffer.from(d.msg.payload).toString() },
       { ...msg, payload: "200,t,T,1" },
@@ -175,6 +189,84 @@ describe("queue records", () => {
     }
     for (let n = 0; n < rec.length; n++) assert.equal(decodeRecord(rec.subarray(0, n), 0).ok, false);
   });
+
+  const rec = (seq: number, text: string) => {
+    const msg = { topic: "s/us", payload: Buffer.from(text), qos: 1 as const, retain: false };
+    return Buffer.concat([encodeHead(msg, seq, 0), msg.payload]);
+  };
+
+  it("resynchronises on the next record whose magic and CRC check out, whatever the damage", () => {
+    const a = rec(10, "first");
+    const b = rec(11, "LQ inside a payload, then more");
+    const c = rec(12, "third");
+    const all = Buffer.concat([a, b, c]);
+    // A damaged length, a damaged magic, a damaged byte in the body: each time the next good one is found.
+    for (const at of [3, 0, a.length + 20]) {
+      const bad = Buffer.from(all);
+      bad[at] = bad[at]! ^ 0x5a;
+      const first = decodeRecord(bad, 0);
+      const from = first.ok ? first.size : 0;
+      const hit = nextValid(bad, from + 1);
+      assert.ok(hit, `damage at ${at}`);
+      assert.deepEqual(
+        hit,
+        at < a.length ? { pos: a.length, seq: 11 } : { pos: a.length + b.length, seq: 12 },
+      );
+    }
+    assert.equal(nextValid(Buffer.concat([a, Buffer.alloc(40)]), 1), undefined);
+  });
+});
+
+describe("queue commit record", () => {
+  const state = { next: 123_456, full: 1, disk: 2, corrupt: 3, corruptBytes: 400, compacted: 5 };
+
+  it("two fixed 64-byte slots: the newest intact one wins, a torn one is ignored", () => {
+    const s1 = encodeCommit(state, 7);
+    const s2 = encodeCommit({ ...state, next: 123_999 }, 8);
+    assert.equal(s1.length, COMMIT_SLOT);
+    assert.deepEqual(decodeCommit(Buffer.concat([s2, s1])), {
+      state: { ...state, next: 123_999 },
+      generation: 8,
+    });
+    const torn = Buffer.from(s2);
+    torn[20] = torn[20]! ^ 1;
+    assert.deepEqual(decodeCommit(Buffer.concat([torn, s1])), { state, generation: 7 });
+    assert.equal(decodeCommit(Buffer.alloc(128)), undefined);
+    // Generations wrap: 0 is newer than 2^32 - 1.
+    const wrapped = decodeCommit(
+      Buffer.concat([encodeCommit(state, 0xffffffff), encodeCommit({ ...state, next: 1 }, 0)]),
+    );
+    assert.equal(wrapped?.state.next, 1);
+  });
+});
+
+describe("connection failures on a plain (non-TLS) link", () => {
+  it("a reset is reported as a closed connection, never as a TLS handshake failure", () => {
+    const reset = Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET" });
+    assert.equal(
+      classify(reset, "mqtt (h:1883)", false, false).message,
+      "mqtt (h:1883) closed the connection (ECONNRESET)",
+    );
+    assert.match(classify(reset, "c8y (h:8883)", false, true).message, /during the TLS handshake/);
+  });
+});
+
+describe("bridge alarms", () => {
+  it("retained te/ alarms of the ledge-bridge service, cleared by an empty payload", () => {
+    assert.deepEqual(alarmMessage("te", "c8y", "disk", { stalled: false, diskError: "ENOSPC: no space" }), {
+      topic: "te/device/main/service/ledge-bridge/a/bridge_c8y_disk",
+      payload: JSON.stringify({
+        text: "Bridge to c8y: cannot store messages (ENOSPC: no space); they are dropped and counted",
+        severity: "critical",
+      }),
+    });
+    assert.equal(alarmMessage("te", "c8y", "disk", { stalled: true }).payload, "");
+    assert.equal(
+      JSON.parse(alarmMessage("te", "az", "stalled", { stalled: true }).payload).severity,
+      "major",
+    );
+    assert.equal(alarmMessage("te", "az", "stalled", { stalled: false }).payload, "");
+  });
 });
 
 describe("bridge metrics", () => {
@@ -183,7 +275,16 @@ describe("bridge metrics", () => {
       connected: true,
       queue_depth: 3,
       queue_bytes: 120,
+      queue_oldest_age_s: 4,
       drops: 1,
+      drops_full: 1,
+      drops_disk: 0,
+      drops_corrupt: 0,
+      drops_compacted: 0,
+      corrupt_bytes: 0,
+      resent: 3,
+      stalled: false,
+      disk_error: true,
       reconnects: 2,
       messages_sent: 10,
       bytes_sent: 400,
@@ -191,7 +292,7 @@ describe("bridge metrics", () => {
     };
     assert.equal(metricsTopic("te"), "te/device/main/service/ledge-bridge/m/bridge");
     assert.deepEqual(JSON.parse(metricsPayload([{ name: "c8y", metrics: m }], Date.UTC(2024, 0, 1))), {
-      c8y: { ...m, connected: 1 },
+      c8y: { ...m, connected: 1, stalled: 0, disk_error: 1 },
       time: "2024-01-01T00:00:00.000Z",
     });
   });

@@ -51,9 +51,16 @@ export function queueSuite(name: string, make: QueueFactory): void {
         );
         assert.ok(got[0]!.seq < got[1]!.seq && got[1]!.seq < got[2]!.seq);
         assert.equal(q.next(), undefined);
+        const { depth, unsent, drops, appended, dropped } = q.stats();
         assert.deepEqual(
-          { ...q.stats(), bytes: undefined },
-          { depth: 3, bytes: undefined, unsent: 0, drops: 0, appended: 3 },
+          { depth, unsent, drops, appended, dropped },
+          {
+            depth: 3,
+            unsent: 0,
+            drops: 0,
+            appended: 3,
+            dropped: { full: 0, disk: 0, corrupt: 0, compacted: 0 },
+          },
         );
       }),
     );
@@ -114,6 +121,7 @@ export function queueSuite(name: string, make: QueueFactory): void {
         const s = q.stats();
         assert.equal(s.depth, 10);
         assert.equal(s.drops, 15);
+        assert.equal(s.dropped.full, 15);
         assert.ok(s.bytes <= 10 * recordSize("c8y/s/us", Buffer.from("200,temp,T,0")));
         assert.deepEqual(
           drain(q).map(text),
@@ -133,11 +141,43 @@ export function queueSuite(name: string, make: QueueFactory): void {
           drain(q).map(text),
           [3, 4, 5, 6].map((i) => `200,temp,T,${i}`),
         );
-        // Late acknowledgement of a dropped record changes nothing.
+        // Late acknowledgement of a dropped record: it arrived after all, so it is no drop.
         q.commit(inFlight[1]!.seq);
         assert.equal(q.stats().depth, 4);
+        assert.equal(q.stats().drops, 1, "two of the three dropped were delivered");
         q.rewind();
         assert.equal(drain(q).length, 4);
+      }),
+    );
+
+    it(
+      "a record dropped in flight and never acknowledged stays counted after a rewind",
+      withQueue(4 * recordSize("c8y/s/us", Buffer.from("200,temp,T,0")), (q) => {
+        for (let i = 0; i < 4; i++) q.append(msg(i));
+        const first = q.next()!;
+        q.append(msg(4));
+        assert.equal(q.stats().drops, 1);
+        q.rewind();
+        q.commit(first.seq);
+        assert.equal(q.stats().drops, 1);
+        assert.deepEqual(
+          drain(q).map(text),
+          [1, 2, 3, 4].map((i) => `200,temp,T,${i}`),
+        );
+      }),
+    );
+
+    it(
+      "records carry their append time; stats give the oldest one",
+      withQueue(1 << 20, (q) => {
+        const before = Date.now();
+        q.append(msg(0));
+        q.append(msg(1));
+        const e = q.next()!;
+        assert.ok(e.time >= before && e.time <= Date.now());
+        assert.equal(q.stats().oldestTime, e.time);
+        q.commit(q.next()!.seq);
+        assert.equal(q.stats().oldestTime, undefined);
       }),
     );
 

@@ -3,6 +3,7 @@ import { after, before, describe, it } from "node:test";
 import type { MqttClient } from "mqtt";
 import { createC8yMapperComponent } from "../../src/mappers/c8y/component.ts";
 import { type Mosquitto, startMosquitto } from "../helpers/mosquitto.ts";
+import { freePort } from "../helpers/ports.ts";
 import { clientCert, cloudBrokerConfig, createPki, type Pki } from "../helpers/tls-pki.ts";
 import {
   c8yBridge,
@@ -37,7 +38,12 @@ describe("c8y mapper + bridge round trip", () => {
     atCloud = await collect(observer, "#");
     dir = tempDir();
     l = await startLedge(
-      { ...c8yBridge(DEVICE, device, pki.caCert, cfg.tlsPort), "bridge.drain_rate": 0 },
+      {
+        ...c8yBridge(DEVICE, device, pki.caCert, cfg.tlsPort),
+        "bridge.drain_rate": 0,
+        // The mapper's Cumulocity proxy runs too (c8y.url is set): never on a fixed port in tests.
+        "c8y.proxy.bind.port": await freePort(),
+      },
       dir,
       [createC8yMapperComponent],
     );
@@ -76,6 +82,14 @@ describe("c8y mapper + bridge round trip", () => {
 
   it("an operation from the cloud becomes a te/ command, and its status goes back as 504/506", async () => {
     const cmds = await collect(local, "te/device/main///cmd/software_update/+");
+    // As the agent does: the mapper fails operations the device did not announce.
+    await local.publishAsync("te/device/main///cmd/software_update", '{"types":["debian"]}', {
+      qos: 1,
+      retain: true,
+    });
+    await waitFor("114 at the cloud", () =>
+      atCloud.find((m) => m.topic === "s/us" && m.payload.startsWith("114,")),
+    );
     await observer.publishAsync(
       "devicecontrol/notifications",
       '{"id":"123456","c8y_SoftwareUpdate":[{"name":"nodered","action":"install","version":"1.0.0::debian","url":""}]}',

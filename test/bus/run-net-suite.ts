@@ -3,7 +3,7 @@
  * Bun.connect; Node: node:net) and prints one JSON line per check, then a summary line; exit code
  * 1 when any failed. test/bus/net.test.ts spawns `bun` on it.
  */
-import { selectNet } from "../../src/bus/net/net.ts";
+import { selectNet } from "../../src/bus/net/select.ts";
 import { createPki } from "../helpers/tls-pki.ts";
 import { netChecks } from "./net-suite.ts";
 

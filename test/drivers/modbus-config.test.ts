@@ -2,7 +2,8 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
-import { ModbusConfigError, parseModbusConfig } from "../../src/drivers/modbus/config.ts";
+import { DeviceFileError } from "../../src/drivers/common/toml-file.ts";
+import { parseModbusConfig } from "../../src/drivers/modbus/config.ts";
 
 const TCP = `[[device]]
 name = "meter"
@@ -14,7 +15,7 @@ function errorsOf(text: string): { line: number; reason: string }[] {
   try {
     parseModbusConfig(text, "/etc/ledge/modbus.toml");
   } catch (e) {
-    assert.ok(e instanceof ModbusConfigError, String(e));
+    assert.ok(e instanceof DeviceFileError, String(e));
     assert.match(e.message, /^\/etc\/ledge\/modbus\.toml:\d+: /);
     return e.errors;
   }
@@ -120,7 +121,7 @@ severity = "critical"
   });
 
   const invalid: [string, string, number, RegExp][] = [
-    ["TOML syntax error", `${TCP}unit_id = = 3\n`, 5, /invalid TOML/],
+    ["TOML syntax error", `${TCP}unit_id = = 3\n`, 5, /TOML syntax error/],
     ["no device", `[defaults]\nretries = 1\n`, 1, /no \[\[device\]\] defined/],
     [
       "unknown device key",
@@ -136,7 +137,7 @@ severity = "critical"
     ],
     [
       "bad type",
-      `${TCP}[[device.point]]\nname = "v"\ntable = "holding"\naddress = 1\ntype = "int64"\n`,
+      `${TCP}[[device.point]]\nname = "v"\ntable = "holding"\naddress = 1\ntype = "int128"\n`,
       9,
       /'type' must be one of/,
     ],
@@ -234,6 +235,41 @@ severity = "critical"
       assert.equal(hit.line, line, `line of '${hit.reason}'`);
     });
   }
+
+  test("64-bit integers, strings, bit fields and twin points", () => {
+    const c = parseModbusConfig(
+      `${TCP}[[device.point]]\nname = "energy"\ntable = "input"\naddress = 10\ntype = "uint64"\n` +
+        `[[device.point]]\nname = "serial"\ntable = "holding"\naddress = 40052\ntype = "string"\nlength = 16\n` +
+        `[[device.point]]\nname = "fan"\ntable = "holding"\naddress = 5\nbit = 3\nalarm = "fan_failure"\n` +
+        `[[device.point]]\nname = "mode"\ntable = "holding"\naddress = 5\nbit = 8\nbits = 4\ntwin = "operating_mode"\n`,
+    );
+    const [energy, serial, fan, mode] = c.devices[0]!.points;
+    assert.equal(energy?.width, 4);
+    assert.deepEqual(serial?.dest, { kind: "twin", fragment: "serial" });
+    assert.equal(serial?.width, 16);
+    assert.deepEqual(fan?.encoding.bits, { start: 3, count: 1 });
+    assert.equal(fan?.dest.kind, "alarm");
+    assert.deepEqual(mode?.dest, { kind: "twin", fragment: "operating_mode" });
+    assert.deepEqual(mode?.encoding.bits, { start: 8, count: 4 });
+  });
+
+  test("strings need a length, bits an integer type inside its width", () => {
+    const errs = errorsOf(
+      `${TCP}[[device.point]]\nname = "s"\ntable = "holding"\naddress = 1\ntype = "string"\n` +
+        `[[device.point]]\nname = "f"\ntable = "holding"\naddress = 2\ntype = "float32"\nbit = 1\n` +
+        `[[device.point]]\nname = "b"\ntable = "holding"\naddress = 3\nbit = 14\nbits = 4\n` +
+        `[[device.point]]\nname = "m"\ntable = "holding"\naddress = 4\ntype = "string"\nlength = 2\nseries = "x"\n`,
+    );
+    assert.deepEqual(
+      errs.map((e) => [e.line, e.reason.replace(/,.*$/, "")]),
+      [
+        [5, "'length' must be an integer between 1 and 123"],
+        [15, "'bit' needs an integer type"],
+        [21, "bits 14..17 lie outside a 16-bit uint16"],
+        [28, "'series' does not apply to a twin point (strings are published on the twin)"],
+      ],
+    );
+  });
 
   test("a baud rate the serial transport cannot set is refused at its line", () => {
     const errs = errorsOf(

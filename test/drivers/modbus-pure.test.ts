@@ -4,6 +4,7 @@ import { describe, test } from "node:test";
 import { decode, decodeRaw, type Encoding, encode, widthOf } from "../../src/drivers/modbus/codec.ts";
 import type { DeviceConfig, PointConfig } from "../../src/drivers/modbus/config.ts";
 import { planReads, splitBlock } from "../../src/drivers/modbus/planner.ts";
+import { pointErrorEvents } from "../../src/drivers/modbus/point-errors.ts";
 import { PortQueue } from "../../src/drivers/modbus/port-queue.ts";
 import { alarmMessages, decodeBlock, measurementMessages } from "../../src/drivers/modbus/readings.ts";
 import { backoffDelay, missedSlots, nextSlot } from "../../src/drivers/modbus/schedule.ts";
@@ -41,6 +42,15 @@ describe("register codecs", () => {
     ["float64 ABCD", enc("float64"), [0x4009, 0x21fb, 0x5444, 0x2d18], Math.PI],
     ["float64 GHEFCDAB", enc("float64", "big", "little"), [0x2d18, 0x5444, 0x21fb, 0x4009], Math.PI],
     ["float64 HGFEDCBA", enc("float64", "little", "little"), [0x182d, 0x4454, 0xfb21, 0x0940], Math.PI],
+    ["int64 ABCDEFGH", enc("int64"), [0xffff, 0xffff, 0xffff, 0xfffe], -2],
+    [
+      "int64 little word order",
+      enc("int64", "big", "little"),
+      [0x5e00, 0xb2d0, 0x0001, 0x0000],
+      2 ** 32 + 3000000000,
+    ],
+    ["uint64 energy counter", enc("uint64"), [0x0000, 0x0001, 0x0000, 0x0000], 2 ** 32],
+    ["uint64 up to 2^53 exactly", enc("uint64"), [0x001f, 0xffff, 0xffff, 0xffff], Number.MAX_SAFE_INTEGER],
   ];
   for (const [name, e, regs, value] of rows) {
     test(`${name}: ${regs.map((r) => r.toString(16)).join(" ")} ↔ ${value}`, () => {
@@ -51,9 +61,29 @@ describe("register codecs", () => {
     });
   }
 
+  test("strings: two characters per register, NULs and trailing blanks dropped, byte order honoured", () => {
+    const str = (byteOrder: "big" | "little" = "big"): Encoding => ({
+      ...enc("string", byteOrder),
+      length: 4,
+    });
+    assert.equal(decode([0x534d, 0x4131, 0x3030, 0x0000], str()), "SMA100");
+    assert.equal(decode([0x4d53, 0x3141, 0x3030, 0x2020], str("little")), "SMA100");
+    assert.equal(widthOf("string", 4), 4);
+    assert.match(String((encode(1, str()) as { error: string }).error), /string points are read-only/);
+  });
+
+  test("bit fields: one bit or a run of bits of an integer, read-only", () => {
+    const bit = (start: number, count = 1): Encoding => ({ ...enc("uint16"), bits: { start, count } });
+    assert.equal(decode([0b1010_0000_0000_1000], bit(3)), 1);
+    assert.equal(decode([0b1010_0000_0000_1000], bit(2)), 0);
+    assert.equal(decode([0b1010_0000_0000_1000], bit(13, 3)), 0b101);
+    assert.equal(decode([0x8000, 0, 0, 0], { ...enc("uint64"), bits: { start: 63, count: 1 } }), 1);
+    assert.match(String((encode(1, bit(3)) as { error: string }).error), /bit field points are read-only/);
+  });
+
   test("scale and offset: value = raw * scale + offset, and back", () => {
     const e = { ...enc("int16"), scale: 0.1, offset: -40 };
-    assert.ok(Math.abs(decode([650], e) - 25) < 1e-9);
+    assert.ok(Math.abs(Number(decode([650], e)) - 25) < 1e-9);
     assert.deepEqual(encode(25, e), { ok: true, registers: [650] });
   });
 
@@ -403,5 +433,37 @@ describe("readings to te/ messages", () => {
     });
     assert.deepEqual(at(95), []);
     assert.equal(at(79)[0]!.payload, "");
+  });
+});
+
+describe("point error events (issue 15: an exception on a point, named with its register, throttled)", () => {
+  const err = (code: number) => ({
+    point: "gone",
+    table: "input",
+    address: 500,
+    code,
+    text: `input 500: Modbus exception ${code}`,
+  });
+  const run = (
+    errors: Map<string, ReturnType<typeof err>>,
+    sent: Map<string, { at: number; text: string }>,
+    now: number,
+  ) =>
+    pointErrorEvents({ root: "te", device: "d", errors, sent, now, everyMs: 1000, iso: "t" }).map(
+      (m) => JSON.parse(String(m.payload)).text as string,
+    );
+  test("at once, then not again within the interval, again after it, again when the exception changes, forgotten when the point reads", () => {
+    const sent = new Map<string, { at: number; text: string }>();
+    const errors = new Map([["gone", err(2)]]);
+    assert.deepEqual(run(errors, sent, 0), ["point 'gone' (input 500: Modbus exception 2)"]);
+    assert.deepEqual(run(errors, sent, 999), []);
+    assert.deepEqual(run(errors, sent, 1000), ["point 'gone' (input 500: Modbus exception 2)"]);
+    errors.set("gone", err(4));
+    assert.deepEqual(run(errors, sent, 1001), ["point 'gone' (input 500: Modbus exception 4)"]);
+    errors.clear();
+    assert.deepEqual(run(errors, sent, 1002), []);
+    assert.equal(sent.size, 0);
+    errors.set("gone", err(4));
+    assert.deepEqual(run(errors, sent, 1003), ["point 'gone' (input 500: Modbus exception 4)"]);
   });
 });

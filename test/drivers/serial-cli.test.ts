@@ -38,7 +38,7 @@ describe("ledge serial", () => {
     assert.equal(r.code, 1);
     assert.match(
       r.stderr,
-      /serial\.toml:4: device #1 'x': 'parser' must be one of regex, kv, json, nmea, not 'csv'/,
+      /serial\.toml:4: device #1 'x': 'parser' must be one of regex, kv, json, nmea, vedirect, sds011, frame, not 'csv'/,
     );
   });
 
@@ -64,7 +64,7 @@ describe("ledge serial", () => {
     });
     const closed = new Promise<number | null>((r) => child.once("close", (code) => r(code)));
     // write until the reader has the port open (it opens after the CLI started up)
-    const { openSerial } = await import("../../src/drivers/serial/transport.ts");
+    const { openSerial } = await import("../../src/drivers/common/serial/open.ts");
     const w = await openSerial({ path: pair.b, baudRate: 4800 });
     const lines = "$GPGGA,123519,4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,*47\r\n$GPGGA,1*00\r\n";
     const timer = setInterval(() => void w.write(Buffer.from(lines)).catch(() => {}), 300);

@@ -66,7 +66,7 @@ describe("serial.toml", () => {
     [
       "an unknown parser points at its key in the second device",
       `[[device]]\nname = "a"\nport = "/dev/a"\nparser = "json"\n\n[[device]]\nname = "b"\nport = "/dev/b"\nparser = "xml"\n`,
-      /^serial\.toml:9: device #2 'b': 'parser' must be one of regex, kv, json, nmea, not 'xml'/,
+      /^serial\.toml:9: device #2 'b': 'parser' must be one of regex, kv, json, nmea, vedirect, sds011, frame, not 'xml'/,
     ],
     [
       "an unsupported baud rate",

@@ -8,9 +8,9 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { type CheckResult, driverE2E } from "../../hw-test/serial/driver-e2e.ts";
+import { type CheckResult, driverE2E, E2E_FORMAT_CHECK } from "../../hw-test/serial/driver-e2e.ts";
 import { createPtyPair, type PtyPair } from "../../hw-test/serial/pty-pair.ts";
-import { play } from "../../hw-test/serial/sensor-emulator.ts";
+import { FORMATS, play } from "../../hw-test/serial/sensor-emulator.ts";
 import { EmbeddedBroker } from "../../src/bus/broker.ts";
 import type { BusMessage } from "../../src/bus/bus.ts";
 import { LocalBus } from "../../src/bus/local-bus.ts";
@@ -26,10 +26,8 @@ const E2E_NAMES = [
   "the serial component reports health up as service ledge-serial",
   "every sensor is registered as a child device and is up",
   "units are published on the retained meta topic",
-  "kv: good lines become measurements with the read time, faults are counted",
-  "json: good lines become measurements with the read time, faults are counted",
-  "nmea: good lines become measurements with the read time, faults are counted",
-  "regex: good lines become measurements with the read time, faults are counted",
+  // every format of the emulator: the classic ones and what real equipment sends (issue 15)
+  ...FORMATS.map((f) => `${f}: ${E2E_FORMAT_CHECK}`),
   "unplugged: status down and an alarm; plugged back: up, alarm cleared, readings again",
   "the component stops cleanly and reports health down",
 ];
@@ -193,7 +191,7 @@ describe("serial driver start-up and reporting", () => {
       await play(pair.b, [
         { bytes: Buffer.from("5}\n"), kind: "ignored" }, // the tail of a line sent before the port opened
         { bytes: Buffer.from('{"v":1}\n'), kind: "good" },
-        { bytes: Buffer.from("{bad\n"), kind: "bad" },
+        { bytes: Buffer.from("{bad}\n"), kind: "bad" },
         { bytes: Buffer.from("nope\n"), kind: "bad" },
         { bytes: Buffer.from("[]\n"), kind: "bad" },
       ]);

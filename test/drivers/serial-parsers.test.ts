@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { buildParser, type ParserConfig } from "../../src/drivers/serial/parsers/index.ts";
+import {
+  buildParser,
+  type TextParserConfig as ParserConfig,
+} from "../../src/drivers/serial/parsers/index.ts";
 import { nmeaChecksum, nmeaCoordinate } from "../../src/drivers/serial/parsers/nmea.ts";
 
 function table(title: string, cfg: ParserConfig, rows: [string, string, object | RegExp | null][]) {
@@ -111,7 +114,7 @@ table("nmea parser", { kind: "nmea", requireChecksum: true }, [
     s("GPGGA,1,48a7.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,"),
     /bad coordinate/,
   ],
-  ["a bad sentence id is bad", s("G\u0000GGA,1"), /bad sentence id/],
+  ["a bad sentence id is bad", s("G\u0000GGA,1"), /bad sentence address/],
 ]);
 
 table("nmea parser without required checksum", { kind: "nmea", requireChecksum: false }, [

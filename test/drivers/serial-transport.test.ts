@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createPtyPair, type PtyPair } from "../../hw-test/serial/pty-pair.ts";
 import { ptyChecks, realPortChecks } from "../../hw-test/serial/transport-suite.ts";
-import { openSerial, serialSettings } from "../../src/drivers/serial/transport.ts";
+import { openSerial } from "../../src/drivers/common/serial/open.ts";
+import { serialSettings } from "../../src/drivers/common/serial/transport.ts";
 import { BUN, jsonLines, ROOT, runCommand } from "../helpers/targets-bin.ts";
 
 describe("serial transport: node (serialport)", () => {

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { type LineEvent, LineSplitter } from "../../src/drivers/serial/line-splitter.ts";
-import { crc16, expectedResponseLength, findResponse } from "../../src/drivers/serial/modbus-port.ts";
+import { crc16 } from "../../src/drivers/common/crc16.ts";
 import {
   applyFraming,
   CLOCAL,
@@ -17,8 +16,11 @@ import {
   readCflag,
   speedConstant,
   TERMIOS_SIZE,
-} from "../../src/drivers/serial/termios.ts";
-import { serialSettings } from "../../src/drivers/serial/transport.ts";
+} from "../../src/drivers/common/serial/termios.ts";
+import { serialSettings } from "../../src/drivers/common/serial/transport.ts";
+import { expectedResponseLength, findResponse } from "../../src/drivers/modbus/rtu-port.ts";
+import type { FrameEvent as LineEvent } from "../../src/drivers/serial/framing/frame-event.ts";
+import { LineSplitter } from "../../src/drivers/serial/framing/lines.ts";
 
 function split(chunks: (string | Buffer)[], max = 16): LineEvent[] {
   const s = new LineSplitter(max);
@@ -29,24 +31,24 @@ function split(chunks: (string | Buffer)[], max = 16): LineEvent[] {
 
 describe("line splitter", () => {
   const rows: [string, (string | Buffer)[], LineEvent[]][] = [
-    ["LF ends a line", ["a\nb\n"], [{ line: "a" }, { line: "b" }]],
-    ["CRLF ends a line once", ["a\r\nb\r\n"], [{ line: "a" }, { line: "b" }]],
-    ["CR alone ends a line", ["a\rb\r"], [{ line: "a" }, { line: "b" }]],
-    ["CRLF split across chunks", ["a\r", "\nb\n"], [{ line: "a" }, { line: "b" }]],
-    ["a line split across chunks", ["ab", "c", "d\n"], [{ line: "abcd" }]],
-    ["blank lines are dropped", ["\n\n  \na\n"], [{ line: "a" }]],
+    ["LF ends a line", ["a\nb\n"], [{ text: "a" }, { text: "b" }]],
+    ["CRLF ends a line once", ["a\r\nb\r\n"], [{ text: "a" }, { text: "b" }]],
+    ["CR alone ends a line", ["a\rb\r"], [{ text: "a" }, { text: "b" }]],
+    ["CRLF split across chunks", ["a\r", "\nb\n"], [{ text: "a" }, { text: "b" }]],
+    ["a line split across chunks", ["ab", "c", "d\n"], [{ text: "abcd" }]],
+    ["blank lines are dropped", ["\n\n  \na\n"], [{ text: "a" }]],
     ["an unfinished line waits", ["abc"], []],
     [
       "an overlong line is reported once and skipped to its end",
       ["x".repeat(10), "y".repeat(10), "zz\nok\n"],
-      [{ overflow: 20 }, { line: "ok" }],
+      [{ overflow: 20 }, { text: "ok" }],
     ],
-    ["an overlong line in one chunk", [`${"x".repeat(20)}\nok\n`], [{ overflow: 20 }, { line: "ok" }]],
-    ["exactly max bytes is fine", [`${"x".repeat(16)}\n`], [{ line: "x".repeat(16) }]],
+    ["an overlong line in one chunk", [`${"x".repeat(20)}\nok\n`], [{ overflow: 20 }, { text: "ok" }]],
+    ["exactly max bytes is fine", [`${"x".repeat(16)}\n`], [{ text: "x".repeat(16) }]],
     [
       "NUL and 0xff stay in the line (the parser rejects it)",
       [Buffer.from([0x00, 0xff, 0x41, 0x0a])],
-      [{ line: "\u0000\ufffdA" }],
+      [{ text: "\u0000\ufffdA" }],
     ],
   ];
   for (const [name, chunks, want] of rows) it(name, () => assert.deepEqual(split(chunks), want));

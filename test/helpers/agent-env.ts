@@ -2,7 +2,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import mqtt, { type MqttClient } from "mqtt";
-import { AgentComponent, type AgentOverrides } from "../../src/agent/agent-component.ts";
+import { AgentComponent, type AgentFileHooks, type AgentOverrides } from "../../src/agent/agent-component.ts";
 import { EmbeddedBroker } from "../../src/bus/broker.ts";
 import type { Bus } from "../../src/bus/bus.ts";
 import { LocalBus } from "../../src/bus/local-bus.ts";
@@ -25,7 +25,7 @@ export interface AgentEnv {
   /** Last payload per topic seen by the client. */
   seen: Map<string, Buffer>;
   agent?: AgentComponent;
-  startAgent(overrides?: AgentOverrides): Promise<AgentComponent>;
+  startAgent(overrides?: AgentOverrides, files?: AgentFileHooks): Promise<AgentComponent>;
   stopAgent(): Promise<void>;
   command(op: string, id: string, payload: Record<string, unknown>): Promise<void>;
   waitStatus(op: string, id: string, status: string, timeoutMs?: number): Promise<Record<string, unknown>>;
@@ -80,8 +80,8 @@ export async function agentEnv(
     brokerPort,
     client,
     seen,
-    async startAgent(overrides) {
-      env.agent = new AgentComponent({ config, log, bus, clock: Date.now }, overrides);
+    async startAgent(overrides, files) {
+      env.agent = new AgentComponent({ config, log, bus, clock: Date.now }, overrides, files);
       await env.agent.start();
       return env.agent;
     },

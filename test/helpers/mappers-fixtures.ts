@@ -12,10 +12,14 @@ export const ctx: MapperContext = {
   maxPayloadBytes: 4096,
 };
 
-export function c8yMapper(opts: { announce?: boolean } = {}): C8yMapper {
+export function c8yMapper(
+  opts: { announce?: boolean } & Partial<ConstructorParameters<typeof C8yMapper>[0]> = {},
+): C8yMapper {
   return new C8yMapper({
     ...ctx,
     fileTransferUrl: "http://127.0.0.1:8000",
+    useOperationId: true,
+    ...opts,
     announceAutoRegistration: opts.announce ?? false,
   });
 }

@@ -54,7 +54,11 @@ export async function startHarness(
 ): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), "ledge-modbus-"));
   writeFileSync(join(dir, "modbus.toml"), toml);
-  writeFileSync(join(dir, "ledge.toml"), `${extraConfig}\n`);
+  // the data dir (flight recorder log) stays inside the test's temp dir
+  writeFileSync(
+    join(dir, "ledge.toml"),
+    `[data]\npath = ${JSON.stringify(join(dir, "data"))}\n${extraConfig}\n`,
+  );
   const log = createLogger({ level: process.env.LEDGE_TEST_LOG ? "debug" : "error" });
   const broker = await EmbeddedBroker.start({ host: "127.0.0.1", port: await freePort(), log });
   const bus = new LocalBus(broker.core);

@@ -27,6 +27,10 @@ export const SLAVE_REGS = {
   float32BadcAt16: -7.25,
   float32DcbaAt18: -7.25,
   scaledAt20: 2315,
+  int64At22: -5000000000,
+  uint64At26: 2 ** 40 + 7,
+  stringAt30: "LEDGE-SN-0042",
+  bitsAt38: 0b1010_0000_0000_1000,
   unitAt100: (u: number) => u,
   at200: 4242,
   holdingSize: 300,
@@ -57,6 +61,12 @@ export interface SlaveOptions {
   ptyDir?: string;
   /** Real serial ports instead of a pty pair: ledge opens `ledge`, the slave serves on `slave`. */
   realRtu?: RealRtu;
+  /** Units with a SunSpec map, at their base address (40000, 50000 or 0). */
+  sunspec?: Record<number, number>;
+  /** Units answering function 43/14 (device identification); the others answer exception 1. */
+  ident?: number[];
+  /** The line settings each unit is set to (it stays silent at others; see `line` in slave.py). */
+  line?: Record<number, { baud: number; parity: string }>;
 }
 
 export interface RealRtu {
@@ -113,6 +123,21 @@ export async function startSlave(opts: SlaveOptions = {}): Promise<Slave> {
   if (tcpPort) args.push("--tcp", String(tcpPort));
   if (pty) args.push("--rtu", pty.b);
   if (opts.rtu && opts.realRtu) args.push("--rtu", opts.realRtu.slave, "--baud", String(opts.realRtu.baud));
+  if (opts.sunspec)
+    args.push(
+      "--sunspec",
+      Object.entries(opts.sunspec)
+        .map(([u, b]) => `${u}:${b}`)
+        .join(","),
+    );
+  if (opts.ident) args.push("--ident", opts.ident.join(","));
+  if (opts.line)
+    args.push(
+      "--line",
+      Object.entries(opts.line)
+        .map(([u, l]) => `${u}:${l.baud}:${l.parity}`)
+        .join(","),
+    );
   const proc = spawn(PYTHON, args, { stdio: ["pipe", "pipe", "pipe"] });
   let stderr = "";
   proc.stderr?.on("data", (d) => {

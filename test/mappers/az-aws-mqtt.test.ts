@@ -97,6 +97,35 @@ const errors: [string, string, string | object, RegExp][] = [
 
 describe("az mapper", () => {
   for (const [name, topic, payload, out] of az)
+    it(`${name} (timestamp_format rfc3339)`, () =>
+      assert.deepEqual(run(new AzMapper(ctx, "rfc3339"), [], msg(topic, payload)), out));
+  const unix: Row[] = [
+    [
+      "timestamp_format unix (thin-edge's default): an ISO time becomes unix seconds, its fraction kept",
+      "te/device/main///m/env",
+      '{"temperature":23,"time":"2021-11-16T17:45:40.571760714+01:00"}',
+      [["az/messages/events/", '{"temperature":23,"time":1637081140.5717607}']],
+    ],
+    [
+      "timestamp_format unix: unix time is kept as given",
+      "te/device/main///m/",
+      '{"time":1701949168,"temperature":23}',
+      [["az/messages/events/", '{"time":1701949168,"temperature":23}']],
+    ],
+    [
+      "timestamp_format unix: a missing time is added as unix seconds",
+      "te/device/main///e/x",
+      '{"text":"y"}',
+      [["az/messages/events/", `{"text":"y","time":${NOW / 1000}}`]],
+    ],
+    [
+      "service health is forwarded to az/messages/events/ unchanged (thin-edge)",
+      "te/device/main/service/app/status/health",
+      '{"status":"up","pid":7}',
+      [["az/messages/events/", '{"status":"up","pid":7}']],
+    ],
+  ];
+  for (const [name, topic, payload, out] of unix)
     it(name, () => assert.deepEqual(run(new AzMapper(ctx), [], msg(topic, payload)), out));
   for (const [name, topic, payload, re] of errors)
     it(`${name} → te/errors and the mapper keeps going`, () => {
@@ -117,7 +146,18 @@ describe("az mapper", () => {
 
 describe("aws mapper", () => {
   for (const [name, topic, payload, out] of aws)
-    it(name, () => assert.deepEqual(run(new AwsMapper(ctx), [], msg(topic, payload)), out));
+    it(`${name} (timestamp_format rfc3339)`, () =>
+      assert.deepEqual(run(new AwsMapper(ctx, "rfc3339"), [], msg(topic, payload)), out));
+  it("timestamp_format unix (thin-edge's default) → unix seconds", () =>
+    assert.deepEqual(
+      run(new AwsMapper(ctx), [], msg("te/device/child///m/t", '{"a":1,"time":"2024-01-01T00:00:00Z"}')),
+      [["aws/td/device:child/m/t", '{"a":1,"time":1704067200}']],
+    ));
+  it("service health → aws/td/<entity>/status/health unchanged (thin-edge)", () =>
+    assert.deepEqual(
+      run(new AwsMapper(ctx), [], msg("te/device/main/service/app/status/health", '{"status":"down"}')),
+      [["aws/td/device:main:service:app/status/health", '{"status":"down"}']],
+    ));
   for (const [name, topic, payload, re] of errors)
     it(`${name} → te/errors`, () =>
       assert.match(run(new AwsMapper(ctx), [], msg(topic, payload))[0]![1], re));

@@ -20,11 +20,11 @@ describe("c8y capabilities → 114/118/119", () => {
     assert.deepEqual(run(c8yMapper(), [cap("restart")], cap("restart")), []);
   });
 
-  it("log_upload types → 118 (supported logs)", () => {
+  it("log_upload types → 118 (supported logs); 114 is sorted, as thin-edge sorts it", () => {
     assert.deepEqual(
       run(c8yMapper(), [cap("restart")], cap("log_upload", { types: ["syslog", "mosquitto"] })),
       [
-        ["c8y/s/us", "114,c8y_Restart,c8y_LogfileRequest"],
+        ["c8y/s/us", "114,c8y_LogfileRequest,c8y_Restart"],
         ["c8y/s/us", "118,syslog,mosquitto"],
       ],
     );
@@ -37,16 +37,25 @@ describe("c8y capabilities → 114/118/119", () => {
     );
   });
 
-  it("config_snapshot and config_update types → 119 with their union", () => {
+  it("config_snapshot and config_update types → 119 with the latest announced list (thin-edge)", () => {
     const m = c8yMapper();
     assert.deepEqual(run(m, [], cap("config_snapshot", { types: ["tedge.toml", "mosquitto"] })), [
       ["c8y/s/us", "114,c8y_UploadConfigFile"],
       ["c8y/s/us", "119,tedge.toml,mosquitto"],
     ]);
     assert.deepEqual(run(m, [], cap("config_update", { types: ["mosquitto", "app.conf"] })), [
-      ["c8y/s/us", "114,c8y_UploadConfigFile,c8y_DownloadConfigFile"],
-      ["c8y/s/us", "119,tedge.toml,mosquitto,app.conf"],
+      ["c8y/s/us", "114,c8y_DownloadConfigFile,c8y_UploadConfigFile"],
+      ["c8y/s/us", "119,mosquitto,app.conf"],
     ]);
+  });
+
+  it("the software_list capability's types → c8y_SupportedSoftwareTypes (thin-edge)", () => {
+    const out = run(c8yMapper(), [], cap("software_list", { types: ["apt", "docker"] }));
+    assert.deepEqual(out[0], [
+      "c8y/inventory/managedObjects/update/test-device",
+      '{"c8y_SupportedSoftwareTypes":["apt","docker"]}',
+    ]);
+    assert.match(out[1]![0], /^te\/device\/main\/\/\/cmd\/software_list\/c8y-mapper-/);
   });
 
   it("a child's capabilities go on its own SmartREST topic", () => {

@@ -13,6 +13,12 @@ type Row = [
 
 const events: Row[] = [
   [
+    "an event whose only extra key is `type` → SmartREST 400 with that type (thin-edge)",
+    "te/device/main///e/",
+    { text: "hello", type: "login_event", time: "2024-01-01T00:00:00Z" },
+    [["c8y/s/us", '400,login_event,"hello",2024-01-01T00:00:00Z']],
+  ],
+  [
     "main device event → SmartREST 400 with the text quoted (thin-edge docs)",
     "te/device/main///e/",
     { text: "Someone clicked", time: "2020-02-02T01:02:03+05:30" },

@@ -21,7 +21,13 @@ for (const kind of ["embedded", "mosquitto"] as BrokerKind[]) {
           createAwsMapperComponent,
           createMqttMapperComponent,
         ],
-        { "mqtt.max_payload_bytes": 2048 },
+        {
+          "mqtt.max_payload_bytes": 2048,
+          // No api component here: the mappers report te/ faults themselves.
+          "run.components": [],
+          "az.mapper.timestamp_format": "rfc3339",
+          "aws.mapper.timestamp_format": "rfc3339",
+        },
       );
     });
     after(() => h.stop());
@@ -82,6 +88,8 @@ for (const kind of ["embedded", "mosquitto"] as BrokerKind[]) {
     });
 
     it("a failed child operation → 505 with the reason on the child's topic", async () => {
+      await h.publish("te/device/child1///cmd/restart", {}, { retain: true });
+      await h.expect(`c8y/s/us/${XID}`, "114,c8y_Restart");
       await h.publish("c8y/devicecontrol/notifications", {
         id: "77",
         externalSource: { externalId: XID },
@@ -124,9 +132,9 @@ for (const kind of ["embedded", "mosquitto"] as BrokerKind[]) {
       await h.expect(cmd.topic, "", mark);
     });
 
-    it("c8y_Firmware → firmware_update command; 504, then the inventory fragment and 506", async () => {
+    it("c8y_Firmware → firmware_update command; 504, then 506, twin/firmware and from it the inventory fragment", async () => {
       await h.publish("te/device/main///cmd/firmware_update", {}, { retain: true });
-      await h.expect("c8y/s/us", "114,c8y_SoftwareUpdate,c8y_Firmware");
+      await h.expect("c8y/s/us", "114,c8y_Firmware,c8y_SoftwareUpdate");
       const cmd = "te/device/main///cmd/firmware_update/c8y-mapper-3141";
       await h.publish("c8y/devicecontrol/notifications", {
         id: "3141",
@@ -135,18 +143,18 @@ for (const kind of ["embedded", "mosquitto"] as BrokerKind[]) {
       const init = await h.expect(cmd);
       assert.equal(
         init.payload,
-        '{"status":"init","name":"ledge","version":"1.2.0","url":"http://fw.example/ledge"}',
+        '{"status":"init","tedgeUrl":"http://fw.example/ledge","remoteUrl":"http://fw.example/ledge","name":"ledge","version":"1.2.0"}',
       );
       await h.publish(cmd, { ...JSON.parse(init.payload), status: "executing" }, { retain: true });
       await h.expect("c8y/s/us", "504,3141");
       const mark = h.seen.length;
       await h.publish(cmd, { ...JSON.parse(init.payload), status: "successful" }, { retain: true });
+      await h.expect("c8y/s/us", "506,3141", mark);
       await h.expect(
         "c8y/inventory/managedObjects/update/test-device",
         '{"c8y_Firmware":{"name":"ledge","version":"1.2.0","url":"http://fw.example/ledge"}}',
         mark,
       );
-      await h.expect("c8y/s/us", "506,3141", mark);
       await h.expect(cmd, "", mark);
     });
 

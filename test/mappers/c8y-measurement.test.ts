@@ -132,10 +132,10 @@ describe("c8y measurements", () => {
     ["a non-string type", "te/device/main///m/", { a: 1, type: 3 }, /'type' must be a string/],
     ["an array root", "te/device/main///m/", [1, 2], /must be a JSON object/],
     [
-      "an unregistered entity outside the default scheme",
-      "te/factory/a/b/c/m/",
-      { a: 1 },
-      /does not match the default topic scheme.*Try explicit registration instead/,
+      "externalSource as a measurement name (thin-edge: reserved)",
+      "te/device/main///m/",
+      { externalSource: 1 },
+      /'externalSource' is reserved/,
     ],
     [
       "a payload over mqtt.max_payload_bytes",
@@ -156,4 +156,23 @@ describe("c8y measurements", () => {
       assert.equal(next[0]![0], M);
     });
   }
+
+  it("data on a custom-scheme topic before its registration is held and mapped once registered (thin-edge)", () => {
+    const mapper = c8yMapper();
+    assert.deepEqual(run(mapper, [], msg("te/factory/a/b/c/m/", { a: 1, time: "2024-01-01T00:00:00Z" })), []);
+    const out = run(mapper, [], msg("te/factory/a/b/c", { "@type": "child-device", "@id": "press-1" }, true));
+    assert.deepEqual(out, [
+      ["c8y/s/us", "101,press-1,press-1,thin-edge.io-child,false"],
+      [
+        M,
+        '{"externalSource":{"externalId":"press-1","type":"c8y_Serial"},"a":{"a":{"value":1.0}},"time":"2024-01-01T00:00:00Z","type":"ThinEdgeMeasurement"}',
+      ],
+    ]);
+    // Once only: held messages are released with the registration.
+    assert.deepEqual(
+      run(mapper, [], msg("te/factory/a/b/c", { "@type": "child-device", "@id": "press-1", name: "P" }, true))
+        .length,
+      1,
+    );
+  });
 });

@@ -174,16 +174,23 @@ describe("c8y health → service status", () => {
   it("a device's own health has no Cumulocity counterpart", () => {
     assert.deepEqual(run(c8yMapper(), [], msg("te/device/main///status/health", { status: "up" })), []);
   });
-  it("a non-string status → te/errors", () => {
-    assert.match(
-      run(
-        c8yMapper(),
-        [collectd],
-        msg("te/device/main/service/collectd/status/health", { status: 1 }),
-      )[0]![1],
-      /'status' must be a string/,
-    );
-  });
+  const healthRows: [string, string, string][] = [
+    ['{"status":""} → unknown', '{"status":""}', "unknown"],
+    ["no status → unknown", '{"pid":1}', "unknown"],
+    ["a non-string status → unknown", '{"status":1}', "unknown"],
+    ["mosquitto bridge's plain 1 → up", "1", "up"],
+    ["mosquitto bridge's plain 0 → down", "0", "down"],
+    ["anything else → unknown", "up?", "unknown"],
+  ];
+  for (const [name, payload, status] of healthRows)
+    it(`health ${name} (thin-edge)`, () => {
+      const m = c8yMapper();
+      // From a status no row has, so every row is a change.
+      run(m, [collectd], msg("te/device/main/service/collectd/status/health", '{"status":"starting"}'));
+      const out = run(m, [], msg("te/device/main/service/collectd/status/health", payload));
+      assert.equal(out.length, 1);
+      assert.match(out[0]![1], new RegExp(`^102,.*,${status}$`));
+    });
 });
 
 describe("c8y twin → inventory update", () => {

@@ -69,10 +69,13 @@ describe("the mapper asks for and reports software lists", () => {
   const listTopic = (n: number, entity = "device/main//") =>
     `te/${entity}/cmd/software_list/c8y-mapper-software-list-${NOW}-${n}`;
 
-  it("a software_list capability → 114 unchanged, and a software_list command", () => {
+  it("a software_list capability → 114 unchanged, c8y_SupportedSoftwareTypes, and a software_list command", () => {
     const out = c8yMapper().translate(cap("software_list", { types: ["apt"] }));
-    assert.deepEqual(pairs(out), [[listTopic(1), '{"status":"init"}']]);
-    assert.ok(out[0]!.retain);
+    assert.deepEqual(pairs(out), [
+      ["c8y/inventory/managedObjects/update/test-device", '{"c8y_SupportedSoftwareTypes":["apt"]}'],
+      [listTopic(1), '{"status":"init"}'],
+    ]);
+    assert.ok(out[1]!.retain);
   });
 
   it("the same capability again asks no second time", () => {
@@ -181,10 +184,10 @@ describe("the mapper asks for and reports software lists", () => {
   });
 });
 
-describe("c8y_Firmware / 515 → firmware_update", () => {
+describe("c8y_Firmware / 515 → firmware_update (thin-edge's payload: remoteUrl, tedgeUrl, no checksum)", () => {
   const rows: [string, string, string | object, [string, string][], ReturnType<typeof msg>[]?][] = [
     [
-      "c8y_Firmware → firmware_update with name, version, url",
+      "c8y_Firmware → firmware_update with name, version, remoteUrl (tedgeUrl the same for a non-tenant URL)",
       OPS,
       {
         id: "501",
@@ -193,18 +196,18 @@ describe("c8y_Firmware / 515 → firmware_update", () => {
       [
         [
           "te/device/main///cmd/firmware_update/c8y-mapper-501",
-          '{"status":"init","name":"ledge","version":"1.2.0","url":"https://c8y/inventory/binaries/7"}',
+          '{"status":"init","tedgeUrl":"https://c8y/inventory/binaries/7","remoteUrl":"https://c8y/inventory/binaries/7","name":"ledge","version":"1.2.0"}',
         ],
       ],
     ],
     [
-      "a sha256 in the operation is passed on",
+      "a sha256 in the operation is passed on (ledge's optional check)",
       OPS,
       { id: 502, c8y_Firmware: { name: "fw", version: "2", url: "http://x/fw", sha256: "ab".repeat(32) } },
       [
         [
           "te/device/main///cmd/firmware_update/c8y-mapper-502",
-          `{"status":"init","name":"fw","version":"2","url":"http://x/fw","sha256":"${"ab".repeat(32)}"}`,
+          `{"status":"init","tedgeUrl":"http://x/fw","remoteUrl":"http://x/fw","name":"fw","version":"2","sha256":"${"ab".repeat(32)}"}`,
         ],
       ],
     ],
@@ -219,10 +222,10 @@ describe("c8y_Firmware / 515 → firmware_update", () => {
       [
         [
           "te/device/child1///cmd/firmware_update/c8y-mapper-503",
-          '{"status":"init","name":"fw","version":"3","url":"http://x/fw"}',
+          '{"status":"init","tedgeUrl":"http://x/fw","remoteUrl":"http://x/fw","name":"fw","version":"3"}',
         ],
       ],
-      [child1],
+      [child1, cap("firmware_update", {}, "device/child1//")],
     ],
     [
       "SmartREST 515,<xid>,<name>,<version>,<url>",
@@ -231,65 +234,95 @@ describe("c8y_Firmware / 515 → firmware_update", () => {
       [
         [
           `te/device/main///cmd/firmware_update/c8y-mapper-sr-${NOW}`,
-          '{"status":"init","name":"ledge","version":"1.2.0","url":"http://x/ledge"}',
+          '{"status":"init","tedgeUrl":"http://x/ledge","remoteUrl":"http://x/ledge","name":"ledge","version":"1.2.0"}',
         ],
       ],
     ],
     [
-      "c8y_Firmware without url → te/errors",
+      "c8y_Firmware without url → failed (504, 505) and te/errors",
       OPS,
       { id: "504", c8y_Firmware: { name: "fw", version: "1" } },
-      [["te/errors", "c8y/devicecontrol/notifications: c8y_Firmware needs a string 'url'"]],
+      [
+        ["c8y/s/us", "504,504"],
+        ["c8y/s/us", "505,504,c8y_Firmware needs a string 'url'"],
+        ["te/errors", "c8y/devicecontrol/notifications: operation 504: c8y_Firmware needs a string 'url'"],
+      ],
     ],
     [
-      "c8y_Firmware without name → te/errors",
-      OPS,
-      { id: "505", c8y_Firmware: { version: "1", url: "http://x" } },
-      [["te/errors", "c8y/devicecontrol/notifications: c8y_Firmware needs a string 'name'"]],
-    ],
-    [
-      "515 with too few fields → te/errors",
+      "515 with too few fields → 501, 502 and te/errors",
       "c8y/s/ds",
       "515,test-device,fw",
-      [["te/errors", "c8y/s/ds: 515 needs name,version,url"]],
+      [
+        ["c8y/s/us", "501,c8y_Firmware"],
+        ["c8y/s/us", '502,c8y_Firmware,"515 needs name,version,url"'],
+        ["te/errors", "c8y/s/ds: 515: 515 needs name,version,url"],
+      ],
     ],
   ];
   for (const [name, topic, payload, want, setup] of rows)
-    it(name, () => assert.deepEqual(run(c8yMapper(), setup ?? [], msg(topic, payload)), want));
+    it(name, () =>
+      assert.deepEqual(
+        run(c8yMapper(), [cap("firmware_update"), ...(setup ?? [])], msg(topic, payload)),
+        want,
+      ),
+    );
 });
 
-describe("firmware_update status → 504/506/505 and the c8y_Firmware fragment", () => {
+describe("firmware_update status → 504/506/505 and twin/firmware (thin-edge's round trip)", () => {
   const cmd = "te/device/main///cmd/firmware_update/c8y-mapper-501";
-  const base = { name: "ledge", version: "1.2.0", url: "https://c8y/inventory/binaries/7" };
+  const base = { name: "ledge", version: "1.2.0", remoteUrl: "https://c8y/inventory/binaries/7" };
+  const twin: [string, string] = [
+    "te/device/main///twin/firmware",
+    '{"name":"ledge","version":"1.2.0","url":"https://c8y/inventory/binaries/7"}',
+  ];
   const rows: [string, object, [string, string][]][] = [
     ["executing → 504", { ...base, status: "executing" }, [["c8y/s/us", "504,501"]]],
     [
-      "successful → inventory c8y_Firmware, 506, cleared",
+      "successful → 506, the retained te/<entity>/twin/firmware, cleared",
       { ...base, status: "successful" },
-      [
-        [
-          "c8y/inventory/managedObjects/update/test-device",
-          '{"c8y_Firmware":{"name":"ledge","version":"1.2.0","url":"https://c8y/inventory/binaries/7"}}',
-        ],
-        ["c8y/s/us", "506,501"],
-        [cmd, ""],
-      ],
+      [["c8y/s/us", "506,501"], twin, [cmd, ""]],
     ],
     [
-      "failed for lack of sha256 → 505 with the agent's reason, no inventory update",
-      {
-        ...base,
-        status: "failed",
-        reason: "the command needs 'sha256', the hex SHA-256 of the new binary",
-      },
+      "failed → 505 with the agent's reason, no twin",
+      { ...base, status: "failed", reason: "checksum mismatch" },
       [
-        ["c8y/s/us", "505,501,\"the command needs 'sha256', the hex SHA-256 of the new binary\""],
+        ["c8y/s/us", "505,501,checksum mismatch"],
         [cmd, ""],
       ],
     ],
   ];
   for (const [name, payload, want] of rows)
     it(name, () => assert.deepEqual(run(c8yMapper(), [], msg(cmd, payload, true)), want));
+
+  it("the twin is retained, and twin/firmware → the c8y_Firmware inventory fragment", () => {
+    const m = c8yMapper();
+    const out = m.translate(msg(cmd, { ...base, status: "successful" }, true));
+    assert.equal(out[1]!.retain, true);
+    assert.deepEqual(run(m, [], msg(twin[0], twin[1], true)), [
+      [
+        "c8y/inventory/managedObjects/update/test-device",
+        '{"c8y_Firmware":{"name":"ledge","version":"1.2.0","url":"https://c8y/inventory/binaries/7"}}',
+      ],
+    ]);
+  });
+
+  it("the inventory is updated only when a twin value changed (thin-edge)", () => {
+    const m = c8yMapper();
+    const t = msg("te/device/main///twin/firmware", { name: "fw", version: "1", url: "u" }, true);
+    assert.equal(run(m, [], t).length, 1);
+    assert.deepEqual(run(m, [], t), []);
+    assert.equal(
+      run(m, [], msg("te/device/main///twin/firmware", { name: "fw", version: "2", url: "u" }, true)).length,
+      1,
+    );
+  });
+
+  it("twin/agent → the c8y_Agent fragment (thin-edge)", () => {
+    assert.deepEqual(
+      run(c8yMapper(), [], msg("te/device/main///twin/agent", { name: "ledge", version: "1" }, true)),
+      [["c8y/inventory/managedObjects/update/test-device", '{"c8y_Agent":{"name":"ledge","version":"1"}}']],
+    );
+  });
 
   it("a 515 firmware update reports by name: 501/503,c8y_Firmware", () => {
     const t = `te/device/main///cmd/firmware_update/c8y-mapper-sr-${NOW}`;
@@ -298,11 +331,8 @@ describe("firmware_update status → 504/506/505 and the c8y_Firmware fragment",
       ["c8y/s/us", "501,c8y_Firmware"],
     ]);
     assert.deepEqual(run(m, [], msg(t, { ...base, status: "successful" }, true)), [
-      [
-        "c8y/inventory/managedObjects/update/test-device",
-        '{"c8y_Firmware":{"name":"ledge","version":"1.2.0","url":"https://c8y/inventory/binaries/7"}}',
-      ],
       ["c8y/s/us", "503,c8y_Firmware"],
+      twin,
       [t, ""],
     ]);
   });

@@ -16,7 +16,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ["component"],
   ["api"],
   ["batch"],
-  ["mappers", "bridge", "drivers", "agent", "cert"],
+  ["mappers", "flows", "bridge", "drivers", "agent", "cert"],
   ["app"],
   ["cli"],
 ];

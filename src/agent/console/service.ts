@@ -20,7 +20,7 @@ import type { ConsoleModel } from "./model.ts";
 export interface ConsoleFile {
   type: string;
   path: string;
-  validate?: (text: string, file: string) => string | undefined;
+  check?: (text: string, file: string) => string | undefined;
 }
 
 export interface ConsoleOptions {
@@ -178,14 +178,14 @@ export class ConsoleService {
 
   private async checkFile(req: IncomingMessage, res: ServerResponse, f: ConsoleFile): Promise<void> {
     const text = await readText(req, MAX_FILE);
-    const problems = f.validate?.(text, f.path);
+    const problems = f.check?.(text, f.path);
     sendJson(res, 200, problems ? { ok: false, problems } : { ok: true });
   }
 
   /** Stages the text in the file-transfer store and runs config_update on it, as a cloud would. */
   private async applyFile(req: IncomingMessage, res: ServerResponse, f: ConsoleFile): Promise<void> {
     const text = await readText(req, MAX_FILE);
-    const problems = f.validate?.(text, f.path);
+    const problems = f.check?.(text, f.path);
     if (problems) return sendJson(res, 422, { ok: false, problems });
     const id = `console-${this.o.clock()}-${++this.seq}`;
     const staged = join(this.o.transfer.dir, "console", `${id}-${f.type}`);

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Entity } from "../../api/entity-store.ts";
-import { isEntityType, isValidEntityTopicId } from "../../api/topics.ts";
+import type { Entity } from "../../api/entity-tree.ts";
+import { isEntityType, isTopicText, isValidEntityTopicId } from "../../api/topics.ts";
 import type { Bus } from "../../bus/bus.ts";
 import type { EntityView } from "./entity-view.ts";
 import { readJson, sendJson, sendJsonError } from "./respond.ts";
@@ -89,6 +89,10 @@ async function register(req: IncomingMessage, res: ServerResponse, opts: Entitie
     );
   if (!isEntityType(registration["@type"]))
     return sendJsonError(res, 400, "'@type' must be device, child-device or service");
+  const bad = Object.entries(registration).find(
+    ([k, v]) => !isTopicText(k) || (typeof v === "string" && !isTopicText(v)),
+  );
+  if (bad) return sendJsonError(res, 400, `'${bad[0]}' holds NUL, '+', '#' or a lone UTF-16 surrogate`);
   const parent = registration["@parent"];
   if (parent !== undefined && (typeof parent !== "string" || !opts.view.get(parent)))
     return sendJsonError(res, 400, `'@parent' ${JSON.stringify(parent)} is not a registered entity`);

@@ -1,4 +1,4 @@
-import type { Entity } from "../../api/entity-store.ts";
+import { type Entity, EntityTree } from "../../api/entity-tree.ts";
 import type { Registration } from "../../api/payloads.ts";
 import type { Bus, Subscription } from "../../bus/bus.ts";
 
@@ -8,7 +8,7 @@ import type { Bus, Subscription } from "../../bus/bus.ts";
  * API correct whether the api component runs in this process or another one.
  */
 export class EntityView {
-  private readonly entities = new Map<string, Entity>();
+  private readonly tree = new EntityTree();
   private sub?: Subscription;
   private readonly waiters = new Set<() => void>();
 
@@ -21,12 +21,12 @@ export class EntityView {
     // `+` matches an empty level ([MQTT-4.7.1-3]), so this covers `te/device/main//` too.
     this.sub = await this.bus.subscribe(`${this.root}/+/+/+/+`, (msg) => {
       const topicId = msg.topic.slice(this.root.length + 1);
-      if (msg.payload.length === 0) this.entities.delete(topicId);
+      if (msg.payload.length === 0) this.tree.delete(topicId);
       else {
         try {
           const reg = JSON.parse(msg.payload.toString("utf8")) as Registration;
           if (reg && typeof reg === "object" && typeof reg["@type"] === "string")
-            this.entities.set(topicId, { topicId, registration: reg, auto: false });
+            this.tree.apply(topicId, reg);
         } catch {
           return; // the api component reports bad registrations on te/errors
         }
@@ -40,20 +40,16 @@ export class EntityView {
   }
 
   list(): Entity[] {
-    return [...this.entities.values()];
+    return this.tree.list();
   }
 
   get(topicId: string): Entity | undefined {
-    return this.entities.get(topicId);
+    return this.tree.get(topicId);
   }
 
-  /** The entity and all its descendants, children before their parents are removed last. */
+  /** The entity and all its descendants, parents first. */
   subtree(topicId: string): string[] {
-    const out = [topicId];
-    for (let i = 0; i < out.length; i++)
-      for (const e of this.entities.values())
-        if (e.registration["@parent"] === out[i] && !out.includes(e.topicId)) out.push(e.topicId);
-    return out;
+    return this.tree.subtree(topicId);
   }
 
   /** Resolves true once `cond` holds (re-checked on every registration message), false after `ms`. */

@@ -1,11 +1,11 @@
-import { createReadStream } from "node:fs";
-import { mkdir, open, rename, rm, stat, unlink } from "node:fs/promises";
+import { constants } from "node:fs";
+import { lstat, mkdir, open, rename, rm, unlink } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { basename, dirname, join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import type { Logger } from "../../foundation/logger.ts";
 import { sendJsonError } from "./respond.ts";
-import { safeFilePath } from "./safe-path.ts";
+import { insideRoot, safeFilePath } from "./safe-path.ts";
 
 export interface FilesOptions {
   root: string;
@@ -25,6 +25,12 @@ export async function handleFiles(
     req.resume();
     return sendJsonError(res, 400, p.error);
   }
+  // The text of the path stays inside the root; a symlinked directory on the way could still lead out.
+  const real = await insideRoot(p.path, opts.root);
+  if (!real.ok) {
+    req.resume();
+    return sendJsonError(res, 403, real.error);
+  }
   switch (req.method) {
     case "PUT":
       return put(req, res, p.path, opts);
@@ -34,6 +40,8 @@ export async function handleFiles(
     case "DELETE": {
       req.resume();
       try {
+        // unlink removes a symlink itself, never its target; directories are not files
+        if ((await lstat(p.path)).isDirectory()) return sendJsonError(res, 409, "not a file");
         await unlink(p.path);
         res.writeHead(202).end();
       } catch (e) {
@@ -70,11 +78,23 @@ async function put(
     req.resume();
     return sendJsonError(res, 409, "a parent of this path is a file");
   }
+  // mkdir may have raced a symlink into place: check again now that the directories exist
+  const real = await insideRoot(path, opts.root);
+  if (!real.ok) {
+    req.resume();
+    return sendJsonError(res, 403, real.error);
+  }
   const tmp = join(
     dirname(path),
     `.${basename(path)}.part-${process.pid}-${Math.random().toString(36).slice(2)}`,
   );
-  const fh = await open(tmp, "wx", 0o640);
+  // O_EXCL creates a new file (a planted link is refused); the rename then replaces the name
+  // itself, so a symlink or a hard link at `path` is swapped out, its target never written
+  const fh = await open(
+    tmp,
+    constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+    0o640,
+  );
   let bytes = 0;
   try {
     for await (const chunk of req as AsyncIterable<Buffer>) {
@@ -105,10 +125,29 @@ class TooLarge extends Error {}
 
 async function get(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
   req.resume();
-  const s = await stat(path).catch(() => undefined);
-  if (!s?.isFile()) return sendJsonError(res, 404, "no such file");
+  // O_NOFOLLOW: a symlink as the last component fails (ELOOP) instead of being read through
+  const fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(
+    (e: NodeJS.ErrnoException) => e,
+  );
+  if (fh instanceof Error) {
+    if (fh.code === "ELOOP") return sendJsonError(res, 403, "the path is a symbolic link");
+    return sendJsonError(res, 404, "no such file");
+  }
+  const s = await fh.stat();
+  if (!s.isFile()) {
+    await fh.close();
+    return sendJsonError(res, 404, "no such file");
+  }
+  // a second name for the file: a hard link planted to read a file from outside the root
+  if (s.nlink > 1) {
+    await fh.close();
+    return sendJsonError(res, 403, "the file has more than one link");
+  }
   res.writeHead(200, { "content-type": "application/octet-stream", "content-length": s.size });
-  if (req.method === "HEAD") return void res.end();
+  if (req.method === "HEAD") {
+    await fh.close();
+    return void res.end();
+  }
   // pipeline, not pipe: a client that goes away must close the file too
-  await pipeline(createReadStream(path), res).catch(() => {});
+  await pipeline(fh.createReadStream(), res).catch(() => {});
 }

@@ -1,4 +1,5 @@
-import { resolve, sep } from "node:path";
+import { realpath } from "node:fs/promises";
+import { dirname, resolve, sep } from "node:path";
 
 export type PathCheck = { ok: true; path: string; rel: string } | { ok: false; error: string };
 
@@ -29,4 +30,34 @@ export function safeFilePath(raw: string, root: string): PathCheck {
   const path = resolve(base, ...segments);
   if (!path.startsWith(base + sep)) return { ok: false, error: "path leaves the file transfer root" };
   return { ok: true, path, rel: segments.join("/") };
+}
+
+/**
+ * Whether `path` (already textually under `root`) really is: the deepest existing ancestor of it,
+ * with every symlink resolved, must be the root or under it. The last component is not resolved:
+ * callers open it with O_NOFOLLOW (GET), replace the name (PUT) or unlink the name (DELETE).
+ */
+export async function insideRoot(
+  path: string,
+  root: string,
+): Promise<{ ok: true } | { ok: false; error: string }> {
+  let realRoot: string;
+  try {
+    realRoot = await realpath(root);
+  } catch {
+    return { ok: true }; // no root yet: nothing under it can be a link
+  }
+  let dir = dirname(path);
+  for (;;) {
+    try {
+      const real = await realpath(dir);
+      return real === realRoot || real.startsWith(realRoot + sep)
+        ? { ok: true }
+        : { ok: false, error: "path leaves the file transfer root through a symbolic link" };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT" || dir === dirname(dir))
+        return { ok: false, error: `cannot resolve the path: ${(e as NodeJS.ErrnoException).code}` };
+      dir = dirname(dir);
+    }
+  }
 }

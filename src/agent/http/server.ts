@@ -8,6 +8,25 @@ import { sendJsonError } from "./respond.ts";
 const FILES = "/te/v1/files/";
 const ENTITIES = "/te/v1/entities";
 
+export interface HttpLimits {
+  /** A client must send its request headers within this (slowloris). */
+  headersTimeoutMs: number;
+  /** The whole request, body included, within this: a 1 byte/s upload cannot hold a slot forever. */
+  requestTimeoutMs: number;
+  /** A connection idle this long is closed. */
+  idleTimeoutMs: number;
+  /** Connections open at once; more are refused until one closes. */
+  maxConnections: number;
+}
+
+export const DEFAULT_HTTP_LIMITS: HttpLimits = {
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 600_000,
+  // long enough for a log_upload that scans a large log between two matching lines
+  idleTimeoutMs: 120_000,
+  maxConnections: 32,
+};
+
 /** A service mounted under a path prefix (the console at `/console/`). */
 export type Mounted = (req: IncomingMessage, res: ServerResponse, path: string) => Promise<void>;
 
@@ -17,6 +36,7 @@ export interface HttpOptions {
   files: FilesOptions;
   entities: EntitiesOptions;
   log: Logger;
+  limits?: Partial<HttpLimits>;
 }
 
 /** The agent's HTTP service (node:http, so the same code serves on Node and Bun). */
@@ -27,13 +47,25 @@ export class AgentHttpServer {
   constructor(private readonly opts: HttpOptions) {}
 
   async start(): Promise<void> {
-    const server = createServer((req, res) => {
-      this.route(req, res).catch((e: unknown) => {
-        this.opts.log.error("HTTP request failed", { url: req.url, error: e });
-        if (!res.headersSent) sendJsonError(res, 500, "internal error");
-        else res.destroy();
-      });
-    });
+    const limits = { ...DEFAULT_HTTP_LIMITS, ...this.opts.limits };
+    const server = createServer(
+      {
+        headersTimeout: limits.headersTimeoutMs,
+        requestTimeout: limits.requestTimeoutMs,
+        keepAliveTimeout: Math.min(5_000, limits.idleTimeoutMs),
+        // how often node:http checks the two timeouts above (default 30 s)
+        connectionsCheckingInterval: Math.max(100, Math.min(30_000, limits.headersTimeoutMs / 2)),
+      },
+      (req, res) => {
+        this.route(req, res).catch((e: unknown) => {
+          this.opts.log.error("HTTP request failed", { url: req.url, error: e });
+          if (!res.headersSent) sendJsonError(res, 500, "internal error");
+          else res.destroy();
+        });
+      },
+    );
+    server.maxConnections = limits.maxConnections;
+    server.setTimeout(limits.idleTimeoutMs, (socket) => socket.destroy());
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(this.opts.port, this.opts.host, () => {

@@ -3,6 +3,7 @@ import { createHash } from "node:crypto";
 import { closeSync, createReadStream, openSync } from "node:fs";
 import { chmod, copyFile, mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { commandField } from "../../api/commands.ts";
 import type { Logger } from "../../foundation/logger.ts";
 import { findExecutable } from "../../foundation/which.ts";
 import { isInterpreter } from "../self-update/binary.ts";
@@ -30,6 +31,19 @@ export interface SelfUpdateOptions {
 }
 
 export const SWAPPED = "swapped";
+/** The phase also carries the SHA-256 of what was installed: the command may have had no checksum. */
+const swappedPhase = (sha256: string) => `${SWAPPED}:${sha256}`;
+const installedSha = (phase: string | undefined) =>
+  phase === SWAPPED ? undefined : phase?.startsWith(`${SWAPPED}:`) ? phase.slice(SWAPPED.length + 1) : null;
+
+/**
+ * Where the new binary comes from, as thin-edge's firmware payload says it: `tedgeUrl` (the local
+ * Cumulocity proxy, set for tenant-hosted files) before `remoteUrl`; `url` of older ledge commands last.
+ */
+export function firmwareSource(payload: Record<string, unknown>): string | undefined {
+  const field = (k: "tedgeUrl" | "remoteUrl") => commandField(payload, "firmware_update", k);
+  return field("tedgeUrl") ?? field("remoteUrl") ?? str(payload, "url");
+}
 
 export function selfUpdatePaths(stateDir: string) {
   return {
@@ -47,8 +61,9 @@ export async function sha256File(path: string): Promise<string> {
 }
 
 /**
- * `firmware_update` of ledge itself: download `url` (http(s), file: or a path) next to the
- * target, check `sha256`, keep the current binary as `<target>.prev`, rename the new one over the
+ * `firmware_update` of ledge itself: download `tedgeUrl`/`remoteUrl` (http(s), file: or a path)
+ * next to the target, check `sha256` when the command carries one (thin-edge's payload has no
+ * checksum, so Cumulocity's c8y_Firmware never does), keep the current binary as `<target>.prev`, rename the new one over the
  * target (atomic), start a rollback watcher and exit. The command settles on the next start:
  * `successful` when the running binary is the new one (which confirms to the watcher),
  * `failed` when the watcher rolled back.
@@ -60,11 +75,11 @@ export function firmwareUpdateOperation(opts: SelfUpdateOptions): Operation {
     resume: "custom",
     capability: () => ({}),
     async run(payload, ctx) {
-      const url = str(payload, "url") ?? str(payload, "tedgeUrl") ?? str(payload, "remoteUrl");
-      if (!url) throw new Error("the command has no 'url' of the new binary");
-      const want = str(payload, "sha256")?.toLowerCase();
-      if (!want || !/^[0-9a-f]{64}$/.test(want))
-        throw new Error("the command needs 'sha256', the hex SHA-256 of the new binary");
+      const url = firmwareSource(payload);
+      if (!url) throw new Error("the command has no 'remoteUrl' (or 'tedgeUrl') of the new binary");
+      const want = commandField(payload, "firmware_update", "sha256")?.toLowerCase();
+      if (want !== undefined && !/^[0-9a-f]{64}$/.test(want))
+        throw new Error("'sha256' must be the hex SHA-256 of the new binary");
       if (isInterpreter(opts.target))
         throw new Error(
           `refusing to replace the interpreter ${opts.target}; set agent.self_update.target or run a compiled ledge`,
@@ -73,7 +88,7 @@ export function firmwareUpdateOperation(opts: SelfUpdateOptions): Operation {
       if (!cur?.isFile()) throw new Error(`the binary to replace, ${opts.target}, does not exist`);
       const next = `${opts.target}.new`;
       const got = await download(url, next, ctx.signal, 0o755);
-      if (got.sha256 !== want) {
+      if (want !== undefined && got.sha256 !== want) {
         await rm(next, { force: true });
         throw new Error(`checksum mismatch: expected ${want}, got ${got.sha256}; nothing was replaced`);
       }
@@ -86,7 +101,7 @@ export function firmwareUpdateOperation(opts: SelfUpdateOptions): Operation {
       await copyFile(opts.target, prev);
       await chmod(prev, cur.mode & 0o7777);
       // From here on a restart means "the new binary runs": the phase is persisted first.
-      ctx.setPhase(SWAPPED);
+      ctx.setPhase(swappedPhase(got.sha256));
       await rename(next, opts.target);
       ctx.log.info("binary replaced; starting the rollback watcher and handing over", {
         target: opts.target,
@@ -96,20 +111,21 @@ export function firmwareUpdateOperation(opts: SelfUpdateOptions): Operation {
       return untilAborted(ctx.signal);
     },
     async onResume(rec, log) {
-      if (rec.phase !== SWAPPED) {
+      const installed = installedSha(rec.phase);
+      if (installed === null) {
         await rm(`${opts.target}.new`, { force: true });
         return {
           status: "failed",
           reason: "the agent stopped before the new binary was installed; nothing was replaced",
         };
       }
-      return settleAfterSwap(rec.payload, opts, paths, log);
+      return settleAfterSwap(installed ?? str(rec.payload, "sha256")?.toLowerCase(), opts, paths, log);
     },
   };
 }
 
 async function settleAfterSwap(
-  payload: Record<string, unknown>,
+  installed: string | undefined,
   opts: SelfUpdateOptions,
   paths: ReturnType<typeof selfUpdatePaths>,
   log: Logger,
@@ -124,7 +140,7 @@ async function settleAfterSwap(
           : `the new binary did not report healthy and restoring ${opts.target}.prev failed`,
     };
   const running = await sha256File(opts.target).catch(() => "");
-  if (running !== str(payload, "sha256")?.toLowerCase())
+  if (running !== installed)
     return { status: "failed", reason: `${opts.target} is not the requested binary after the update` };
   // Tell the watcher this binary came up; it then leaves it in place.
   await writeFile(paths.confirm, `${process.pid}\n`);

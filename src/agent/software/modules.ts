@@ -1,4 +1,5 @@
 /** Pure parts of software management: plugin output and `updateList` validation. */
+import type { CommandPayloads, SoftwareModule } from "../../api/commands.ts";
 
 export interface Module {
   name: string;
@@ -10,17 +11,9 @@ export interface SoftwareList {
   modules: Module[];
 }
 
-export interface UpdateModule {
-  name: string;
-  version?: string;
-  url?: string;
-  action: "install" | "remove";
-}
-
-export interface UpdateGroup {
-  type: string;
-  modules: UpdateModule[];
-}
+/** The te/ payload's types (src/api/commands.ts), which the c8y mapper's builder produces too. */
+export type UpdateModule = SoftwareModule;
+export type UpdateGroup = CommandPayloads["software_update"]["updateList"][number];
 
 /** `list` output: one `name\tversion` line per module (version optional), blank lines skipped. */
 export function parseListOutput(stdout: string): Module[] {
@@ -53,8 +46,8 @@ export function parseUpdateList(
     for (const [j, m] of modules.entries()) {
       const r = (m ?? {}) as Record<string, unknown>;
       const where = `updateList[${i}].modules[${j}]`;
-      if (typeof r.name !== "string" || !r.name)
-        return { ok: false, error: `${where}.name must be a string` };
+      if (typeof r.name !== "string") return { ok: false, error: `${where}.name must be a string` };
+      if (!r.name.trim()) return { ok: false, error: `${where}.name must not be empty` };
       // the name is a plugin argument: one starting with '-' would be taken as an option (apt-get -o ...)
       if (r.name.startsWith("-")) return { ok: false, error: `${where}.name must not start with '-'` };
       if (r.action !== "install" && r.action !== "remove")

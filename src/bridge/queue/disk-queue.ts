@@ -11,17 +11,21 @@ import {
 } from "node:fs";
 import { syncDir } from "../../foundation/files.ts";
 import type { Logger } from "../../foundation/logger.ts";
+import { CommitFile, type CommitState } from "./commit-file.ts";
+import { convertLegacySegments } from "./legacy.ts";
 import { lockDir } from "./lock.ts";
-import { decodeRecord, encodeHead, RECORD_HEADER_BYTES, sizeFromHeader } from "./record.ts";
 import {
-  listSegmentBases,
-  readCommit,
-  type Segment,
-  scanSegment,
-  segmentPath,
-  writeCommit,
-} from "./segment.ts";
+  type Decoded,
+  decodeRecord,
+  encodeHead,
+  nextValid,
+  peekRecord,
+  RECORD_HEADER_BYTES,
+  RECORD_PEEK_BYTES,
+} from "./record.ts";
+import { type Hole, listSegmentBases, type Segment, scanSegment, segmentPath } from "./segment.ts";
 import {
+  DropLedger,
   type MessageQueue,
   type QueuedMessage,
   type QueueEntry,
@@ -44,9 +48,9 @@ export type FsyncPolicy = "always" | "interval" | "never";
 export interface DiskQueueOptions extends QueueLimits {
   dir: string;
   fsync: FsyncPolicy;
-  /** Period of the interval flush, and of commit-file writes in `interval`/`never` mode. */
+  /** Period of the interval flush, and of commit writes in `interval`/`never` mode. */
   fsyncIntervalMs: number;
-  /** Segment file size; defaults to maxBytes/8 within [64 KiB, 4 MiB]. */
+  /** Segment file size; defaults to maxBytes/64 within [64 KiB, 4 MiB]. */
   segmentBytes?: number;
   log?: Logger;
 }
@@ -57,13 +61,19 @@ interface Pos {
   seq: number;
 }
 
+type At =
+  | { hole: Hole }
+  | { hole?: undefined; size: number; seq: number; time: number; msg?: QueuedMessage; handedOut: boolean };
+
 const READ_AHEAD = 64 * 1024;
 
 /**
- * Append-only segment files plus a commit file (`commit.json`, the seq of the oldest record not yet
- * delivered). Records carry a length and a CRC-32; on open every stored record is checked, a torn
- * last record (crash mid-write) is cut off, and delivery resumes at the committed seq. Disk use is
- * at most maxBytes plus one segment (a segment is deleted once every record in it is gone).
+ * Append-only segment files plus a fixed-size commit file (the seq of the oldest record not yet
+ * delivered, and the drop counts). Every record carries its seq and a CRC-32 (record.ts): damage
+ * found on open or while sending becomes a hole that is skipped and counted exactly, and the
+ * records after it are kept. A write the disk refuses is counted (`disk`) and the queue carries on
+ * when space returns. Delivered segments are deleted at once, and an emptied queue starts a fresh
+ * segment, so delivered data does not hold disk space. Disk use is at most maxBytes plus a segment.
  */
 export class DiskQueue implements MessageQueue {
   private segments: Segment[] = [];
@@ -73,23 +83,33 @@ export class DiskQueue implements MessageQueue {
   private nextSeq = 0;
   private depth = 0;
   private bytes = 0;
-  private drops = 0;
+  private handedOut = 0;
   private appended = 0;
   private dirty = false;
   private commitDirty = false;
+  private diskError?: string;
   private timer?: ReturnType<typeof setInterval>;
   private readBuf?: { seg: Segment; start: number; buf: Buffer };
   private unlock?: () => void;
+  private commitFile!: CommitFile;
+  private ledger!: DropLedger;
   private readonly segmentBytes: number;
+  private readonly clock: () => number;
 
   private constructor(private readonly opts: DiskQueueOptions) {
     this.segmentBytes =
-      opts.segmentBytes ?? Math.min(4 << 20, Math.max(64 << 10, Math.floor(opts.maxBytes / 8)));
+      opts.segmentBytes ?? Math.min(4 << 20, Math.max(64 << 10, Math.floor(opts.maxBytes / 64)));
+    this.clock = opts.clock ?? Date.now;
   }
 
   static open(opts: DiskQueueOptions): DiskQueue {
     const q = new DiskQueue(opts);
-    q.recover();
+    try {
+      q.recover();
+    } catch (e) {
+      q.unlock?.();
+      throw e;
+    }
     q.timer = setInterval(() => q.tick(), Math.max(1, opts.fsyncIntervalMs));
     q.timer.unref?.();
     return q;
@@ -99,133 +119,191 @@ export class DiskQueue implements MessageQueue {
     const { dir, log } = this.opts;
     mkdirSync(dir, { recursive: true });
     this.unlock = lockDir(dir);
-    const committed = readCommit(dir);
-    this.drops = committed.drops;
-    this.nextSeq = committed.next;
+    this.commitFile = CommitFile.open(dir);
+    const c = this.commitFile.initial;
+    this.ledger = new DropLedger(
+      { full: c.full, disk: c.disk, corrupt: c.corrupt, compacted: c.compacted },
+      this.opts.onDrop,
+    );
+    this.ledger.corruptBytes = c.corruptBytes;
+    const carried = convertLegacySegments(dir, c.next, this.clock());
+    if (carried) log?.info("queue: carried over records of the previous queue format", { records: carried });
+    this.nextSeq = c.next;
     const bases = listSegmentBases(dir);
     let headPos = 0;
     for (const [i, base] of bases.entries()) {
       const path = segmentPath(dir, base);
-      const scan = scanSegment(path, Math.max(0, committed.next - base));
+      const scan = scanSegment(path, base, c.next);
       const last = i === bases.length - 1;
-      if (scan.bad) {
-        if (last) {
-          // A crash in the middle of an append: that record was never stored, so never acknowledged.
-          truncateSync(path, scan.validBytes);
-          log?.warn("queue: cut a torn record off the end of the queue", { path, reason: scan.bad });
-        } else {
-          this.drops++;
-          log?.error("queue: corrupt record; the rest of its segment is skipped", {
-            path,
-            reason: scan.bad,
-          });
-        }
+      let end = scan.end;
+      let size = scan.validBytes;
+      const { tail } = scan;
+      if (tail && last && tail.reason === "short") {
+        // A crash in the middle of an append: that record was never stored, so never acknowledged.
+        truncateSync(path, scan.validBytes);
+        log?.warn("queue: cut a torn record off the end of the queue", { path, bytes: tail.bytes });
+      } else if (tail) {
+        // Damage up to the end of the file: the next segment's base says how many records it held.
+        end = last ? scan.end + 1 : Math.max(scan.end, bases[i + 1]!);
+        scan.holes.push({ pos: tail.pos, end: tail.pos + tail.bytes, seqFrom: scan.end, seqTo: end });
+        size = tail.pos + tail.bytes;
       }
-      this.nextSeq = Math.max(this.nextSeq, base + scan.count);
-      if (base + scan.count <= committed.next) {
+      for (const h of scan.holes)
+        log?.error("queue: corrupt data found; skipped, the records after it are kept", {
+          path,
+          at: h.pos,
+          bytes: h.end - h.pos,
+          records: h.seqTo - h.seqFrom,
+        });
+      this.nextSeq = Math.max(this.nextSeq, end);
+      if (end <= c.next) {
         unlinkSync(path);
         continue;
       }
-      if (!this.segments.length && committed.next > base) headPos = scan.posOf ?? 0;
-      this.segments.push({ base, path, size: scan.validBytes, count: scan.count });
+      // A hole in records already delivered only counts from the commit on.
+      for (const h of scan.holes) h.seqFrom = Math.min(h.seqTo, Math.max(h.seqFrom, c.next));
+      const firstKept = !this.segments.length;
+      if (firstKept && c.next > base) headPos = scan.posOf;
+      const holes = firstKept ? scan.holes.filter((h) => h.end > headPos) : scan.holes;
+      this.segments.push({ base, path, size, end, holes });
+      this.depth += scan.count;
+      this.bytes += size;
     }
     const lastSeg = this.segments.at(-1);
     if (!lastSeg || lastSeg.size >= this.segmentBytes) this.addSegment();
     else this.writeFd = openSync(lastSeg.path, "a");
     const first = this.segments[0]!;
-    const headSeq = Math.max(first.base, committed.next);
-    this.head = { seg: first, pos: headPos, seq: headSeq };
+    this.head = { seg: first, pos: headPos, seq: Math.max(first.base, c.next) };
     this.cursor = { ...this.head };
-    for (const s of this.segments) {
-      this.depth += s.count;
-      this.bytes += s.size;
-    }
-    this.depth -= headSeq - first.base;
     this.bytes -= headPos;
-    if (this.depth || committed.drops)
-      log?.info("queue: recovered", { dir, records: this.depth, bytes: this.bytes, drops: this.drops });
+    if (this.depth || this.ledger.total)
+      log?.info("queue: recovered", {
+        dir,
+        records: this.depth,
+        bytes: this.bytes,
+        dropped: this.ledger.counts,
+      });
   }
 
   append(msg: QueuedMessage): number | undefined {
     const size = recordSize(msg.topic, msg.payload);
     if (size > this.opts.maxBytes) {
-      this.dropped(1);
+      this.ledger.add("full", 1);
+      this.committed();
       return undefined;
     }
-    let n = 0;
-    while (this.bytes + size > this.opts.maxBytes && this.depth > 0) {
-      this.removeHead();
-      n++;
+    while (this.bytes + size > this.opts.maxBytes && !this.atEnd(this.head)) this.removeHead(true);
+    const seq = this.nextSeq;
+    let seg: Segment;
+    try {
+      seg = this.writable(size);
+      this.writeAll(seg, encodeHead(msg, seq, this.clock()), msg.payload, size);
+      if (this.opts.fsync === "always") fdatasyncSync(this.writeFd);
+    } catch (e) {
+      // Not stored: counted, and the queue tries again with the next message.
+      const err = e as NodeJS.ErrnoException;
+      const reason = err.code ? `${err.code}: ${err.message}` : String(err.message ?? e);
+      if (!this.diskError)
+        this.opts.log?.error("queue: cannot write to the disk; messages are dropped", { reason });
+      this.diskError = reason;
+      this.ledger.add("disk", 1);
+      this.committed();
+      this.rollIfEmpty();
+      return undefined;
     }
-    if (n) this.dropped(n);
-    let seg = this.segments.at(-1)!;
-    if (seg.size >= this.segmentBytes) seg = this.addSegment();
-    const head = encodeHead(msg);
-    this.writeAll(seg, head, msg.payload, size);
+    if (this.diskError) {
+      this.opts.log?.info("queue: writing to the disk again", { after: this.diskError });
+      this.diskError = undefined;
+    }
+    if (this.opts.fsync !== "always") this.dirty = true;
     seg.size += size;
-    seg.count++;
+    seg.end = seq + 1;
     this.bytes += size;
     this.depth++;
     this.appended++;
-    if (this.opts.fsync === "always") fdatasyncSync(this.writeFd);
-    else this.dirty = true;
-    return this.nextSeq++;
+    this.nextSeq++;
+    return seq;
   }
 
   next(): QueueEntry | undefined {
-    this.normalize(this.cursor);
-    const c = this.cursor;
-    if (c.pos >= c.seg.size) return undefined;
-    const { msg, size } = this.readAt(c.seg, c.pos);
-    const entry: QueueEntry = { ...msg, seq: c.seq, size };
-    c.pos += size;
-    c.seq++;
-    return entry;
+    for (;;) {
+      this.normalize(this.cursor);
+      const c = this.cursor;
+      if (c.pos >= c.seg.size) return undefined;
+      const at = this.at(c.seg, c.pos, c.seq, true);
+      if (at.hole) {
+        c.pos = at.hole.end;
+        c.seq = at.hole.seqTo;
+        continue;
+      }
+      c.pos += at.size;
+      c.seq = at.seq + 1;
+      this.handedOut++;
+      return { ...at.msg!, seq: at.seq, size: at.size, time: at.time };
+    }
   }
 
   commit(seq: number): void {
+    this.ledger.delivered(seq);
     let moved = false;
-    while (this.depth > 0 && this.head.seq <= seq) {
-      this.removeHead();
+    while (!this.atEnd(this.head) && this.head.seq <= seq) {
+      this.removeHead(false);
       moved = true;
     }
-    if (moved) this.committed();
+    if (moved) {
+      this.committed();
+      this.rollIfEmpty();
+    }
   }
 
   rewind(): void {
     this.cursor = { ...this.head };
+    this.handedOut = 0;
+    this.ledger.rewound();
   }
 
   stats(): QueueStats {
-    let unsent = 0;
-    this.normalize(this.cursor);
-    // Records from the cursor to the end: the rest of its segment plus the later segments.
-    const idx = this.segments.indexOf(this.cursor.seg);
-    for (let i = idx; i < this.segments.length; i++) {
-      const s = this.segments[i]!;
-      unsent += i === idx ? s.base + s.count - this.cursor.seq : s.count;
-    }
-    return { depth: this.depth, bytes: this.bytes, unsent, drops: this.drops, appended: this.appended };
+    return {
+      depth: this.depth,
+      bytes: this.bytes,
+      unsent: this.depth - this.handedOut,
+      drops: this.ledger.total,
+      dropped: { ...this.ledger.counts },
+      corruptBytes: this.ledger.corruptBytes,
+      appended: this.appended,
+      oldestTime: this.oldestTime(),
+      diskError: this.diskError,
+    };
   }
 
   flush(): void {
     if (this.writeFd >= 0) fdatasyncSync(this.writeFd);
     this.dirty = false;
-    writeCommit(this.opts.dir, { next: this.head.seq, drops: this.drops }, true);
+    this.commitFile.write(this.commitState(), true);
     this.commitDirty = false;
   }
 
   close(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    if (this.writeFd < 0) return;
-    if (this.opts.fsync === "never") {
-      if (this.commitDirty) writeCommit(this.opts.dir, { next: this.head.seq, drops: this.drops }, false);
-    } else this.flush();
-    closeSync(this.writeFd);
+    if (!this.unlock) return;
+    try {
+      if (this.opts.fsync === "never") {
+        if (this.commitDirty) this.commitFile.write(this.commitState(), false);
+      } else this.flush();
+    } catch (e) {
+      this.opts.log?.error("queue: final flush failed", { error: e });
+    }
+    if (this.writeFd >= 0) closeSync(this.writeFd);
     this.writeFd = -1;
     for (const s of this.segments) this.closeRead(s);
-    this.unlock?.();
+    this.commitFile.close();
+    this.unlock();
+    this.unlock = undefined;
+  }
+
+  private commitState(): CommitState {
+    return { next: this.head.seq, corruptBytes: this.ledger.corruptBytes, ...this.ledger.counts };
   }
 
   private tick(): void {
@@ -235,37 +313,96 @@ export class DiskQueue implements MessageQueue {
         this.dirty = false;
       }
       if (this.commitDirty) {
-        writeCommit(this.opts.dir, { next: this.head.seq, drops: this.drops }, false);
+        this.commitFile.write(this.commitState(), false);
         this.commitDirty = false;
       }
     } catch (e) {
-      this.opts.log?.error("queue: flush failed", { error: e });
+      this.opts.log?.debug("queue: flush failed", { error: e });
     }
   }
 
   private committed(): void {
-    if (this.opts.fsync === "always")
-      writeCommit(this.opts.dir, { next: this.head.seq, drops: this.drops }, true);
+    if (this.opts.fsync === "always") this.commitFile.write(this.commitState(), true);
     else this.commitDirty = true;
   }
 
-  private dropped(n: number): void {
-    this.drops += n;
-    this.committed();
-    this.opts.onDrop?.(n);
+  private atEnd(p: Pos): boolean {
+    this.normalize(p);
+    return p.pos >= p.seg.size;
   }
 
-  /** Forgets the oldest record (delivered or dropped); deletes segments left behind. */
-  private removeHead(): void {
+  /**
+   * Forgets the oldest record: delivered (`dropped` false) or dropped for room. Passing a hole
+   * counts its records as corrupt, in the same commit write that moves past them.
+   */
+  private removeHead(dropped: boolean): void {
     this.normalize(this.head);
     const h = this.head;
-    const size = this.sizeAt(h.seg, h.pos);
-    h.pos += size;
-    h.seq++;
-    this.depth--;
-    this.bytes -= size;
-    if (this.cursor.seq < h.seq) this.cursor = { ...h };
+    const at = this.at(h.seg, h.pos, h.seq, false);
+    if (at.hole) {
+      const bytes = at.hole.end - at.hole.pos;
+      this.bytes -= bytes;
+      this.ledger.corruptBytes += bytes;
+      this.ledger.add("corrupt", at.hole.seqTo - at.hole.seqFrom);
+      h.seg.holes.splice(h.seg.holes.indexOf(at.hole), 1);
+      h.pos = at.hole.end;
+      h.seq = at.hole.seqTo;
+    } else {
+      h.pos += at.size;
+      h.seq = at.seq + 1;
+      this.depth--;
+      this.bytes -= at.size;
+      if (at.handedOut) this.handedOut--;
+      if (dropped) {
+        if (at.handedOut) this.ledger.droppedInFlight(at.seq);
+        else this.ledger.add("full", 1);
+      }
+    }
+    if (this.cursor.seq < h.seq) {
+      this.cursor = { ...h };
+      this.handedOut = 0;
+    }
+    if (dropped) this.committed();
     this.normalize(h);
+  }
+
+  /**
+   * The record (or known hole) at `pos`. A record that does not decode becomes a hole up to the
+   * next valid record of its segment, whose seq says how many were lost.
+   */
+  private at(seg: Segment, pos: number, seq: number, withMsg: boolean): At {
+    const known = seg.holes.find((x) => x.pos === pos);
+    if (known) return { hole: known };
+    const handedOut = seq < this.cursor.seq;
+    if (!withMsg && handedOut) {
+      // Already checked when it was handed out: the header is enough.
+      const p = peekRecord(this.read(seg, pos, RECORD_PEEK_BYTES));
+      return { ...p, handedOut };
+    }
+    const d = this.decodeAt(seg, pos);
+    if (d.ok) return { size: d.size, seq: d.seq, time: d.time, msg: d.msg, handedOut };
+    const rest = this.read(seg, pos, seg.size - pos);
+    const found = nextValid(rest, 1);
+    const next = this.segments[this.segments.indexOf(seg) + 1];
+    const hole: Hole = {
+      pos,
+      end: found ? pos + found.pos : seg.size,
+      seqFrom: seq,
+      seqTo: found ? Math.max(seq, found.seq) : Math.max(seq + 1, next ? next.base : seg.end),
+    };
+    seg.holes.push(hole);
+    seg.holes.sort((a, b) => a.pos - b.pos);
+    // They were counted as stored; they are counted as corrupt once the head passes them.
+    this.depth -= Math.min(this.depth, hole.seqTo - hole.seqFrom);
+    if (handedOut) this.handedOut -= Math.min(this.handedOut, hole.seqTo - hole.seqFrom);
+    this.opts.log?.error("queue: corrupt data found; skipped, the records after it are kept", {
+      path: seg.path,
+      at: pos,
+      bytes: hole.end - hole.pos,
+      records: hole.seqTo - hole.seqFrom,
+      reason: d.reason,
+    });
+    return { hole };
   }
 
   /** Moves a position at the end of a finished segment to the start of the next one. */
@@ -275,7 +412,7 @@ export class DiskQueue implements MessageQueue {
       const nextSeg = this.segments[i + 1]!;
       p.seg = nextSeg;
       p.pos = 0;
-      p.seq = nextSeg.base;
+      p.seq = Math.max(p.seq, nextSeg.base);
     }
     if (p === this.head) this.deleteBefore(p.seg);
   }
@@ -285,10 +422,10 @@ export class DiskQueue implements MessageQueue {
       const old = this.segments.shift()!;
       this.closeRead(old);
       if (this.readBuf?.seg === old) this.readBuf = undefined;
-      // The commit file must move past it first, or a restart would find the commit pointing into a gap.
-      writeCommit(this.opts.dir, { next: this.head.seq, drops: this.drops }, this.opts.fsync === "always");
-      this.commitDirty = false;
+      // The commit must move past it first, or a restart would find the commit pointing into a gap.
       try {
+        this.commitFile.write(this.commitState(), this.opts.fsync === "always");
+        this.commitDirty = false;
         unlinkSync(old.path);
       } catch (e) {
         this.opts.log?.warn("queue: cannot delete segment", { path: old.path, error: e });
@@ -296,16 +433,51 @@ export class DiskQueue implements MessageQueue {
     }
   }
 
+  /** The segment the next record goes to: a new one when the last is full or was not opened. */
+  private writable(size: number): Segment {
+    const last = this.segments.at(-1)!;
+    if (this.writeFd >= 0 && last.size + size <= this.segmentBytes) return last;
+    if (this.writeFd < 0 && last.size < this.segmentBytes) {
+      this.writeFd = openSync(last.path, "a");
+      return last;
+    }
+    if (last.size === 0) return last;
+    return this.addSegment();
+  }
+
+  /**
+   * Once everything is delivered, the rest of the current segment is dead data: start a fresh
+   * segment and delete it (at once when the disk is full, else when it is a quarter full).
+   */
+  private rollIfEmpty(): void {
+    if (this.depth > 0 || !this.atEnd(this.head)) return;
+    const last = this.segments.at(-1)!;
+    if (last.size === 0 || last.size < (this.diskError ? 1 : this.segmentBytes / 4)) return;
+    try {
+      this.addSegment();
+      this.normalize(this.head);
+      this.cursor = { ...this.head };
+    } catch (e) {
+      this.opts.log?.debug("queue: cannot start a new segment", { error: e });
+    }
+  }
+
   private addSegment(): Segment {
     if (this.writeFd >= 0) {
-      if (this.opts.fsync !== "never") fdatasyncSync(this.writeFd);
-      closeSync(this.writeFd);
+      const fd = this.writeFd;
+      this.writeFd = -1;
+      try {
+        if (this.opts.fsync !== "never") fdatasyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
     }
     const seg: Segment = {
       base: this.nextSeq,
       path: segmentPath(this.opts.dir, this.nextSeq),
       size: 0,
-      count: 0,
+      end: this.nextSeq,
+      holes: [],
     };
     this.writeFd = openSync(seg.path, "a");
     if (this.opts.fsync === "always") syncDir(this.opts.dir);
@@ -324,7 +496,7 @@ export class DiskQueue implements MessageQueue {
         done += writevSync(this.writeFd, [rest]);
       }
     } catch (e) {
-      // Leave no half record behind: later appends would sit after garbage and be lost on restart.
+      // Leave no half record behind: later appends would sit after garbage.
       try {
         ftruncateSync(this.writeFd, seg.size);
       } catch {}
@@ -342,30 +514,54 @@ export class DiskQueue implements MessageQueue {
     seg.fd = undefined;
   }
 
-  private sizeAt(seg: Segment, pos: number): number {
+  /** `len` bytes at `pos` (fewer at the end of the segment), through the read-ahead buffer. */
+  private read(seg: Segment, pos: number, len: number): Buffer {
     const rb = this.readBuf;
-    if (rb && rb.seg === seg && pos >= rb.start && pos + RECORD_HEADER_BYTES <= rb.start + rb.buf.byteLength)
-      return sizeFromHeader(rb.buf.subarray(pos - rb.start));
-    const hdr = Buffer.allocUnsafe(RECORD_HEADER_BYTES);
-    readSync(this.readFd(seg), hdr, 0, RECORD_HEADER_BYTES, pos);
-    return sizeFromHeader(hdr);
+    if (rb && rb.seg === seg && pos >= rb.start && pos + len <= rb.start + rb.buf.byteLength)
+      return rb.buf.subarray(pos - rb.start, pos - rb.start + len);
+    return this.fill(seg, pos, len).subarray(0, len);
   }
 
-  /** Reads through a read-ahead buffer: draining is sequential. Payloads are views of fresh buffers. */
-  private readAt(seg: Segment, pos: number): { msg: QueuedMessage; size: number } {
-    for (let attempt = 0; attempt < 2; attempt++) {
-      const rb = this.readBuf;
-      if (rb && rb.seg === seg && pos >= rb.start && pos < rb.start + rb.buf.byteLength) {
-        const d = decodeRecord(rb.buf, pos - rb.start);
-        if (d.ok) return { msg: d.msg, size: d.size };
-        if (d.reason !== "short") break;
-      }
-      const want = Math.max(READ_AHEAD, pos + RECORD_HEADER_BYTES <= seg.size ? this.sizeAt(seg, pos) : 0);
-      const len = Math.min(want, seg.size - pos);
-      const buf = Buffer.allocUnsafe(len);
-      const got = readSync(this.readFd(seg), buf, 0, len, pos);
-      this.readBuf = { seg, start: pos, buf: buf.subarray(0, got) };
+  /** A fresh read buffer from `pos` (never reused: payloads handed out are views of it). */
+  private fill(seg: Segment, pos: number, len: number): Buffer {
+    const n = Math.max(0, Math.min(Math.max(len, READ_AHEAD), seg.size - pos));
+    const buf = Buffer.allocUnsafe(n);
+    const got = n ? readSync(this.readFd(seg), buf, 0, n, pos) : 0;
+    this.readBuf = { seg, start: pos, buf: buf.subarray(0, got) };
+    return this.readBuf.buf;
+  }
+
+  /** Decodes the record at `pos`, reading ahead: sending is sequential. */
+  private decodeAt(seg: Segment, pos: number): Decoded {
+    const rb = this.readBuf;
+    if (rb && rb.seg === seg && pos >= rb.start && pos < rb.start + rb.buf.byteLength) {
+      const d = decodeRecord(rb.buf, pos - rb.start);
+      if (d.ok || d.reason !== "short" || rb.start + rb.buf.byteLength >= seg.size) return d;
     }
-    throw new Error(`queue: unreadable record at ${seg.path}:${pos}`);
+    let buf = this.fill(seg, pos, READ_AHEAD);
+    let d = decodeRecord(buf, 0);
+    if (!d.ok && d.reason === "short" && buf.byteLength >= RECORD_HEADER_BYTES) {
+      const want = RECORD_HEADER_BYTES + buf.readUInt32LE(2);
+      if (want <= seg.size - pos && want > buf.byteLength) {
+        buf = this.fill(seg, pos, want);
+        d = decodeRecord(buf, 0);
+      }
+    }
+    return d;
+  }
+
+  /** Append time of the oldest stored record. */
+  private oldestTime(): number | undefined {
+    if (!this.depth) return undefined;
+    const p = { ...this.head };
+    for (let guard = 0; guard < 1000; guard++) {
+      this.normalize(p);
+      if (p.pos >= p.seg.size) return undefined;
+      const hole = p.seg.holes.find((x) => x.pos === p.pos);
+      if (!hole) return peekRecord(this.read(p.seg, p.pos, RECORD_PEEK_BYTES)).time;
+      p.pos = hole.end;
+      p.seq = hole.seqTo;
+    }
+    return undefined;
   }
 }

@@ -1,5 +1,6 @@
 import { readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { processAlive } from "../../foundation/files.ts";
 
 /**
  * One writer per queue directory: two processes appending to the same segment would interleave
@@ -20,20 +21,11 @@ export function lockDir(dir: string, pid = process.pid): () => void {
       if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
     }
     const owner = Number(readFileSync(path, "utf8").trim());
-    if (Number.isInteger(owner) && owner > 0 && owner !== pid && alive(owner))
+    if (Number.isInteger(owner) && owner > 0 && owner !== pid && processAlive(owner))
       throw new Error(
         `queue ${dir} is in use by process ${owner} (another ledge running the bridge?); if not, delete ${path}`,
       );
     unlinkSync(path);
   }
   throw new Error(`cannot lock queue ${dir}`);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
 }

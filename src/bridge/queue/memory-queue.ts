@@ -1,4 +1,5 @@
 import {
+  DropLedger,
   type MessageQueue,
   type QueuedMessage,
   type QueueEntry,
@@ -7,7 +8,7 @@ import {
   recordSize,
 } from "./types.ts";
 
-/** The queue in memory only: same bound and drop rule as the disk queue, lost on restart. */
+/** The queue in memory only: same bound and drop rules as the disk queue, lost on restart. */
 export class MemoryQueue implements MessageQueue {
   private entries: QueueEntry[] = [];
   /** Index into `entries` of the oldest stored record (entries before it are garbage). */
@@ -15,27 +16,31 @@ export class MemoryQueue implements MessageQueue {
   private cursor = 0;
   private nextSeq = 0;
   private bytes = 0;
-  private drops = 0;
   private appended = 0;
+  private readonly ledger: DropLedger;
+  private readonly clock: () => number;
 
-  constructor(private readonly limits: QueueLimits) {}
+  constructor(private readonly limits: QueueLimits) {
+    this.ledger = new DropLedger(undefined, limits.onDrop);
+    this.clock = limits.clock ?? Date.now;
+  }
 
   append(msg: QueuedMessage): number | undefined {
     const size = recordSize(msg.topic, msg.payload);
     if (size > this.limits.maxBytes) {
-      this.dropped(1);
+      this.ledger.add("full", 1);
       return undefined;
     }
-    let dropped = 0;
     while (this.bytes + size > this.limits.maxBytes && this.head < this.entries.length) {
-      this.bytes -= this.entries[this.head]!.size;
+      const old = this.entries[this.head]!;
+      this.bytes -= old.size;
+      if (this.head < this.cursor) this.ledger.droppedInFlight(old.seq);
+      else this.ledger.add("full", 1);
       this.head++;
-      dropped++;
     }
     if (this.cursor < this.head) this.cursor = this.head;
-    if (dropped) this.dropped(dropped);
     const seq = this.nextSeq++;
-    this.entries.push({ ...msg, seq, size });
+    this.entries.push({ ...msg, seq, size, time: this.clock() });
     this.bytes += size;
     this.appended++;
     this.compact();
@@ -49,6 +54,7 @@ export class MemoryQueue implements MessageQueue {
   }
 
   commit(seq: number): void {
+    this.ledger.delivered(seq);
     while (this.head < this.entries.length && this.entries[this.head]!.seq <= seq) {
       this.bytes -= this.entries[this.head]!.size;
       this.head++;
@@ -59,6 +65,7 @@ export class MemoryQueue implements MessageQueue {
 
   rewind(): void {
     this.cursor = this.head;
+    this.ledger.rewound();
   }
 
   stats(): QueueStats {
@@ -66,8 +73,11 @@ export class MemoryQueue implements MessageQueue {
       depth: this.entries.length - this.head,
       bytes: this.bytes,
       unsent: this.entries.length - this.cursor,
-      drops: this.drops,
+      drops: this.ledger.total,
+      dropped: { ...this.ledger.counts },
+      corruptBytes: 0,
       appended: this.appended,
+      oldestTime: this.entries[this.head]?.time,
     };
   }
 
@@ -76,11 +86,6 @@ export class MemoryQueue implements MessageQueue {
   close(): void {
     this.entries = [];
     this.head = this.cursor = this.bytes = 0;
-  }
-
-  private dropped(n: number): void {
-    this.drops += n;
-    this.limits.onDrop?.(n);
   }
 
   /** Shifting an array per commit is O(n); drop the dead prefix in one go once it is large. */

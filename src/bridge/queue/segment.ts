@@ -1,20 +1,32 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { writeFileAtomic } from "../../foundation/files.ts";
-import { decodeRecord } from "./record.ts";
+import { type BadReason, decodeRecord, nextValid } from "./record.ts";
 
-/** A segment file holds records `base, base+1, ...` back to back; its name is its base seq. */
+/**
+ * A damaged stretch of a segment: bytes [pos, end) held the records seqFrom..seqTo-1 (none of
+ * them readable). Skipped by the reader, counted as `corrupt` when the head passes it.
+ */
+export interface Hole {
+  pos: number;
+  end: number;
+  seqFrom: number;
+  seqTo: number;
+}
+
+/** A segment file holds records from seq `base` on, back to back; its name is its base seq. */
 export interface Segment {
   base: number;
   path: string;
-  /** Bytes of valid records (a corrupt tail beyond it is ignored). */
+  /** Bytes in the file that belong to the queue (valid records and holes). */
   size: number;
-  count: number;
+  /** Seq after its last record. */
+  end: number;
+  holes: Hole[];
   /** Read descriptor, opened on first read. */
   fd?: number;
 }
 
-const SUFFIX = ".seg";
+const SUFFIX = ".lq";
 
 export const segmentPath = (dir: string, base: number) =>
   join(dir, `${String(base).padStart(16, "0")}${SUFFIX}`);
@@ -27,53 +39,56 @@ export function listSegmentBases(dir: string): number[] {
 }
 
 export interface ScanResult {
+  /** Valid records at or after `want`. */
   count: number;
-  /** Bytes of the valid prefix. */
+  /** Seq after the last valid record (base when none). */
+  end: number;
+  /** Bytes up to the end of the last valid record or hole. */
   validBytes: number;
-  /** Why the scan stopped before the end of the file, if it did. */
-  bad?: "short" | "crc" | "format";
-  /** Byte position of record number `want` (0-based), when it exists. */
-  posOf?: number;
+  holes: Hole[];
+  /** Damage running to the end of the file with nothing valid after it. */
+  tail?: { pos: number; reason: BadReason; bytes: number };
+  /** Byte position of the first record with seq >= `want`, or of the end. */
+  posOf: number;
 }
 
-/** Walks a segment's records, checking every length and CRC, and stops at the first bad one. */
-export function scanSegment(path: string, want = 0): ScanResult {
+/**
+ * Walks a segment's records, checking every length and CRC. A damaged stretch followed by a valid
+ * record becomes a hole (the seq gap says how many records it held); damage reaching the end of
+ * the file is reported as `tail` for the caller to judge (torn write or corruption).
+ */
+export function scanSegment(path: string, base: number, want: number): ScanResult {
   const buf = readFileSync(path);
+  const holes: Hole[] = [];
   let pos = 0;
+  let seq = base;
   let count = 0;
   let posOf: number | undefined;
   while (pos < buf.byteLength) {
     const d = decodeRecord(buf, pos);
-    if (!d.ok) return { count, validBytes: pos, bad: d.reason, posOf };
-    if (count === want) posOf = pos;
+    if (!d.ok) {
+      const next = nextValid(buf, pos + 1);
+      if (!next) {
+        posOf ??= pos;
+        return {
+          count,
+          end: seq,
+          validBytes: pos,
+          holes,
+          tail: { pos, reason: d.reason, bytes: buf.byteLength - pos },
+          posOf,
+        };
+      }
+      holes.push({ pos, end: next.pos, seqFrom: seq, seqTo: Math.max(seq, next.seq) });
+      if (posOf === undefined && next.seq > want) posOf = pos;
+      pos = next.pos;
+      seq = Math.max(seq, next.seq);
+      continue;
+    }
+    if (posOf === undefined && d.seq >= want) posOf = pos;
+    if (d.seq >= want) count++;
+    seq = d.seq + 1;
     pos += d.size;
-    count++;
   }
-  if (count === want) posOf = pos;
-  return { count, validBytes: pos, posOf };
-}
-
-export interface CommitState {
-  /** Seq of the oldest record not yet delivered nor dropped. */
-  next: number;
-  /** Records dropped over the queue's lifetime. */
-  drops: number;
-}
-
-const COMMIT_FILE = "commit.json";
-
-/** A missing or unreadable commit file means "nothing delivered yet": resending is safe, skipping is not. */
-export function readCommit(dir: string): CommitState {
-  try {
-    const v = JSON.parse(readFileSync(join(dir, COMMIT_FILE), "utf8")) as Partial<CommitState>;
-    const ok = (n: unknown): n is number => typeof n === "number" && Number.isSafeInteger(n) && n >= 0;
-    return { next: ok(v.next) ? v.next : 0, drops: ok(v.drops) ? v.drops : 0 };
-  } catch {
-    return { next: 0, drops: 0 };
-  }
-}
-
-/** Temp file + rename: a crash leaves the old state or the new one, never a mix. */
-export function writeCommit(dir: string, state: CommitState, sync: boolean): void {
-  writeFileAtomic(join(dir, COMMIT_FILE), JSON.stringify(state), 0o644, sync);
+  return { count, end: seq, validBytes: pos, holes, posOf: posOf ?? pos };
 }

@@ -16,7 +16,8 @@ import {
   type QoS,
   type SubscriptionRequest,
 } from "../mqtt/index.ts";
-import { type Conn, type ConnEvents, selectNet } from "../net/net.ts";
+import type { Conn, ConnEvents } from "../net/net.ts";
+import { selectNet } from "../net/select.ts";
 import { backoffDelay } from "./backoff.ts";
 import { connackError, ReasonCodeError } from "./errors.ts";
 import { type ClientOptions, type Settings, settings } from "./options.ts";

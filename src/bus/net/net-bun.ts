@@ -5,16 +5,19 @@
  * With TLS, a connection is handed over only after the handshake, so the peer certificate is known.
  */
 import type { Socket, TCPSocketListener } from "bun";
-import type {
-  Conn,
-  ConnEvents,
-  ConnectOptions,
-  Listener,
-  ListenOptions,
-  Net,
-  PeerCertificate,
+import {
+  CONNECT_TIMEOUT_MS,
+  type Conn,
+  type ConnEvents,
+  type ConnectOptions,
+  connectTimeoutError,
+  flatSubject,
+  HIGH_WATER,
+  type Listener,
+  type ListenOptions,
+  type Net,
+  type PeerCertificate,
 } from "./net.ts";
-import { CONNECT_TIMEOUT_MS, connectTimeoutError, flatSubject, HIGH_WATER } from "./net-common.ts";
 
 class BunConn implements Conn {
   events: ConnEvents | undefined;

@@ -5,16 +5,19 @@
  */
 import * as net from "node:net";
 import * as tls from "node:tls";
-import type {
-  Conn,
-  ConnEvents,
-  ConnectOptions,
-  Listener,
-  ListenOptions,
-  Net,
-  PeerCertificate,
+import {
+  CONNECT_TIMEOUT_MS,
+  type Conn,
+  type ConnEvents,
+  type ConnectOptions,
+  connectTimeoutError,
+  flatSubject,
+  HIGH_WATER,
+  type Listener,
+  type ListenOptions,
+  type Net,
+  type PeerCertificate,
 } from "./net.ts";
-import { CONNECT_TIMEOUT_MS, connectTimeoutError, flatSubject, HIGH_WATER } from "./net-common.ts";
 
 class NodeConn implements Conn {
   private closed = false;

@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import { formatValue } from "../../config/parse-value.ts";
 import { type ConfigKey, isConfigKey, keyDef, schema } from "../../config/schema.ts";
@@ -47,7 +48,13 @@ export function registerConfig(program: Command): void {
     .option("-a, --all", "include keys at their default", false)
     .option("--doc", "print each key's type, default and documentation", false)
     .action((opts: { all: boolean; doc: boolean }, cmd: Command) => {
-      const cfg = loadConfig(configDirOf(cmd));
+      const dir = configDirOf(cmd);
+      // an empty list from a mistyped --config-dir would look like "nothing set"
+      if (!opts.all && !existsSync(dir))
+        throw new Error(
+          `config dir ${dir} does not exist (--config-dir, LEDGE_CONFIG_DIR; --all lists the defaults)`,
+        );
+      const cfg = loadConfig(dir);
       for (const key of Object.keys(schema) as ConfigKey[]) {
         if (!opts.all && cfg.source(key) === "default") continue;
         const def = keyDef(key);

@@ -68,9 +68,7 @@ async function connect(cmd: Command, cloud: CloudName, testOnly: boolean): Promi
   const { probe } = await import("../../bridge/probe.ts");
   const r = await probe(settings);
   if (!r.ok) throw new UsageError(r.failure.message);
-  out(
-    `connection ok (${r.ms} ms): TLS${settings.cert ? " with the device certificate" : ""} and MQTT accepted`,
-  );
+  out(`connection ok (${r.ms} ms): ${r.verified.join("; ")}`);
   if (testOnly) return;
   const file = new ConfigFile(configDirOf(cmd));
   file.set(enableKey(cloud), "true");

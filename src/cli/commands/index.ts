@@ -6,7 +6,9 @@ import { registerCompletions } from "./completions.ts";
 import { registerConfig } from "./config.ts";
 import { registerConnect } from "./connect.ts";
 import { registerDiag } from "./diag.ts";
+import { registerFlows } from "./flows.ts";
 import { registerInit } from "./init.ts";
+import { registerModbus } from "./modbus.ts";
 import { registerMqtt } from "./mqtt.ts";
 import { registerRun } from "./run.ts";
 import { registerSerial } from "./serial.ts";
@@ -22,6 +24,8 @@ export function registerCommands(program: Command): void {
   registerInit(program);
   registerBatch(program);
   registerSerial(program);
+  registerModbus(program);
+  registerFlows(program);
   registerDiag(program);
   registerCompletions(program);
 }

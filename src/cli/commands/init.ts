@@ -35,5 +35,8 @@ export function registerInit(program: Command): void {
       for (const line of await initAgent(config, { service: !!opts.service, root: opts.root })) {
         process.stdout.write(`${line}\n`);
       }
+      // the 'flow' software plugin: flows installed as software (type flow)
+      const { installFlowPlugin } = await import("./flows.ts");
+      process.stdout.write(`plugin: ${await installFlowPlugin(config)}\n`);
     });
 }

@@ -5,9 +5,10 @@
 import { readdirSync, readlinkSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
+import type { openSerial } from "../../drivers/common/serial/open.ts";
+import type { SerialSettings } from "../../drivers/common/serial/transport.ts";
 import type { SerialDeviceConfig } from "../../drivers/serial/config.ts";
-import type { buildParser, ParserConfig } from "../../drivers/serial/parsers/index.ts";
-import type { openSerial, SerialSettings } from "../../drivers/serial/transport.ts";
+import type { ParserConfig } from "../../drivers/serial/parsers/index.ts";
 import { configOf, positiveNumber, UsageError } from "../context.ts";
 
 // The driver's modules (transports, device files) load only when a subcommand runs.
@@ -99,11 +100,13 @@ export function registerSerial(program: Command): void {
     .option("--count <n>", "stop after this many lines", positiveNumber("--count"))
     .option("--timeout <s>", "stop after this many seconds", positiveNumber("--timeout"))
     .action(async (target: string, opts: ReadOptions, cmd: Command) => {
-      const [{ serialSettings, openSerial }, { buildParser, PARSER_KINDS }, { LineSplitter }] =
+      const [{ openSerial }, { serialSettings }, { PARSER_KINDS }, { buildDecoder }, { LineSplitter }] =
         await Promise.all([
-          import("../../drivers/serial/transport.ts"),
+          import("../../drivers/common/serial/open.ts"),
+          import("../../drivers/common/serial/transport.ts"),
           import("../../drivers/serial/parsers/index.ts"),
-          import("../../drivers/serial/line-splitter.ts"),
+          import("../../drivers/serial/decoder.ts"),
+          import("../../drivers/serial/framing/lines.ts"),
         ]);
       let settings: SerialSettings;
       let parser: ParserConfig | undefined;
@@ -119,7 +122,9 @@ export function registerSerial(program: Command): void {
         if (kind === "regex" && !opts.pattern) throw new UsageError("--parser regex needs --pattern");
         if (kind === "regex") parser = { kind, pattern: opts.pattern ?? "" };
         else if (kind === "nmea") parser = { kind, requireChecksum: true };
-        else if (kind === "kv" || kind === "json") parser = { kind };
+        else if (kind === "frame")
+          throw new UsageError("--parser frame needs a [device.frame] in serial.toml");
+        else if (kind !== undefined) parser = { kind } as ParserConfig;
       } else {
         const { file, devices } = await devicesOf(cmd);
         const d = devices.find((x) => x.name === target);
@@ -127,9 +132,9 @@ export function registerSerial(program: Command): void {
         settings = d.serial;
         parser = d.parser;
       }
-      let parse: ReturnType<typeof buildParser> | undefined;
+      let decoder: ReturnType<typeof buildDecoder> | undefined;
       try {
-        parse = parser ? buildParser(parser) : undefined;
+        decoder = parser ? buildDecoder(parser, 65536) : undefined;
       } catch (e) {
         throw new UsageError((e as Error).message);
       }
@@ -155,25 +160,30 @@ export function registerSerial(program: Command): void {
           }
           stop();
         });
-        const splitter = new LineSplitter(65536);
-        port.onData((chunk) =>
-          splitter.push(chunk, (e) => {
-            if (n >= max) return;
-            n++;
-            if ("overflow" in e) process.stdout.write(`! ${e.overflow} bytes without a line end\n`);
-            else if (!parse) process.stdout.write(`${JSON.stringify(e.line)}\n`);
-            else {
-              const r = parse(e.line);
-              const shown = JSON.stringify(e.line);
-              if (!r.ok) process.stdout.write(`${shown}\n  bad line: ${r.error}\n`);
-              else
-                process.stdout.write(
-                  `${shown}\n  → ${r.values ? JSON.stringify(r.values) : "(nothing to publish)"}\n`,
-                );
-            }
-            if (n >= max) stop();
-          }),
-        );
+        const show = (raw: string, what: string) => {
+          if (n >= max) return;
+          n++;
+          process.stdout.write(`${JSON.stringify(raw)}${what}\n`);
+          if (n >= max) stop();
+        };
+        if (decoder) {
+          const d = decoder;
+          port.onData((chunk) =>
+            d.push(chunk, Date.now(), (e) => {
+              const r = e.result;
+              if (!r.ok) show(e.raw, `\n  bad ${e.overflow ? "frame" : "line"}: ${r.error}`);
+              else show(e.raw, `\n  → ${r.values ? JSON.stringify(r.values) : "(nothing to publish)"}`);
+            }),
+          );
+        } else {
+          const splitter = new LineSplitter(65536);
+          port.onData((chunk) =>
+            splitter.push(chunk, (e) => {
+              if ("text" in e) show(e.text, "");
+              else if ("overflow" in e) show("", ` ! ${e.overflow} bytes without a line end`);
+            }),
+          );
+        }
       });
       await port.close();
     });

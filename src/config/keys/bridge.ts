@@ -31,7 +31,7 @@ export const bridgeKeys = {
     { choices: ["disk", "memory"] },
   ),
   "bridge.queue.max_bytes": int(
-    "Bound of each cloud's queue in bytes (records plus 11 bytes of framing and the topic); when full the " +
+    "Bound of each cloud's queue in bytes (records plus 25 bytes of framing and the topic); when full the " +
       "oldest records are dropped and counted.",
     16 << 20,
     1024,
@@ -51,11 +51,25 @@ export const bridgeKeys = {
     60_000,
   ),
   "bridge.drain_rate": int(
-    "Most messages per second sent to each cloud (live and backlog alike; 0: no limit), so a backlog " +
-      "after an outage does not flood the cloud.",
+    "Backlog messages per second sent to each cloud on top of live traffic (0: no limit). Live messages " +
+      "are never held back; a backlog after an outage leaves at this pace while publishing goes on.",
     200,
     0,
     1_000_000,
+  ),
+  "bridge.ack_timeout_s": int(
+    "A message the cloud has not acknowledged (PUBACK) after this many seconds ends the connection; it is " +
+      "sent again on the next one.",
+    20,
+    1,
+    3600,
+  ),
+  "bridge.stall_s": int(
+    "Seconds with messages waiting and none acknowledged before the link is reported stalled (metric " +
+      "`stalled`, alarm `bridge_<cloud>_stalled`).",
+    20,
+    1,
+    3600,
   ),
   "bridge.inflight": int("Most unacknowledged QoS 1 messages per cloud connection.", 100, 1, 65535),
   "bridge.backoff_min_ms": int("First reconnect delay (doubles per failed attempt, with jitter).", 1000, 10),

@@ -4,17 +4,69 @@
  * semantic errors (a bad value in the 3rd `[[device]]`) `locate` finds the line of the offending
  * key or table in the source.
  */
+import { readFileSync } from "node:fs";
 import { parse, TomlError } from "smol-toml";
 
-/** A problem in a device file: `file:line: reason`. */
+/** One problem in a device file; `line` 0 when it has no line (the file cannot be read). */
+export interface Problem {
+  line: number;
+  reason: string;
+}
+
+/**
+ * A rejected device file: every problem found, in line order, each `file:line: reason`. Both drivers
+ * report all of them at once, so one edit-and-check round fixes a file.
+ */
 export class DeviceFileError extends Error {
+  readonly errors: Problem[];
   constructor(
     readonly file: string,
-    readonly line: number | undefined,
-    readonly reason: string,
+    errors: Problem[],
   ) {
-    super(line === undefined ? `${file}: ${reason}` : `${file}:${line}: ${reason}`);
+    const sorted = [...errors].sort((a, b) => a.line - b.line);
+    super(
+      sorted.map((e) => (e.line > 0 ? `${file}:${e.line}: ${e.reason}` : `${file}: ${e.reason}`)).join("\n"),
+    );
     this.name = "DeviceFileError";
+    this.errors = sorted;
+  }
+
+  /** The first problem's line (0: none). */
+  get line(): number {
+    return this.errors[0]?.line ?? 0;
+  }
+}
+
+/** A DeviceFileError with one problem. */
+export function fileError(file: string, line: number | undefined, reason: string): DeviceFileError {
+  return new DeviceFileError(file, [{ line: line ?? 0, reason }]);
+}
+
+/**
+ * Collects the problems of a whole file: a read that throws a DeviceFileError is recorded and
+ * replaced by a fallback, so validation goes on to the next value.
+ */
+export class Problems {
+  readonly list: Problem[] = [];
+  constructor(readonly file: string) {}
+
+  add(line: number | undefined, reason: string): void {
+    this.list.push({ line: line ?? 0, reason });
+  }
+
+  try<T>(read: () => T, fallback: T): T {
+    try {
+      return read();
+    } catch (e) {
+      if (!(e instanceof DeviceFileError)) throw e;
+      this.list.push(...e.errors);
+      return fallback;
+    }
+  }
+
+  /** Throws every problem collected, if any. */
+  check(): void {
+    if (this.list.length > 0) throw new DeviceFileError(this.file, this.list);
   }
 }
 
@@ -31,9 +83,9 @@ export function parseTomlDoc(file: string, source: string): TomlDoc {
   } catch (e) {
     if (e instanceof TomlError) {
       const first = e.message.split("\n")[0]?.replace(/^Invalid TOML document: /, "") ?? "invalid TOML";
-      throw new DeviceFileError(file, e.line, `TOML syntax error: ${first}`);
+      throw fileError(file, e.line, `TOML syntax error: ${first}`);
     }
-    throw new DeviceFileError(file, undefined, (e as Error).message);
+    throw fileError(file, undefined, (e as Error).message);
   }
 }
 
@@ -103,5 +155,15 @@ export function locate(source: string, path: TomlPath): number | undefined {
 
 /** A DeviceFileError for a semantic problem at `path` in `doc`. */
 export function errorAt(doc: TomlDoc, path: TomlPath, reason: string): DeviceFileError {
-  return new DeviceFileError(doc.file, locate(doc.source, path), reason);
+  return fileError(doc.file, locate(doc.source, path), reason);
+}
+
+/** The text of a device file; undefined when it does not exist, a DeviceFileError when unreadable. */
+export function readDeviceFile(file: string): string | undefined {
+  try {
+    return readFileSync(file, "utf8");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw fileError(file, undefined, `cannot read: ${(e as Error).message}`);
+  }
 }

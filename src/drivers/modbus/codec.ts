@@ -4,9 +4,22 @@
  * Byte order swaps the two bytes inside each register; word order swaps the registers of a
  * multi-register value. Big/big is the Modbus convention ("ABCD"); little word order is the common
  * "CDAB" of many PLCs; little/little is "DCBA"; little byte order with big words is "BADC".
+ * 64-bit integers are exact up to 2^53 (JSON numbers); beyond they round to the nearest double.
+ * Strings are `length` registers of two characters each (NULs and trailing spaces trimmed); a bit
+ * field takes `bits.count` bits from bit `bits.start` (0 = least significant) of an integer.
  */
 export type Table = "coil" | "discrete_input" | "holding" | "input";
-export type ValueType = "bool" | "int16" | "uint16" | "int32" | "uint32" | "float32" | "float64";
+export type ValueType =
+  | "bool"
+  | "int16"
+  | "uint16"
+  | "int32"
+  | "uint32"
+  | "int64"
+  | "uint64"
+  | "float32"
+  | "float64"
+  | "string";
 export type Order = "big" | "little";
 
 export const TABLES: readonly Table[] = ["coil", "discrete_input", "holding", "input"];
@@ -16,8 +29,11 @@ export const VALUE_TYPES: readonly ValueType[] = [
   "uint16",
   "int32",
   "uint32",
+  "int64",
+  "uint64",
   "float32",
   "float64",
+  "string",
 ];
 
 export interface Encoding {
@@ -27,14 +43,23 @@ export interface Encoding {
   /** value = raw * scale + offset */
   scale: number;
   offset: number;
+  /** Registers of a string (its width); unset for the other types. */
+  length?: number;
+  /** A bit field inside an integer value: `count` bits from bit `start` (0 = least significant). */
+  bits?: { start: number; count: number };
 }
+
+/** A decoded point: a number, or the text of a string point. */
+export type PointValue = number | string;
 
 export const isBitTable = (t: Table): boolean => t === "coil" || t === "discrete_input";
 export const isWritableTable = (t: Table): boolean => t === "coil" || t === "holding";
 
-/** How many registers (or bits, for coil tables) a value occupies. */
-export function widthOf(type: ValueType): number {
+/** How many registers (or bits, for coil tables) a value occupies; `length` for strings. */
+export function widthOf(type: ValueType, length = 1): number {
   switch (type) {
+    case "string":
+      return length;
     case "bool":
     case "int16":
     case "uint16":
@@ -43,10 +68,15 @@ export function widthOf(type: ValueType): number {
     case "uint32":
     case "float32":
       return 2;
+    case "int64":
+    case "uint64":
     case "float64":
       return 4;
   }
 }
+
+/** Integer types a bit field can be taken from. */
+export const isIntegerType = (t: ValueType): boolean => /int/.test(t);
 
 /** Big-endian bytes of the value from registers as they came off the wire, orders undone. */
 function toCanonical(regs: readonly number[], enc: Pick<Encoding, "byteOrder" | "wordOrder">): Buffer {
@@ -66,14 +96,28 @@ function fromCanonical(buf: Buffer, enc: Pick<Encoding, "byteOrder" | "wordOrder
   return enc.wordOrder === "little" ? words.reverse() : words;
 }
 
-/** The raw (unscaled) value of registers; `regs.length` must equal `widthOf(type)`. */
+/** The text of a string point: two characters per register, NULs and trailing blanks dropped. */
+export function decodeString(
+  regs: readonly number[],
+  enc: Pick<Encoding, "byteOrder"> = { byteOrder: "big" },
+): string {
+  const b = toCanonical(regs, { byteOrder: enc.byteOrder, wordOrder: "big" });
+  const end = b.indexOf(0);
+  return b
+    .subarray(0, end < 0 ? b.length : end)
+    .toString("latin1")
+    .replace(/[\s]+$/, "");
+}
+
+/** The raw (unscaled) value of registers; `regs.length` must equal the point's width. */
 export function decodeRaw(
   regs: readonly number[],
-  enc: Pick<Encoding, "type" | "byteOrder" | "wordOrder">,
-): number {
-  if (regs.length !== widthOf(enc.type))
-    throw new RangeError(`${enc.type} needs ${widthOf(enc.type)} registers, got ${regs.length}`);
+  enc: Pick<Encoding, "type" | "byteOrder" | "wordOrder" | "length">,
+): PointValue {
+  const width = widthOf(enc.type, enc.length);
+  if (regs.length !== width) throw new RangeError(`${enc.type} needs ${width} registers, got ${regs.length}`);
   if (enc.type === "bool") return regs[0] ? 1 : 0;
+  if (enc.type === "string") return decodeString(regs, enc);
   const b = toCanonical(regs, enc);
   switch (enc.type) {
     case "int16":
@@ -84,6 +128,10 @@ export function decodeRaw(
       return b.readInt32BE(0);
     case "uint32":
       return b.readUInt32BE(0);
+    case "int64":
+      return Number(b.readBigInt64BE(0));
+    case "uint64":
+      return Number(b.readBigUInt64BE(0));
     case "float32":
       return b.readFloatBE(0);
     case "float64":
@@ -91,9 +139,14 @@ export function decodeRaw(
   }
 }
 
-/** Engineering value: raw * scale + offset. */
-export function decode(regs: readonly number[], enc: Encoding): number {
-  const raw = decodeRaw(regs, enc);
+/** Engineering value: the bit field (if any) of the raw value, then raw * scale + offset. */
+export function decode(regs: readonly number[], enc: Encoding): PointValue {
+  let raw = decodeRaw(regs, enc);
+  if (typeof raw === "string") return raw;
+  if (enc.bits)
+    raw = Number(
+      (BigInt.asUintN(64, BigInt(raw)) >> BigInt(enc.bits.start)) & ((1n << BigInt(enc.bits.count)) - 1n),
+    );
   return enc.scale === 1 && enc.offset === 0 ? raw : raw * enc.scale + enc.offset;
 }
 
@@ -111,6 +164,8 @@ export type EncodeResult = { ok: true; registers: number[] } | { ok: false; erro
  * rounded for integer types, refused when out of the type's range rather than silently wrapped.
  */
 export function encode(value: number | boolean, enc: Encoding): EncodeResult {
+  if (enc.type === "string") return { ok: false, error: "string points are read-only" };
+  if (enc.bits) return { ok: false, error: "bit field points are read-only (the other bits would change)" };
   if (enc.type === "bool") {
     if (typeof value === "boolean") return { ok: true, registers: [value ? 1 : 0] };
     if (value === 0 || value === 1) return { ok: true, registers: [value] };
@@ -131,6 +186,16 @@ export function encode(value: number | boolean, enc: Encoding): EncodeResult {
   }
   const b = Buffer.alloc(widthOf(enc.type) * 2);
   switch (enc.type) {
+    case "int64":
+    case "uint64": {
+      const big = BigInt(Math.round(raw));
+      const [lo, hi] = enc.type === "int64" ? [-(1n << 63n), (1n << 63n) - 1n] : [0n, (1n << 64n) - 1n];
+      if (big < lo || big > hi)
+        return { ok: false, error: `value ${value} is outside the ${enc.type} range` };
+      if (enc.type === "int64") b.writeBigInt64BE(big, 0);
+      else b.writeBigUInt64BE(big, 0);
+      break;
+    }
     case "int16":
       b.writeInt16BE(raw, 0);
       break;

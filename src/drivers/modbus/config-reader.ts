@@ -2,13 +2,12 @@
  * Typed readers for the values of `modbus.toml`: each reports a problem at the value's path (turned
  * into a line by the caller) and returns undefined, so that one pass collects every error.
  */
-
 import type { Severity } from "../../api/payloads.ts";
 import type { Obj } from "../../foundation/json.ts";
-import { BAUD_RATES } from "../serial/transport.ts";
-import { isBitTable, TABLES, VALUE_TYPES, type ValueType, widthOf } from "./codec.ts";
+import { BAUD_RATES } from "../common/serial/transport.ts";
+import type { TomlPath } from "../common/toml-file.ts";
+import { isBitTable, isIntegerType, TABLES, VALUE_TYPES, type ValueType, widthOf } from "./codec.ts";
 import type { Condition, Destination, PointConfig, Transport } from "./config.ts";
-import type { TomlPath } from "./toml-lines.ts";
 
 const CONDITIONS: readonly Condition[] = [">", ">=", "<", "<=", "==", "!="];
 const SEVERITIES: readonly Severity[] = ["critical", "major", "minor", "warning"];
@@ -28,6 +27,10 @@ const POINT_KEYS = new Set([
   "threshold",
   "severity",
   "text",
+  "length",
+  "bit",
+  "bits",
+  "twin",
 ]);
 
 export class Reader {
@@ -139,16 +142,32 @@ export class Reader {
     if (scale === 0) this.fail([...at, "scale"], "'scale' must not be 0");
     if (table && type && isBitTable(table) && type !== "bool")
       this.fail([...at, "type"], `table '${table}' holds bits: type must be bool, got ${type}`);
-    if (address !== undefined && type && address + widthOf(type) > 65536)
+    const length =
+      type === "string"
+        ? this.int(p.length, [...at, "length"], 1, 123)
+        : p.length === undefined
+          ? undefined
+          : this.fail([...at, "length"], "'length' (registers) only applies to type string");
+    const bits = this.readBits(p, at, type);
+    const width = type ? widthOf(type, length ?? 1) : 1;
+    if (address !== undefined && type && address + width > 65536)
       this.fail([...at, "address"], `${type} at ${address} runs past address 65535`);
+    // a single bit alarms like a bool: raised while it is 1
+    const oneBit = type === "bool" || bits?.count === 1;
     let dest: Destination | undefined;
-    if (p.alarm !== undefined) {
+    if (type === "string" || p.twin !== undefined) {
+      for (const k of ["measurement", "series", "alarm", "condition", "threshold", "severity", "text"])
+        if (p[k] !== undefined)
+          this.fail([...at, k], `'${k}' does not apply to a twin point (strings are published on the twin)`);
+      const fragment = p.twin === undefined ? name : this.topicPart(p.twin, [...at, "twin"]);
+      if (fragment) dest = { kind: "twin", fragment };
+    } else if (p.alarm !== undefined) {
       for (const k of ["measurement", "series"])
         if (p[k] !== undefined) this.fail([...at, k], `'${k}' does not apply to an alarm point`);
       const alarmType = this.topicPart(p.alarm, [...at, "alarm"]);
       const condition =
         p.condition === undefined
-          ? type === "bool"
+          ? oneBit
             ? "=="
             : undefined
           : this.oneOf(p.condition, [...at, "condition"], CONDITIONS);
@@ -157,14 +176,10 @@ export class Reader {
           [...at, "condition"],
           "an alarm point needs 'condition' (>, >=, <, <=, ==, !=) and 'threshold'",
         );
-      if (p.threshold === undefined && type !== "bool")
+      if (p.threshold === undefined && !oneBit)
         this.fail([...at, "threshold"], "an alarm point needs 'threshold'");
       const threshold =
-        p.threshold === undefined
-          ? type === "bool"
-            ? 1
-            : undefined
-          : this.num(p.threshold, [...at, "threshold"]);
+        p.threshold === undefined ? (oneBit ? 1 : undefined) : this.num(p.threshold, [...at, "threshold"]);
       const severity =
         p.severity === undefined ? "major" : this.oneOf(p.severity, [...at, "severity"], SEVERITIES);
       const text =
@@ -197,9 +212,43 @@ export class Reader {
       name,
       table,
       address,
-      width: widthOf(type),
-      encoding: { type, byteOrder, wordOrder, scale, offset },
+      width,
+      encoding: {
+        type,
+        byteOrder,
+        wordOrder,
+        scale,
+        offset,
+        ...(length ? { length } : {}),
+        ...(bits ? { bits } : {}),
+      },
       dest,
     };
+  }
+
+  /** `bit = n` (one bit) or `bit = n` with `bits = count`: a field inside an integer point. */
+  private readBits(
+    p: Obj,
+    at: TomlPath,
+    type: ValueType | undefined,
+  ): { start: number; count: number } | undefined {
+    if (p.bit === undefined) {
+      if (p.bits !== undefined)
+        this.fail([...at, "bits"], "'bits' needs 'bit' (the lowest bit of the field)");
+      return undefined;
+    }
+    if (type && !isIntegerType(type)) {
+      this.fail([...at, "bit"], `'bit' needs an integer type, not ${type}`);
+      return undefined;
+    }
+    const size = type ? widthOf(type) * 16 : 16;
+    const start = this.int(p.bit, [...at, "bit"], 0, size - 1);
+    const count = p.bits === undefined ? 1 : this.int(p.bits, [...at, "bits"], 1, size);
+    if (start === undefined || count === undefined) return undefined;
+    if (start + count > size) {
+      this.fail([...at, "bits"], `bits ${start}..${start + count - 1} lie outside a ${size}-bit ${type}`);
+      return undefined;
+    }
+    return { start, count };
   }
 }

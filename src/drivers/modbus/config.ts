@@ -2,16 +2,21 @@
  * The Modbus device description (`modbus.toml`): parsed and validated as a whole, every error with
  * file, line and reason, so that nothing starts half-configured. Pure apart from `loadModbusConfig`.
  */
-import { readFileSync } from "node:fs";
-import { parse } from "smol-toml";
 import type { Severity } from "../../api/payloads.ts";
 import { isObj, type Obj } from "../../foundation/json.ts";
 import { CHILD_NAME, CHILD_NAME_HINT } from "../common/child-device.ts";
-import type { Parity } from "../serial/transport.ts";
+import type { Parity } from "../common/serial/transport.ts";
+import {
+  DeviceFileError,
+  fileError,
+  locate,
+  parseTomlDoc,
+  readDeviceFile,
+  type TomlPath,
+} from "../common/toml-file.ts";
 import type { Encoding, Table } from "./codec.ts";
 import { Reader } from "./config-reader.ts";
 import { MAX_READ_BITS, MAX_READ_REGISTERS } from "./planner.ts";
-import { TomlLines, type TomlPath } from "./toml-lines.ts";
 
 export type Condition = ">" | ">=" | "<" | "<=" | "==" | "!=";
 
@@ -21,6 +26,8 @@ export type Transport =
 
 export type Destination =
   | { kind: "measurement"; type: string; group?: string; series: string }
+  /** The retained twin fragment `te/device/<name>///twin/<fragment>`, published when it changes. */
+  | { kind: "twin"; fragment: string }
   | {
       kind: "alarm";
       type: string;
@@ -61,18 +68,6 @@ export interface ModbusConfig {
   devices: DeviceConfig[];
 }
 
-export class ModbusConfigError extends Error {
-  constructor(
-    readonly file: string,
-    readonly errors: { line: number; reason: string }[],
-  ) {
-    super(
-      errors.map((e) => (e.line > 0 ? `${file}:${e.line}: ${e.reason}` : `${file}: ${e.reason}`)).join("\n"),
-    );
-    this.name = "ModbusConfigError";
-  }
-}
-
 /** The queue key of a transport: one queue (and one connection) per serial line or TCP endpoint. */
 export function endpointOf(t: Transport): string {
   return t.kind === "tcp" ? `tcp:${t.host}:${t.port}` : `rtu:${t.path}`;
@@ -107,35 +102,22 @@ const DEVICE_KEYS = new Set<string>([
 ]);
 
 export function loadModbusConfig(file: string): ModbusConfig {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (e) {
-    const reason =
-      (e as NodeJS.ErrnoException).code === "ENOENT"
-        ? "missing: describe the Modbus devices there (README, Modbus) or set modbus.config_file"
-        : `cannot read: ${(e as Error).message}`;
-    throw new ModbusConfigError(file, [{ line: 0, reason }]);
-  }
+  const text = readDeviceFile(file);
+  if (text === undefined)
+    throw fileError(
+      file,
+      0,
+      "missing: describe the Modbus devices there (README, Modbus) or set modbus.config_file",
+    );
   return parseModbusConfig(text, file);
 }
 
 export function parseModbusConfig(text: string, file = "modbus.toml"): ModbusConfig {
-  let doc: Obj;
-  try {
-    doc = parse(text) as Obj;
-  } catch (e) {
-    const err = e as Error & { line?: number };
-    throw new ModbusConfigError(file, [
-      {
-        line: err.line ?? 1,
-        reason: `invalid TOML: ${err.message.split("\n")[0]!.replace(/^Invalid TOML document: /, "")}`,
-      },
-    ]);
-  }
-  const lines = new TomlLines(text);
+  const doc = parseTomlDoc(file, text).data as Obj;
   const errors: { line: number; reason: string }[] = [];
-  const fail = (path: TomlPath, reason: string) => errors.push({ line: lines.lineOf(path), reason });
+  // a problem of the file as a whole (no device at all) is reported at its first line
+  const lineOf = (path: TomlPath) => locate(text, path) ?? 1;
+  const fail = (path: TomlPath, reason: string) => errors.push({ line: lineOf(path), reason });
   const r = new Reader(fail);
 
   for (const k of Object.keys(doc))
@@ -174,7 +156,7 @@ export function parseModbusConfig(text: string, file = "modbus.toml"): ModbusCon
     names.set(name, di);
     const transport = r.readTransport(d, at);
     // RTU unit 0 is broadcast: nobody answers a read sent to it
-    const [unitMin, unitMax] = transport?.kind === "tcp" ? [0, 255] : [1, 247];
+    const [unitMin, unitMax] = d.transport === "tcp" ? [0, 255] : [1, 247];
     const dev: DeviceConfig = {
       name,
       type: d.type === undefined ? "modbus-device" : (r.str(d.type, [...at, "type"]) ?? ""),
@@ -202,7 +184,7 @@ export function parseModbusConfig(text: string, file = "modbus.toml"): ModbusCon
       if (seen && seen.line !== line)
         fail(
           [...at, "baud"],
-          `serial port ${t.path} is set to ${line} here but ${seen.line} on line ${lines.lineOf(seen.at)}`,
+          `serial port ${t.path} is set to ${line} here but ${seen.line} on line ${lineOf(seen.at)}`,
         );
       else lineSettings.set(t.path, { line, at: [...at, "baud"] });
     }
@@ -228,10 +210,6 @@ export function parseModbusConfig(text: string, file = "modbus.toml"): ModbusCon
     });
     devices.push(dev);
   });
-  if (errors.length)
-    throw new ModbusConfigError(
-      file,
-      errors.sort((a, b) => a.line - b.line),
-    );
+  if (errors.length) throw new DeviceFileError(file, errors);
   return { file, devices };
 }

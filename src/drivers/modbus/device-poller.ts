@@ -24,6 +24,17 @@ export interface DeviceStats {
   last_error?: string;
   last_error_time?: string;
   last_ok_time?: string;
+  /** Points whose register answers with an exception: point name → "holding 300: Modbus exception 2 (...)". */
+  point_errors?: Record<string, string>;
+}
+
+/** A point whose read ended in an exception response. */
+export interface PointError {
+  point: string;
+  table: string;
+  address: number;
+  code: number | undefined;
+  text: string;
 }
 
 export type AttemptResult =
@@ -64,8 +75,10 @@ export class DevicePoller {
   consecutiveFailures = 0;
   /** Alarm type → raised, for the device's alarm points. */
   readonly alarms = new Map<string, boolean>();
-  /** Set when counters changed in a way worth publishing (errors, skips, state). */
-  statsDirty = false;
+  /** Points currently refused with an exception, by point name. */
+  readonly pointErrors = new Map<string, PointError>();
+  /** Twin fragment → last JSON published, for twin points. */
+  readonly twins = new Map<string, string>();
 
   constructor(
     readonly cfg: DeviceConfig,
@@ -96,6 +109,7 @@ export class DevicePoller {
       try {
         const data = await link.read(cfg.unitId, block.table, block.start, block.count, cfg.timeoutMs);
         readings.push(...decodeBlock(cfg.points, block, data));
+        for (const pi of block.points) this.pointErrors.delete(cfg.points[pi]!.name);
       } catch (e) {
         const err = classify(e);
         this.count(err);
@@ -105,14 +119,24 @@ export class DevicePoller {
           const parts = splitBlock(block, cfg.points);
           this.blocks.splice(i, 1, ...parts);
           i--;
-        }
+        } else
+          for (const pi of block.points) {
+            const p = cfg.points[pi]!;
+            const text = `${p.table} ${p.address}: ${describeError(err)}`;
+            this.pointErrors.set(p.name, {
+              point: p.name,
+              table: p.table,
+              address: p.address,
+              code: err.code,
+              text,
+            });
+          }
       }
     }
     return { ok: true, readings, time: this.clock() };
   }
 
   count(err: ModbusError): void {
-    this.statsDirty = true;
     switch (err.kind) {
       case "timeout":
         this.stats.timeouts++;
@@ -144,7 +168,6 @@ export class DevicePoller {
       this.consecutiveFailures = 0;
       if (this.up !== true) {
         this.up = true;
-        this.statsDirty = true;
         return "up";
       }
       return undefined;
@@ -153,7 +176,6 @@ export class DevicePoller {
     this.consecutiveFailures++;
     if (this.up !== false && this.consecutiveFailures >= this.cfg.downAfter) {
       this.up = false;
-      this.statsDirty = true;
       return "down";
     }
     return undefined;
@@ -161,7 +183,24 @@ export class DevicePoller {
 
   skip(): void {
     this.stats.skipped++;
-    this.statsDirty = true;
+  }
+
+  /** The counters for the twin, with the points currently in error named. */
+  twin(): DeviceStats {
+    const errors = [...this.pointErrors.values()];
+    return errors.length === 0
+      ? this.stats
+      : { ...this.stats, point_errors: Object.fromEntries(errors.map((e) => [e.point, e.text])) };
+  }
+
+  /**
+   * What the twin says apart from its running counters: up or down, the last error and the points
+   * in error. The twin is republished when this changes, and with fresh counters at its interval.
+   */
+  signature(): string {
+    const errors = [...this.pointErrors.values()].map((e) => e.text).sort();
+    const codes = Object.keys(this.stats.exceptions).sort();
+    return JSON.stringify([this.up, this.stats.last_error, errors, codes, this.stats.skipped > 0]);
   }
 }
 

@@ -7,6 +7,7 @@ import modbusSerial from "modbus-serial";
 import type { ModbusRTU as Client } from "modbus-serial/ModbusRTU.js";
 import type { Table } from "./codec.ts";
 import type { Transport } from "./config.ts";
+import type { FlightRecorder } from "./recorder.ts";
 
 // a CommonJS package whose typings declare an ES default export: take the class as it is at run time
 const ModbusRTU = modbusSerial as unknown as new (port?: unknown) => Client;
@@ -45,8 +46,9 @@ export function classify(err: unknown): ModbusError {
 /** Opens the underlying port; the serial one comes from the serial transport (Node and Bun). */
 export type PortFactory = (t: Extract<Transport, { kind: "rtu" }>) => Promise<unknown>;
 
-const defaultSerialPort: PortFactory = async (t) => {
-  const { ModbusSerialPort } = await import("../serial/modbus-port.ts");
+/** The RTU port over ledge's serial transport (Node and Bun). */
+export const openRtuPort: PortFactory = async (t) => {
+  const { ModbusSerialPort } = await import("./rtu-port.ts");
   return new ModbusSerialPort({
     path: t.path,
     baudRate: t.baudRate,
@@ -59,6 +61,29 @@ const defaultSerialPort: PortFactory = async (t) => {
 export interface LinkOptions {
   /** Override how the serial port object is made (tests, or modbus-serial's own serialport path). */
   serialPort?: PortFactory;
+  /** Records every frame and request outcome of this endpoint. */
+  recorder?: FlightRecorder;
+}
+
+/** The port object modbus-serial writes request frames to and reads response frames from. */
+interface FramePort {
+  write(data: Buffer): unknown;
+  on(event: "data", cb: (data: Buffer) => void): unknown;
+}
+
+/**
+ * Feeds the recorder from modbus-serial's port: both its own TCP port and our RTU port take
+ * request frames through `write` and hand response frames over as `data`, in RTU form.
+ */
+function tap(client: ModbusRTU, rec: FlightRecorder): void {
+  const port = (client as unknown as { _port?: FramePort })._port;
+  if (!port) return;
+  const write = port.write.bind(port);
+  port.write = (data: Buffer) => {
+    rec.frame("tx", data);
+    return write(data);
+  };
+  port.on("data", (data) => rec.frame("rx", data));
 }
 
 export class ModbusLink {
@@ -95,7 +120,7 @@ export class ModbusLink {
         client.destroy(() => {}),
       );
     } else {
-      const port = await (this.opts.serialPort ?? defaultSerialPort)(t);
+      const port = await (this.opts.serialPort ?? openRtuPort)(t);
       client = listening(new ModbusRTU(port));
       await withTimeout(
         new Promise<void>((res, rej) => client.open((e: Error | null) => (e ? rej(e) : res()))),
@@ -104,6 +129,7 @@ export class ModbusLink {
         () => client.close(() => {}),
       );
     }
+    if (this.opts.recorder) tap(client, this.opts.recorder);
     this.client = client;
     return client;
   }
@@ -125,7 +151,7 @@ export class ModbusLink {
   /** Reads `count` registers (or bits, as 0/1) from one table of one unit. */
   async read(unit: number, table: Table, start: number, count: number, timeoutMs: number): Promise<number[]> {
     const c = await this.call(unit, timeoutMs);
-    try {
+    return this.timed(unit, async () => {
       switch (table) {
         case "coil":
           return (await c.readCoils(start, count)).data.slice(0, count).map(Number);
@@ -136,8 +162,34 @@ export class ModbusLink {
         case "input":
           return (await c.readInputRegisters(start, count)).data;
       }
+    });
+  }
+
+  /**
+   * Function 43/14, read device identification (basic objects: vendor, product code, revision),
+   * as object id → text. Devices without it answer exception 1 (illegal function).
+   */
+  async identify(unit: number, timeoutMs: number): Promise<Record<number, string>> {
+    const c = await this.call(unit, timeoutMs);
+    const r = await this.timed(unit, () => c.readDeviceIdentification(1, 0));
+    // modbus-serial gives an object keyed by object id (typed as an array)
+    const out: Record<number, string> = {};
+    for (const [id, v] of Object.entries(r.data as unknown as Record<string, unknown>))
+      if (typeof v === "string" && v !== "") out[Number(id)] = v;
+    return out;
+  }
+
+  /** Runs one request: its outcome and response time go to the recorder, errors are classified. */
+  private async timed<T>(unit: number, request: () => Promise<T>): Promise<T> {
+    const t0 = performance.now();
+    try {
+      const r = await request();
+      this.opts.recorder?.outcome(unit, performance.now() - t0);
+      return r;
     } catch (e) {
-      throw this.failed(e);
+      const err = this.failed(e);
+      this.opts.recorder?.outcome(unit, performance.now() - t0, err.kind, err.code);
+      throw err;
     }
   }
 
@@ -149,20 +201,16 @@ export class ModbusLink {
     values: number[],
     timeoutMs: number,
   ): Promise<void> {
+    if (table !== "coil" && table !== "holding")
+      throw new ModbusError(`table '${table}' is read-only`, "other");
     const c = await this.call(unit, timeoutMs);
-    try {
+    await this.timed(unit, async () => {
       if (table === "coil") {
         if (values.length === 1) await c.writeCoil(address, values[0] !== 0);
         else await c.writeCoils(address, values.map(Boolean));
-      } else if (table === "holding") {
-        if (values.length === 1) await c.writeRegister(address, values[0]!);
-        else await c.writeRegisters(address, values);
-      } else {
-        throw new ModbusError(`table '${table}' is read-only`, "other");
-      }
-    } catch (e) {
-      throw this.failed(e);
-    }
+      } else if (values.length === 1) await c.writeRegister(address, values[0]!);
+      else await c.writeRegisters(address, values);
+    });
   }
 
   private async call(unit: number, timeoutMs: number): Promise<ModbusRTU> {

@@ -4,13 +4,13 @@
  * raises and clears.
  */
 import type { OutMessage } from "../../bus/bus.ts";
-import { decode } from "./codec.ts";
+import { decode, type PointValue } from "./codec.ts";
 import type { Condition, PointConfig } from "./config.ts";
 import type { ReadBlock } from "./planner.ts";
 
 export interface Reading {
   point: PointConfig;
-  value: number;
+  value: PointValue;
 }
 
 /** Values of the block's points from the registers (or bits) read for it. */
@@ -26,7 +26,7 @@ export function decodeBlock(
     const regs = data.slice(from, from + p.width);
     if (regs.length !== p.width) continue;
     const value = decode(regs, p.encoding);
-    if (Number.isFinite(value)) out.push({ point: p, value });
+    if (typeof value === "string" || Number.isFinite(value)) out.push({ point: p, value });
   }
   return out;
 }
@@ -44,7 +44,7 @@ export function measurementMessages(
 ): OutMessage[] {
   const byType = new Map<string, Record<string, number | Record<string, number>>>();
   for (const { point, value } of readings) {
-    if (point.dest.kind !== "measurement") continue;
+    if (point.dest.kind !== "measurement" || typeof value !== "number") continue;
     const d = point.dest;
     const body = byType.get(d.type) ?? {};
     byType.set(d.type, body);
@@ -94,7 +94,7 @@ export function alarmMessages(
 ): OutMessage[] {
   const out: OutMessage[] = [];
   for (const { point, value } of readings) {
-    if (point.dest.kind !== "alarm") continue;
+    if (point.dest.kind !== "alarm" || typeof value !== "number") continue;
     const a = point.dest;
     const now = conditionHolds(value, a.condition, a.threshold);
     if (active.get(a.type) === now) continue;
@@ -102,6 +102,32 @@ export function alarmMessages(
     out.push({
       topic: `${deviceTopic(root, device)}/a/${a.type}`,
       payload: now ? JSON.stringify({ text: a.text, severity: a.severity, time: iso, value }) : "",
+      retain: true,
+      qos: 1,
+    });
+  }
+  return out;
+}
+
+/**
+ * Retained twin fragments of twin points (strings such as a serial number or firmware version),
+ * only when a value differs from the last one published (`last`: fragment → JSON, updated in place).
+ */
+export function twinMessages(
+  root: string,
+  device: string,
+  readings: readonly Reading[],
+  last: Map<string, string>,
+): OutMessage[] {
+  const out: OutMessage[] = [];
+  for (const { point, value } of readings) {
+    if (point.dest.kind !== "twin") continue;
+    const payload = JSON.stringify(value);
+    if (last.get(point.dest.fragment) === payload) continue;
+    last.set(point.dest.fragment, payload);
+    out.push({
+      topic: `${deviceTopic(root, device)}/twin/${point.dest.fragment}`,
+      payload,
       retain: true,
       qos: 1,
     });

@@ -1,17 +1,16 @@
 /**
  * One serial sensor at run time: keeps its port open (reopening with backoff when the device goes
- * away), splits the byte stream into lines, parses them, and publishes measurements on the child
- * device. Bad lines are counted and reported, never fatal.
+ * away), frames the byte stream (lines, JSON documents, binary frames), parses each frame, and
+ * publishes measurements on the child device. Bad frames are counted and reported, never fatal.
  */
 
 import { topicFor } from "../../api/topics.ts";
 import type { Bus } from "../../bus/bus.ts";
 import type { Logger } from "../../foundation/logger.ts";
 import { childTopicId, measurementTopic, Reachability, registerChild } from "../common/child-device.ts";
+import type { SerialOptions, SerialTransport } from "../common/serial/transport.ts";
 import type { SerialDeviceConfig } from "./config.ts";
-import { type LineEvent, LineSplitter } from "./line-splitter.ts";
-import { buildParser, type LineParser } from "./parsers/index.ts";
-import type { SerialOptions, SerialTransport } from "./transport.ts";
+import { buildDecoder, type Decoded } from "./decoder.ts";
 
 export interface SerialDeviceDeps {
   bus: Bus;
@@ -39,7 +38,6 @@ const PARTIAL_WINDOW_MS = 1000;
 
 export class SerialDevice {
   readonly stats: SerialStats = { lines: 0, bad_lines: 0, readings: 0, reconnects: 0 };
-  private readonly parse: LineParser;
   private readonly reach: Reachability;
   private readonly topic: string;
   private transport: SerialTransport | undefined;
@@ -56,7 +54,6 @@ export class SerialDevice {
     readonly cfg: SerialDeviceConfig,
     private readonly d: SerialDeviceDeps,
   ) {
-    this.parse = buildParser(cfg.parser);
     this.backoff = d.reconnectMinMs;
     this.topic = measurementTopic(d.root, cfg.name, cfg.measurement);
     this.reach = new Reachability({
@@ -122,17 +119,17 @@ export class SerialDevice {
     this.everOpened = true;
     this.transport = t;
     this.backoff = this.d.reconnectMinMs;
-    const splitter = new LineSplitter(this.cfg.maxLine);
-    // the port may open in the middle of a line: a first line that fails to parse right after
-    // opening is that tail, not a fault of the sensor
+    const decoder = buildDecoder(this.cfg.parser, this.cfg.maxLine);
+    // the port may open in the middle of a line or frame: a first one that fails to parse right
+    // after opening is that tail, not a fault of the sensor
     const openedAt = this.d.clock();
     let first = true;
-    const onLine = (e: LineEvent) => {
+    const onFrame = (e: Decoded) => {
       const partial = first && this.d.clock() - openedAt < PARTIAL_WINDOW_MS;
       first = false;
-      this.onLine(e, partial);
+      this.onFrame(e, partial);
     };
-    t.onData((chunk) => splitter.push(chunk, onLine));
+    t.onData((chunk) => decoder.push(chunk, this.d.clock(), onFrame));
     t.on("error", (err) => log.warn("serial port error", { device: this.cfg.name, error: err.message }));
     t.once("close", (err) => {
       if (this.transport === t) this.transport = undefined;
@@ -154,33 +151,25 @@ export class SerialDevice {
   }
 
   /**
-   * Handles one line at the moment it arrived (`time` is the read time). `maybePartial`: the first
-   * line right after opening, dropped instead of counted when it does not parse.
+   * Handles one decoded frame (a line, a JSON document, a block, a binary frame) at the moment it
+   * arrived. `maybePartial`: the first one right after opening, dropped instead of counted when bad.
    */
-  onLine(e: LineEvent, maybePartial = false): void {
+  onFrame(e: Decoded, maybePartial = false): void {
     const now = this.d.clock();
-    if (maybePartial && ("overflow" in e || !this.parse(e.line).ok)) {
-      this.d.log.debug("dropped the partial first line after opening", { device: this.cfg.name });
+    const r = e.result;
+    if (maybePartial && !r.ok) {
+      this.d.log.debug("dropped the partial first frame after opening", { device: this.cfg.name });
       return;
     }
     this.stats.lines++;
-    if ("overflow" in e) {
-      this.badLine(
-        now,
-        `line longer than ${this.cfg.maxLine} bytes (${e.overflow} bytes without a line end)`,
-        "",
-      );
-      return;
-    }
-    const r = this.parse(e.line);
     if (!r.ok) {
-      this.badLine(now, r.error, e.line);
+      this.badLine(now, r.error, e.raw);
       return;
     }
     if (!r.values) return;
     this.stats.readings++;
     if (this.d.log.enabled("trace")) this.d.log.trace("reading", { device: this.cfg.name, values: r.values });
-    const payload = JSON.stringify({ ...r.values, time: new Date(now).toISOString() });
+    const payload = JSON.stringify({ ...r.values, time: new Date(r.time ?? now).toISOString() });
     this.track(this.d.bus.publish(this.topic, payload, { qos: 1 }));
   }
 

@@ -1,4 +1,5 @@
 /** te/ alarms → SmartREST 301–304 / 306 (clear), or `c8y/alarm/alarms/create` JSON with fragments. */
+import { ALARM_CREATE } from "../../api/clouds/c8y.ts";
 import { type Severity, validateAlarm } from "../../api/payloads.ts";
 import { nowIso } from "../../api/time.ts";
 import type { Entity } from "../common/entities.ts";
@@ -6,7 +7,7 @@ import type { MapperContext, OutMessage, Result } from "../common/types.ts";
 import { externalSource } from "./event.ts";
 import { record, smartRestTopic } from "./smartrest.ts";
 
-export const ALARM_TOPIC = "c8y/alarm/alarms/create";
+export const ALARM_TOPIC = ALARM_CREATE;
 export const DEFAULT_ALARM_TYPE = "ThinEdgeAlarm";
 
 const TEMPLATE: Record<Severity, number> = { critical: 301, major: 302, minor: 303, warning: 304 };

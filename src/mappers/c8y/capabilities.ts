@@ -1,7 +1,10 @@
 /**
  * Command capabilities (retained `te/<id>/cmd/<op>`) → the entity's supported operations:
- * `114,<c8y op>,...` (the full list each time), `118,<log types>`, `119,<config types>`.
+ * `114,<c8y op>,...` (the full list, sorted, each time it changes), `118,<log types>`,
+ * `119,<config types>` (the latest announced list) and, from `software_list`'s types, the
+ * `c8y_SupportedSoftwareTypes` inventory fragment — as thin-edge's mapper sends them.
  */
+import { inventoryUpdateTopic } from "../../api/clouds/c8y.ts";
 import { parseJson } from "../../api/payloads.ts";
 import type { Entity } from "../common/entities.ts";
 import type { MapperContext, OutMessage, Result } from "../common/types.ts";
@@ -17,8 +20,13 @@ export const C8Y_OPERATION: Readonly<Record<string, string>> = {
   firmware_update: "c8y_Firmware",
 };
 
-/** Per entity: operation → the `types` its capability message lists. */
-export type CapabilityState = Map<string, Map<string, string[]>>;
+/** Per entity: operation → the `types` its capability message lists, and the latest config list. */
+export interface EntityCapabilities {
+  ops: Map<string, string[]>;
+  /** The types of the latest config_snapshot/config_update announcement (119 is the latest list). */
+  configTypes?: string[];
+}
+export type CapabilityState = Map<string, EntityCapabilities>;
 
 function typesOf(json: unknown): Result<string[]> {
   if (json === null || typeof json !== "object" || Array.isArray(json))
@@ -30,8 +38,17 @@ function typesOf(json: unknown): Result<string[]> {
   return { ok: true, value: t };
 }
 
-const union = (lists: (string[] | undefined)[]): string[] => [...new Set(lists.flatMap((l) => l ?? []))];
-const same = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+const same = (a: readonly string[] | undefined, b: readonly string[] | undefined) =>
+  a === b || (!!a && !!b && a.length === b.length && a.every((x, i) => x === b[i]));
+
+const isConfig = (op: string) => op === "config_snapshot" || op === "config_update";
+
+/** The sorted Cumulocity operations of one entity (thin-edge sorts the 114 list). */
+function supported(ops: Map<string, string[]>): string[] {
+  return [...new Set([...ops.keys()].map((o) => C8Y_OPERATION[o]).filter((o): o is string => !!o))].sort();
+}
+
+const hasConfig = (ops: Map<string, string[]>) => ops.has("config_snapshot") || ops.has("config_update");
 
 /**
  * Applies one capability message (empty payload: capability withdrawn) to `state` and returns
@@ -44,34 +61,55 @@ export function capabilityToC8y(
   payload: Buffer,
   ctx: MapperContext,
 ): Result<OutMessage[]> {
-  const ops = state.get(entity.topicId) ?? new Map<string, string[]>();
-  state.set(entity.topicId, ops);
+  const caps = state.get(entity.topicId) ?? { ops: new Map<string, string[]>() };
+  state.set(entity.topicId, caps);
+  const { ops } = caps;
   const before = new Map(ops);
-  if (payload.length === 0) ops.delete(op);
-  else {
+  const beforeConfig = caps.configTypes;
+  if (payload.length === 0) {
+    ops.delete(op);
+    if (isConfig(op) && !hasConfig(ops)) caps.configTypes = undefined;
+  } else {
     const j = parseJson(payload);
     if (!j.ok) return j;
     const types = typesOf(j.value);
     if (!types.ok) return types;
     ops.set(op, types.value);
+    if (isConfig(op)) caps.configTypes = types.value;
   }
   const topic = smartRestTopic(entity.externalId, ctx.mainId);
   const out: OutMessage[] = [];
-  const supported = (m: Map<string, string[]>) =>
-    union([...m.keys()].map((o) => [C8Y_OPERATION[o] ?? ""])).filter(Boolean);
   const now = supported(ops);
   if (!same(supported(before), now)) out.push({ topic, payload: record(114, ...now), qos: 1 });
-  if (op === "log_upload") {
-    const t = ops.get(op) ?? [];
-    if (!same(before.get(op) ?? [], t) || before.has(op) !== ops.has(op))
-      out.push({ topic, payload: record(118, ...t), qos: 1 });
-  }
-  if (op === "config_snapshot" || op === "config_update") {
-    const cfg = (m: Map<string, string[]>) => union([m.get("config_snapshot"), m.get("config_update")]);
-    const t = cfg(ops);
-    const hasCfg = (m: Map<string, string[]>) => m.has("config_snapshot") || m.has("config_update");
-    if (!same(cfg(before), t) || hasCfg(before) !== hasCfg(ops))
-      out.push({ topic, payload: record(119, ...t), qos: 1 });
-  }
+  if (op === "log_upload" && (!same(before.get(op), ops.get(op)) || before.has(op) !== ops.has(op)))
+    out.push({ topic, payload: record(118, ...(ops.get(op) ?? [])), qos: 1 });
+  if (isConfig(op) && !same(beforeConfig, caps.configTypes))
+    out.push({ topic, payload: record(119, ...(caps.configTypes ?? [])), qos: 1 });
+  const sw = ops.get("software_list");
+  if (op === "software_list" && sw?.length && !same(before.get(op), sw)) out.push(softwareTypes(entity, sw));
   return { ok: true, value: out };
+}
+
+function softwareTypes(entity: Entity, types: string[]): OutMessage {
+  return {
+    topic: inventoryUpdateTopic(entity.externalId),
+    payload: JSON.stringify({ c8y_SupportedSoftwareTypes: types }),
+    qos: 1,
+  };
+}
+
+/** Everything the entity's capabilities told Cumulocity, again: after the bridge (re)connects. */
+export function announceCapabilities(
+  caps: EntityCapabilities,
+  entity: Entity,
+  ctx: MapperContext,
+): OutMessage[] {
+  const topic = smartRestTopic(entity.externalId, ctx.mainId);
+  const out: OutMessage[] = [{ topic, payload: record(114, ...supported(caps.ops)), qos: 1 }];
+  const logs = caps.ops.get("log_upload");
+  if (logs) out.push({ topic, payload: record(118, ...logs), qos: 1 });
+  if (caps.configTypes) out.push({ topic, payload: record(119, ...caps.configTypes), qos: 1 });
+  const sw = caps.ops.get("software_list");
+  if (sw?.length) out.push(softwareTypes(entity, sw));
+  return out;
 }

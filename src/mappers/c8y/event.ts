@@ -1,11 +1,12 @@
 /** te/ events → SmartREST `400` (main device, no fragments) or `c8y/event/events/create` JSON. */
+import { EVENT_CREATE, SMARTREST_UP } from "../../api/clouds/c8y.ts";
 import { validateEvent } from "../../api/payloads.ts";
 import { nowIso } from "../../api/time.ts";
 import type { Entity } from "../common/entities.ts";
 import type { MapperContext, OutMessage, Result } from "../common/types.ts";
 import { quoted, record } from "./smartrest.ts";
 
-export const EVENT_TOPIC = "c8y/event/events/create";
+export const EVENT_TOPIC = EVENT_CREATE;
 export const DEFAULT_EVENT_TYPE = "ThinEdgeEvent";
 
 export function externalSource(entity: Entity): { externalId: string; type: "c8y_Serial" } {
@@ -20,17 +21,20 @@ export function eventToC8y(
 ): Result<OutMessage[]> {
   const e = validateEvent(json);
   if (!e.ok) return e;
-  const type = topicType || DEFAULT_EVENT_TYPE;
+  // A string `type` in the payload names the event (thin-edge): it is not a custom fragment.
+  const { type: own, ...fragments } = e.value.fragments;
+  const type = (typeof own === "string" && own) || topicType || DEFAULT_EVENT_TYPE;
+  if (own !== undefined && typeof own !== "string") fragments.type = own;
   const text = e.value.text ?? type;
   const time = e.value.time ?? nowIso(ctx.now);
   const isMain = entity.externalId === ctx.mainId;
-  if (isMain && Object.keys(e.value.fragments).length === 0) {
+  if (isMain && Object.keys(fragments).length === 0) {
     return {
       ok: true,
-      value: [{ topic: "c8y/s/us", payload: record(400, type, { raw: quoted(text) }, time) }],
+      value: [{ topic: SMARTREST_UP, payload: record(400, type, { raw: quoted(text) }, time) }],
     };
   }
-  const body: Record<string, unknown> = { type, text, time, ...e.value.fragments };
+  const body: Record<string, unknown> = { type, text, time, ...fragments };
   if (!isMain) body.externalSource = externalSource(entity);
   return { ok: true, value: [{ topic: EVENT_TOPIC, payload: JSON.stringify(body) }] };
 }

@@ -1,20 +1,24 @@
 /** Service health (`te/<service>/status/health`) → its Cumulocity service status via `102`. */
 import { parseJson } from "../../api/payloads.ts";
 import type { Entity, EntityCache } from "../common/entities.ts";
-import type { MapperContext, OutMessage, Result } from "../common/types.ts";
+import type { MapperContext, OutMessage } from "../common/types.ts";
 import { registrationToC8y } from "./registration.ts";
 
-/** The status string of a health payload; an empty payload (cleared) reads as `down`. */
-export function healthStatus(payload: Buffer): Result<string> {
-  if (payload.length === 0) return { ok: true, value: "down" };
-  const j = parseJson(payload);
-  if (!j.ok) return j;
-  const v = j.value as { status?: unknown } | null;
-  if (v === null || typeof v !== "object" || Array.isArray(v))
-    return { ok: false, error: "a health status must be a JSON object" };
-  if (v.status === undefined) return { ok: true, value: "unknown" };
-  if (typeof v.status !== "string") return { ok: false, error: "'status' must be a string" };
-  return { ok: true, value: v.status };
+/**
+ * The status string of a health payload, as thin-edge reads it: an empty payload (cleared) is
+ * `down`; mosquitto's bridge notifications `1`/`0` are `up`/`down`; a missing or empty `status`,
+ * and anything else, is `unknown`.
+ */
+export function healthStatus(payload: Buffer): string {
+  if (payload.length === 0) return "down";
+  const text = payload.toString("utf8").trim();
+  if (text === "1") return "up";
+  if (text === "0") return "down";
+  const j = parseJson(text);
+  const v = j.ok ? (j.value as { status?: unknown } | null) : null;
+  if (v === null || typeof v !== "object" || Array.isArray(v)) return "unknown";
+  if (typeof v.status !== "string" || v.status === "") return "unknown";
+  return v.status;
 }
 
 export function healthToC8y(

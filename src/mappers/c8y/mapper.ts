@@ -1,36 +1,39 @@
 /**
  * The Cumulocity mapper's core: one te/ or c8y/ message in, the messages to publish out.
  * Keeps the state thin-edge's mapper keeps (entities, units, capabilities, service status,
- * command status) but does no I/O; `component.ts` wires it to the bus.
+ * command status, availability) but does no I/O; `component.ts` wires it to the bus and runs the
+ * uploads it asks for.
  */
+import { parseChannel, type TeChannel } from "../../api/channels.ts";
+import { bridgeMetricsTopic, cloudConnected } from "../../api/clouds/bridge.ts";
+import { BRIDGE_SERVICES, OPERATIONS, SMARTREST_DOWN, SMARTREST_UP } from "../../api/clouds/c8y.ts";
 import { parseJson } from "../../api/payloads.ts";
-import { parseTopic, type TopicParse } from "../../api/topics.ts";
-import { EntityCache } from "../common/entities.ts";
-import { errorMessage } from "../common/errors.ts";
+import { defaultScheme, type EntityTopicId, MAIN_DEVICE } from "../../api/topics.ts";
+import { type Entity, EntityCache } from "../common/entities.ts";
+import { inputError } from "../common/errors.ts";
 import type { InMessage, OutMessage, Result } from "../common/types.ts";
 import { alarmToC8y } from "./alarm.ts";
-import { type CapabilityState, capabilityToC8y } from "./capabilities.ts";
-import { commandStatusToC8y, isMapperCommand } from "./command-status.ts";
+import { Availability } from "./availability.ts";
+import { announceCapabilities, type CapabilityState, capabilityToC8y } from "./capabilities.ts";
+import { commandStatusToC8y, isMapperCommand, type StatusContext } from "./command-status.ts";
 import { eventToC8y } from "./event.ts";
 import { healthStatus, healthToC8y } from "./health.ts";
+import { HeldMessages } from "./held.ts";
 import { measurementToC8y, parseUnits, type Units } from "./measurement.ts";
-import {
-  OPERATIONS_TOPIC,
-  type OperationContext,
-  operationToTe,
-  SMARTREST_DOWN_TOPIC,
-  SmartRestIds,
-  smartRestToTe,
-} from "./operations.ts";
+import { CMD_ID_PREFIX, operationToTe, SmartRestIds, smartRestToTe } from "./operations.ts";
 import { registrationToC8y } from "./registration.ts";
+import { SeenOperations } from "./seen-operations.ts";
 import { softwareListCommand } from "./software-list.ts";
 import { twinToC8y } from "./twin.ts";
 
 const TOPIC_CACHE = 4096;
+const ok: Result<unknown> = { ok: true, value: undefined };
 
-export interface C8yMapperOptions extends OperationContext {
+export interface C8yMapperOptions extends StatusContext {
   /** Publish the registration of auto-registered entities on te/ (retained), as thin-edge does. */
   announceAutoRegistration: boolean;
+  /** `c8y.availability.interval` in seconds; undefined when `c8y.availability.enable` is off. */
+  availabilityS?: number;
 }
 
 /** The topic filters the mapper needs on the local bus. */
@@ -46,8 +49,8 @@ export function c8yFilters(root: string): string[] {
     `${e}/status/health`,
     `${e}/cmd/+`,
     `${e}/cmd/+/+`,
-    OPERATIONS_TOPIC,
-    SMARTREST_DOWN_TOPIC,
+    OPERATIONS,
+    SMARTREST_DOWN,
   ];
 }
 
@@ -60,71 +63,136 @@ export class C8yMapper {
   private readonly serviceStatus = new Map<string, string>();
   private readonly commandStatus = new Map<string, string>();
   private readonly prefix: string;
-  private readonly topics = new Map<string, TopicParse>();
+  private readonly channels = new Map<string, ReturnType<typeof parseChannel>>();
   /** Numbers the software_list commands the mapper issues, so two in one millisecond differ. */
   private softwareListSeq = 0;
   private readonly smartRestIds = new SmartRestIds();
+  private readonly held = new HeldMessages();
+  private readonly seenOps = new SeenOperations();
+  /** The last value sent per twin topic. */
+  private readonly twins = new Map<string, string>();
+  private readonly availability?: Availability;
+  private readonly bridgeTopics: Set<EntityTopicId>;
+  private readonly metricsTopic: string;
+  private bridgeUp = false;
 
   constructor(private readonly ctx: C8yMapperOptions) {
     this.entities = new EntityCache(ctx.mainId);
     this.prefix = `${ctx.root}/`;
     this.errorsTopic = `${ctx.root}/errors`;
+    if (ctx.availabilityS !== undefined) this.availability = new Availability(ctx.availabilityS, ctx.mainId);
+    this.bridgeTopics = new Set(BRIDGE_SERVICES.map((s) => `device/main/service/${s}`));
+    this.metricsTopic = bridgeMetricsTopic(ctx.root);
+  }
+
+  /**
+   * What the mapper says when it starts: the main device's required availability and `500`
+   * (pending operations), which thin-edge sends on start; the bridge queues them until connected.
+   */
+  start(): OutMessage[] {
+    const main = this.entities.get(MAIN_DEVICE)!;
+    return [
+      ...(this.availability?.track(main, this.ctx.now()) ?? []),
+      { topic: SMARTREST_UP, payload: "500", qos: 1 },
+    ];
   }
 
   translate(msg: InMessage): OutMessage[] {
     const out: OutMessage[] = [];
-    const r = msg.topic.startsWith(this.prefix) ? this.fromTe(msg, out) : this.fromCloud(msg, out);
-    if (!r.ok) out.push(errorMessage(this.ctx, msg.topic, r.error));
+    if (!msg.topic.startsWith(this.prefix)) {
+      const r = this.fromCloud(msg, out);
+      if (!r.ok) out.push(...inputError(this.ctx, msg, r.error));
+      return out;
+    }
+    const r = this.fromTe(msg, out);
+    if (!r.ok) out.push(...inputError(this.ctx, msg, r.error, r.error === NOT_DEFAULT));
     return out;
   }
 
+  poll(now: number): OutMessage[] {
+    return this.availability?.poll(now) ?? [];
+  }
+
+  nextDeadline(): number | undefined {
+    return this.availability?.nextDeadline();
+  }
+
   private fromCloud(msg: InMessage, out: OutMessage[]): Result<unknown> {
-    if (msg.topic === OPERATIONS_TOPIC) {
+    if (msg.topic === OPERATIONS) {
       const j = parseJson(msg.payload);
       if (!j.ok) return j;
-      return push(out, operationToTe(j.value, this.entities, this.ctx));
+      const raw = (j.value as { id?: unknown } | null)?.id;
+      const id = typeof raw === "number" || typeof raw === "string" ? String(raw) : undefined;
+      // Delivered again (after a 500, or to a restarted mapper): it is already being handled.
+      if (id !== undefined && this.seenOps.has(id)) return ok;
+      if (id !== undefined) this.seenOps.start(id);
+      const r = operationToTe(j.value, this.entities, this.ctx, (topicId, op) => this.supports(topicId, op));
+      // Failed at once (no command): over already.
+      if (id !== undefined && !(r.ok && r.value.some((m) => m.retain))) this.seenOps.finish(id);
+      return push(out, r);
     }
-    if (msg.topic === SMARTREST_DOWN_TOPIC)
-      return push(
-        out,
-        smartRestToTe(msg.payload.toString("utf8"), this.entities, this.ctx, this.smartRestIds),
-      );
-    return { ok: true, value: undefined };
+    if (msg.topic === SMARTREST_DOWN)
+      out.push(...smartRestToTe(msg.payload.toString("utf8"), this.entities, this.ctx, this.smartRestIds));
+    return ok;
   }
 
   private fromTe(msg: InMessage, out: OutMessage[]): Result<unknown> {
-    if (msg.topic === this.errorsTopic) return { ok: true, value: undefined };
+    if (msg.topic === this.errorsTopic) return ok;
     if (msg.payload.length > this.ctx.maxPayloadBytes)
       return {
         ok: false,
         error: `payload of ${msg.payload.length} bytes exceeds mqtt.max_payload_bytes (${this.ctx.maxPayloadBytes})`,
       };
-    const t = this.parse(msg.topic);
-    if (!t.ok) return t;
-    const { entity: topicId, channel, type = "", rest } = t.value;
-    if (channel === undefined) return this.registration(topicId, msg.payload, out);
-
-    // Clearing a command or an unknown channel message needs no entity.
-    if (channel === "cmd" && rest.length > 0 && msg.payload.length === 0) {
-      this.commandStatus.delete(msg.topic);
-      return { ok: true, value: undefined };
+    const parsed = this.parse(msg.topic);
+    if (!parsed.ok) return parsed;
+    const ch = parsed.value;
+    if (msg.topic === this.metricsTopic) {
+      // ledge's bridge says whether Cumulocity is connected in its measurements; they are mapped too.
+      const j = parseJson(msg.payload);
+      const connected = j.ok ? cloudConnected(j.value, "c8y") : undefined;
+      if (connected !== undefined) this.bridgeHealth(connected ? "up" : "down", out);
     }
-    if (channel === "cmd" && rest.length > 0 && !isMapperCommand(rest[0]!))
-      return { ok: true, value: undefined };
-    if (channel === "signal") return { ok: true, value: undefined };
-
-    let health: string | undefined;
-    if (channel === "status") {
-      if (type !== "health") return { ok: true, value: undefined };
-      const s = healthStatus(msg.payload);
-      if (!s.ok) return s;
-      health = s.value;
+    switch (ch.kind) {
+      case "registration":
+        return this.registration(ch.entity, msg.payload, out);
+      case "other":
+        return ok;
+      case "command":
+        // Clearing a command, or a command someone else created, needs no entity.
+        if (!isMapperCommand(ch.cmdId)) return ok;
+        if (msg.payload.length === 0) {
+          this.commandStatus.delete(msg.topic);
+          this.seenOps.finish(ch.cmdId.slice(CMD_ID_PREFIX.length));
+          return ok;
+        }
+        this.seenOps.start(ch.cmdId.slice(CMD_ID_PREFIX.length));
+        break;
+      case "health": {
+        const status = healthStatus(msg.payload);
+        this.availability?.setHealth(ch.entity, status);
+        // The bridge is a service like any other too (thin-edge shows mosquitto-c8y-bridge); its
+        // own status goes first, then what a reconnect needs.
+        if (this.bridgeTopics.has(ch.entity)) {
+          const r = this.known(ch, msg, out);
+          this.bridgeHealth(status, out, ch.entity);
+          return r;
+        }
+        break;
+      }
     }
-    const known = this.entities.ensure(topicId);
-    if (!known.ok) return known;
+    return this.known(ch, msg, out);
+  }
+
+  /** A data message: its entity (held, or auto-registered when new), then its mapping. */
+  private known(ch: TeChannel, msg: InMessage, out: OutMessage[]): Result<unknown> {
+    if (!this.entities.get(ch.entity) && !defaultScheme(ch.entity)) {
+      // Not registered yet and outside the default scheme: held until its registration arrives.
+      if (msg.payload.length > 0) this.held.hold(ch.entity, msg);
+      return ok;
+    }
+    const known = this.entities.ensure(ch.entity);
+    if (!known.ok) return { ok: false, error: NOT_DEFAULT };
     const { entity, created, announce } = known.value;
-    const previousHealth = this.serviceStatus.get(topicId);
-    if (health !== undefined) this.serviceStatus.set(topicId, health);
     if (this.ctx.announceAutoRegistration)
       for (const a of announce)
         out.push({
@@ -133,101 +201,157 @@ export class C8yMapper {
           retain: true,
           qos: 1,
         });
-    for (const e of created)
-      out.push(...registrationToC8y(e, this.entities, this.ctx, this.serviceStatus.get(e.topicId)));
+    let health: string | undefined;
+    let previousHealth: string | undefined;
+    if (ch.kind === "health") {
+      health = healthStatus(msg.payload);
+      previousHealth = this.serviceStatus.get(ch.entity);
+      this.serviceStatus.set(ch.entity, health);
+    }
+    for (const e of created) out.push(...this.created(e));
+    return this.data(ch, entity, msg, out, created.includes(entity) || health === previousHealth);
+  }
 
-    switch (channel) {
-      case "m": {
-        if (rest[0] === "meta") {
-          if (msg.payload.length === 0) {
-            this.units.get(topicId)?.delete(type);
-            return { ok: true, value: undefined };
-          }
-          const j = parseJson(msg.payload);
-          if (!j.ok) return j;
-          const u = parseUnits(j.value);
-          if (u.ok) {
-            const byType = this.units.get(topicId) ?? new Map<string, Units>();
-            byType.set(type, u.value);
-            this.units.set(topicId, byType);
-          }
-          return u;
+  /** One data message of a known entity. `quietHealth`: its health needs no 102 now. */
+  private data(
+    ch: TeChannel,
+    entity: Entity,
+    msg: InMessage,
+    out: OutMessage[],
+    quietHealth: boolean,
+  ): Result<unknown> {
+    switch (ch.kind) {
+      case "measurement-meta": {
+        if (msg.payload.length === 0) {
+          this.units.get(entity.topicId)?.delete(ch.type);
+          return ok;
         }
+        const j = optionalJson(msg.payload);
+        if (!j.ok) return j;
+        const u = parseUnits(j.value);
+        if (u.ok) {
+          const byType = this.units.get(entity.topicId) ?? new Map<string, Units>();
+          byType.set(ch.type, u.value);
+          this.units.set(entity.topicId, byType);
+        }
+        return u;
+      }
+      case "measurement": {
         const j = parseJson(msg.payload);
         if (!j.ok) return j;
         return push(
           out,
-          measurementToC8y(j.value, entity, type, this.units.get(topicId)?.get(type), this.ctx),
+          measurementToC8y(j.value, entity, ch.type, this.units.get(entity.topicId)?.get(ch.type), this.ctx),
         );
       }
-      case "e": {
-        let json: unknown;
-        if (msg.payload.length > 0) {
-          const j = parseJson(msg.payload);
-          if (!j.ok) return j;
-          json = j.value;
-        }
-        return push(out, eventToC8y(json, entity, type, this.ctx));
-      }
-      case "a": {
-        let json: unknown;
-        if (msg.payload.length > 0) {
-          const j = parseJson(msg.payload);
-          if (!j.ok) return j;
-          json = j.value;
-        }
-        return push(out, alarmToC8y(json, entity, type, this.ctx));
-      }
-      case "twin":
-        return push(out, twinToC8y(msg.payload, entity, type));
-      case "status":
-        // A just-created service was announced with this status already.
-        if (health === undefined || health === previousHealth || created.includes(entity))
-          return { ok: true, value: undefined };
-        out.push(...healthToC8y(entity, health, this.entities, this.ctx));
-        return { ok: true, value: undefined };
-      case "cmd": {
-        if (rest.length === 0) {
-          const hadList = this.hasSoftwareList(topicId);
-          const r = push(out, capabilityToC8y(this.capabilities, entity, type, msg.payload, this.ctx));
-          // As thin-edge at start-up: an entity that can list its software is asked to, so
-          // Cumulocity shows what is installed.
-          if (r.ok && type === "software_list" && !hadList && this.hasSoftwareList(topicId))
-            out.push(softwareListCommand(entity, ++this.softwareListSeq, this.ctx));
-          return r;
-        }
-        const j = parseJson(msg.payload);
+      case "event":
+      case "alarm": {
+        const j = optionalJson(msg.payload);
         if (!j.ok) return j;
-        const status = (j.value as { status?: unknown } | null)?.status;
-        if (typeof status === "string" && this.commandStatus.get(msg.topic) === status)
-          return { ok: true, value: undefined };
-        const r = commandStatusToC8y(j.value, entity, type, msg.topic, rest[0]!, this.ctx);
-        if (r.ok && typeof status === "string") {
-          if (status === "successful" || status === "failed") this.commandStatus.delete(msg.topic);
-          else this.commandStatus.set(msg.topic, status);
-        }
-        const pushed = push(out, r);
-        // The installed software changed: refresh Cumulocity's list, as thin-edge does.
-        if (r.ok && type === "software_update" && status === "successful" && this.hasSoftwareList(topicId))
-          out.push(softwareListCommand(entity, ++this.softwareListSeq, this.ctx));
-        return pushed;
+        const to = ch.kind === "event" ? eventToC8y : alarmToC8y;
+        return push(out, to(j.value, entity, ch.type, this.ctx));
       }
+      case "twin": {
+        // thin-edge updates the inventory only when the value changed.
+        const text = msg.payload.toString("utf8");
+        if (this.twins.get(msg.topic) === text) return ok;
+        const r = push(out, twinToC8y(msg.payload, entity, ch.fragment));
+        if (r.ok) this.twins.set(msg.topic, text);
+        return r;
+      }
+      case "health":
+        // A just-created service was announced with this status already.
+        if (!quietHealth)
+          out.push(...healthToC8y(entity, this.serviceStatus.get(entity.topicId)!, this.entities, this.ctx));
+        return ok;
+      case "command-metadata": {
+        const hadList = this.hasSoftwareList(entity.topicId);
+        const r = push(out, capabilityToC8y(this.capabilities, entity, ch.op, msg.payload, this.ctx));
+        // As thin-edge at start-up: an entity that can list its software is asked to, so
+        // Cumulocity shows what is installed.
+        if (r.ok && ch.op === "software_list" && !hadList && this.hasSoftwareList(entity.topicId))
+          out.push(softwareListCommand(entity, ++this.softwareListSeq, this.ctx));
+        return r;
+      }
+      case "command":
+        return this.commandStatusChange(entity, ch.op, ch.cmdId, msg, out);
       default:
-        return { ok: true, value: undefined };
+        return ok;
     }
   }
 
+  private commandStatusChange(
+    entity: Entity,
+    op: string,
+    cmdId: string,
+    msg: InMessage,
+    out: OutMessage[],
+  ): Result<unknown> {
+    const j = parseJson(msg.payload);
+    if (!j.ok) return j;
+    const status = (j.value as { status?: unknown } | null)?.status;
+    if (typeof status === "string" && this.commandStatus.get(msg.topic) === status) return ok;
+    const r = commandStatusToC8y(j.value, entity, op, msg.topic, cmdId, this.ctx);
+    if (r.ok && typeof status === "string") {
+      if (status === "successful" || status === "failed") this.commandStatus.delete(msg.topic);
+      else this.commandStatus.set(msg.topic, status);
+    }
+    const pushed = push(out, r);
+    // The installed software changed: refresh Cumulocity's list, as thin-edge does.
+    if (r.ok && op === "software_update" && status === "successful" && this.hasSoftwareList(entity.topicId))
+      out.push(softwareListCommand(entity, ++this.softwareListSeq, this.ctx));
+    return pushed;
+  }
+
+  /**
+   * The bridge's health: on every change to up (a (re)connect) everything Cumulocity must know is
+   * said again — child registrations, supported operations, log and config types — and `500`
+   * fetches operations sent while the link was down.
+   */
+  private bridgeHealth(status: string, out: OutMessage[], said?: EntityTopicId): void {
+    const up = status === "up";
+    if (up && !this.bridgeUp)
+      out.push(...this.reannounce(said), { topic: SMARTREST_UP, payload: "500", qos: 1 });
+    this.bridgeUp = up;
+  }
+
+  /** Everything Cumulocity must know again; `said`: an entity whose registration just went out. */
+  private reannounce(said?: EntityTopicId): OutMessage[] {
+    const out: OutMessage[] = [];
+    const walk = (e: Entity) => {
+      if (e.topicId !== MAIN_DEVICE && e.topicId !== said)
+        out.push(...registrationToC8y(e, this.entities, this.ctx, this.serviceStatus.get(e.topicId)));
+      const caps = this.capabilities.get(e.topicId);
+      if (caps?.ops.size) out.push(...announceCapabilities(caps, e, this.ctx));
+      for (const c of this.entities.childrenOf(e.topicId)) walk(c);
+    };
+    walk(this.entities.get(MAIN_DEVICE)!);
+    return out;
+  }
+
+  /** What Cumulocity is told about a new entity: its registration, then its availability. */
+  private created(e: Entity, healthSource?: string): OutMessage[] {
+    return [
+      ...registrationToC8y(e, this.entities, this.ctx, this.serviceStatus.get(e.topicId)),
+      ...(this.availability?.track(e, this.ctx.now(), healthSource) ?? []),
+    ];
+  }
+
+  private supports(topicId: string, op: string): boolean {
+    return this.capabilities.get(topicId)?.ops.has(op) ?? false;
+  }
+
   private hasSoftwareList(topicId: string): boolean {
-    return this.capabilities.get(topicId)?.has("software_list") ?? false;
+    return this.capabilities.get(topicId)?.ops.has("software_list") ?? false;
   }
 
   /** Topics repeat (one per series of readings): parse each once. Bounded, so junk topics cannot grow it. */
-  private parse(topic: string): TopicParse {
-    let t = this.topics.get(topic);
+  private parse(topic: string): ReturnType<typeof parseChannel> {
+    let t = this.channels.get(topic);
     if (t === undefined) {
-      t = parseTopic(topic, this.ctx.root);
-      if (this.topics.size >= TOPIC_CACHE) this.topics.clear();
-      this.topics.set(topic, t);
+      t = parseChannel(topic, this.ctx.root);
+      if (this.channels.size >= TOPIC_CACHE) this.channels.clear();
+      this.channels.set(topic, t);
     }
     return t;
   }
@@ -239,17 +363,31 @@ export class C8yMapper {
         this.capabilities.delete(topicId);
         this.serviceStatus.delete(topicId);
         this.units.delete(topicId);
+        this.availability?.forget(topicId);
+        for (const t of this.twins.keys())
+          if (t.startsWith(`${this.prefix}${topicId}/twin/`)) this.twins.delete(t);
       }
-      return { ok: true, value: undefined };
+      return ok;
     }
     const j = parseJson(payload);
     if (!j.ok) return j;
     const r = this.entities.register(topicId, j.value);
     if (!r.ok) return r;
-    for (const e of r.value)
-      out.push(...registrationToC8y(e, this.entities, this.ctx, this.serviceStatus.get(e.topicId)));
+    const health = (j.value as { "@health"?: unknown })["@health"];
+    for (const e of r.value) {
+      out.push(...this.created(e, e.topicId === topicId && typeof health === "string" ? health : undefined));
+      // Data that came before the registration is mapped now.
+      for (const m of this.held.release(e.topicId)) out.push(...this.translate(m));
+    }
     return r;
   }
+}
+
+const NOT_DEFAULT = "not registered and outside the default topic scheme";
+
+/** An empty payload (a clear) is no JSON, and no error. Not a closure: this is the hot path. */
+function optionalJson(payload: Buffer): Result<unknown> {
+  return payload.length > 0 ? parseJson(payload) : ok;
 }
 
 function push(out: OutMessage[], r: Result<OutMessage[]>): Result<unknown> {

@@ -1,4 +1,5 @@
 /** te/ measurements → `c8y/measurement/measurements/create` (thin-edge's C8yJsonSerializer shape). */
+import { MEASUREMENT_CREATE } from "../../api/clouds/c8y.ts";
 import { validateMeasurement } from "../../api/payloads.ts";
 import { normaliseTime, nowIso } from "../../api/time.ts";
 import { isObj } from "../../foundation/json.ts";
@@ -6,7 +7,7 @@ import type { Entity } from "../common/entities.ts";
 import type { MapperContext, OutMessage, Result } from "../common/types.ts";
 import { c8yNumber, str } from "./json.ts";
 
-export const MEASUREMENT_TOPIC = "c8y/measurement/measurements/create";
+export const MEASUREMENT_TOPIC = MEASUREMENT_CREATE;
 export const DEFAULT_MEASUREMENT_TYPE = "ThinEdgeMeasurement";
 
 /** Units by series: `temperature` for a top-level value, `Climate.Temperature` for a group member. */
@@ -71,6 +72,9 @@ function serialise(
       type = v;
       continue;
     }
+    // thin-edge: the fragment would collide with the child's own `externalSource`.
+    if (key === "externalSource")
+      return fail("'externalSource' is reserved and cannot be a measurement name");
     const k = str(key);
     if (typeof v === "number") {
       if (!Number.isFinite(v)) return fail(`'${key}' is not a finite number`);

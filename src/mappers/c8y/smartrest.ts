@@ -54,7 +54,4 @@ export function parseRecord(line: string): string[] {
   }
 }
 
-/** `c8y/s/us` for the main device, `c8y/s/us/<external id>` for any other entity. */
-export function smartRestTopic(externalId: string, mainId: string): string {
-  return externalId === mainId ? "c8y/s/us" : `c8y/s/us/${externalId}`;
-}
+export { smartRestTopic } from "../../api/clouds/c8y.ts";

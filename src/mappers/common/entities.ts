@@ -1,15 +1,19 @@
 /**
  * A mapper's own view of the entities on the te/ bus, built from retained registration messages
  * and from auto-registration of default-scheme topics. No I/O: the caller publishes what it returns.
+ * The tree itself (parents, auto-registration, external ids) is the api's `EntityTree`; this adds
+ * what a mapper needs on top: the cloud's view of each entity, lookup by external id, and children
+ * that wait for their parent's registration.
  */
-import { type Registration, validateRegistration } from "../../api/payloads.ts";
 import {
-  defaultExternalId,
-  defaultScheme,
-  type EntityTopicId,
-  type EntityType,
-  MAIN_DEVICE,
-} from "../../api/topics.ts";
+  autoRegistrations,
+  EntityTree,
+  externalIdOf,
+  parentOf,
+  type Entity as TreeEntity,
+} from "../../api/entity-tree.ts";
+import { type Registration, validateRegistration } from "../../api/payloads.ts";
+import { type EntityTopicId, type EntityType, MAIN_DEVICE } from "../../api/topics.ts";
 import type { Result } from "./types.ts";
 
 export interface Entity {
@@ -36,7 +40,9 @@ const NOT_DEFAULT = (id: string) =>
   "(device/<name>// or device/<name>/service/<service>). Try explicit registration instead.";
 
 export class EntityCache {
-  private readonly byTopic = new Map<EntityTopicId, Entity>();
+  private readonly tree = new EntityTree();
+  /** The cloud's view of each tree entity, kept so callers can hold on to it. */
+  private readonly views = new Map<EntityTopicId, Entity>();
   private readonly byXid = new Map<string, Entity>();
   /** Registrations waiting for their parent: parent → child → its latest registration. */
   private readonly pending = new Map<EntityTopicId, Map<EntityTopicId, Registration>>();
@@ -44,11 +50,11 @@ export class EntityCache {
   private readonly waitingFor = new Map<EntityTopicId, EntityTopicId>();
 
   constructor(readonly mainId: string) {
-    this.put({ topicId: MAIN_DEVICE, kind: "device", externalId: mainId, auto: true });
+    this.apply(MAIN_DEVICE, { "@type": "device" }, true, []);
   }
 
   get(topicId: EntityTopicId): Entity | undefined {
-    return this.byTopic.get(topicId);
+    return this.views.get(topicId);
   }
 
   byExternalId(xid: string): Entity | undefined {
@@ -57,7 +63,7 @@ export class EntityCache {
 
   /** Children and services whose parent is `topicId`. */
   childrenOf(topicId: EntityTopicId): Entity[] {
-    return [...this.byTopic.values()].filter((e) => e.parent === topicId);
+    return this.tree.children(topicId).map((id) => this.views.get(id)!);
   }
 
   /**
@@ -71,15 +77,15 @@ export class EntityCache {
     if (topicId === MAIN_DEVICE || reg["@type"] === "device") {
       if (topicId !== MAIN_DEVICE)
         return { ok: false, error: "'@type' device is only valid for device/main//" };
-      const main = this.byTopic.get(MAIN_DEVICE)!;
-      main.type = reg.type ?? main.type;
-      main.name = reg.name ?? main.name;
-      return { ok: true, value: [] };
+      // the main device keeps what a partial re-registration leaves out; clouds learn it at connect
+      const main = this.tree.get(MAIN_DEVICE)!;
+      const r = this.apply(MAIN_DEVICE, { ...main.registration, ...reg, "@type": "device" }, false, []);
+      return r.ok ? { ok: true, value: [] } : r;
     }
-    const parent = reg["@parent"] ?? parentFromTopic(topicId, reg["@type"]);
+    const parent = parentOf(topicId, reg) ?? MAIN_DEVICE;
     // A re-registration replaces what was waiting: one entry per child, however often it is sent.
     this.unwait(topicId);
-    if (!this.byTopic.has(parent)) {
+    if (!this.tree.get(parent)) {
       const children = this.pending.get(parent) ?? new Map<EntityTopicId, Registration>();
       children.set(topicId, reg);
       this.pending.set(parent, children);
@@ -87,8 +93,8 @@ export class EntityCache {
       return { ok: true, value: [] };
     }
     const out: Entity[] = [];
-    this.apply(topicId, reg, parent, false, out);
-    return { ok: true, value: out };
+    const r = this.apply(topicId, reg, false, out);
+    return r.ok ? { ok: true, value: out } : r;
   }
 
   /**
@@ -96,71 +102,51 @@ export class EntityCache {
    * follows the default scheme. Fails for unregistered entities outside the scheme.
    */
   ensure(topicId: EntityTopicId): Result<{ entity: Entity } & AutoRegistration> {
-    const known = this.byTopic.get(topicId);
+    const known = this.views.get(topicId);
     if (known) return { ok: true, value: { entity: known, created: [], announce: [] } };
-    const scheme = defaultScheme(topicId);
-    if (!scheme) return { ok: false, error: NOT_DEFAULT(topicId) };
+    // The same registrations as the api component's auto-registration, so the two never disagree.
+    const regs = autoRegistrations(topicId, (id) => this.views.has(id));
+    if (!regs) return { ok: false, error: NOT_DEFAULT(topicId) };
     const created: Entity[] = [];
-    const announce: AutoRegistration["announce"] = [];
-    if (scheme.parent && !this.byTopic.has(scheme.parent)) {
-      const p = this.ensure(scheme.parent);
-      if (!p.ok) return p;
-      created.push(...p.value.created);
-      announce.push(...p.value.announce);
+    for (const { topicId: id, registration } of regs) {
+      const r = this.apply(id, registration, true, created);
+      if (!r.ok) return r;
     }
-    // The same payload as the api component's auto-registration, so the two never disagree.
-    const payload: Registration =
-      scheme.kind === "service"
-        ? { "@type": "service", "@parent": scheme.parent, name: scheme.name }
-        : { "@type": "child-device", "@parent": scheme.parent, name: scheme.name };
-    this.apply(topicId, payload, scheme.parent ?? MAIN_DEVICE, true, created);
-    announce.push({ topicId, payload });
-    return { ok: true, value: { entity: this.byTopic.get(topicId)!, created, announce } };
+    return { ok: true, value: { entity: this.views.get(topicId)!, created, announce: regs.map(announced) } };
   }
 
   /** Deregistration (empty retained registration). The main device stays. */
   remove(topicId: EntityTopicId): Entity | undefined {
     this.unwait(topicId);
-    if (topicId === MAIN_DEVICE) return undefined;
-    const e = this.byTopic.get(topicId);
-    if (!e) return undefined;
-    this.byTopic.delete(topicId);
+    if (topicId === MAIN_DEVICE || !this.tree.delete(topicId)) return undefined;
+    const e = this.views.get(topicId)!;
+    this.views.delete(topicId);
     if (this.byXid.get(e.externalId) === e) this.byXid.delete(e.externalId);
     return e;
   }
 
-  private apply(
-    topicId: EntityTopicId,
-    reg: Registration,
-    parent: EntityTopicId,
-    auto: boolean,
-    out: Entity[],
-  ): void {
-    const entity: Entity = {
-      topicId,
-      kind: reg["@type"] as EntityType,
-      parent,
-      externalId: reg["@id"] ?? defaultExternalId(this.mainId, topicId),
-      name: reg.name,
-      type: reg.type,
-      auto,
-    };
-    const old = this.byTopic.get(topicId);
+  /** Applies to the tree; `out` gets the entities whose cloud view changed, then released children. */
+  private apply(topicId: EntityTopicId, reg: Registration, auto: boolean, out: Entity[]): Result<void> {
+    const r = this.tree.apply(topicId, reg, auto);
+    if (!r.ok) return r;
+    const t = this.tree.get(topicId)!;
+    const entity = view(this.mainId, t);
+    const old = this.views.get(topicId);
     if (!old || !sameEntity(old, entity)) {
       if (old && this.byXid.get(old.externalId) === old) this.byXid.delete(old.externalId);
-      this.put(entity);
-      out.push(entity);
-    } else if (!auto) {
-      old.auto = false;
-    }
+      this.views.set(topicId, entity);
+      this.byXid.set(entity.externalId, entity);
+      if (topicId !== MAIN_DEVICE) out.push(entity);
+    } else old.auto = t.auto;
     const waiting = this.pending.get(topicId);
     if (waiting) {
       this.pending.delete(topicId);
       for (const [childId, childReg] of waiting) {
         this.waitingFor.delete(childId);
-        this.apply(childId, childReg, topicId, false, out);
+        this.apply(childId, childReg, false, out);
       }
     }
+    return { ok: true, value: undefined };
   }
 
   private unwait(child: EntityTopicId): void {
@@ -171,11 +157,26 @@ export class EntityCache {
     children?.delete(child);
     if (children?.size === 0) this.pending.delete(parent);
   }
+}
 
-  private put(e: Entity): void {
-    this.byTopic.set(e.topicId, e);
-    this.byXid.set(e.externalId, e);
-  }
+function view(mainId: string, e: TreeEntity): Entity {
+  const reg = e.registration;
+  return {
+    topicId: e.topicId,
+    kind: reg["@type"],
+    parent: reg["@parent"],
+    externalId: externalIdOf(mainId, e),
+    name: reg.name,
+    type: reg.type,
+    auto: e.auto,
+  };
+}
+
+function announced(r: {
+  topicId: EntityTopicId;
+  registration: Registration;
+}): AutoRegistration["announce"][number] {
+  return { topicId: r.topicId, payload: r.registration };
 }
 
 function sameEntity(a: Entity, b: Entity): boolean {
@@ -186,11 +187,4 @@ function sameEntity(a: Entity, b: Entity): boolean {
     a.name === b.name &&
     a.type === b.type
   );
-}
-
-/** "Without @parent the parent follows from the topic"; outside the default scheme, the main device. */
-function parentFromTopic(topicId: EntityTopicId, kind: string): EntityTopicId {
-  const [a, device, c] = topicId.split("/");
-  if (kind === "service" && a === "device" && device && c === "service") return `device/${device}//`;
-  return MAIN_DEVICE;
 }

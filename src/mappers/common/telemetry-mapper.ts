@@ -1,25 +1,27 @@
 import { EntityCache } from "./entities.ts";
-import { errorMessage } from "./errors.ts";
-import { readTelemetry, type Telemetry } from "./telemetry.ts";
+import { inputError } from "./errors.ts";
+import { type HealthMessage, readTelemetry, type Telemetry, type TelemetryOptions } from "./telemetry.ts";
 import type { InMessage, MapperContext, OutMessage } from "./types.ts";
 
 /**
- * A cloud whose messages are te/ telemetry kept as the device sent it (time normalised), only
- * routed to another topic: Azure and AWS. `route` is the cloud's whole difference.
+ * A cloud whose messages are te/ telemetry (and service health) kept as the device sent it,
+ * `time` normalised, only routed to another topic: Azure and AWS. `route` is the cloud's whole
+ * difference.
  */
 export class TelemetryMapper {
   readonly entities: EntityCache;
 
   constructor(
     protected readonly ctx: MapperContext,
-    private readonly route: (t: Telemetry) => OutMessage[],
+    private readonly route: (t: Telemetry | HealthMessage) => OutMessage[],
+    private readonly opts: TelemetryOptions = {},
   ) {
     this.entities = new EntityCache(ctx.mainId);
   }
 
   translate(msg: InMessage): OutMessage[] {
-    const r = readTelemetry(msg, this.entities, this.ctx);
-    if (!r.ok) return [errorMessage(this.ctx, msg.topic, r.error)];
+    const r = readTelemetry(msg, this.entities, this.ctx, this.opts);
+    if (!r.ok) return inputError(this.ctx, msg, r.error);
     return r.value ? this.route(r.value) : [];
   }
 }

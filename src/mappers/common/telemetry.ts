@@ -1,7 +1,11 @@
 /**
  * Shared by the Azure, AWS and plain-MQTT mappers: a te/ measurement, event or alarm kept as the
- * device sent it, validated, with `time` normalised to ISO 8601 (added when missing).
+ * device sent it, validated, with `time` normalised (added when missing) to ISO 8601 or, as
+ * thin-edge's `timestamp_format = "unix"` writes it, unix seconds; and, for the clouds that take
+ * it, service health unchanged.
  */
+
+import { parseChannel } from "../../api/channels.ts";
 import {
   type Measurement,
   parseJson,
@@ -10,11 +14,26 @@ import {
   validateMeasurement,
 } from "../../api/payloads.ts";
 import { nowIso } from "../../api/time.ts";
-import { type ParsedTopic, parseTopic } from "../../api/topics.ts";
+import type { ParsedTopic } from "../../api/topics.ts";
 import type { EntityCache } from "./entities.ts";
 import type { InMessage, MapperContext, Result } from "./types.ts";
 
 export type TelemetryChannel = "m" | "e" | "a";
+const TELEMETRY_CHANNEL = { measurement: "m", event: "e", alarm: "a" } as const;
+/** thin-edge's `az.mapper.timestamp_format` / `aws.mapper.timestamp_format`. */
+export type TimeFormat = "unix" | "rfc3339";
+
+export interface TelemetryOptions {
+  timeFormat?: TimeFormat;
+  /** Forward `te/<service>/status/health` too (Azure and AWS do, thin-edge). */
+  health?: boolean;
+}
+
+/** Health of a service, forwarded as it came. */
+export interface HealthMessage {
+  topic: ParsedTopic & { channel: "status"; type: "health" };
+  payload: string;
+}
 
 export interface Telemetry {
   topic: ParsedTopic & { channel: TelemetryChannel; type: string };
@@ -24,9 +43,19 @@ export interface Telemetry {
   measurement?: Measurement;
 }
 
-export function telemetryFilters(root: string): string[] {
+export function telemetryFilters(root: string, opts: TelemetryOptions = {}): string[] {
   const e = `${root}/+/+/+/+`;
-  return [e, `${e}/m/+`, `${e}/e/+`, `${e}/a/+`];
+  return [e, `${e}/m/+`, `${e}/e/+`, `${e}/a/+`, ...(opts.health ? [`${e}/status/health`] : [])];
+}
+
+/**
+ * ISO 8601 → unix seconds, keeping the fraction's digits beyond milliseconds (thin-edge writes
+ * the f64 of its nanoseconds).
+ */
+export function unixSeconds(iso: string): number {
+  const m = /\.(\d+)/.exec(iso);
+  const whole = Math.floor(Date.parse(iso.replace(/\.\d+/, "")) / 1000);
+  return m ? whole + Number(`0.${m[1]}`) : whole;
 }
 
 /** Keeps the payload's own keys and order; replaces `time` in place or appends it. */
@@ -34,10 +63,13 @@ function normalised(
   channel: TelemetryChannel,
   payload: Buffer,
   now: () => number,
+  format: TimeFormat,
 ): Result<{ text: string; measurement?: Measurement }> {
+  const written = (iso: string, given?: unknown) =>
+    format === "rfc3339" ? iso : typeof given === "number" ? given : unixSeconds(iso);
   if (payload.length === 0) {
     if (channel === "a") return { ok: true, value: { text: "" } };
-    if (channel === "e") return { ok: true, value: { text: JSON.stringify({ time: nowIso(now) }) } };
+    if (channel === "e") return { ok: true, value: { text: JSON.stringify({ time: written(nowIso(now)) }) } };
   }
   const j = parseJson(payload);
   if (!j.ok) return j;
@@ -50,7 +82,7 @@ function normalised(
   if (!v.ok) return v;
   const obj = j.value as Record<string, unknown>;
   const time = v.value.time ?? nowIso(now);
-  obj.time = time;
+  obj.time = written(time, obj.time);
   const text = JSON.stringify(obj);
   if (channel !== "m") return { ok: true, value: { text } };
   const measurement = v.value as Measurement;
@@ -66,35 +98,56 @@ export function readTelemetry(
   msg: InMessage,
   entities: EntityCache,
   ctx: MapperContext,
-): Result<Telemetry | undefined> {
+  opts: TelemetryOptions = {},
+): Result<Telemetry | HealthMessage | undefined> {
   if (msg.payload.length > ctx.maxPayloadBytes)
     return {
       ok: false,
       error: `payload of ${msg.payload.length} bytes exceeds mqtt.max_payload_bytes (${ctx.maxPayloadBytes})`,
     };
-  const t = parseTopic(msg.topic, ctx.root);
+  const t = parseChannel(msg.topic, ctx.root);
   if (!t.ok) return t;
-  const { channel } = t.value;
-  if (channel === undefined) {
-    if (msg.payload.length === 0) {
-      entities.remove(t.value.entity);
-      return { ok: true, value: undefined };
+  const ch = t.value;
+  const none = { ok: true, value: undefined } as const;
+  switch (ch.kind) {
+    case "registration": {
+      if (msg.payload.length === 0) {
+        entities.remove(ch.entity);
+        return none;
+      }
+      const j = parseJson(msg.payload);
+      if (!j.ok) return j;
+      const r = entities.register(ch.entity, j.value);
+      return r.ok ? none : r;
     }
-    const j = parseJson(msg.payload);
-    if (!j.ok) return j;
-    const r = entities.register(t.value.entity, j.value);
-    return r.ok ? { ok: true, value: undefined } : r;
+    case "health": {
+      if (!opts.health || msg.payload.length === 0) return none;
+      const known = entities.ensure(ch.entity);
+      if (!known.ok) return known;
+      const topic: HealthMessage["topic"] = {
+        entity: ch.entity,
+        channel: "status",
+        type: "health",
+        rest: [],
+      };
+      return { ok: true, value: { topic, payload: msg.payload.toString("utf8") } };
+    }
+    case "measurement":
+    case "event":
+    case "alarm":
+      break;
+    default:
+      return none;
   }
-  if (channel !== "m" && channel !== "e" && channel !== "a") return { ok: true, value: undefined };
-  if (channel === "m" && t.value.rest.length > 0) return { ok: true, value: undefined }; // meta
-  const known = entities.ensure(t.value.entity);
+  const channel = TELEMETRY_CHANNEL[ch.kind];
+  const known = entities.ensure(ch.entity);
   if (!known.ok) return known;
-  const n = normalised(channel, msg.payload, ctx.now);
+  const n = normalised(channel, msg.payload, ctx.now, opts.timeFormat ?? "rfc3339");
   if (!n.ok) return n;
   return {
     ok: true,
     value: {
-      topic: { ...t.value, channel, type: t.value.type ?? "" },
+      topic: { entity: ch.entity, channel, type: ch.type, rest: [] },
       payload: n.value.text,
       measurement: n.value.measurement,
     },

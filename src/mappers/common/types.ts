@@ -21,4 +21,9 @@ export interface MapperContext {
   now: () => number;
   /** `mqtt.max_payload_bytes`: bigger te/ payloads are refused with a te/errors message. */
   maxPayloadBytes: number;
+  /**
+   * The api component runs (`run.components` has `api`) and reports faults of te/ messages on
+   * te/errors: a mapper then reports only the faults that are its own.
+   */
+  apiReportsErrors?: boolean;
 }

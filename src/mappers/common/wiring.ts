@@ -9,6 +9,8 @@ import type { MapperContext, OutMessage } from "./types.ts";
 
 export interface Translator {
   translate(msg: BusMessage): OutMessage[];
+  /** What to publish once subscribed (announcements a cloud expects on every start). */
+  start?(): OutMessage[];
   /** Called on stop: publish what is still buffered (batches). */
   flush?(): OutMessage[];
   /** Messages due by time (batch age); called at `nextDeadline()` on the context's clock. */
@@ -28,6 +30,7 @@ export function mapperContext(ctx: Context, component: string): MapperContext {
     root: ctx.config.get("mqtt.topic_root"),
     now: ctx.clock,
     maxPayloadBytes: ctx.config.get("mqtt.max_payload_bytes"),
+    apiReportsErrors: ctx.config.get("run.components").includes("api"),
   };
 }
 
@@ -44,22 +47,24 @@ export class MapperComponent implements Component {
     private readonly ctx: Context,
     private readonly filters: string[],
     private readonly translator: Translator,
-    private readonly hooks: { start?: () => void; stop?: () => void } = {},
+    private readonly hooks: { start?: () => void | Promise<void>; stop?: () => void | Promise<void> } = {},
   ) {
     this.onError = (e) => ctx.log.error("publish failed", { error: e });
   }
 
   async start(): Promise<void> {
-    this.hooks.start?.();
+    await this.hooks.start?.();
     this.running = true;
     this.sub = await this.ctx.bus.subscribe(this.filters, (msg) => this.handle(msg), { qos: 1 });
+    this.emit(this.translator.start?.() ?? []);
+    if (this.translator.nextDeadline) this.arm();
   }
 
   async stop(): Promise<void> {
     this.running = false;
     await this.sub?.unsubscribe();
     this.sub = undefined;
-    this.hooks.stop?.();
+    await this.hooks.stop?.();
     clearTimeout(this.timer);
     this.timer = undefined;
     this.timerAt = Number.POSITIVE_INFINITY;

@@ -1,3 +1,4 @@
+import { mqttPrefix } from "../../api/clouds/mqtt.ts";
 import type { Component, Context } from "../../component/component.ts";
 import { telemetryFilters } from "../common/telemetry.ts";
 import { MapperComponent, mapperContext } from "../common/wiring.ts";
@@ -6,7 +7,7 @@ import { MqttMapper } from "./mapper.ts";
 /** `mqtt-mapper`: te/ telemetry → `<mqtt.cloud.prefix>/...` (JSON or CBOR frames) on the local bus. */
 export async function createMqttMapperComponent(ctx: Context): Promise<Component> {
   const base = mapperContext(ctx, "mqtt-mapper");
-  const prefix = ctx.config.get("mqtt.cloud.prefix") || `ledge/${base.mainId}`;
+  const prefix = mqttPrefix(ctx.config.get("mqtt.cloud.prefix"), base.mainId);
   let batcher: import("../../batch/index.ts").Batcher | undefined;
   if (ctx.config.get("mqtt.batch.enable")) {
     // Loaded only when on: the batching core and cbor-x cost memory a JSON-only gateway need not pay.

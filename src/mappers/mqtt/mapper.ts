@@ -3,9 +3,10 @@
  * (`<prefix>/<entity>/<m|e|a>/<type>`), or, with batching on, measurements packed into CBOR
  * frames on `<prefix>/batch` (events and alarms stay JSON: they are rare and wanted at once).
  */
+import { mqttBatchTopic } from "../../api/clouds/mqtt.ts";
 import type { Batcher } from "../../batch/index.ts";
 import { EntityCache } from "../common/entities.ts";
-import { errorMessage } from "../common/errors.ts";
+import { errorMessage, inputError } from "../common/errors.ts";
 import { readTelemetry } from "../common/telemetry.ts";
 import type { InMessage, MapperContext, OutMessage } from "../common/types.ts";
 
@@ -22,13 +23,13 @@ export class MqttMapper {
 
   constructor(private readonly ctx: MqttMapperOptions) {
     this.entities = new EntityCache(ctx.mainId);
-    this.batchTopic = `${ctx.prefix}/batch`;
+    this.batchTopic = mqttBatchTopic(ctx.prefix);
   }
 
   translate(msg: InMessage): OutMessage[] {
     const r = readTelemetry(msg, this.entities, this.ctx);
-    if (!r.ok) return [errorMessage(this.ctx, msg.topic, r.error)];
-    if (!r.value) return [];
+    if (!r.ok) return inputError(this.ctx, msg, r.error);
+    if (!r.value || !("measurement" in r.value)) return [];
     const { entity, channel, type } = r.value.topic;
     const b = this.ctx.batcher;
     const m = r.value.measurement;

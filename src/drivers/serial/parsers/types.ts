@@ -6,9 +6,13 @@
  */
 export type Values = Record<string, number | Record<string, number>>;
 
-export type ParseResult = { ok: true; values: Values | undefined } | { ok: false; error: string };
+/** `time`: the measurement time the device reported (ms since the epoch), when it reported one. */
+export type ParseResult =
+  | { ok: true; values: Values | undefined; time?: number }
+  | { ok: false; error: string };
 
-export type LineParser = (line: string) => ParseResult;
+/** `now`: the read time (ms), for parsers that complete a device time with it (NMEA GGA's date). */
+export type LineParser = (line: string, now?: number) => ParseResult;
 
 export const bad = (error: string): ParseResult => ({ ok: false, error });
 export const nothing: ParseResult = { ok: true, values: undefined };

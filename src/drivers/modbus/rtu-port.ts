@@ -18,20 +18,12 @@
  * `close` (with an Error) is emitted when the device disappears; `open` again to reconnect.
  */
 import { EventEmitter } from "node:events";
-import { openSerial, type SerialOptions, type SerialTransport } from "./transport.ts";
+import { crc16 } from "../common/crc16.ts";
+import { openSerial } from "../common/serial/open.ts";
+import type { SerialOptions, SerialTransport } from "../common/serial/transport.ts";
 
 const EXCEPTION_LENGTH = 5;
 const MAX_BUFFER = 512;
-
-/** CRC-16/MODBUS (poly 0xA001 reflected, init 0xFFFF), as sent little-endian after the frame. */
-export function crc16(buf: Uint8Array, start = 0, end = buf.length): number {
-  let crc = 0xffff;
-  for (let i = start; i < end; i++) {
-    crc ^= buf[i] ?? 0;
-    for (let b = 0; b < 8; b++) crc = crc & 1 ? (crc >>> 1) ^ 0xa001 : crc >>> 1;
-  }
-  return crc;
-}
 
 function crcOk(buf: Uint8Array, start: number, len: number): boolean {
   if (len < 4) return false;

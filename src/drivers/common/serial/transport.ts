@@ -1,8 +1,7 @@
 /**
- * One serial transport interface, two implementations picked at runtime: `serialport` under Node (its
- * native addon panics under Bun: `uv_poll_init`), and a raw termios-configured tty fd through
- * `bun:ffi` under Bun. Everything above this file (line-oriented sensors, Modbus RTU) sees only
- * `SerialTransport`.
+ * The serial transport interface both drivers (serial sensors, Modbus RTU) see, and its settings.
+ * Two implementations, picked at runtime by `open.ts`: `serialport` under Node (its native addon
+ * panics under Bun: `uv_poll_init`), and a raw termios-configured tty fd through `bun:ffi` under Bun.
  */
 
 export type Parity = "none" | "even" | "odd";
@@ -74,19 +73,4 @@ export function serialSettings(opts: SerialOptions): SerialSettings {
   if (!["none", "even", "odd"].includes(s.parity))
     throw new Error(`parity must be none, even or odd, not ${String(s.parity)}`);
   return s;
-}
-
-export function isBun(): boolean {
-  return typeof process.versions.bun === "string";
-}
-
-/** Opens a serial port with the implementation that works on the current runtime. */
-export async function openSerial(opts: SerialOptions): Promise<SerialTransport> {
-  const settings = serialSettings(opts);
-  if (isBun()) {
-    const { openBunSerial } = await import("./transport-bun.ts");
-    return openBunSerial(settings);
-  }
-  const { openNodeSerial } = await import("./transport-node.ts");
-  return openNodeSerial(settings);
 }

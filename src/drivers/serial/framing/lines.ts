@@ -3,7 +3,7 @@
  * ends a line, as some sensors send only CR). A line longer than `maxLine` is cut off and reported as
  * an overflow instead of growing the buffer without bound (garbage without line ends).
  */
-export type LineEvent = { line: string } | { overflow: number };
+import type { FrameEvent } from "./frame-event.ts";
 
 export class LineSplitter {
   private parts: Buffer[] = [];
@@ -13,7 +13,7 @@ export class LineSplitter {
 
   constructor(private readonly maxLine = 4096) {}
 
-  push(chunk: Buffer, emit: (e: LineEvent) => void): void {
+  push(chunk: Buffer, emit: (e: FrameEvent) => void): void {
     let start = 0;
     for (let i = 0; i < chunk.length; i++) {
       const b = chunk[i];
@@ -29,7 +29,7 @@ export class LineSplitter {
     }
   }
 
-  private append(part: Buffer, emit: (e: LineEvent) => void): void {
+  private append(part: Buffer, emit: (e: FrameEvent) => void): void {
     if (this.skipping) {
       this.size += part.length;
       return;
@@ -43,7 +43,7 @@ export class LineSplitter {
     }
   }
 
-  private finish(tail: Buffer, emit: (e: LineEvent) => void): void {
+  private finish(tail: Buffer, emit: (e: FrameEvent) => void): void {
     if (this.skipping) {
       this.skipping = false;
       this.size = 0;
@@ -60,6 +60,6 @@ export class LineSplitter {
       this.parts.length === 0 ? tail.toString("utf8") : Buffer.concat([...this.parts, tail]).toString("utf8");
     this.parts = [];
     this.size = 0;
-    if (line.trim() !== "") emit({ line });
+    if (line.trim() !== "") emit({ text: line });
   }
 }

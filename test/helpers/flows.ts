@@ -1,0 +1,81 @@
+/** Flow dirs for tests: `mappers/<mapper>/flows/<files>` under a temp config dir. */
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+
+export function flowsTree(
+  files: Record<string, string>,
+  mapper = "local",
+  root?: string,
+): { configDir: string; flowsDir: string } {
+  const configDir = root ?? mkdtempSync(join(tmpdir(), "ledge-flows-"));
+  const flowsDir = join(configDir, "mappers", mapper, "flows");
+  writeFlows(flowsDir, files);
+  return { configDir, flowsDir };
+}
+
+export function writeFlows(flowsDir: string, files: Record<string, string>): void {
+  for (const [rel, body] of Object.entries(files)) {
+    const p = join(flowsDir, rel);
+    mkdirSync(dirname(p), { recursive: true });
+    writeFileSync(p, body);
+  }
+}
+
+/** thin-edge's docs, extend/flows.md, Example 1 (TEDGE-FACTS §10.7), as a user writes it. */
+export const SENSOR_REMAP = {
+  "sensor-remap/flow.toml": `input.mqtt.topics = ["sensors/factory/+"]\nsteps = [ { script = "main.js" } ]\n`,
+  "sensor-remap/main.js": `export function onMessage(message, context) {
+  const payload = JSON.parse(new TextDecoder().decode(message.payload));
+  const temp = payload.temp;
+  if (typeof temp !== "number") return [];
+  return [{ topic: "te/device/main///m/environment", payload: JSON.stringify({ temperature: temp }) }];
+}
+`,
+};
+
+/** thin-edge's docs, extend/flows.md, Example 5 (TEDGE-FACTS §10.8): 30 s aggregation with params. */
+export const TEMP_AGGREGATOR = {
+  "temp-aggregator/flow.toml": `[input.mqtt]
+topics = ["te/+/+/+/+/m/environment"]
+
+[config]
+output_topic = "\${params.output_topic}"
+
+[[steps]]
+script = "main.js"
+interval = "30s"
+`,
+  "temp-aggregator/params.toml.template": `output_topic = "te/device/main///m/environment_agg"\n`,
+  "temp-aggregator/main.js": `let samples = [];
+
+export function onMessage(message, context) {
+  const data = JSON.parse(new TextDecoder().decode(message.payload));
+  if (typeof data.temperature === "number") samples.push(data.temperature);
+  return [];
+}
+
+export function onInterval(time, context) {
+  if (samples.length === 0) return [];
+  const min = Math.min(...samples);
+  const max = Math.max(...samples);
+  const avg = Math.round((samples.reduce((a, b) => a + b, 0) / samples.length) * 100) / 100;
+  samples = [];
+  return [{ topic: context.config.output_topic, payload: JSON.stringify({ temperature: { min, max, avg } }) }];
+}
+`,
+};
+
+/** thin-edge's docs, Example 2 (TEDGE-FACTS §10.8): a retained alarm at >= 70, cleared by an empty payload. */
+export const HIGH_TEMP_ALERT = {
+  "high-temp-alert/flow.toml": `input.mqtt.topics = ["te/+/+/+/+/m/environment"]\n\n[[steps]]\nscript = "alert.js"\n`,
+  "high-temp-alert/alert.js": `export function onMessage(message) {
+  const data = JSON.parse(new TextDecoder().decode(message.payload));
+  const entity = message.topic.split("/").slice(0, 5).join("/");
+  const topic = entity + "/a/temp_high";
+  if (data.temperature >= 70)
+    return { topic, payload: JSON.stringify({ severity: "major", text: "Temperature is " + data.temperature }), mqtt: { retain: true } };
+  return { topic, payload: "", mqtt: { retain: true } };
+}
+`,
+};
