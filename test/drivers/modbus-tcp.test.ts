@@ -296,6 +296,44 @@ describe("modbus TCP against pymodbus", { skip }, () => {
     }
   });
 
+  test("modbus_read: one read of a range for commissioning, refused with a reason when out of range", async () => {
+    const h = await startHarness(
+      tcpDevice("probe", slave.tcpPort!, 2, 5) + pointToml({ name: "x", table: "holding", address: 0 }),
+    );
+    try {
+      const cap = await h.waitFor("capability", (x) => x.topic === "te/device/probe///cmd/modbus_read");
+      assert.equal(cap.payload, "{}");
+      const cmd = "te/device/probe///cmd/modbus_read";
+      const outcome = async (id: string, body: object) => {
+        const n = h.seen.length;
+        await h.publish(`${cmd}/${id}`, JSON.stringify({ status: "init", ...body }));
+        return h.json(
+          await h.waitFor(
+            `${id} done`,
+            (x) => x.topic === `${cmd}/${id}` && ["successful", "failed"].includes(String(h.json(x).status)),
+            5000,
+            n,
+          ),
+        );
+      };
+      const holding = await outcome("r1", { table: "holding", address: 1, count: 1 });
+      assert.equal(holding.status, "successful", String(holding.reason));
+      assert.deepEqual(holding.values, [SLAVE_REGS.int16At1 & 0xffff]);
+      const inputs = await outcome("r2", { table: "input", address: 3, count: 2 });
+      assert.deepEqual(inputs.values, [SLAVE_REGS.input(2, 3), SLAVE_REGS.input(2, 4)]);
+      const coils = await outcome("r3", { table: "coil", address: 3, count: 2 });
+      assert.deepEqual(coils.values, [SLAVE_REGS.coil(3) ? 1 : 0, SLAVE_REGS.coil(4) ? 1 : 0]);
+      const exc = await outcome("r4", { table: "holding", address: 400, count: 1 });
+      assert.match(String(exc.reason), /Modbus exception 2 \(illegal data address\)/);
+      const big = await outcome("r5", { table: "holding", address: 0, count: 126 });
+      assert.match(String(big.reason), /'count' must be an integer 1\.\.125 for holding/);
+      const table = await outcome("r6", { table: "nope", address: 0 });
+      assert.match(String(table.reason), /'table' must be one of coil, discrete_input, holding, input/);
+    } finally {
+      await h.stop();
+    }
+  });
+
   test("a write left executing by a stopped process is failed on start; a pending init is carried out", async () => {
     const toml =
       tcpDevice("restart", slave.tcpPort!, 3, 5) + pointToml({ name: "sp", table: "holding", address: 80 });

@@ -146,49 +146,70 @@ export class C8yStandIn {
     const auth = req.headers.authorization ?? "";
     const bearer = /^Bearer (.+)$/.exec(auth)?.[1];
     if ((!bearer || !this.tokens.has(bearer)) && !(this.basic && auth === this.basic)) {
-      // Not a problem by itself (a revoked token is refreshed), but it is refused as Cumulocity does.
-      return send(401, { error: "security/Unauthorized", message: "Invalid credentials!" });
+      send(401, { error: "security/Unauthorized", message: "Invalid credentials!" });
+      return;
     }
     const [path = "", query] = r.path.split("?");
     void query;
-    let m: RegExpExecArray | null;
-    if (r.method === "HEAD" && path === "/tenant/currentTenant") return send(200);
-    if ((m = /^\/identity\/externalIds\/([^/]+)\/([^/]+)$/.exec(path)) && r.method === "GET") {
-      const [type, xid] = [decodeURIComponent(m[1]!), decodeURIComponent(m[2]!)];
+    const identity = /^\/identity\/externalIds\/([^/]+)\/([^/]+)$/.exec(path);
+    const binaries = /^\/event\/events\/(\d+)\/binaries$/.exec(path);
+    const inventory = /^\/inventory\/binaries\/(\d+)$/.exec(path);
+    if (r.method === "HEAD" && path === "/tenant/currentTenant") {
+      send(200);
+      return;
+    }
+    if (identity && r.method === "GET") {
+      const [type, xid] = [decodeURIComponent(identity[1]!), decodeURIComponent(identity[2]!)];
       if (type !== "c8y_Serial") this.problem(r, `external id type ${type}`);
       const id = this.managedObjects.get(xid);
-      if (!id)
-        return send(404, {
+      if (!id) {
+        send(404, {
           error: "identity/Not Found",
           message: `External id not found; external id = ID [type=${type}, value=${xid}]`,
         });
-      return send(200, {
+        return;
+      }
+      send(200, {
         externalId: xid,
         type,
         managedObject: { id, self: `https://t/inventory/managedObjects/${id}` },
       });
+      return;
     }
-    if (path === "/event/events" && r.method === "POST") return this.createEvent(r, send);
-    if ((m = /^\/event\/events\/(\d+)\/binaries$/.exec(path))) {
-      const id = m[1]!;
-      if (r.method === "POST") return this.attach(r, id, send);
+    if (path === "/event/events" && r.method === "POST") {
+      this.createEvent(r, send);
+      return;
+    }
+    if (binaries) {
+      const id = binaries[1]!;
+      if (r.method === "POST") {
+        this.attach(r, id, send);
+        return;
+      }
       if (r.method === "GET") {
         const b = this.binaries.get(id);
-        if (!b) return send(404, { error: "binaries/Not Found" });
+        if (!b) {
+          send(404, { error: "binaries/Not Found" });
+          return;
+        }
         res.writeHead(200, { "Content-Type": b.contentType, "Content-Length": b.content.length });
         res.end(b.content);
         return;
       }
     }
-    if ((m = /^\/inventory\/binaries\/(\d+)$/.exec(path)) && r.method === "GET") {
-      const b = this.inventoryBinaries.get(m[1]!);
-      if (!b) return send(404, { error: "inventory/Not Found" });
+    if (inventory && r.method === "GET") {
+      const b = this.inventoryBinaries.get(inventory[1]!);
+      if (!b) {
+        send(404, { error: "inventory/Not Found" });
+        return;
+      }
       res.writeHead(200, { "Content-Type": "application/octet-stream", "Content-Length": b.length });
       res.end(b);
       return;
     }
     this.problem(r, "not a request ledge should make");
-    return send(404, { error: "undefined/Not Found" });
+    send(404, { error: "undefined/Not Found" });
+    return;
   }
 
   private createEvent(r: Recorded, send: (s: number, j?: unknown) => void): void {
@@ -200,7 +221,8 @@ export class C8yStandIn {
       e = JSON.parse(r.body.toString("utf8"));
     } catch {
       this.problem(r, "body is not JSON");
-      return send(422, { error: "undefined/validationError" });
+      send(422, { error: "undefined/validationError" });
+      return;
     }
     const source = e.source?.id;
     if (typeof source !== "string" || ![...this.managedObjects.values()].includes(source))
@@ -226,23 +248,31 @@ export class C8yStandIn {
   }
 
   private attach(r: Recorded, id: string, send: (s: number, j?: unknown) => void): void {
-    if (!this.events.has(id)) return send(404, { error: "event/Not Found" });
-    if (this.binaries.has(id))
-      return send(409, { error: "event/Conflict", message: "binary already exists" });
+    if (!this.events.has(id)) {
+      send(404, { error: "event/Not Found" });
+      return;
+    }
+    if (this.binaries.has(id)) {
+      send(409, { error: "event/Conflict", message: "binary already exists" });
+      return;
+    }
     const ct = String(r.headers["content-type"] ?? "");
     const boundary = /^multipart\/form-data;\s*boundary=(.+)$/.exec(ct)?.[1];
     if (!boundary) {
       this.problem(r, `Content-Type ${ct}, want multipart/form-data`);
-      return send(415);
+      send(415);
+      return;
     }
     const parts = parseMultipart(r.body, boundary);
     if (!parts.ok) {
       this.problem(r, parts.error);
-      return send(400);
+      send(400);
+      return;
     }
     if (parts.value.length !== 1 || parts.value[0]!.name !== "file") {
       this.problem(r, `parts ${parts.value.map((p) => p.name).join(",")}, want one named file`);
-      return send(400);
+      send(400);
+      return;
     }
     const p = parts.value[0]!;
     if (!p.fileName) this.problem(r, "the file part has no filename");

@@ -13,6 +13,7 @@ import type { Logger } from "../../foundation/logger.ts";
 import { registrationPayload } from "../common/child-device.ts";
 import { type FileWatch, watchFile } from "../common/file-watch.ts";
 import { type DeviceConfig, endpointOf, loadModbusConfig, type ModbusConfig } from "./config.ts";
+import { commandFilters, DeviceCommands } from "./device-commands.ts";
 import { type AttemptResult, DevicePoller, describeError } from "./device-poller.ts";
 import { describe, ModbusLink, type PortFactory } from "./link.ts";
 import { pointErrorEvents } from "./point-errors.ts";
@@ -22,7 +23,6 @@ import { FlightRecorder } from "./recorder.ts";
 import { RecorderLog, recorderFile } from "./recorder-log.ts";
 import { planReload } from "./reload.ts";
 import { backoffDelay, nextSlot } from "./schedule.ts";
-import { WriteCommands } from "./write-commands.ts";
 
 /** Writes that may wait per endpoint beside the polls (one slot per device). */
 const WRITE_SLOTS = 16;
@@ -70,7 +70,7 @@ export class ModbusComponent implements Component {
   readonly devices = new Map<string, DeviceRuntime>();
   private statsTimer?: NodeJS.Timeout;
   private sub?: Subscription;
-  private writes?: WriteCommands;
+  private commands?: DeviceCommands;
   private watch?: FileWatch;
   private reloading: Promise<string | undefined> = Promise.resolve(undefined);
   private stopped = false;
@@ -158,11 +158,18 @@ export class ModbusComponent implements Component {
       retain: true,
       qos: 1,
     });
+    // reads never change a device: always offered (commissioning, the web console)
+    await this.publish({
+      topic: `${deviceTopic(this.root, cfg.name)}/cmd/modbus_read`,
+      payload: "{}",
+      retain: true,
+      qos: 1,
+    });
   }
 
   async start(): Promise<void> {
     for (const d of this.devices.values()) await this.announce(d.poller.cfg);
-    this.writes = new WriteCommands({
+    this.commands = new DeviceCommands({
       root: this.root,
       log: this.log,
       publish: (m) => this.publish(m),
@@ -171,9 +178,7 @@ export class ModbusComponent implements Component {
         return d && { cfg: d.poller.cfg, link: d.endpoint.link, queue: d.endpoint.queue };
       },
     });
-    this.sub = await this.ctx.bus.subscribe(`${this.root}/device/+///cmd/modbus_write/+`, (m) =>
-      this.writes?.onMessage(m),
-    );
+    this.sub = await this.ctx.bus.subscribe(commandFilters(this.root), (m) => this.commands?.onMessage(m));
     const now = this.ctx.clock();
     for (const d of this.devices.values()) {
       d.start = now;

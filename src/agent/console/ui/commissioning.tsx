@@ -95,7 +95,7 @@ function RegisterRead() {
       <p>
         <input placeholder="child device (e.g. plc1)" value={form.device} onInput={set("device")} />
         <select value={form.table} onChange={set("table")}>
-          {["holding", "input", "coil", "discrete"].map((t) => (
+          {["holding", "input", "coil", "discrete_input"].map((t) => (
             <option key={t}>{t}</option>
           ))}
         </select>
