@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { MqttClient } from "mqtt";
 import { type Mosquitto, startMosquitto } from "../helpers/mosquitto.ts";

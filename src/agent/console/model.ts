@@ -5,7 +5,9 @@
  * topics costs at most the configured limits. Each change is also emitted as a delta for the live
  * stream; a new page starts from `snapshot()`.
  */
-import { parseTopic } from "../../api/topics.ts";
+import { parentOf } from "../../api/entity-tree.ts";
+import type { Registration } from "../../api/payloads.ts";
+import { defaultScheme, parseTopic } from "../../api/topics.ts";
 import { isObj } from "../../foundation/json.ts";
 
 export interface ModelLimits {
@@ -30,6 +32,8 @@ export const DEFAULT_LIMITS: ModelLimits = {
 
 export interface EntityView {
   id: string;
+  /** By the te/ rules (the api's entity tree): `@parent`, else the default topic scheme. */
+  parent?: string;
   registration?: Record<string, unknown>;
   health?: { status: string; time?: unknown };
   twin: Record<string, unknown>;
@@ -157,7 +161,7 @@ export class ConsoleModel {
     let e = this.entities.get(id);
     if (!e) {
       if (this.entities.size >= this.limits.entities) return undefined;
-      e = { id, twin: {} };
+      e = { id, parent: defaultScheme(id)?.parent, twin: {} };
       this.entities.set(id, e);
     }
     return e;
@@ -174,6 +178,7 @@ export class ConsoleModel {
     const e = isObj(reg) ? this.entity(id) : undefined;
     if (!e || !isObj(reg)) return;
     e.registration = reg;
+    e.parent = parentOf(id, reg as Registration);
     this.emit({ kind: "entity", entity: e });
   }
 
