@@ -57,7 +57,11 @@ export interface EventView {
   type: string;
   text: string;
   time: number;
+  /** The event's other fields as JSON (e.g. the flight recorder's frames of a modbus_comm event), cut at 4 KiB. */
+  detail?: string;
 }
+
+const DETAIL_MAX = 4096;
 
 export interface CommandView {
   entity: string;
@@ -240,7 +244,10 @@ export class ConsoleModel {
   private event(entity: string, type: string, payload: string, now: number): void {
     const e = json(payload);
     const text = isObj(e) && typeof e.text === "string" ? e.text : type;
-    const event = { entity, type, text, time: now };
+    const { text: _t, time: _time, ...rest } = isObj(e) ? e : {};
+    const all = Object.keys(rest).length ? JSON.stringify(rest, null, 1) : undefined;
+    const detail = all && all.length > DETAIL_MAX ? `${all.slice(0, DETAIL_MAX)}…` : all;
+    const event: EventView = { entity, type, text, time: now, ...(detail ? { detail } : {}) };
     this.push(this.events, event, this.limits.events);
     this.emit({ kind: "event", event });
   }
