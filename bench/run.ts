@@ -10,6 +10,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const BENCHES = [
   // one line per benchmark file
   "footprint.ts",
+  "footprint-client.ts",
   "broker.ts",
   "c8y.ts",
   "agent.ts",

@@ -7,7 +7,8 @@ set -eu
 
 PKGS="mosquitto mosquitto-clients socat qemu-user-static libc6-arm64-cross libc6-armhf-cross \
 libstdc++6-arm64-cross libstdc++6-armhf-cross libatomic1-armhf-cross libatomic1-arm64-cross \
-python3-pymodbus python3-cbor2 python3-paho-mqtt mbpoll openssl binutils-arm-linux-gnueabihf sudo xz-utils zsh fish chromium"
+python3-pymodbus python3-cbor2 python3-paho-mqtt mbpoll openssl binutils-arm-linux-gnueabihf sudo xz-utils zsh fish chromium \
+openssh-server openssh-client"
 
 missing=""
 for p in $PKGS; do

@@ -112,7 +112,7 @@ fi
 `;
 
 /** The files of the package, as (path in the root, content or source file, mode). */
-export function payload(binary: string): { path: string; from?: string; text?: string; mode: number }[] {
+export function payload(binary: string): StagedFile[] {
   return [
     { path: "usr/bin/ledge", from: binary, mode: 0o755 },
     {
@@ -125,6 +125,27 @@ export function payload(binary: string): { path: string; from?: string; text?: s
   ];
 }
 
+export interface StagedFile {
+  path: string;
+  from?: string;
+  text?: string;
+  mode: number;
+}
+
+/** Writes `files` under `dir` with their modes; returns their total size in bytes. */
+export function stage(dir: string, files: StagedFile[]): number {
+  let bytes = 0;
+  for (const f of files) {
+    const dest = join(dir, f.path);
+    mkdirSync(dirname(dest), { recursive: true, mode: 0o755 });
+    if (f.from) copyFileSync(f.from, dest);
+    else writeFileSync(dest, f.text ?? "");
+    chmodSync(dest, f.mode);
+    bytes += statSync(dest).size;
+  }
+  return bytes;
+}
+
 /** Stages the tree and writes `<out>/ledge_<version>_<arch>.deb`; returns its path. */
 export function buildDeb(o: {
   target: Target;
@@ -133,18 +154,10 @@ export function buildDeb(o: {
   out: string;
   fast: boolean;
 }): string {
-  const stage = mkdtempSync(join(tmpdir(), "ledge-deb-"));
+  const root = mkdtempSync(join(tmpdir(), "ledge-deb-"));
   try {
-    let bytes = 0;
-    for (const f of payload(o.binary)) {
-      const dest = join(stage, f.path);
-      mkdirSync(dirname(dest), { recursive: true, mode: 0o755 });
-      if (f.from) copyFileSync(f.from, dest);
-      else writeFileSync(dest, f.text ?? "");
-      chmodSync(dest, f.mode);
-      bytes += statSync(dest).size;
-    }
-    const debian = join(stage, "DEBIAN");
+    const bytes = stage(root, payload(o.binary));
+    const debian = join(root, "DEBIAN");
     mkdirSync(debian, { mode: 0o755 });
     const arch = debArch(o.target);
     const meta: [string, string, number][] = [
@@ -161,12 +174,12 @@ export function buildDeb(o: {
     const file = join(o.out, `${PACKAGE}_${o.version}_${arch}.deb`);
     const r = spawnSync(
       "dpkg-deb",
-      ["--root-owner-group", ...(o.fast ? ["-Znone"] : ["-Zxz", "-z9"]), "--build", stage, file],
+      ["--root-owner-group", ...(o.fast ? ["-Znone"] : ["-Zxz", "-z9"]), "--build", root, file],
       { encoding: "utf8" },
     );
     if (r.status !== 0) throw new Error(`dpkg-deb failed: ${r.stderr || r.error?.message}`);
     return file;
   } finally {
-    rmSync(stage, { recursive: true, force: true });
+    rmSync(root, { recursive: true, force: true });
   }
 }

@@ -4,12 +4,12 @@
  * binaries are linked against glibc). `install.sh` installs it and creates the user and dirs.
  */
 import { spawnSync } from "node:child_process";
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { openrcScript } from "../../src/agent/service-files.ts";
 import type { Target } from "../../targets/index.ts";
-import { CONFIG_DIR, DEFAULT_CONFIG, PACKAGE, payload, USER } from "./deb.ts";
+import { CONFIG_DIR, DEFAULT_CONFIG, PACKAGE, payload, stage, USER } from "./deb.ts";
 
 export function tarballName(version: string, t: Target): string {
   return `${PACKAGE}-${version}-${t.name}.tar.xz`;
@@ -23,7 +23,7 @@ export function buildTarball(o: {
   fast: boolean;
 }): string {
   const top = `${PACKAGE}-${o.version}-${o.target.name}`;
-  const stage = mkdtempSync(join(tmpdir(), "ledge-tar-"));
+  const dir = mkdtempSync(join(tmpdir(), "ledge-tar-"));
   try {
     const files = [
       // the config is shipped as a default, so unpacking over an installed ledge keeps its config
@@ -35,13 +35,7 @@ export function buildTarball(o: {
         mode: 0o755,
       },
     ];
-    for (const f of files) {
-      const dest = join(stage, top, f.path);
-      mkdirSync(dirname(dest), { recursive: true, mode: 0o755 });
-      if (f.from) copyFileSync(f.from, dest);
-      else writeFileSync(dest, f.text ?? "");
-      chmodSync(dest, f.mode);
-    }
+    stage(join(dir, top), files);
     const file = join(o.out, tarballName(o.version, o.target));
     const r = spawnSync(
       "tar",
@@ -50,7 +44,7 @@ export function buildTarball(o: {
         "--group=0",
         "--sort=name",
         "-C",
-        stage,
+        dir,
         "-cf",
         file,
         "-I",
@@ -62,6 +56,6 @@ export function buildTarball(o: {
     if (r.status !== 0) throw new Error(`tar failed: ${r.stderr || r.error?.message}`);
     return file;
   } finally {
-    rmSync(stage, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -19,6 +19,8 @@ import { bootIdFile, restartOperation } from "./operations/restart.ts";
 import { softwareListOperation, softwareUpdateOperation } from "./operations/software.ts";
 import { ledgeArgs } from "./self-update/binary.ts";
 import { sudoWrapper } from "./sudo.ts";
+import { builtinWorkflows } from "./workflows/builtin.ts";
+import { WorkflowRegistry } from "./workflows/registry.ts";
 
 /**
  * Files other components own, given by the composition root (the agent imports no component):
@@ -36,6 +38,8 @@ export interface AgentOverrides {
   /** Replaces parts of the self-update wiring (tests: a script as target, no real exit). */
   selfUpdate?: Partial<SelfUpdateOptions>;
   env?: NodeJS.ProcessEnv;
+  /** The workflows' `restart-agent` action (tests: stop and start the component). */
+  restartAgent?: () => void;
 }
 
 /**
@@ -118,6 +122,14 @@ export class AgentComponent implements Component {
       logUploadOperation(() => types().log, clock),
       firmwareUpdateOperation(selfUpdate),
     ];
+    const workflows = new WorkflowRegistry({
+      dir: join(config.dir, "operations"),
+      inUseDir: join(stateDir, "workflows-in-use"),
+      builtins: builtinWorkflows(),
+      log,
+      onChange: (ops) => void this.engine.workflowsChanged(ops),
+      onError: (e, serving) => this.engine.workflowError(e, serving),
+    });
     const defaultTimeout = config.get("agent.operation_timeout_s");
     const overridesList = config.get("agent.timeouts");
     this.engine = new CommandEngine({
@@ -126,9 +138,12 @@ export class AgentComponent implements Component {
       entity: MAIN_DEVICE,
       store: new CommandStore(config.dataDir),
       operations,
+      workflows,
       clock,
       log,
       timeoutMs: (op) => timeoutMs(op, defaultTimeout, overridesList),
+      stateDir,
+      restartAgent: overrides.restartAgent ?? (() => process.kill(process.pid, "SIGTERM")),
     });
     this.view = new EntityView(bus, root);
     this.http = new AgentHttpServer({

@@ -54,19 +54,6 @@ async function chunks(source: string, signal?: AbortSignal): Promise<AsyncIterab
   return createReadStream(path, { signal });
 }
 
-/** PUTs a body to an http(s) URL (the file transfer service), failing on a non-2xx status. */
-export async function upload(url: string, body: Uint8Array | string, signal?: AbortSignal): Promise<void> {
-  if (!/^https?:\/\//i.test(url)) throw new Error(`cannot upload to '${url}': not an http(s) URL`);
-  const res = await fetch(url, {
-    method: "PUT",
-    body,
-    signal,
-    headers: { "content-type": "application/octet-stream" },
-  });
-  await res.arrayBuffer().catch(() => undefined);
-  if (!res.ok) throw new Error(`PUT ${url}: HTTP ${res.status}`);
-}
-
 /**
  * PUTs a body produced piece by piece (chunked, or with `length` when known) through node:http,
  * whose pipeline waits for the socket to drain: fetch in Node 20 reads a streamed body ahead

@@ -32,6 +32,12 @@ export interface CommandPayloads {
    * ledge reads an optional `sha256` and verifies it when present.
    */
   firmware_update: { name: string; version: string; remoteUrl: string; tedgeUrl?: string; sha256?: string };
+  /** thin-edge's device profile: the steps, run in order by the agent's `device_profile` workflow. */
+  device_profile: {
+    name: string;
+    version?: string;
+    operations: { operation: string; "@skip": boolean; payload: Record<string, unknown> }[];
+  };
 }
 
 export type Operation = keyof CommandPayloads;

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { IClientOptions } from "mqtt";
+import { mqttPrefix as profilePrefix } from "../api/clouds/mqtt.ts";
 import { type ConfigKey, isConfigKey } from "../config/schema.ts";
 import type { Config } from "../config/store.ts";
 import { type CloudName, type CloudRoutes, type Endpoint, parseEndpoint, routesFor } from "./routes.ts";
@@ -42,9 +43,9 @@ export function cloudUrl(config: Config, cloud: CloudName): string {
   return optional(config, URL_KEY[cloud]);
 }
 
-/** The plain MQTT cloud's topic root, shared with its mapper. */
+/** The plain MQTT cloud's topic root, from the cloud profile its mapper uses too. */
 export function mqttPrefix(config: Config): string {
-  return optional(config, "mqtt.cloud.prefix") || `ledge/${config.get("device.id") || "device"}`;
+  return profilePrefix(optional(config, "mqtt.cloud.prefix"), config.get("device.id"));
 }
 
 export function enableKey(cloud: CloudName): ConfigKey {

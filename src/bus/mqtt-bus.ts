@@ -58,6 +58,8 @@ export class MqttBus implements Bus {
   /** One broker subscription per distinct filter, each with its own MQTT 5 subscription identifier. */
   private readonly filterIds = new Map<string, number>();
   private nextId = 1;
+  /** Every identifier this bus has used (an old one may still be on a message in flight). */
+  private readonly idsInUse = new Set<number>();
   readonly client: MqttClient;
   /** Messages that arrived before any handler for them (see `EARLY_MS`), and who got each since. */
   private early: { p: Publish; took: Set<Sub> }[] = [];
@@ -122,9 +124,9 @@ export class MqttBus implements Bus {
     clearTimeout(this.earlyTimer);
     this.earlyTimer = setTimeout(() => {
       // nobody subscribed to these (a filter left in the session by an older configuration)
-      for (const { p, took } of this.early) if (took.size === 0) this.client.settle(p);
-      if (this.early.some((e) => e.took.size === 0))
-        this.opts.log.debug("dropped messages no handler took", { count: this.early.length });
+      const untaken = this.early.filter((e) => e.took.size === 0);
+      for (const { p } of untaken) this.client.settle(p);
+      if (untaken.length) this.opts.log.debug("dropped messages no handler took", { count: untaken.length });
       this.early = [];
     }, EARLY_MS);
     this.earlyTimer.unref?.();
@@ -134,7 +136,14 @@ export class MqttBus implements Bus {
   private dispatch(p: Publish): void | "later" {
     let taken = false;
     for (const s of this.subs) if (this.deliver(p, s)) taken = true;
-    if (taken || Date.now() >= this.earlyUntil || this.early.length >= EARLY_MAX) return;
+    if (taken) return;
+    if (Date.now() >= this.earlyUntil || this.early.length >= EARLY_MAX) {
+      this.opts.log.debug("no handler took a message", {
+        topic: p.topic,
+        ids: p.properties?.subscriptionIdentifiers,
+      });
+      return;
+    }
     this.early.push({ p, took: new Set() });
     return "later";
   }
@@ -157,8 +166,9 @@ export class MqttBus implements Bus {
     const own = firstMatch(s.filters, topic);
     if (own === undefined) return false;
     const ids = p.properties?.subscriptionIdentifiers;
-    // (a replayed message carries the identifiers of the previous process's subscriptions)
-    if (ids !== undefined && !replay) {
+    // Identifiers this process never handed out were stamped on a message queued for the session
+    // under a previous process's subscriptions: then the filter alone decides.
+    if (ids !== undefined && !replay && ids.some((id) => this.idsInUse.has(id))) {
       const id = this.filterIds.get(own);
       if (id === undefined || !ids.includes(id)) return false;
     }
@@ -205,6 +215,7 @@ export class MqttBus implements Bus {
       if (id === undefined) {
         id = this.nextId++;
         this.filterIds.set(f, id);
+        this.idsInUse.add(id);
       }
       // Always a SUBSCRIBE, even for a filter already subscribed: a new handler needs the
       // filter's retained messages, which the broker sends only then [MQTT-3.3.1-6].

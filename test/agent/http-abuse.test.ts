@@ -71,6 +71,12 @@ describe("file transfer service: links out of its root", () => {
     assert.equal(existsSync(join(outside, "secret")), true);
   });
 
+  it("a file name longer than the file system allows → 400, not 500 (found by the fuzz suite, seed 1)", async () => {
+    assert.equal((await raw(port, "PUT", `/te/v1/files/${"..c".repeat(300)}`, "x")).status, 400);
+    assert.equal((await raw(port, "GET", `/te/v1/files/${encodeURIComponent("é".repeat(101))}`)).status, 400);
+    assert.equal((await raw(port, "PUT", `/te/v1/files/${"n".repeat(200)}`, "x")).status, 201);
+  });
+
   it("positive control: an ordinary file round-trips", async () => {
     assert.equal((await raw(port, "PUT", "/te/v1/files/ok/file", "fine")).status, 201);
     assert.equal((await raw(port, "GET", "/te/v1/files/ok/file")).body, "fine");

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import mqtt from "mqtt";
+import { BUILTIN_OPERATIONS } from "../../src/agent/workflows/builtin.ts";
 import { run } from "../../src/app/run.ts";
 import { loadConfig } from "../../src/config/store.ts";
 import { log } from "../helpers/agent-env.ts";
@@ -27,14 +28,7 @@ describe("ledge run with the agent", () => {
       const seen = new Map<string, string>();
       client.on("message", (t, p) => seen.set(t, p.toString()));
       await client.subscribeAsync("te/#");
-      for (const op of [
-        "restart",
-        "software_list",
-        "software_update",
-        "config_snapshot",
-        "config_update",
-        "log_upload",
-      ])
+      for (const op of BUILTIN_OPERATIONS)
         await waitFor(`capability ${op}`, () => seen.get(`te/device/main///cmd/${op}`));
       const health = await waitFor("agent health", () =>
         seen.get("te/device/main/service/ledge-agent/status/health"),

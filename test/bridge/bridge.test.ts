@@ -17,6 +17,34 @@ import {
 
 const DEVICE = "test-device";
 
+/**
+ * Publishes `probe` at the cloud until it arrives locally: the link's cloud subscription is in
+ * place (nothing to sleep on), then forgets what it received.
+ */
+async function downlinkReady(
+  cloud: MqttClient,
+  remote: string,
+  got: { topic: string; payload: string | Buffer }[],
+  local: string,
+): Promise<void> {
+  await waitFor(
+    "the link's cloud subscription",
+    async () => {
+      await cloud.publishAsync(remote, "probe", { qos: 1 });
+      return got.some((m) => m.topic === local) || undefined;
+    },
+    10_000,
+    200,
+  );
+  // the probes still under way arrive before this one (one cloud connection, in order)
+  await cloud.publishAsync(remote, "sync", { qos: 1 });
+  await waitFor(
+    "sync",
+    () => got.some((m) => m.topic === local && String(m.payload) === "sync") || undefined,
+  );
+  got.length = 0;
+}
+
 describe("bridge against a TLS cloud stand-in (mosquitto, require_certificate)", () => {
   let pki: Pki;
   let cloud: Mosquitto;
@@ -76,9 +104,10 @@ describe("bridge against a TLS cloud stand-in (mosquitto, require_certificate)",
     await pub.publishAsync("c8y/measurement/measurements/create", meas, { qos: 0 });
     await pub.publishAsync("c8y/s/ds", "510,test-device", { qos: 1 });
     await pub.publishAsync("c8y/inventory/managedObjects/update/test-device", '{"foo":"bar"}', { qos: 1 });
-    await waitFor("3 messages at the cloud", () => seen.length >= 3);
-    await new Promise((r) => setTimeout(r, 200));
-    assert.deepEqual(seen, [
+    // a marker after them: the queue is in order, so a wrongly forwarded c8y/s/ds would be before it
+    await pub.publishAsync("c8y/s/us", "marker", { qos: 1 });
+    await waitFor("the marker at the cloud", () => seen.some((m) => m.payload === "marker"));
+    assert.deepEqual(seen.slice(0, -1), [
       { topic: "s/us", payload: '400,ThinEdgeEvent,"Someone clicked",2020-02-02T01:02:03+05:30' },
       { topic: "measurement/measurements/create", payload: meas },
       { topic: "inventory/managedObjects/update/test-device", payload: '{"foo":"bar"}' },
@@ -95,15 +124,15 @@ describe("bridge against a TLS cloud stand-in (mosquitto, require_certificate)",
     const local = await client(l.port);
     const got = await collect(local, "c8y/#");
     await waitFor("link up", () => l.logs.some((x) => x.includes("connected")));
-    await new Promise((r) => setTimeout(r, 100)); // the link's cloud subscription
+    await downlinkReady(observer, "s/ds", got, "c8y/s/ds");
     const op =
       '{"id":"123456","c8y_SoftwareUpdate":[{"name":"nodered","action":"install","version":"1.0.0::debian","url":""}]}';
     await observer.publishAsync("devicecontrol/notifications", op, { qos: 1 });
     await observer.publishAsync("s/ds", "510,test-device", { qos: 1 });
     await observer.publishAsync("s/us", "not for the device", { qos: 1 });
-    await waitFor("downlink", () => got.length >= 2);
-    await new Promise((r) => setTimeout(r, 200));
-    assert.deepEqual(got, [
+    await observer.publishAsync("s/ds", "marker", { qos: 1 });
+    await waitFor("downlink", () => got.some((m) => m.payload === "marker"));
+    assert.deepEqual(got.slice(0, -1), [
       { topic: "c8y/devicecontrol/notifications", payload: op },
       { topic: "c8y/s/ds", payload: "510,test-device" },
     ]);
@@ -135,7 +164,7 @@ describe("bridge against a TLS cloud stand-in (mosquitto, require_certificate)",
       const local = await client(l.port);
       const down = await collect(local, `${cloud}/#`);
       await waitFor("link up", () => l.logs.some((x) => x.includes("connected")));
-      await new Promise((r) => setTimeout(r, 100));
+      await downlinkReady(observer, downRemote, down, downLocal);
       await local.publishAsync(localTopic, '{"temp":1,"time":"2021-01-01T00:00:00Z"}', { qos: 1 });
       await waitFor(`${cloud} uplink`, () => seen.find((m) => m.topic === remoteTopic));
       assert.equal(
@@ -166,7 +195,8 @@ describe("bridge against a TLS cloud stand-in (mosquitto, require_certificate)",
     const local = await client(l.port);
     const down = await collect(local, "ledge/#");
     await waitFor("link up", () => l.logs.some((x) => x.includes("connected")));
-    await new Promise((r) => setTimeout(r, 100));
+    await downlinkReady(observer, `ledge/${DEVICE}/cmd/probe`, down, `ledge/${DEVICE}/cmd/probe`);
+    seen.length = 0; // the probes themselves, seen by the observer
     const frame = Buffer.from([0xd9, 0xd9, 0xf7, 0x00, 0xff, 0x00, 0x0a, 0x0d, 0x80]);
     await local.publishAsync(`ledge/${DEVICE}/batch`, frame, { qos: 1 });
     await local.publishAsync(`ledge/${DEVICE}/device/main///m/env`, '{"t":1}', { qos: 0 });
@@ -175,7 +205,9 @@ describe("bridge against a TLS cloud stand-in (mosquitto, require_certificate)",
     assert.equal(seen[1]!.payload.toString(), '{"t":1}');
     await observer.publishAsync(`ledge/${DEVICE}/cmd/restart`, "{}", { qos: 1 });
     await waitFor("downlink", () => down.find((m) => m.topic === `ledge/${DEVICE}/cmd/restart`));
-    await new Promise((r) => setTimeout(r, 200));
+    // an echo would go up before this marker (one local connection, one queue)
+    await local.publishAsync(`ledge/${DEVICE}/marker`, "end", { qos: 1 });
+    await waitFor("the marker at the cloud", () => seen.some((m) => m.topic === `ledge/${DEVICE}/marker`));
     assert.equal(seen.filter((m) => m.topic.includes("/cmd/")).length, 1, "a command is not echoed back up");
     observer.off("message", onMsg);
     await observer.unsubscribeAsync("ledge/#");

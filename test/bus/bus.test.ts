@@ -47,8 +47,8 @@ function busSuite(name: string, setup: () => Promise<Setup>) {
 
     it("delivers retained messages on subscribe, flagged retained", async () => {
       const t = topic();
+      // QoS 1: acknowledged once the broker holds it, retained state included
       await s.a.publish(t, "kept", { retain: true, qos: 1 });
-      await new Promise((r) => setTimeout(r, 50));
       const c = collect();
       await s.b.subscribe(`${t.split("/").slice(0, -1).join("/")}/+`, c.handler);
       await waitFor("retained", () => c.got.find((m) => m.topic === t));
@@ -64,8 +64,13 @@ function busSuite(name: string, setup: () => Promise<Setup>) {
       await s.b.subscribe([`${base}/#`, t], h1.handler);
       await s.b.subscribe(`${base}/+`, h2.handler);
       await s.a.publish(t, "once", { qos: 1 });
-      await waitFor("both", () => (h1.got.length && h2.got.length) || undefined);
-      await new Promise((r) => setTimeout(r, 100));
+      // a marker after it on the same connections: once both have it, any second copy has arrived too
+      const marker = `${base}/marker`;
+      await s.a.publish(marker, "end", { qos: 1 });
+      await waitFor(
+        "marker",
+        () => (h1.got.some((m) => m.topic === marker) && h2.got.some((m) => m.topic === marker)) || undefined,
+      );
       assert.equal(h1.got.filter((m) => m.topic === t).length, 1);
       assert.equal(h2.got.filter((m) => m.topic === t).length, 1);
     });
@@ -81,15 +86,16 @@ function busSuite(name: string, setup: () => Promise<Setup>) {
       await s.b.subscribe(t, h2.handler);
       await waitFor("second handler's retained", () => h2.got.length || undefined);
       await s.a.publish(t, "live", { qos: 1 });
-      await waitFor("live to both", () => (h1.got.length >= 2 && h2.got.length >= 2) || undefined);
-      await new Promise((r) => setTimeout(r, 100));
+      await s.a.publish(t, "end", { qos: 1 });
+      const ended = (h: typeof h1) => h.got.some((m) => m.payload.toString() === "end");
+      await waitFor("live to both", () => (ended(h1) && ended(h2)) || undefined);
       assert.deepEqual(
         h1.got.map((m) => m.payload.toString()),
-        ["state", "live"],
+        ["state", "live", "end"],
       );
       assert.deepEqual(
         h2.got.map((m) => m.payload.toString()),
-        ["state", "live"],
+        ["state", "live", "end"],
       );
       await s.a.publish(t, "", { retain: true, qos: 1 });
     });
@@ -102,9 +108,11 @@ function busSuite(name: string, setup: () => Promise<Setup>) {
       await s.b.subscribe(t, h2.handler);
       await sub1.unsubscribe();
       await s.a.publish(t, "x", { qos: 1 });
-      await waitFor("h2", () => h2.got.length || undefined);
-      await new Promise((r) => setTimeout(r, 100));
+      await s.a.publish(t, "end", { qos: 1 });
+      // "x" would reach h1 before "end" reaches h2: one connection, in order
+      await waitFor("h2", () => h2.got.some((m) => m.payload.toString() === "end") || undefined);
       assert.equal(h1.got.length, 0);
+      assert.equal(h2.got.length, 2, "positive control: the subscription that stays gets both");
     });
 
     it("refuses wildcard publish topics and malformed filters", async () => {

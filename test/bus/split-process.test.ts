@@ -68,35 +68,67 @@ describe("split processes: ledge run broker + ledge run mqtt-mapper", () => {
     return { dir, port, broker, observer, seen, startMapper };
   }
 
-  it("SIGKILL of the mapper, five times while messages flow: every acknowledged message comes out", async () => {
-    const s = await setup();
+  /**
+   * Publishes `n` measurements at QoS 1 in `rounds` batches, calling `crash` part-way through each
+   * batch; then checks that every one came out of the mapper.
+   */
+  async function flowWhileCrashing(
+    s: Awaited<ReturnType<typeof setup>>,
+    n: number,
+    rounds: number,
+    crash: () => Promise<void>,
+  ) {
     const producer = await mqtt.connectAsync({ host: "127.0.0.1", port: s.port, reconnectPeriod: 200 });
-    let mapper = await s.startMapper();
-    const N = 1500;
     let seq = 0;
-    for (let round = 0; round < 5; round++) {
-      // publish while the mapper is killed part-way through this batch
-      const batch = Array.from({ length: N / 5 }, () => seq++);
+    for (let round = 0; round < rounds; round++) {
+      const batch = Array.from({ length: n / rounds }, () => seq++);
       const sending = (async () => {
         for (const i of batch)
           await producer.publishAsync("te/device/main///m/env", JSON.stringify({ seq: i, t: 1 }), { qos: 1 });
       })();
-      await waitFor("part of the batch through", () => s.seen.size > seq - N / 10 || undefined, 20_000, 5);
-      await kill(mapper.proc, "SIGKILL");
+      await waitFor(
+        "part of the batch through",
+        () => s.seen.size > seq - n / rounds / 2 || undefined,
+        20_000,
+        5,
+      );
+      await crash();
       await sending;
-      mapper = await s.startMapper();
     }
-    await waitFor("every message out", () => s.seen.size >= N || undefined, 30_000, 100).catch(() => {});
-    const missing = Array.from({ length: N }, (_, i) => i).filter((i) => !s.seen.has(i));
+    await waitFor("every message out", () => s.seen.size >= n || undefined, 30_000, 100).catch(() => {});
+    await producer.endAsync();
+    const missing = Array.from({ length: n }, (_, i) => i).filter((i) => !s.seen.has(i));
     assert.deepEqual(
       missing.slice(0, 20),
       [],
-      `${missing.length} of ${N} lost (${missing.slice(0, 40).join(",")}); mapper: ${mapper.output().slice(-1500)}`,
+      `${missing.length} of ${n} lost (${missing.slice(0, 40).join(",")})`,
     );
+  }
+
+  it("SIGKILL of the mapper, five times while messages flow: every acknowledged message comes out", async () => {
+    const s = await setup();
+    let mapper = await s.startMapper();
+    await flowWhileCrashing(s, 1500, 5, async () => {
+      await kill(mapper.proc, "SIGKILL");
+      mapper = await s.startMapper();
+    });
     await kill(mapper.proc, "SIGTERM");
-    await producer.endAsync();
     await s.observer.endAsync();
     await kill(s.broker.proc, "SIGTERM");
+  });
+
+  it("SIGKILL of the broker, three times while messages flow: every acknowledged message comes out", async () => {
+    const s = await setup();
+    const mapper = await s.startMapper();
+    let broker = s.broker;
+    await flowWhileCrashing(s, 900, 3, async () => {
+      await kill(broker.proc, "SIGKILL");
+      broker = start(s.dir, ["broker"]);
+      procs.push(broker.proc);
+    });
+    await kill(mapper.proc, "SIGTERM");
+    await s.observer.endAsync();
+    await kill(broker.proc, "SIGTERM");
   });
 
   it("SIGTERM to the mapper while its broker is gone: it exits within 6 s", async () => {

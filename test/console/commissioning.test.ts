@@ -15,7 +15,7 @@ import { log } from "../helpers/agent-env.ts";
 import { browserMissing, launch, SCREENSHOTS } from "../helpers/browser.ts";
 import { SLAVE_REGS, type Slave, slaveAvailable, startSlave } from "../helpers/modbus-slave.ts";
 import { deviceToml, pointToml } from "../helpers/modbus-toml.ts";
-import { freePort } from "../helpers/ports.ts";
+import { freePort, waitFor } from "../helpers/ports.ts";
 
 const skip = browserMissing() || slaveAvailable() || undefined;
 
@@ -62,7 +62,11 @@ describe("web console commissioning", { skip }, () => {
   });
 
   it("shows modbus.toml and refuses a bad edit with its line, keeping the old file", async () => {
-    await page.waitForFunction(`document.querySelector("textarea")?.value.includes("plc1")`);
+    // polled from here: the page's CSP (no eval) refuses waitForFunction's string predicates
+    await waitFor(
+      "modbus.toml shown",
+      async () => (await page.inputValue("textarea")).includes("plc1") || undefined,
+    );
     const good = readFileSync(file, "utf8");
     const bad = good.replace('type = "int16"', 'type = "int17"');
     const line = bad.split("\n").findIndex((l) => l.includes("int17")) + 1;

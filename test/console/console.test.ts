@@ -106,7 +106,10 @@ describe("web console in Chromium", { skip: browserMissing() || undefined }, () 
       "command shown",
       async () => ((await page.textContent("main")) ?? "").includes("ui-1") || undefined,
     );
-    await page.waitForFunction("document.querySelector('main')?.textContent?.includes('successful')");
+    await waitFor(
+      "command finished",
+      async () => ((await page.textContent("main")) ?? "").includes("successful") || undefined,
+    );
     await page.screenshot({ path: join(SCREENSHOTS, "console-commands.png") });
   });
 });

@@ -27,6 +27,7 @@ describe("console model", () => {
     m.apply("te/device/c1///a/cold", "{}", 4);
     m.apply("te/device/c1///a/cold", "", 5);
     m.apply("te/device/c1///e/login", '{"text":"in"}', 6);
+    m.apply("te/device/c1///e/modbus_comm", '{"text":"down","time":1,"recorder":{"frames":["01 03"]}}', 6);
     m.apply("te/device/main///cmd/restart/r1", '{"status":"init"}', 7);
     m.apply("te/device/main///cmd/restart/r1", '{"status":"executing"}', 8);
     m.apply("te/device/main///cmd/restart/r1", '{"status":"failed","reason":"no"}', 9);
@@ -38,6 +39,12 @@ describe("console model", () => {
     assert.deepEqual(Object.keys(s.alarms), ["device/c1//|hot"]);
     assert.equal(s.alarms["device/c1//|hot"]?.severity, "major");
     assert.equal(s.events[0]?.text, "in");
+    assert.equal(s.events[0]?.detail, undefined);
+    assert.deepEqual(
+      JSON.parse(s.events[1]?.detail ?? "{}"),
+      { recorder: { frames: ["01 03"] } },
+      "the recorder's frames are shown",
+    );
     assert.deepEqual(
       s.commands[0]?.history.map((h) => h.status),
       ["init", "executing", "failed"],

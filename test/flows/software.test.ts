@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -56,6 +56,16 @@ describe("ledge flows plugin (sm-plugin protocol)", () => {
     assert.equal(ledge(["--config-dir", dir, "flows", "plugin", "list"]).stdout, "local/remap\t1.2.0\n");
     assert.equal(ledge(["--config-dir", dir, "flows", "plugin", "remove", "local/remap"]).code, 0);
     assert.equal(ledge(["--config-dir", dir, "flows", "plugin", "list"]).stdout, "");
+  });
+
+  it("ledge init writes the flow plugin into agent.sm_plugins_dir", async () => {
+    const { dir } = await tempConfig();
+    const r = ledge(["--config-dir", dir, "init"]);
+    assert.equal(r.code, 0, r.stderr);
+    const plugin = join(dir, "sm-plugins", "flow");
+    assert.match(r.stdout, new RegExp(`plugin: ${plugin}`));
+    assert.equal(statSync(plugin).mode & 0o777, 0o755);
+    assert.match(readFileSync(plugin, "utf8"), new RegExp(`'--config-dir' '${dir}' 'flows' 'plugin' "\\$@"`));
   });
 
   it("refuses what is not a flow module: bad names, no file, an archive without a flow, a broken flow", async () => {

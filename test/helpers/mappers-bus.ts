@@ -13,7 +13,7 @@ import { LocalBus } from "../../src/bus/local-bus.ts";
 import { MqttBus } from "../../src/bus/mqtt-bus.ts";
 import type { Component, ComponentFactory, Context } from "../../src/component/component.ts";
 import type { ConfigValues } from "../../src/config/schema.ts";
-import { loadConfig } from "../../src/config/store.ts";
+import { type Config, loadConfig } from "../../src/config/store.ts";
 import { createLogger } from "../../src/foundation/logger.ts";
 import { type Mosquitto, startMosquitto } from "./mosquitto.ts";
 import { freePort, waitFor } from "./ports.ts";
@@ -28,6 +28,8 @@ export interface Seen {
 
 export interface Harness {
   client: MqttClient;
+  /** The mappers' configuration (its `dir` is a fresh config dir). */
+  config: Config;
   seen: Seen[];
   /** Waits for a message on `topic` (optionally with exactly `payload`) after index `from`. */
   expect(topic: string, payload?: string, from?: number): Promise<Seen>;
@@ -84,6 +86,7 @@ export async function startHarness(
   await client.subscribeAsync(subscriptions, { qos: 1 });
   return {
     client,
+    config,
     seen,
     expect: (topic, payload, from = 0) =>
       waitFor(`${topic} ${payload ?? ""}`, () =>

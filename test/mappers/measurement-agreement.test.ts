@@ -8,18 +8,7 @@ import { describe, it } from "node:test";
 import { validateMeasurement } from "../../src/api/payloads.ts";
 import { measurementToC8y } from "../../src/mappers/c8y/measurement.ts";
 import type { Entity } from "../../src/mappers/common/entities.ts";
-
-/** mulberry32: a small seeded PRNG, so a failing case is reproducible from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng as prng } from "../helpers/batch-random.ts";
 
 const TIMES: unknown[] = [
   "2021-11-16T17:45:40.571760714+01:00",

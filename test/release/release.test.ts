@@ -61,14 +61,17 @@ const dpkg = (root: string, ...args: string[]) =>
 const uidOf = (root: string) =>
   Number(/^ledge:x:(\d+):/m.exec(readFileSync(join(root, "etc/passwd"), "utf8"))?.[1] ?? Number.NaN);
 
-const skip = unavailable(target("linux-armv7")) || unavailable(target("linux-x64"));
+const skip =
+  unavailable(target("linux-armv7")) ||
+  unavailable(target("linux-arm64")) ||
+  unavailable(target("linux-x64"));
 
 describe("release artefacts", { skip: skip || undefined }, () => {
   const out = mkdtempSync(join(tmpdir(), "ledge-release-"));
   const next = mkdtempSync(join(tmpdir(), "ledge-release-next-"));
   before(() => {
-    ensureBuilt(["linux-x64", "linux-armv7"]);
-    release(out, VERSION, ["linux-x64", "linux-armv7"]);
+    ensureBuilt(["linux-x64", "linux-arm64", "linux-armv7"]);
+    release(out, VERSION, ["linux-x64", "linux-arm64", "linux-armv7"]);
     release(next, UPGRADE, ["linux-x64"]);
   });
 
@@ -157,18 +160,21 @@ describe("release artefacts", { skip: skip || undefined }, () => {
     assert.doesNotMatch(readFileSync(join(root, "etc/passwd"), "utf8"), /^ledge:/m);
   });
 
-  it("the armv7 package's binary runs (qemu)", () => {
-    const x = mkdtempSync(join(tmpdir(), "ledge-armhf-"));
-    assert.equal(sh("dpkg-deb", ["-x", join(out, `ledge_${VERSION}_armhf.deb`), x]).code, 0);
-    const t = { ...target("linux-armv7") };
-    const [cmd, args] = commandFor(t, ["--version"]);
-    const bin = join(x, "usr/bin/ledge");
-    const r = sh(
-      cmd,
-      args.map((a) => (a.endsWith("ledge-linux-armv7") ? bin : a)),
-    );
-    assert.match(r.out, new RegExp(`^ledge ${VERSION.replace(/\./g, "\\.")} `), r.out);
-  });
+  for (const [arch, name] of [
+    ["arm64", "linux-arm64"],
+    ["armhf", "linux-armv7"],
+  ] as const)
+    it(`the ${arch} package's binary runs (qemu)`, () => {
+      const x = mkdtempSync(join(tmpdir(), `ledge-${arch}-`));
+      assert.equal(sh("dpkg-deb", ["-x", join(out, `ledge_${VERSION}_${arch}.deb`), x]).code, 0);
+      const [cmd, args] = commandFor(target(name), ["--version"]);
+      const bin = join(x, "usr/bin/ledge");
+      const r = sh(
+        cmd,
+        args.map((a) => (a.endsWith(`ledge-${name}`) ? bin : a)),
+      );
+      assert.match(r.out, new RegExp(`^ledge ${VERSION.replace(/\./g, "\\.")} `), r.out);
+    });
 
   it("install.sh picks this machine's architecture, checks SHA256SUMS and installs the tarball", () => {
     const root = emptyRoot();

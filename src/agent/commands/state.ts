@@ -2,8 +2,13 @@
  * The te/ command state machine, pure: what the agent does with one message on
  * `te/<entity>/cmd/<op>/<id>` given what it already knows about that command. No I/O, no clock.
  */
-export type CommandStatus = "init" | "executing" | "successful" | "failed";
+/** The four te/ statuses; a workflow adds states of its own (any other string). */
+export type CommandStatus = "init" | "executing" | "successful" | "failed" | (string & {});
 const TERMINAL: ReadonlySet<string> = new Set(["successful", "failed"]);
+
+export function isTerminal(status: string): boolean {
+  return TERMINAL.has(status);
+}
 
 /** A command the agent has taken on, as persisted in the data dir. */
 export interface CommandRecord {
@@ -17,6 +22,14 @@ export interface CommandRecord {
   startedAt: number;
   /** Operation-specific progress that must survive a restart (e.g. "restarting"). */
   phase?: string;
+  /** The workflow version stamped at `init` (`@version`): later states follow that version. */
+  version?: string;
+  /** The sub-operation a later `await-operation-completion` state waits for. */
+  sub?: { topic?: string; builtin?: string };
+  /** Epoch ms the command entered its current state (await timeouts survive a restart). */
+  since?: number;
+  /** The agent run that asked for an agent restart (`await-agent-restart`). */
+  restartMark?: string;
 }
 
 export type Decision =
@@ -110,4 +123,10 @@ export function timeoutMs(op: string, defaultS: number, overrides: string[]): nu
     if (name === op && s) return Number(s) * 1000;
   }
   return defaultS * 1000;
+}
+
+/** An error as a command's failure reason. */
+export function reasonOf(e: unknown): string {
+  const m = e instanceof Error ? e.message : String(e);
+  return m.trim() || "operation failed without a reason";
 }

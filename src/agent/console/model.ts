@@ -5,7 +5,9 @@
  * topics costs at most the configured limits. Each change is also emitted as a delta for the live
  * stream; a new page starts from `snapshot()`.
  */
-import { parseTopic } from "../../api/topics.ts";
+import { parentOf } from "../../api/entity-tree.ts";
+import type { Registration } from "../../api/payloads.ts";
+import { defaultScheme, parseTopic } from "../../api/topics.ts";
 import { isObj } from "../../foundation/json.ts";
 
 export interface ModelLimits {
@@ -30,6 +32,8 @@ export const DEFAULT_LIMITS: ModelLimits = {
 
 export interface EntityView {
   id: string;
+  /** By the te/ rules (the api's entity tree): `@parent`, else the default topic scheme. */
+  parent?: string;
   registration?: Record<string, unknown>;
   health?: { status: string; time?: unknown };
   twin: Record<string, unknown>;
@@ -53,7 +57,11 @@ export interface EventView {
   type: string;
   text: string;
   time: number;
+  /** The event's other fields as JSON (e.g. the flight recorder's frames of a modbus_comm event), cut at 4 KiB. */
+  detail?: string;
 }
+
+const DETAIL_MAX = 4096;
 
 export interface CommandView {
   entity: string;
@@ -157,7 +165,7 @@ export class ConsoleModel {
     let e = this.entities.get(id);
     if (!e) {
       if (this.entities.size >= this.limits.entities) return undefined;
-      e = { id, twin: {} };
+      e = { id, parent: defaultScheme(id)?.parent, twin: {} };
       this.entities.set(id, e);
     }
     return e;
@@ -174,6 +182,7 @@ export class ConsoleModel {
     const e = isObj(reg) ? this.entity(id) : undefined;
     if (!e || !isObj(reg)) return;
     e.registration = reg;
+    e.parent = parentOf(id, reg as Registration);
     this.emit({ kind: "entity", entity: e });
   }
 
@@ -235,7 +244,10 @@ export class ConsoleModel {
   private event(entity: string, type: string, payload: string, now: number): void {
     const e = json(payload);
     const text = isObj(e) && typeof e.text === "string" ? e.text : type;
-    const event = { entity, type, text, time: now };
+    const { text: _t, time: _time, ...rest } = isObj(e) ? e : {};
+    const all = Object.keys(rest).length ? JSON.stringify(rest, null, 1) : undefined;
+    const detail = all && all.length > DETAIL_MAX ? `${all.slice(0, DETAIL_MAX)}…` : all;
+    const event: EventView = { entity, type, text, time: now, ...(detail ? { detail } : {}) };
     this.push(this.events, event, this.limits.events);
     this.emit({ kind: "event", event });
   }

@@ -11,7 +11,7 @@ import { topicFor } from "../../api/topics.ts";
 import type { Bus } from "../../bus/bus.ts";
 import { isObj } from "../../foundation/json.ts";
 import type { Logger } from "../../foundation/logger.ts";
-import { readJson, sendJson, sendJsonError } from "../http/respond.ts";
+import { readJson, readText, sendJson, sendJsonError } from "../http/respond.ts";
 import { consoleAssets, LOGIN_PAGE, page } from "./assets.ts";
 import { type AuthPolicy, COOKIE, CSRF_HEADER, refusal } from "./auth.ts";
 import type { ConsoleModel } from "./model.ts";
@@ -41,17 +41,6 @@ const MAX_STREAMS = 16;
 const MAX_FILE = 256 * 1024;
 /** A stream this far behind is closed; the page reconnects and starts from a new snapshot. */
 const MAX_BACKLOG = 1 << 20;
-
-async function readText(req: IncomingMessage, max: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > max) throw new Error(`request body larger than ${max} bytes`);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString("utf8");
-}
 
 export class ConsoleService {
   private streams = new Set<ServerResponse>();

@@ -1,6 +1,8 @@
 import { realpath } from "node:fs/promises";
 import { dirname, resolve, sep } from "node:path";
 
+const MAX_SEGMENT_BYTES = 200;
+
 export type PathCheck = { ok: true; path: string; rel: string } | { ok: false; error: string };
 
 /**
@@ -24,6 +26,9 @@ export function safeFilePath(raw: string, root: string): PathCheck {
     if (seg === "." || seg === "..")
       return { ok: false, error: "'.' and '..' are not allowed in file paths" };
     if (/[/\\\0]/.test(seg)) return { ok: false, error: "encoded '/', '\\' or NUL in a path segment" };
+    // NAME_MAX is 255 bytes, and an upload's temp file adds its suffix to the name
+    if (Buffer.byteLength(seg) > MAX_SEGMENT_BYTES)
+      return { ok: false, error: `a path segment longer than ${MAX_SEGMENT_BYTES} bytes` };
     segments.push(seg);
   }
   const base = resolve(root);

@@ -1,6 +1,8 @@
 import type { Connect, Properties } from "../mqtt/packets.ts";
 import { Reason } from "../mqtt/reason-codes.ts";
+import { topicNameError } from "./filters.ts";
 import type { BrokerLimits } from "./limits.ts";
+import type { Link } from "./link.ts";
 
 export interface ConnectDecision {
   /** 0: accepted; else the v5 reason of the refusal. */
@@ -68,4 +70,31 @@ export function connackProperties(
   const asked = c.properties?.sessionExpiryInterval ?? 0;
   if (asked !== d.expiry) p.sessionExpiryInterval = d.expiry;
   return p;
+}
+
+/**
+ * What a well-formed CONNECT must still pass: the connection limit, the listener's
+ * authentication, and a will topic that is valid and allowed.
+ */
+export function admit(
+  c: Connect,
+  link: Link,
+  limits: BrokerLimits,
+  connected: number,
+): { reason: number; message?: string; user?: string } {
+  if (connected >= limits.maxConnections)
+    return { reason: Reason.ServerBusy, message: `more than ${limits.maxConnections} connections` };
+  let user: string | undefined;
+  if (link.policy) {
+    const a = link.policy.authenticate(c, link);
+    if (a.reason !== 0) return { reason: a.reason, message: "authentication failed" };
+    user = a.user;
+  }
+  if (c.will) {
+    const err = topicNameError(c.will.topic, limits.maxTopicLevels);
+    if (err) return { reason: Reason.TopicNameInvalid, message: `will topic: ${err}` };
+    if (link.policy && !link.policy.canPublish(user, c.will.topic))
+      return { reason: Reason.NotAuthorized, message: "will topic not authorized" };
+  }
+  return user === undefined ? { reason: 0 } : { reason: 0, user };
 }

@@ -1,9 +1,9 @@
 import { encode } from "../mqtt/encode.ts";
-import type { Connect, Disconnect, Packet, Publish, QoS, Subscribe, Unsubscribe } from "../mqtt/packets.ts";
+import type { Connect, Disconnect, Packet, Publish, Subscribe, Unsubscribe } from "../mqtt/packets.ts";
 import { connackCodeV4, type ProtocolError, Reason } from "../mqtt/reason-codes.ts";
 import { Conn, type LocalSub } from "./conn.ts";
-import { connackProperties, decideConnect } from "./connect.ts";
-import { parseFilter, topicNameError } from "./filters.ts";
+import { admit, connackProperties, decideConnect } from "./connect.ts";
+import { topicNameError } from "./filters.ts";
 import type { BrokerLimits } from "./limits.ts";
 import type { Link } from "./link.ts";
 import { LocalDispatch } from "./local.ts";
@@ -12,8 +12,9 @@ import { BrokerMetrics } from "./metrics.ts";
 import { Outbox } from "./outbox.ts";
 import { RetainedStore } from "./retained.ts";
 import { Router } from "./router.ts";
-import { Session, type Subscription } from "./session.ts";
+import { Session } from "./session.ts";
 import type { BrokerStore } from "./store.ts";
+import { checkRequest, retainedFor } from "./subscribe.ts";
 import { willAction, willMessage } from "./will.ts";
 
 export { Conn, type LocalSub } from "./conn.ts";
@@ -205,24 +206,12 @@ export class BrokerCore {
   private onConnect(conn: Conn, c: Connect, now: number): void {
     conn.version = c.protocolVersion;
     const d = decideConnect(c, this.limits, now);
-    let reason = d.reason;
-    let message = d.message;
-    if (reason === 0 && this.connected >= this.limits.maxConnections) {
-      reason = Reason.ServerBusy;
-      message = `more than ${this.limits.maxConnections} connections`;
-    }
-    if (reason === 0 && conn.link.policy) {
-      const a = conn.link.policy.authenticate(c, conn.link);
-      reason = a.reason;
-      message = "authentication failed";
-      conn.user = a.user;
-    }
-    if (reason === 0 && c.will) {
-      const err = topicNameError(c.will.topic, this.limits.maxTopicLevels);
-      if (err) [reason, message] = [Reason.TopicNameInvalid, `will topic: ${err}`];
-      else if (conn.link.policy && !conn.link.policy.canPublish(conn.user, c.will.topic))
-        [reason, message] = [Reason.NotAuthorized, "will topic not authorized"];
-    }
+    const a =
+      d.reason !== 0
+        ? { reason: d.reason, message: d.message }
+        : admit(c, conn.link, this.limits, this.connected);
+    const { reason, message } = a;
+    if ("user" in a) conn.user = a.user;
     if (reason !== 0) {
       this.metrics.connectionsRefused++;
       const properties = c.protocolVersion === 5 && message ? { reasonString: message } : undefined;
@@ -383,45 +372,29 @@ export class BrokerCore {
     const id = p.properties?.subscriptionIdentifiers?.[0];
     const codes: number[] = [];
     const retained: Delivery[] = [];
+    const policy = conn.link.policy;
+    const check = {
+      v5,
+      id,
+      maxLevels: this.limits.maxTopicLevels,
+      allowed: (f: string) => !policy || policy.canSubscribe(conn.user, f),
+    };
     for (const r of p.subscriptions) {
-      const parsed = parseFilter(r.filter, this.limits.maxTopicLevels);
-      if ("error" in parsed) {
-        codes.push(v5 ? Reason.TopicFilterInvalid : 0x80);
-        continue;
-      }
-      // [MQTT-3.8.3-4] no local on a shared subscription is a protocol error
-      if (parsed.group !== undefined && r.noLocal) {
-        this.kill(conn, Reason.ProtocolError, "no local on a shared subscription", now);
+      const sub = checkRequest(r, check);
+      if ("protocolError" in sub) {
+        this.kill(conn, Reason.ProtocolError, sub.protocolError, now);
         return;
       }
-      if (conn.link.policy && !conn.link.policy.canSubscribe(conn.user, parsed.topicFilter)) {
-        codes.push(v5 ? Reason.NotAuthorized : 0x80);
+      if ("code" in sub) {
+        codes.push(sub.code);
         continue;
       }
       const existed = s.subs.get(r.filter);
       if (existed) this.router.remove(s, existed); // [MQTT-3.8.4-3] replaces the existing subscription
-      const sub: Subscription = {
-        filter: r.filter,
-        topicFilter: parsed.topicFilter,
-        qos: r.qos,
-        noLocal: r.noLocal,
-        retainAsPublished: r.retainAsPublished,
-        retainHandling: r.retainHandling,
-        ...(parsed.group !== undefined && { group: parsed.group }),
-        ...(id !== undefined && { id }),
-      };
       s.subs.set(r.filter, sub);
       this.router.add(s, sub);
       codes.push(r.qos);
-      // [MQTT-3.3.1-9] retained messages on subscribe, [MQTT-3.3.1-10] retain handling; none for shared
-      if (sub.group === undefined && (r.retainHandling === 0 || (r.retainHandling === 1 && !existed)))
-        for (const m of this.retained.match(sub.topicFilter, now))
-          retained.push({
-            msg: m,
-            qos: Math.min(m.qos, r.qos) as QoS,
-            retain: true,
-            ...(id !== undefined && { subscriptionIds: [id] }),
-          });
+      retained.push(...retainedFor(sub, existed !== undefined, this.retained, now));
     }
     if (s.persistent) this.persist(s);
     this.out.send(conn, { type: "suback", packetId: p.packetId, reasonCodes: codes });

@@ -132,7 +132,8 @@ export class MqttClient {
   publish(topic: string, payload: Uint8Array, o: PublishOptions = {}): Promise<Outcome> {
     if (this.state === "stopped") return Promise.reject(new Error("MQTT client stopped"));
     const msg = { topic, payload, qos: o.qos ?? 0, retain: o.retain ?? false, properties: o.properties };
-    if (this.state === "connected") {
+    // only a v5 broker announces a limit; encoding twice is paid only then
+    if (this.state === "connected" && Number.isFinite(this.maxPacketSize)) {
       const size = encode(
         { type: "publish", ...msg, dup: false, packetId: msg.qos ? 1 : undefined },
         this.version,

@@ -188,6 +188,8 @@ function connect(opts: ConnectOptions, events: ConnEvents): Promise<Conn> {
       const conn = new BunConn(socket);
       conn.events = events;
       socket.data = conn;
+      // the connect-time handlers close over this promise; shared ones keep nothing per socket
+      socket.reload({ socket: common });
       resolve(conn);
     };
     const timer = setTimeout(() => {

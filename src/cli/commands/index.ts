@@ -10,6 +10,7 @@ import { registerFlows } from "./flows.ts";
 import { registerInit } from "./init.ts";
 import { registerModbus } from "./modbus.ts";
 import { registerMqtt } from "./mqtt.ts";
+import { registerOperations } from "./operations.ts";
 import { registerRun } from "./run.ts";
 import { registerSerial } from "./serial.ts";
 
@@ -24,6 +25,7 @@ export function registerCommands(program: Command): void {
   registerInit(program);
   registerBatch(program);
   registerSerial(program);
+  registerOperations(program);
   registerModbus(program);
   registerFlows(program);
   registerDiag(program);

@@ -15,6 +15,7 @@ export const RUN_NAMES = [
   "az-mapper",
   "aws-mapper",
   "mqtt-mapper",
+  "flows",
   "bridge",
 ] as const;
 

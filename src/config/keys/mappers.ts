@@ -1,4 +1,4 @@
-import { bool, int, port, str } from "../define.ts";
+import { bool, int, list, port, str } from "../define.ts";
 
 const noWildcards = (v: string) => (/[#+]/.test(v) ? "must not contain MQTT wildcards (+ or #)" : undefined);
 
@@ -73,5 +73,17 @@ export const mapperKeys = {
   "c8y.announce_entities": bool(
     "Publish the registration of auto-registered entities on te/ (retained), as thin-edge's mapper does.",
     true,
+  ),
+  "c8y.remote_access.enable": bool(
+    "Answer `c8y_RemoteAccessConnect` (SmartREST 530): tunnel Cumulocity's remote access to a local service (opt-in).",
+    false,
+  ),
+  "c8y.remote_access.allow": list("Local services remote access may reach, as `host:port` (or `host:*`).", [
+    "127.0.0.1:22",
+    "localhost:22",
+  ]),
+  "c8y.remote_access.endpoint": str(
+    "Base URL of Cumulocity's remote access WebSocket; empty: `wss://` and the tenant of c8y.http, else c8y.url.",
+    "",
   ),
 } as const;

@@ -18,7 +18,27 @@ export const C8Y_OPERATION: Readonly<Record<string, string>> = {
   config_update: "c8y_DownloadConfigFile",
   log_upload: "c8y_LogfileRequest",
   firmware_update: "c8y_Firmware",
+  device_profile: "c8y_DeviceProfile",
 };
+
+/** te/ operations Cumulocity has no operation for: never in the supported list. */
+const NOT_IN_C8Y: ReadonlySet<string> = new Set(["software_list", "health"]);
+
+/** The Cumulocity name of a te/ operation: the known mapping, else a custom operation's own name. */
+export function c8yOperationName(op: string): string {
+  return C8Y_OPERATION[op] ?? (NOT_IN_C8Y.has(op) ? "" : op);
+}
+
+/**
+ * The main device's operation files (`operations/c8y/<name>`, listed in its 114 too) and the te/
+ * operations that template files announce under their Cumulocity name instead of their own.
+ */
+export interface OperationFileNames {
+  files: string[];
+  linked: string[];
+}
+
+const NO_FILES: OperationFileNames = { files: [], linked: [] };
 
 /** Per entity: operation → the `types` its capability message lists, and the latest config list. */
 export interface EntityCapabilities {
@@ -44,8 +64,9 @@ const same = (a: readonly string[] | undefined, b: readonly string[] | undefined
 const isConfig = (op: string) => op === "config_snapshot" || op === "config_update";
 
 /** The sorted Cumulocity operations of one entity (thin-edge sorts the 114 list). */
-function supported(ops: Map<string, string[]>): string[] {
-  return [...new Set([...ops.keys()].map((o) => C8Y_OPERATION[o]).filter((o): o is string => !!o))].sort();
+function supported(ops: Map<string, string[]>, names: OperationFileNames = NO_FILES): string[] {
+  const own = [...ops.keys()].filter((o) => !names.linked.includes(o)).map(c8yOperationName);
+  return [...new Set([...own, ...names.files].filter(Boolean))].sort();
 }
 
 const hasConfig = (ops: Map<string, string[]>) => ops.has("config_snapshot") || ops.has("config_update");
@@ -60,6 +81,7 @@ export function capabilityToC8y(
   op: string,
   payload: Buffer,
   ctx: MapperContext,
+  names: OperationFileNames = NO_FILES,
 ): Result<OutMessage[]> {
   const caps = state.get(entity.topicId) ?? { ops: new Map<string, string[]>() };
   state.set(entity.topicId, caps);
@@ -79,8 +101,8 @@ export function capabilityToC8y(
   }
   const topic = smartRestTopic(entity.externalId, ctx.mainId);
   const out: OutMessage[] = [];
-  const now = supported(ops);
-  if (!same(supported(before), now)) out.push({ topic, payload: record(114, ...now), qos: 1 });
+  const now = supported(ops, names);
+  if (!same(supported(before, names), now)) out.push({ topic, payload: record(114, ...now), qos: 1 });
   if (op === "log_upload" && (!same(before.get(op), ops.get(op)) || before.has(op) !== ops.has(op)))
     out.push({ topic, payload: record(118, ...(ops.get(op) ?? [])), qos: 1 });
   if (isConfig(op) && !same(beforeConfig, caps.configTypes))
@@ -103,13 +125,29 @@ export function announceCapabilities(
   caps: EntityCapabilities,
   entity: Entity,
   ctx: MapperContext,
+  names: OperationFileNames = NO_FILES,
 ): OutMessage[] {
   const topic = smartRestTopic(entity.externalId, ctx.mainId);
-  const out: OutMessage[] = [{ topic, payload: record(114, ...supported(caps.ops)), qos: 1 }];
+  const out: OutMessage[] = [{ topic, payload: record(114, ...supported(caps.ops, names)), qos: 1 }];
   const logs = caps.ops.get("log_upload");
   if (logs) out.push({ topic, payload: record(118, ...logs), qos: 1 });
   if (caps.configTypes) out.push({ topic, payload: record(119, ...caps.configTypes), qos: 1 });
   const sw = caps.ops.get("software_list");
   if (sw?.length) out.push(softwareTypes(entity, sw));
   return out;
+}
+
+/** The full `114` of an entity, re-sent when the operation files change. */
+export function supportedOperations(
+  state: CapabilityState,
+  entity: Entity,
+  ctx: MapperContext,
+  names: OperationFileNames,
+): OutMessage {
+  const ops = state.get(entity.topicId)?.ops ?? new Map<string, string[]>();
+  return {
+    topic: smartRestTopic(entity.externalId, ctx.mainId),
+    payload: record(114, ...supported(ops, names)),
+    qos: 1,
+  };
 }

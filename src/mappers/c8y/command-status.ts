@@ -12,7 +12,9 @@ import type { CommandMessage } from "../../api/commands.ts";
 import { validateCommand } from "../../api/payloads.ts";
 import type { Entity } from "../common/entities.ts";
 import type { OutMessage, Result } from "../common/types.ts";
-import { C8Y_OPERATION } from "./capabilities.ts";
+import { c8yOperationName } from "./capabilities.ts";
+import { delegation } from "./custom-requests.ts";
+import { deviceProfileStatus } from "./device-profile.ts";
 import { firmwareTwin } from "./firmware.ts";
 import { CMD_ID_PREFIX, type OperationContext } from "./operations.ts";
 import { record, smartRestTopic } from "./smartrest.ts";
@@ -66,10 +68,18 @@ export interface StatusContext extends OperationContext {
   upload?: (req: UploadRequest) => void;
 }
 
-export function operationRef(entity: Entity, op: string, cmdId: string, ctx: StatusContext): OperationRef {
+export function operationRef(
+  entity: Entity,
+  op: string,
+  cmdId: string,
+  ctx: StatusContext,
+  /** The Cumulocity name a delegating operation file gave the command. */
+  name?: string,
+): OperationRef {
   const suffix = cmdId.slice(CMD_ID_PREFIX.length);
   const opId = ctx.useOperationId && /^\d+$/.test(suffix) ? suffix : undefined;
-  return { topic: smartRestTopic(entity.externalId, ctx.mainId), opId, c8yOp: C8Y_OPERATION[op] ?? op };
+  const c8yOp = name ?? (c8yOperationName(op) || op);
+  return { topic: smartRestTopic(entity.externalId, ctx.mainId), opId, c8yOp };
 }
 
 export function commandStatusToC8y(
@@ -84,13 +94,21 @@ export function commandStatusToC8y(
   if (!c.ok) return c;
   if (op === "software_list")
     return { ok: true, value: softwareListStatusToC8y(c.value, entity, cmdTopic, ctx) };
-  const ref = operationRef(entity, op, cmdId, ctx);
+  const payload = c.value as unknown as Record<string, unknown>;
+  const delegated = delegation(payload);
+  const ref = operationRef(entity, op, cmdId, ctx, delegated?.name);
   const reason = typeof c.value.reason === "string" ? c.value.reason : "";
   const clear: OutMessage = { topic: cmdTopic, payload: "", retain: true, qos: 1 };
+  const profile = op === "device_profile" ? deviceProfileStatus(payload, entity, ctx) : [];
   switch (c.value.status) {
     case "executing":
-      return { ok: true, value: [executing(ref)] };
+      return { ok: true, value: [executing(ref), ...profile] };
     case "successful": {
+      if (delegated) {
+        const params = delegated.params();
+        if (!params.ok) return { ok: true, value: [failed(ref, params.error), clear] };
+        return { ok: true, value: [successful(ref, ...params.value), clear] };
+      }
       if (op === "log_upload" || op === "config_snapshot") {
         const tedgeUrl = c.value.tedgeUrl;
         const type = c.value.type;
@@ -111,7 +129,7 @@ export function commandStatusToC8y(
         op === "firmware_update"
           ? firmwareTwin(c.value as Partial<CommandMessage<"firmware_update">>, entity, ctx)
           : [];
-      return { ok: true, value: [successful(ref), ...twin, clear] };
+      return { ok: true, value: [...profile, successful(ref), ...twin, clear] };
     }
     case "failed":
       return { ok: true, value: [failed(ref, reason), clear] };

@@ -14,13 +14,29 @@ import { inputError } from "../common/errors.ts";
 import type { InMessage, OutMessage, Result } from "../common/types.ts";
 import { alarmToC8y } from "./alarm.ts";
 import { Availability } from "./availability.ts";
-import { announceCapabilities, type CapabilityState, capabilityToC8y } from "./capabilities.ts";
+import {
+  announceCapabilities,
+  type CapabilityState,
+  capabilityToC8y,
+  type OperationFileNames,
+  supportedOperations,
+} from "./capabilities.ts";
 import { commandStatusToC8y, isMapperCommand, type StatusContext } from "./command-status.ts";
+import type { CustomRun } from "./custom-operations.ts";
+import { jsonCustom, smartRestCustom } from "./custom-requests.ts";
 import { eventToC8y } from "./event.ts";
 import { healthStatus, healthToC8y } from "./health.ts";
 import { HeldMessages } from "./held.ts";
 import { measurementToC8y, parseUnits, type Units } from "./measurement.ts";
-import { CMD_ID_PREFIX, operationToTe, SmartRestIds, smartRestToTe } from "./operations.ts";
+import { activeFiles, type OperationFile } from "./operation-files.ts";
+import {
+  CMD_ID_PREFIX,
+  JSON_FRAGMENTS,
+  operationToTe,
+  SMARTREST_TEMPLATES,
+  SmartRestIds,
+  smartRestToTe,
+} from "./operations.ts";
 import { registrationToC8y } from "./registration.ts";
 import { SeenOperations } from "./seen-operations.ts";
 import { softwareListCommand } from "./software-list.ts";
@@ -51,6 +67,8 @@ export function c8yFilters(root: string): string[] {
     `${e}/cmd/+/+`,
     OPERATIONS,
     SMARTREST_DOWN,
+    // SmartREST custom templates (operation files' `topic = "c8y/s/dc/<template>"`)
+    "c8y/s/dc/#",
   ];
 }
 
@@ -75,6 +93,9 @@ export class C8yMapper {
   private readonly bridgeTopics: Set<EntityTopicId>;
   private readonly metricsTopic: string;
   private bridgeUp = false;
+  /** The main device's operation files and the commands matched to them, for the wiring to run. */
+  private files: OperationFile[] = [];
+  private runs: CustomRun[] = [];
 
   constructor(private readonly ctx: C8yMapperOptions) {
     this.entities = new EntityCache(ctx.mainId);
@@ -117,6 +138,33 @@ export class C8yMapper {
     return this.availability?.nextDeadline();
   }
 
+  /** New operation files: kept for matching; the main device's `114` re-sent. */
+  setOperationFiles(files: OperationFile[]): OutMessage[] {
+    this.files = files;
+    return [supportedOperations(this.capabilities, this.entities.get(MAIN_DEVICE)!, this.ctx, this.names())];
+  }
+
+  /** The operation-file commands matched since the last call. */
+  takeRuns(): CustomRun[] {
+    const r = this.runs;
+    this.runs = [];
+    return r;
+  }
+
+  /** Operation files in force: templates only while the main device has their capability. */
+  private active(): OperationFile[] {
+    const caps = this.capabilities.get(MAIN_DEVICE)?.ops;
+    return activeFiles(this.files, (op) => caps?.has(op) ?? false);
+  }
+
+  /** What the main device's 114 lists besides its capabilities. */
+  private names(): OperationFileNames {
+    return {
+      files: this.active().map((f) => f.name),
+      linked: this.files.flatMap((f) => (f.template && f.workflow ? [f.workflow.operation] : [])),
+    };
+  }
+
   private fromCloud(msg: InMessage, out: OutMessage[]): Result<unknown> {
     if (msg.topic === OPERATIONS) {
       const j = parseJson(msg.payload);
@@ -125,14 +173,32 @@ export class C8yMapper {
       const id = typeof raw === "number" || typeof raw === "string" ? String(raw) : undefined;
       // Delivered again (after a 500, or to a restarted mapper): it is already being handled.
       if (id !== undefined && this.seenOps.has(id)) return ok;
+      const op = j.value;
+      // thin-edge: an operation without a built-in conversion goes to the operation files.
+      if (op !== null && typeof op === "object" && !JSON_FRAGMENTS.some((f) => f in op)) {
+        const c = jsonCustom(this.active(), msg.topic, op as Record<string, unknown>, this.ctx);
+        if (c) {
+          if (!c.ok) return c;
+          if (id !== undefined && c.value.out.length) this.seenOps.start(id);
+          this.runs.push(...c.value.runs);
+          out.push(...c.value.out);
+          return ok;
+        }
+      }
       if (id !== undefined) this.seenOps.start(id);
       const r = operationToTe(j.value, this.entities, this.ctx, (topicId, op) => this.supports(topicId, op));
       // Failed at once (no command): over already.
       if (id !== undefined && !(r.ok && r.value.some((m) => m.retain))) this.seenOps.finish(id);
       return push(out, r);
     }
-    if (msg.topic === SMARTREST_DOWN)
-      out.push(...smartRestToTe(msg.payload.toString("utf8"), this.entities, this.ctx, this.smartRestIds));
+    const text = msg.payload.toString("utf8");
+    if (msg.topic === SMARTREST_DOWN) {
+      const custom = text.split("\n").filter((l) => !SMARTREST_TEMPLATES.has(l.trim().split(",")[0] ?? ""));
+      this.runs.push(...smartRestCustom(this.active(), msg.topic, custom.join("\n"), this.ctx.mainId));
+      out.push(...smartRestToTe(text, this.entities, this.ctx, this.smartRestIds));
+      return ok;
+    }
+    this.runs.push(...smartRestCustom(this.active(), msg.topic, text, this.ctx.mainId));
     return ok;
   }
 
@@ -266,7 +332,26 @@ export class C8yMapper {
         return ok;
       case "command-metadata": {
         const hadList = this.hasSoftwareList(entity.topicId);
-        const r = push(out, capabilityToC8y(this.capabilities, entity, ch.op, msg.payload, this.ctx));
+        const main = entity.topicId === MAIN_DEVICE;
+        const before = main ? this.names().files.join() : "";
+        const r = push(
+          out,
+          capabilityToC8y(
+            this.capabilities,
+            entity,
+            ch.op,
+            msg.payload,
+            this.ctx,
+            main ? this.names() : undefined,
+          ),
+        );
+        // A template file linked or unlinked by this capability changes the list too.
+        if (r.ok && main && this.names().files.join() !== before) {
+          const i = out.findIndex((m) => typeof m.payload === "string" && m.payload.startsWith("114,"));
+          const full = supportedOperations(this.capabilities, entity, this.ctx, this.names());
+          if (i >= 0) out[i] = full;
+          else out.push(full);
+        }
         // As thin-edge at start-up: an entity that can list its software is asked to, so
         // Cumulocity shows what is installed.
         if (r.ok && ch.op === "software_list" && !hadList && this.hasSoftwareList(entity.topicId))
@@ -298,7 +383,10 @@ export class C8yMapper {
     }
     const pushed = push(out, r);
     // The installed software changed: refresh Cumulocity's list, as thin-edge does.
-    if (r.ok && op === "software_update" && status === "successful" && this.hasSoftwareList(entity.topicId))
+    const softwareChanged =
+      (op === "software_update" && status === "successful") ||
+      (op === "device_profile" && (status === "successful" || status === "failed"));
+    if (r.ok && softwareChanged && this.hasSoftwareList(entity.topicId))
       out.push(softwareListCommand(entity, ++this.softwareListSeq, this.ctx));
     return pushed;
   }
@@ -322,7 +410,9 @@ export class C8yMapper {
       if (e.topicId !== MAIN_DEVICE && e.topicId !== said)
         out.push(...registrationToC8y(e, this.entities, this.ctx, this.serviceStatus.get(e.topicId)));
       const caps = this.capabilities.get(e.topicId);
-      if (caps?.ops.size) out.push(...announceCapabilities(caps, e, this.ctx));
+      const names = e.topicId === MAIN_DEVICE ? this.names() : undefined;
+      if (caps?.ops.size) out.push(...announceCapabilities(caps, e, this.ctx, names));
+      else if (names?.files.length) out.push(supportedOperations(this.capabilities, e, this.ctx, names));
       for (const c of this.entities.childrenOf(e.topicId)) walk(c);
     };
     walk(this.entities.get(MAIN_DEVICE)!);

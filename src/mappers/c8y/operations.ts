@@ -12,6 +12,7 @@ import { isObj, type Obj } from "../../foundation/json.ts";
 import type { EntityCache } from "../common/entities.ts";
 import { errorMessage } from "../common/errors.ts";
 import type { MapperContext, OutMessage, Result } from "../common/types.ts";
+import { deviceProfileCommand } from "./device-profile.ts";
 import { firmwareFrom515, firmwareFromJson } from "./firmware.ts";
 import { type ProxyUrls, proxyUrl } from "./http/proxy-url.ts";
 import { parseRecord, record } from "./smartrest.ts";
@@ -32,6 +33,8 @@ type Built = CommandRequest;
 interface BuildContext {
   fileUrl: (op: string, type: string) => string;
   proxy?: ProxyUrls;
+  /** The whole operation (c8y_DeviceProfile reads `profileName` beside its fragment). */
+  op?: Obj;
 }
 
 type Builder = (fragment: unknown, b: BuildContext) => Result<Built>;
@@ -80,6 +83,7 @@ function needType(fragment: unknown, name: string): Result<Obj & { type: string 
 }
 
 const BUILDERS: Record<string, Builder> = {
+  c8y_DeviceProfile: (f, b) => deviceProfileCommand(f, b.op ?? {}, b.proxy),
   c8y_Restart: () => ({ ok: true, value: { op: "restart", payload: {} } }),
   c8y_SoftwareUpdate: softwareUpdate,
   c8y_Firmware: (f, b) => firmwareFromJson(f, b.proxy),
@@ -141,6 +145,7 @@ const TE_OP: Readonly<Record<string, string>> = {
   c8y_UploadConfigFile: "config_snapshot",
   c8y_DownloadConfigFile: "config_update",
   c8y_LogfileRequest: "log_upload",
+  c8y_DeviceProfile: "device_profile",
 };
 
 /**
@@ -210,7 +215,7 @@ export function operationToTe(
   const teOp = TE_OP[name];
   if (teOp && !supports(entity.topicId, teOp)) return fail(`'${xid}' does not support ${name}`);
   const r = commandMessage(ctx, entity.topicId, xid, `${CMD_ID_PREFIX}${id}`, (b) =>
-    BUILDERS[name]!(json[name], b),
+    BUILDERS[name]!(json[name], { ...b, op: json }),
   );
   return r.ok ? r : fail(r.error);
 }
@@ -233,6 +238,12 @@ const SMARTREST: Record<
   "528": { name: "c8y_SoftwareUpdate", build: (f, b) => softwareUpdate528(f, b) },
   "515": { name: "c8y_Firmware", build: (f, b) => firmwareFrom515(f, b.proxy) },
 };
+
+/** The SmartREST operation templates the mapper converts itself (others may be operation files'). */
+export const SMARTREST_TEMPLATES: ReadonlySet<string> = new Set(Object.keys(SMARTREST));
+
+/** The JSON operation fragments the mapper converts itself. */
+export const JSON_FRAGMENTS: readonly string[] = Object.keys(BUILDERS);
 
 /**
  * Command ids for SmartREST operations, which carry none: the time, numbered within a millisecond

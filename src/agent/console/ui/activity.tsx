@@ -25,6 +25,12 @@ export function Alarms({ s }: { s: Snapshot }) {
         {[...s.events].reverse().map((e, i) => (
           <li key={`${e.time}-${i}`}>
             {time(e.time)} <b>{e.type}</b> {e.entity}: {e.text}
+            {e.detail && (
+              <details>
+                <summary>details</summary>
+                <pre>{e.detail}</pre>
+              </details>
+            )}
           </li>
         ))}
       </ul>

@@ -2,13 +2,7 @@
 import type { EntityView, Snapshot } from "../model.ts";
 import { Plot } from "./plot.tsx";
 
-const parentOf = (e: EntityView): string | undefined => {
-  const p = e.registration?.["@parent"];
-  if (typeof p === "string") return p;
-  if (e.id === "device/main//") return undefined;
-  const [, device, kind] = e.id.split("/");
-  return kind === "service" ? `device/${device}//` : "device/main//";
-};
+const parentOf = (e: EntityView): string | undefined => e.parent;
 const nameOf = (e: EntityView) =>
   String(
     e.registration?.name ?? e.registration?.["@id"] ?? (e.id === "device/main//" ? "main device" : e.id),
