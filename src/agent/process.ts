@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { runScript, type ScriptOptions } from "../foundation/run-script.ts";
 
 export interface RunResult {
   code: number | null;
@@ -7,68 +7,23 @@ export interface RunResult {
   stderr: string;
 }
 
-export interface RunOptions {
-  signal?: AbortSignal;
-  env?: NodeJS.ProcessEnv;
-  cwd?: string;
-  /** Caps captured output so a chatty plugin cannot exhaust memory. */
-  maxOutputBytes?: number;
-}
+/** What a command needs besides its argv (the script runner's options, without timeouts). */
+export type RunOptions = Omit<ScriptOptions, "timeoutS" | "forcefulS">;
 
 /**
- * Runs a command to completion, capturing its output. On abort the whole process group gets
- * SIGTERM, then SIGKILL after 2 s, so a plugin's children (apt, dpkg) do not outlive it.
+ * Runs a command to completion, capturing its output (`runScript` underneath). On abort the whole
+ * process group gets SIGTERM, then SIGKILL after 2 s, so a plugin's children (apt, dpkg) do not
+ * outlive it, and the promise rejects with the abort reason; a command that cannot start rejects.
  */
-export function runCommand(argv: string[], opts: RunOptions = {}): Promise<RunResult> {
-  const [cmd, ...args] = argv;
-  if (!cmd) return Promise.reject(new Error("empty command"));
-  const max = opts.maxOutputBytes ?? 4 * 1024 * 1024;
-  return new Promise((resolve, reject) => {
-    if (opts.signal?.aborted) return reject(opts.signal.reason);
-    const child = spawn(cmd, args, {
-      cwd: opts.cwd,
-      env: opts.env ?? process.env,
-      stdio: ["ignore", "pipe", "pipe"],
-      detached: true,
-    });
-    let stdout = "";
-    let stderr = "";
-    // decoded by the streams, so a character cut between two reads is not mangled
-    child.stdout.setEncoding("utf8");
-    child.stderr.setEncoding("utf8");
-    child.stdout.on("data", (d: string) => {
-      if (stdout.length < max) stdout += d;
-    });
-    child.stderr.on("data", (d: string) => {
-      if (stderr.length < max) stderr += d;
-    });
-    let killTimer: NodeJS.Timeout | undefined;
-    const onAbort = () => {
-      killGroup(child.pid, "SIGTERM");
-      killTimer = setTimeout(() => killGroup(child.pid, "SIGKILL"), 2000);
-      killTimer.unref();
-    };
-    opts.signal?.addEventListener("abort", onAbort, { once: true });
-    child.once("error", (e) => {
-      opts.signal?.removeEventListener("abort", onAbort);
-      reject(new Error(`cannot run ${cmd}: ${e.message}`));
-    });
-    child.once("close", (code, sig) => {
-      clearTimeout(killTimer);
-      opts.signal?.removeEventListener("abort", onAbort);
-      if (opts.signal?.aborted) return reject(opts.signal.reason);
-      resolve({ code, signal: sig, stdout, stderr });
-    });
-  });
-}
-
-function killGroup(pid: number | undefined, sig: NodeJS.Signals): void {
-  if (pid === undefined) return;
-  try {
-    process.kill(-pid, sig);
-  } catch {
-    // already gone
-  }
+export async function runCommand(argv: string[], opts: RunOptions = {}): Promise<RunResult> {
+  if (!argv[0]) throw new Error("empty command");
+  if (opts.signal?.aborted) throw opts.signal.reason;
+  const r = await runScript(argv, opts);
+  if (opts.signal?.aborted) throw opts.signal.reason;
+  if (r.kind === "launch-error") throw new Error(`cannot run ${argv[0]}: ${r.error}`);
+  return r.kind === "exit"
+    ? { code: r.code, signal: null, stdout: r.stdout, stderr: r.stderr ?? "" }
+    : { code: null, signal: r.signal as NodeJS.Signals, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** A failure message for a command that did not exit 0: its stderr, else its exit status. */

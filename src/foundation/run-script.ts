@@ -17,6 +17,9 @@ export interface ScriptOptions {
   /** Ends the script at once (command cleared, agent stopping). */
   signal?: AbortSignal;
   env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Caps captured output so a chatty command cannot exhaust memory (default 4 MiB per stream). */
+  maxOutputBytes?: number;
 }
 
 /**
@@ -27,8 +30,10 @@ export interface ScriptOptions {
 export function runScript(argv: string[], opts: ScriptOptions = {}): Promise<ScriptResult> {
   const [cmd, ...args] = argv;
   if (!cmd) return Promise.resolve({ kind: "launch-error", error: "empty command line" });
+  const max = opts.maxOutputBytes ?? MAX_OUTPUT;
   return new Promise((resolve) => {
     const child = spawn(cmd, args, {
+      cwd: opts.cwd,
       env: opts.env ?? process.env,
       stdio: ["ignore", "pipe", "pipe"],
       detached: true,
@@ -38,11 +43,12 @@ export function runScript(argv: string[], opts: ScriptOptions = {}): Promise<Scr
     let timedOut = false;
     child.stdout.setEncoding("utf8");
     child.stderr.setEncoding("utf8");
+    // decoded by the streams, so a character cut between two reads is not mangled
     child.stdout.on("data", (d: string) => {
-      if (stdout.length < MAX_OUTPUT) stdout += d;
+      if (stdout.length < max) stdout += d;
     });
     child.stderr.on("data", (d: string) => {
-      if (stderr.length < MAX_OUTPUT) stderr += d;
+      if (stderr.length < max) stderr += d;
     });
     const timers: NodeJS.Timeout[] = [];
     const kill = (sig: NodeJS.Signals) => {
