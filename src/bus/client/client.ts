@@ -39,6 +39,10 @@ export interface ClientEvents {
   // biome-ignore lint/suspicious/noConfusingVoidType: a handler that returns nothing is acked at once
   onMessage?(p: Publish): void | "later";
   onConnect?(connack: Connack): void;
+  /** The socket is up (with TLS: the handshake verified) and CONNECT is on its way. */
+  onOpen?(): void;
+  /** Any packet from the broker, before it is handled (a sign of life: PINGRESP, acks, ...). */
+  onPacket?(p: Packet): void;
   /** The connection was lost (or a connect attempt failed); the client retries unless stopped. */
   onOffline?(error: Error | undefined): void;
 }
@@ -252,6 +256,7 @@ export class MqttClient {
       will: o.will,
       properties: properties && Object.keys(properties).length ? properties : undefined,
     });
+    this.events.onOpen?.();
     this.connackTimer = setTimeout(
       () => this.drop(new Error(`no CONNACK from ${this.where()} within ${o.connectTimeoutMs} ms`)),
       o.connectTimeoutMs,
@@ -283,8 +288,11 @@ export class MqttClient {
     this.pump();
   }
 
-  /** Ends this connection (timeout, protocol error, refusal); `onClose` takes it from there. */
-  private drop(error: Error): void {
+  /**
+   * Ends this connection at once, as a lost one (timeout, protocol error, refusal, or a caller that
+   * judged the broker dead): `onOffline` gets `error`, and the client reconnects when `reconnect` is on.
+   */
+  drop(error: Error): void {
     this.lastError = error;
     this.conn?.destroy();
   }
@@ -375,6 +383,7 @@ export class MqttClient {
   }
 
   private handle(p: Packet): void {
+    this.events.onPacket?.(p);
     if (this.state === "connecting") {
       if (p.type === "connack") this.onConnack(p);
       else this.drop(new Error(`expected CONNACK, got ${p.type.toUpperCase()}`));

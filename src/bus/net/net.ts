@@ -59,7 +59,8 @@ export interface ServerTls {
 }
 
 export interface ClientTls {
-  ca?: string;
+  /** Trusted roots (one PEM text per file); undefined: the runtime's built-in ones. */
+  ca?: string | string[];
   cert?: string;
   key?: string;
   servername?: string;
