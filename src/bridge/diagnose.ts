@@ -57,8 +57,9 @@ export function classify(e: unknown, where: string, handshakeDone = false, tls =
       message: `TLS failure: the certificate of ${where} is not trusted (${code}: ${msg}); check bridge.root_cert_path and the URL`,
     };
   if (
+    // Node names the alert in the code; Bun says EPROTO and names it in the message
     /ALERT_(UNKNOWN_CA|BAD_CERTIFICATE|CERTIFICATE_UNKNOWN|CERTIFICATE_REQUIRED|ACCESS_DENIED|CERTIFICATE_REVOKED|CERTIFICATE_EXPIRED|UNSUPPORTED_CERTIFICATE|DECRYPT_ERROR)/.test(
-      code,
+      `${code} ${msg}`,
     ) ||
     /alert (unknown ca|bad certificate|certificate unknown|certificate required|access denied|certificate revoked|certificate expired)/i.test(
       msg,

@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import type { MqttClient } from "mqtt";
+import { probe } from "../../src/bridge/probe.ts";
+import { routesFor } from "../../src/bridge/routes.ts";
+import type { LinkSettings } from "../../src/bridge/settings.ts";
 import { type Mosquitto, startMosquitto } from "../helpers/mosquitto.ts";
+import { freePort } from "../helpers/ports.ts";
 import { clientCert, cloudBrokerConfig, createCa, createPki, issue, type Pki } from "../helpers/tls-pki.ts";
 import {
   client,
@@ -308,6 +313,41 @@ describe("bridge against a TLS cloud stand-in (mosquitto, require_certificate)",
     assert.match(line, /is not trusted/);
     await l.stop();
     running.pop();
+  });
+
+  it("connect --test's probe names what it proved, or what failed (mutual TLS on this runtime's sockets)", async () => {
+    const pem = (f: string) => readFileSync(f, "utf8");
+    const settings = (port: number, cert = device, ca = pki.caCert, host = "127.0.0.1"): LinkSettings => ({
+      cloud: "c8y",
+      endpoint: { host, port, tls: true },
+      where: `c8y (${host}:${port})`,
+      clientId: DEVICE,
+      cert: pem(cert.cert),
+      key: pem(cert.key),
+      ca: [pem(ca)],
+      routes: routesFor("c8y", DEVICE, ""),
+    });
+    const ok = await probe(settings(tlsPort, device, pki.caCert, "localhost"), 5000);
+    assert.ok(ok.ok, JSON.stringify(ok));
+    assert.deepEqual(ok.verified, [
+      `TCP to localhost:${tlsPort}`,
+      "TLS (server certificate trusted, device certificate accepted)",
+      "MQTT CONNACK accepted",
+    ]);
+    const rogueCa = createCa(pki.dir, "probe-rogue-ca");
+    const rogue = issue(pki.dir, rogueCa, "probe-rogue", DEVICE, "extendedKeyUsage=clientAuth");
+    const cases: [LinkSettings, string, RegExp][] = [
+      [settings(tlsPort, rogue), "rejected", /rejected the device certificate/],
+      [settings(tlsPort, device, rogueCa.cert), "tls", /is not trusted/],
+      [settings(await freePort()), "unreachable", /nothing listens on that port/],
+      [settings(plainPort), "tls", /during the TLS handshake/],
+    ];
+    for (const [s, kind, message] of cases) {
+      const r = await probe(s, 5000);
+      assert.ok(!r.ok, `${s.where}: ${JSON.stringify(r)}`);
+      assert.equal(r.failure.kind, kind, r.failure.message);
+      assert.match(r.failure.message, message);
+    }
   });
 
   it("publishes queue depth, drops, reconnects and bytes sent as a te/ measurement", async () => {

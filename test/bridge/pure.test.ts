@@ -102,6 +102,13 @@ describe("connection failures are named for what the user must fix", () => {
     [e("ERR_SSL_TLSV13_ALERT_UNKNOWN_CA"), true, "rejected", /rejected the device certificate/],
     [e("ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE"), false, "rejected", /rejected the device certificate/],
     [e("ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED"), true, "rejected", /rejected/],
+    // Bun's sockets (the x64/arm64 binaries): the alert is in the message, the code is EPROTO
+    [
+      e("EPROTO", "EPROTO: error:10000418:SSL routines:OPENSSL_internal:TLSV1_ALERT_UNKNOWN_CA"),
+      true,
+      "rejected",
+      /rejected the device certificate/,
+    ],
     [e(5, "Connection refused: Not authorized"), true, "refused", /not authorized/],
     [e("ECONNRESET"), true, "rejected", /right after the TLS handshake/],
     [e("ECONNRESET"), false, "tls", /during the TLS handshake/],

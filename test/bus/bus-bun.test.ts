@@ -5,16 +5,15 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { it } from "node:test";
-import { BUN, ROOT, runCommand } from "../helpers/targets-bin.ts";
+import { underBun } from "../helpers/bun-suite.ts";
+import { BUN } from "../helpers/targets-bin.ts";
 
 it("the bus contract suite passes under Bun (MqttBus on Bun.connect)", {
   skip: !existsSync(BUN) && "bun not installed",
 }, async () => {
-  const r = await runCommand(BUN, ["test", "./test/bus/bus.test.ts"], { cwd: ROOT, timeoutMs: 180_000 });
-  const pass = [...r.output.matchAll(/^\(pass\) (.*)$/gm)].map((m) => m[1]);
-  const fail = [...r.output.matchAll(/^\(fail\) (.*)$/gm)].map((m) => m[1]);
-  assert.deepEqual(fail, [], r.output.slice(-3000));
-  assert.equal(r.code, 0, r.output.slice(-3000));
+  const r = await underBun("./test/bus/bus.test.ts");
+  assert.deepEqual(r.failed, [], r.tail);
+  assert.equal(r.code, 0, r.tail);
   // every MqttBus pair ran, not just the in-process ones
-  assert.ok(pass.filter((n) => n?.startsWith("MqttBus")).length >= 14, `passed: ${pass.join("\n")}`);
+  assert.ok(r.passed.filter((n) => n.startsWith("MqttBus")).length >= 14, `passed: ${r.passed.join("\n")}`);
 });
