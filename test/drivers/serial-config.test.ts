@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { locate } from "../../src/drivers/common/toml-file.ts";
 import { parseSerialConfig } from "../../src/drivers/serial/config.ts";
 
 const GOOD = `# two sensors
@@ -109,6 +108,11 @@ describe("serial.toml", () => {
       /^serial\.toml:2: device #1 'a\/b': 'name' must be 1-64 letters, .*, not 'a\/b'/,
     ],
     [
+      "a child cannot take the gateway's own name",
+      `[[device]]\nname = "main"\nport = "/dev/a"\nparser = "json"\n`,
+      /^serial\.toml:2: device #1 'main': 'name' must be a child device's name, not 'main'/,
+    ],
+    [
       "a duplicate name",
       `[[device]]\nname = "a"\nport = "/dev/a"\nparser = "json"\n[[device]]\nname = "a"\nport = "/dev/b"\nparser = "json"\n`,
       /^serial\.toml:6: device #2 'a': name 'a' is already used by device #1 'a'/,
@@ -144,36 +148,4 @@ describe("serial.toml", () => {
         },
       );
     });
-});
-
-describe("locate (line of a key in TOML source)", () => {
-  const src = `top = 1
-[[device]]
-name = "a"
-[device.options]
-x = 1
-[[device.points]]
-address = 1
-[[device.points]]
-address = 2
-[[device]]
-name = "b"
-"quoted key" = 3
-[[device.points]]
-address = 9
-`;
-  const rows: [(string | number)[], number | undefined][] = [
-    [["top"], 1],
-    [["device", 0], 2],
-    [["device", 0, "name"], 3],
-    [["device", 0, "options", "x"], 5],
-    [["device", 0, "points", 1, "address"], 9],
-    [["device", 1, "name"], 11],
-    [["device", 1, "quoted key"], 12],
-    [["device", 1, "points", 0, "address"], 14],
-    [["device", 1, "missing"], 10],
-    [["nothing"], undefined],
-  ];
-  for (const [path, line] of rows)
-    it(`${JSON.stringify(path)} → ${line}`, () => assert.equal(locate(src, path), line));
 });

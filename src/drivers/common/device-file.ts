@@ -205,15 +205,17 @@ export class DeviceTable {
 }
 
 /**
- * Reports a value that must be unique across tables (device names, ports): the second and later
- * holders are reported at their key, naming the first.
+ * A value that must be unique across sibling tables (device names, ports): the second and later
+ * tables that write it are reported at the key, naming the first. Checked on the value as written,
+ * so a duplicate is reported even when the table has other problems.
  */
 export class Unique {
   private readonly first = new Map<string, DeviceTable>();
   constructor(private readonly key: string) {}
 
-  check(t: DeviceTable, value: string | undefined): void {
-    if (value === undefined) return;
+  check(t: DeviceTable): void {
+    const value = t.raw(this.key);
+    if (typeof value !== "string" || value === "") return;
     const holder = this.first.get(value);
     if (holder) t.report(this.key, `${this.key} ${show(value)} is already used by ${holder.own}`);
     else this.first.set(value, t);

@@ -79,7 +79,7 @@ const POLLING = {
   backoff_max_s: { min: 0, max: 86400, default: 60 },
 } as const;
 type PollingKey = keyof typeof POLLING;
-type Polling = Record<PollingKey, number | undefined>;
+type Polling = Record<PollingKey, number>;
 const POLLING_KEYS = Object.keys(POLLING) as PollingKey[];
 
 const DEVICE_KEYS = [
@@ -97,14 +97,17 @@ const DEVICE_KEYS = [
   "point",
 ];
 
-/** The polling settings of a table; `inherited` are the defaults (a device's: `[defaults]`'s). */
+/**
+ * The polling settings of a table; `inherited` fills what it leaves out (for `[defaults]` the
+ * documented defaults, for a device `[defaults]`). An invalid value is reported once, where it is
+ * written, and the inherited one stands in.
+ */
 function readPolling(t: DeviceTable, inherited: Polling): Polling {
-  const out = {} as Polling;
+  const out = { ...inherited };
   for (const k of POLLING_KEYS) {
     const { integer, ...range } = { integer: false, ...POLLING[k] };
-    // optional: a bad [defaults] value is reported once, not again as missing in every device
-    const o = { ...range, default: inherited[k], optional: true };
-    out[k] = integer ? t.int(k, o) : t.num(k, o);
+    const o = { ...range, default: inherited[k] };
+    out[k] = (integer ? t.int(k, o) : t.num(k, o)) ?? inherited[k];
   }
   return out;
 }
@@ -152,7 +155,11 @@ class LineSettings {
   }
 }
 
-function device(t: DeviceTable, defaults: Polling): DeviceConfig | undefined {
+/**
+ * One `[[device]]`. Where a value is invalid its problem is recorded and a placeholder stands in:
+ * the file is rejected as a whole, so the placeholder never reaches a poller.
+ */
+function device(t: DeviceTable, defaults: Polling): DeviceConfig {
   t.keys(DEVICE_KEYS);
   const name = readChildName(t);
   const transport = readTransport(t);
@@ -166,28 +173,25 @@ function device(t: DeviceTable, defaults: Polling): DeviceConfig | undefined {
   if (raw === undefined || (Array.isArray(raw) && raw.length === 0))
     t.report(undefined, "a device needs at least one [[device.point]]");
   const pointNames = new Unique("name");
-  const dev: DeviceConfig = {
+  return {
     name: name ?? "",
     type: t.str("type", { default: "modbus-device" }) ?? "",
     unitId: unitId ?? 1,
     transport: transport ?? { kind: "tcp", host: "", port: 0 },
-    pollIntervalMs: Math.round((p.poll_interval_s ?? 10) * 1000),
-    timeoutMs: p.timeout_ms ?? 1000,
-    retries: p.retries ?? 1,
-    maxGap: p.max_gap ?? 8,
-    maxRegisters: p.max_read_registers ?? MAX_READ_REGISTERS,
-    maxBits: p.max_read_bits ?? MAX_READ_BITS,
-    downAfter: p.down_after ?? 1,
-    backoffMaxMs: Math.round((p.backoff_max_s ?? 60) * 1000),
+    pollIntervalMs: Math.round(p.poll_interval_s * 1000),
+    timeoutMs: p.timeout_ms,
+    retries: p.retries,
+    maxGap: p.max_gap,
+    maxRegisters: p.max_read_registers,
+    maxBits: p.max_read_bits,
+    downAfter: p.down_after,
+    backoffMaxMs: Math.round(p.backoff_max_s * 1000),
     writes: t.bool("writes", { default: true }) ?? true,
-    points: [],
+    points: points.flatMap((pt) => {
+      pointNames.check(pt);
+      return readPoint(pt, measurement) ?? [];
+    }),
   };
-  for (const pt of points) {
-    const point = readPoint(pt, measurement);
-    pointNames.check(pt, point?.name);
-    if (point) dev.points.push(point);
-  }
-  return name === undefined ? undefined : dev;
 }
 
 /** Parses and validates a whole modbus.toml; throws a DeviceFileError with every problem. */
@@ -202,13 +206,12 @@ export function parseModbusConfig(text: string, file = "modbus.toml"): ModbusCon
   if (!root.has("device")) root.report(undefined, "no [[device]] defined");
   const names = new Unique("name");
   const lines = new LineSettings();
-  const devices: DeviceConfig[] = [];
-  for (const t of root.tables("device")) {
+  const devices = root.tables("device").map((t) => {
+    names.check(t);
     const d = device(t, defaults);
-    names.check(t, d?.name);
-    lines.check(t, d?.transport);
-    if (d) devices.push(d);
-  }
+    lines.check(t, d.transport);
+    return d;
+  });
   f.check();
   return { file, devices };
 }

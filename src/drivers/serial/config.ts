@@ -168,10 +168,9 @@ export function parseSerialConfig(file: string, source: string): SerialDeviceCon
   const names = new Unique("name");
   const ports = new Unique("port");
   const devices = root.tables("device").map((t) => {
-    const d = device(t);
-    names.check(t, d.name || undefined);
-    ports.check(t, d.serial.path || undefined);
-    return d;
+    names.check(t);
+    ports.check(t);
+    return device(t);
   });
   f.check();
   return devices;
