@@ -16,6 +16,11 @@ function show(v: unknown): string {
   return typeof v === "string" ? `'${v}'` : v instanceof Date ? v.toISOString() : JSON.stringify(v);
 }
 
+function inRange(v: unknown, o: NumOptions, integer: boolean): v is number {
+  if (typeof v !== "number" || !(integer ? Number.isInteger(v) : Number.isFinite(v))) return false;
+  return v >= (o.min ?? Number.NEGATIVE_INFINITY) && v <= (o.max ?? Number.POSITIVE_INFINITY);
+}
+
 function range(min: number | undefined, max: number | undefined): string {
   if (min !== undefined && max !== undefined) return ` between ${min} and ${max}`;
   if (min !== undefined) return ` of at least ${min}`;
@@ -142,19 +147,17 @@ export class DeviceTable {
   }
 
   num(key: string, o: NumOptions = {}): number | undefined {
-    const v = this.value(key, o);
-    if (v === undefined) return undefined;
-    if (typeof v !== "number" || !Number.isFinite(v) || v < (o.min ?? -Infinity) || v > (o.max ?? Infinity))
-      return this.bad(key, `a number${range(o.min, o.max)}`, v);
-    return v;
+    return this.number(key, o, false);
   }
 
   int(key: string, o: NumOptions = {}): number | undefined {
+    return this.number(key, o, true);
+  }
+
+  private number(key: string, o: NumOptions, integer: boolean): number | undefined {
     const v = this.value(key, o);
-    if (v === undefined) return undefined;
-    if (typeof v !== "number" || !Number.isInteger(v) || v < (o.min ?? -Infinity) || v > (o.max ?? Infinity))
-      return this.bad(key, `an integer${range(o.min, o.max)}`, v);
-    return v;
+    if (v === undefined || inRange(v, o, integer)) return v as number | undefined;
+    return this.bad(key, `${integer ? "an integer" : "a number"}${range(o.min, o.max)}`, v);
   }
 
   bool(key: string, o: Presence<boolean> = {}): boolean | undefined {
@@ -167,9 +170,7 @@ export class DeviceTable {
   ints(key: string, o: NumOptions & { hint?: string } = {}): number[] | undefined {
     const v = this.value(key, { optional: o.optional });
     if (v === undefined) return undefined;
-    const ok = (n: unknown) =>
-      Number.isInteger(n) && (n as number) >= (o.min ?? -Infinity) && (n as number) <= (o.max ?? Infinity);
-    if (!Array.isArray(v) || !v.every(ok))
+    if (!Array.isArray(v) || !v.every((n) => inRange(n, o, true)))
       return this.bad(key, o.hint ?? `an array of integers${range(o.min, o.max)}`, v);
     return v as number[];
   }

@@ -42,7 +42,7 @@ export function fileError(file: string, line: number | undefined, reason: string
   return new DeviceFileError(file, [{ line: line ?? 0, reason }]);
 }
 
-export interface TomlDoc {
+interface TomlDoc {
   file: string;
   source: string;
   data: Record<string, unknown>;
@@ -64,7 +64,7 @@ export function parseTomlDoc(file: string, source: string): TomlDoc {
 /** A path into the parsed document: `["device", 2, "parser"]`, `["device", 0, "points", 3, "type"]`. */
 export type TomlPath = readonly (string | number)[];
 
-export function pathString(path: TomlPath): string {
+function pathString(path: TomlPath): string {
   let s = "";
   for (const p of path) s += typeof p === "number" ? `[${p}]` : s === "" ? p : `.${p}`;
   return s;
