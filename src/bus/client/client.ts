@@ -23,6 +23,7 @@ import { connackError, ReasonCodeError } from "./errors.ts";
 import { type ClientOptions, type Settings, settings } from "./options.ts";
 import { type Outcome, type Pending, Session } from "./session.ts";
 import { Subscriptions } from "./subscriptions.ts";
+import { TopicAliases } from "./topic-aliases.ts";
 
 export interface PublishOptions {
   qos?: QoS;
@@ -72,6 +73,8 @@ export class MqttClient {
   private closeWaiters: (() => void)[] = [];
   private lastError: Error | undefined;
   private readonly parked = new Map<Publish, { ack: Ack; conn: Conn | undefined }>();
+  /** Outbound topic aliases of the current connection (v5 with `topicAliases`). */
+  private readonly aliases: TopicAliases | undefined;
 
   constructor(
     options: ClientOptions,
@@ -81,6 +84,7 @@ export class MqttClient {
     this.keepaliveS = this.opts.keepaliveS;
     this.session = new Session(this.opts.inFlight, this.opts.maxQueued);
     this.subs = new Subscriptions(this.session.ids, (p) => this.send(p));
+    if (this.opts.topicAliases && this.version === 5) this.aliases = new TopicAliases();
   }
 
   get connected(): boolean {
@@ -277,6 +281,7 @@ export class MqttClient {
     this.session.window = Math.min(this.opts.inFlight, props?.receiveMaximum ?? 65_535);
     this.keepaliveS = props?.serverKeepAlive ?? this.opts.keepaliveS;
     this.maxPacketSize = props?.maximumPacketSize ?? Number.POSITIVE_INFINITY;
+    this.aliases?.reset(props?.topicAliasMaximum ?? 0);
     const now = Date.now();
     // the broker lost (or never had) our session: its subscriptions must be made again
     if (!p.sessionPresent) this.subs.restore(now);
@@ -476,7 +481,15 @@ export class MqttClient {
   private write(p: Packet): void {
     const conn = this.conn;
     if (!conn) return;
+    // aliases are given in the order packets go out, so a resent PUBLISH sets its own again
+    if (p.type === "publish" && this.aliases) p = this.aliased(p);
     this.lastWrite = Date.now();
     if (!conn.write(encode(p, this.version))) this.blocked = true;
+  }
+
+  private aliased(p: Publish): Publish {
+    const a = (this.aliases as TopicAliases).apply(p.topic);
+    if (a.alias === undefined) return p;
+    return { ...p, topic: a.topic, properties: { ...p.properties, topicAlias: a.alias } };
   }
 }
