@@ -4,7 +4,6 @@
  * `flow` software plugin hands over, and `install-plugin`, which writes that plugin.
  */
 import { readFileSync } from "node:fs";
-import { createInterface } from "node:readline";
 import type { Command } from "commander";
 import type { Config } from "../../config/store.ts";
 import { configOf, UsageError } from "../context.ts";
@@ -143,7 +142,10 @@ export function registerFlows(program: Command): void {
           }
         };
         if (topic !== undefined) run(`[${topic}] ${payload}`);
-        else for await (const line of createInterface({ input: process.stdin })) if (line.trim()) run(line);
+        else {
+          const { createInterface } = await import("node:readline");
+          for await (const line of createInterface({ input: process.stdin })) if (line.trim()) run(line);
+        }
         if (o.finalOnInterval) print(tester.final());
       } finally {
         tester.close();
