@@ -11,6 +11,7 @@ import { loadScriptStep, type SandboxLimits, type StepLog } from "./sandbox.ts";
 import { builtinStep } from "./steps/index.ts";
 import {
   bytes,
+  type ContextUpdate,
   type FlowMessage,
   type KeyValue,
   MapKeyValue,
@@ -116,17 +117,24 @@ export class Flow {
   }
 
   onStartup(time: Date): Outcome {
+    return this.everyStep(time, (s) => s.step.onStartup && (() => s.step.onStartup?.(time, s.ctx)));
+  }
+
+  /** A change to `context.mapper`: what each step releases goes on through the steps after it. */
+  onContextUpdate(update: ContextUpdate, time: Date): Outcome {
+    return this.everyStep(
+      time,
+      (s) => s.step.onContextUpdate && (() => s.step.onContextUpdate?.(update, s.ctx)),
+    );
+  }
+
+  /** Calls a hook of every step that has it; its outputs continue after that step. */
+  private everyStep(time: Date, hook: (s: Loaded) => (() => StepResult) | undefined): Outcome {
     return this.run((o) => {
       const all: OutMessage[] = [];
       for (const [i, s] of this.steps.entries()) {
-        if (!s.step.onStartup) continue;
-        all.push(
-          ...this.chain(
-            this.call(s, o, () => s.step.onStartup?.(time, s.ctx), time),
-            i + 1,
-            o,
-          ),
-        );
+        const f = hook(s);
+        if (f) all.push(...this.chain(this.call(s, o, f, time), i + 1, o));
       }
       return all;
     });
