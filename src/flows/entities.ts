@@ -69,7 +69,8 @@ export class FlowEntities {
       if (this.seen.size >= TOPIC_CACHE) this.seen.clear();
       this.seen.set(topic, entity);
     }
-    if (entity === null || this.tree.get(entity)) return undefined;
+    // Known: registered, or put in the context by someone else (`flows test --context`).
+    if (entity === null || this.tree.get(entity) || this.kv.get(entity) !== null) return undefined;
     for (const a of autoRegistrations(entity, (id) => this.tree.get(id) !== undefined) ?? [])
       this.put(a.topicId, a.registration, true);
     return undefined;
