@@ -10,6 +10,7 @@ import { FlowEntities } from "./entities.ts";
 import { Flow, type FlowEnv, type Outcome } from "./flow.ts";
 import { loadMapperToml } from "./params.ts";
 import type { SandboxLimits, StepLog } from "./sandbox.ts";
+import { FlowStats, type StatsFilter } from "./stats.ts";
 import { type KeyValue, MapKeyValue, MapperKeyValue } from "./types.ts";
 
 export interface Loaded {
@@ -60,10 +61,19 @@ export function contextOutcomes(
 /** The Cumulocity mappers (`c8y`, `c8y.<profile>`): their flows get registration data in context. */
 export const isC8yMapper = (mapper: string) => mapper === "c8y" || mapper.startsWith("c8y.");
 
+export interface FlowSetOptions {
+  /** A Cumulocity mapper: keep its entities' registration data in `context.mapper`. */
+  c8y?: { mainId: string; root: string };
+  /** Keep statistics, with these per-step hooks. */
+  stats?: StatsFilter;
+}
+
 export class FlowSet {
   readonly mapperKv = new MapperKeyValue();
   /** Set for a Cumulocity mapper: keeps the entities' registration data in `context.mapper`. */
   readonly entities?: FlowEntities;
+  /** The flows' statistics, when kept (`flows.stats.*`). */
+  readonly stats?: FlowStats;
   private readonly scripts = new Map<string, KeyValue>();
   readonly flows = new Map<string, Loaded>();
   private readonly env: FlowEnv;
@@ -73,10 +83,12 @@ export class FlowSet {
     readonly dir: string,
     limits: SandboxLimits,
     log: (flow: string) => StepLog,
-    c8y?: { mainId: string; root: string },
+    opts: FlowSetOptions = {},
   ) {
-    if (c8y) this.entities = new FlowEntities(this.mapperKv, c8y.mainId, c8y.root);
+    if (opts.c8y) this.entities = new FlowEntities(this.mapperKv, opts.c8y.mainId, opts.c8y.root);
+    if (opts.stats) this.stats = new FlowStats(opts.stats);
     this.env = {
+      stats: this.stats,
       mapper: this.mapperKv,
       scriptStore: (key) => {
         const kv = this.scripts.get(key) ?? new MapKeyValue();

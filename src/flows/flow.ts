@@ -8,6 +8,7 @@ import { basename } from "node:path";
 import { filterError, matches, topicError } from "../bus/topic-filter.ts";
 import type { FlowSpec, StepSpec } from "./config.ts";
 import { loadScriptStep, type SandboxLimits, type StepLog } from "./sandbox.ts";
+import { type FlowStats, nowNs, type StepHook } from "./stats.ts";
 import { builtinStep } from "./steps/index.ts";
 import {
   bytes,
@@ -44,6 +45,8 @@ export interface FlowEnv {
   scriptStore(key: string): KeyValue;
   limits: SandboxLimits;
   log: (flow: string) => StepLog;
+  /** The mapper's statistics, when they are kept. */
+  stats?: FlowStats;
 }
 
 interface Loaded {
@@ -62,6 +65,7 @@ export class Flow {
     readonly spec: FlowSpec,
     private readonly steps: Loaded[],
     private readonly inputFilters: string[],
+    private readonly stats?: FlowStats,
   ) {}
 
   static async load(spec: FlowSpec, env: FlowEnv): Promise<Flow> {
@@ -92,7 +96,7 @@ export class Flow {
       for (const s of steps) s.step.close?.();
       throw new Error(`${spec.file}: ${(e as Error).message}`);
     }
-    return new Flow(spec, steps, filters);
+    return new Flow(spec, steps, filters, env.stats);
   }
 
   /** Steps with an `onInterval`, and how often to call it. */
@@ -101,23 +105,32 @@ export class Flow {
   }
 
   onMessage(m: FlowMessage): Outcome {
-    return this.run((o) => this.chain([m], 0, o));
+    const t0 = this.stats ? nowNs() : 0;
+    const o = this.run((o) => this.chain([m], 0, o));
+    this.stats?.flowMessage(this.spec.name, o.out.length, o.errors.length, nowNs() - t0);
+    return o;
   }
 
   onInterval(index: number, time: Date): Outcome {
-    return this.run((o) => {
-      const s = this.steps[index];
-      if (!s?.step.onInterval) return [];
-      return this.chain(
-        this.call(s, o, () => s.step.onInterval?.(time, s.ctx), time),
-        index + 1,
-        o,
-      );
-    });
+    return this.counted(
+      this.run((o) => {
+        const s = this.steps[index];
+        if (!s?.step.onInterval) return [];
+        return this.chain(
+          this.call(s, o, () => s.step.onInterval?.(time, s.ctx), time, "onInterval"),
+          index + 1,
+          o,
+        );
+      }),
+    );
   }
 
   onStartup(time: Date): Outcome {
-    return this.everyStep(time, (s) => s.step.onStartup && (() => s.step.onStartup?.(time, s.ctx)));
+    return this.everyStep(
+      time,
+      (s) => s.step.onStartup && (() => s.step.onStartup?.(time, s.ctx)),
+      "onStartup",
+    );
   }
 
   /** A change to `context.mapper`: what each step releases goes on through the steps after it. */
@@ -129,15 +142,27 @@ export class Flow {
   }
 
   /** Calls a hook of every step that has it; its outputs continue after that step. */
-  private everyStep(time: Date, hook: (s: Loaded) => (() => StepResult) | undefined): Outcome {
-    return this.run((o) => {
-      const all: OutMessage[] = [];
-      for (const [i, s] of this.steps.entries()) {
-        const f = hook(s);
-        if (f) all.push(...this.chain(this.call(s, o, f, time), i + 1, o));
-      }
-      return all;
-    });
+  private everyStep(
+    time: Date,
+    hook: (s: Loaded) => (() => StepResult) | undefined,
+    name?: StepHook,
+  ): Outcome {
+    return this.counted(
+      this.run((o) => {
+        const all: OutMessage[] = [];
+        for (const [i, s] of this.steps.entries()) {
+          const f = hook(s);
+          if (f) all.push(...this.chain(this.call(s, o, f, time, name), i + 1, o));
+        }
+        return all;
+      }),
+    );
+  }
+
+  /** What a flow published besides `onMessage`, into its statistics. */
+  private counted(o: Outcome): Outcome {
+    if (o.out.length || o.errors.length) this.stats?.flowOther(this.spec.name, o.out.length, o.errors.length);
+    return o;
   }
 
   close(): void {
@@ -169,7 +194,7 @@ export class Flow {
       for (const m of cur) {
         const time = (m as FlowMessage).time ?? new Date();
         const input: FlowMessage = { topic: m.topic, payload: bytes(m.payload), time, mqtt: m.mqtt };
-        next.push(...this.call(s, o, () => s.step.onMessage(input, s.ctx), time));
+        next.push(...this.call(s, o, () => s.step.onMessage(input, s.ctx), time, "onMessage"));
       }
       cur = next;
       if (cur.length === 0) break;
@@ -178,11 +203,14 @@ export class Flow {
   }
 
   /** One step call; returns its messages (carrying `time` on) or, on a throw or garbage, none and an error. */
-  private call(s: Loaded, o: Outcome, f: () => StepResult, time: Date): FlowMessage[] {
+  private call(s: Loaded, o: Outcome, f: () => StepResult, time: Date, hook?: StepHook): FlowMessage[] {
+    const counted = hook !== undefined && this.stats?.steps(hook) ? this.stats : undefined;
+    const t0 = counted ? nowNs() : 0;
     let r: StepResult;
     try {
       r = f();
     } catch (e) {
+      counted?.step(s.label, hook as StepHook, 0, true, nowNs() - t0);
       if (e instanceof StepKilled) throw new StepKilled(`step ${s.label}: ${e.message}`);
       o.errors.push(`flow ${this.spec.name}: step ${s.label}: ${(e as Error)?.message ?? String(e)}`);
       return [];
@@ -202,6 +230,7 @@ export class Flow {
         mqtt: m.mqtt,
       });
     }
+    counted?.step(s.label, hook as StepHook, out.length, out.length < list.length, nowNs() - t0);
     return out;
   }
 

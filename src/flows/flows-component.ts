@@ -9,6 +9,7 @@
 import { appendFile } from "node:fs/promises";
 import type { Subscription } from "../bus/bus.ts";
 import type { Component, Context } from "../component/component.ts";
+import { parseDuration } from "../foundation/duration.ts";
 import { DEFAULT_ERRORS_TOPIC, type SinkSpec } from "./config.ts";
 import { flowsDirOf, mappersWithFlows } from "./discover.ts";
 import type { Flow, Outcome } from "./flow.ts";
@@ -36,6 +37,7 @@ export class FlowsComponent implements Component {
   /** Registration messages for the Cumulocity mappers' context, by mapper. */
   private readonly registrations = new Map<string, Promise<Subscription>>();
   private reloadTimer?: NodeJS.Timeout;
+  private statsTimer?: NodeJS.Timeout;
   private refreshing?: Promise<void>;
   private running = false;
   private readonly limits: SandboxLimits;
@@ -54,11 +56,18 @@ export class FlowsComponent implements Component {
       () => void this.refresh(),
       this.ctx.config.get("flows.reload_interval_ms"),
     );
+    // thin-edge rounds an interval under one second up to one second
+    const every = Math.max(
+      1000,
+      parseDuration(this.ctx.config.get("flows.stats.interval"), "flows.stats.interval"),
+    );
+    this.statsTimer = setInterval(() => this.publishStats(), every);
   }
 
   async stop(): Promise<void> {
     this.running = false;
     clearInterval(this.reloadTimer);
+    clearInterval(this.statsTimer);
     await this.refreshing;
     for (const file of [...this.wiring.keys()]) await this.unwire(file);
     await Promise.all(
@@ -118,7 +127,14 @@ export class FlowsComponent implements Component {
         this.ctx.log[
           level === "debug" ? "debug" : level === "warn" ? "warn" : level === "error" ? "error" : "info"
         ](line, { flow }),
-      c8y && mainId ? { mainId, root: this.ctx.config.get("mqtt.topic_root") } : undefined,
+      {
+        c8y: c8y && mainId ? { mainId, root: this.ctx.config.get("mqtt.topic_root") } : undefined,
+        stats: {
+          onMessage: this.ctx.config.get("flows.stats.on_message"),
+          onInterval: this.ctx.config.get("flows.stats.on_interval"),
+          onStartup: this.ctx.config.get("flows.stats.on_startup"),
+        },
+      },
     );
   }
 
@@ -163,6 +179,25 @@ export class FlowsComponent implements Component {
     return this.ctx.bus
       .publish(topic, JSON.stringify(status), { qos: 1, retain: true })
       .catch((e) => this.ctx.log.error("flow status not published", { error: e }));
+  }
+
+  /**
+   * Each mapper's statistics on `<root>/device/main/service/tedge-mapper-<mapper>/status/metrics/<record>`,
+   * the service thin-edge's mapper of that name publishes them under.
+   */
+  private publishStats(): void {
+    const root = this.ctx.config.get("mqtt.topic_root");
+    for (const set of this.sets.values())
+      for (const r of set.stats?.dump() ?? [])
+        this.ctx.bus
+          .publish(
+            `${root}/device/main/service/tedge-mapper-${set.mapper}/status/metrics/${r.name}`,
+            r.payload,
+            {
+              qos: 1,
+            },
+          )
+          .catch((e) => this.ctx.log.error("flow statistics not published", { error: e }));
   }
 
   private async wire(set: FlowSet, file: string, flow: Flow): Promise<void> {

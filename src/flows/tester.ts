@@ -55,7 +55,7 @@ export class FlowTester {
 
   static async open(opts: TestOptions): Promise<FlowTester> {
     const stepLog = (flow: string) => (_level: string, line: string) => opts.log(`${flow}: ${line}`);
-    const set = new FlowSet("test", opts.flowsDir, opts.limits, stepLog, opts.c8y);
+    const set = new FlowSet("test", opts.flowsDir, opts.limits, stepLog, { c8y: opts.c8y });
     for (const [k, v] of Object.entries(opts.context ?? {})) set.mapperKv.set(k, v);
     const alone = async (spec: FlowSpec) => [
       await Flow.load(spec, {

@@ -10,70 +10,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ledge, tempConfig } from "../helpers/cli.ts";
-import { flowsTree } from "../helpers/flows.ts";
+import { C8Y_BUILTIN_FLOWS, flowsTree } from "../helpers/flows.ts";
 import { c8yMapper, msg, pairs } from "../helpers/mappers-fixtures.ts";
 
 /** Not on a whole second: unix seconds and ISO give the same instant text either way. */
 const TIME = "2024-01-01T00:00:00.250Z";
-const MAX = 16184;
-
-const header = (topics: string) => `version = "2.0.0"\n\ninput.mqtt.topics = ${topics}\n\n`;
-
-/** As thin-edge's c8y mapper writes them (default topic root, prefix and payload limit). */
-export const C8Y_BUILTIN_FLOWS = {
-  "units.toml": `${header('["te/+/+/+/+/m/+/meta"]')}steps = [
-    { builtin = "update-context" }
-]
-
-[output.mqtt]
-topic = "te/errors"
-
-[errors.mqtt]
-topic = "te/errors"
-`,
-  "measurements.toml": `${header('["te/+/+/+/+/m/+"]')}config = { topic_root = "te" }
-
-steps = [
-    { builtin = "add-timestamp", config = { property = "time", format = "unix", reformat = false } },
-    { builtin = "cache-early-messages" },
-    { builtin = "into-c8y-measurements" },
-    { builtin = "limit-payload-size", config = { max_size = ${MAX} } },
-]
-
-[output.mqtt]
-topic = "c8y/measurement/measurements/create"
-
-[errors.mqtt]
-topic = "te/errors"
-`,
-  "events.toml": `${header('["te/+/+/+/+/e/+"]')}config = { topic_root = "te", c8y_prefix = "c8y" }
-
-steps = [
-    { builtin = "add-timestamp", config = { property = "time", format = "rfc3339", reformat = false } },
-    { builtin = "cache-early-messages" },
-    { builtin = "into-c8y-events", config = { max_mqtt_payload_size = ${MAX} } },
-]
-
-[output.mqtt]
-
-[errors.mqtt]
-topic = "te/errors"
-`,
-  "alarms.toml": `${header('["te/+/+/+/+/a/+"]')}config = { topic_root = "te", c8y_prefix = "c8y" }
-
-steps = [
-    { builtin = "add-timestamp", config = { property = "time", format = "rfc3339", reformat = false } },
-    { builtin = "cache-early-messages" },
-    { builtin = "into-c8y-alarms", interval = "5s" },
-    { builtin = "limit-payload-size", config = { max_size = ${MAX} } },
-]
-
-[output.mqtt]
-
-[errors.mqtt]
-topic = "te/errors"
-`,
-};
 
 /** A child registered by the mapper, as its entity cache puts it in the flows' context. */
 const CHILD_CONTEXT = {
