@@ -8,6 +8,7 @@
  * what `cache-early-messages` held.
  */
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import { ledge, tempConfig } from "../helpers/cli.ts";
 import { C8Y_BUILTIN_FLOWS, flowsTree } from "../helpers/flows.ts";
@@ -148,5 +149,62 @@ describe("thin-edge's c8y builtin flows = ledge's c8y mapper", () => {
     const out = flowsTest(dir, [reg, m, "[te/factory/press1//] ", m]);
     assert.equal(out.length, 1);
     assert.match(out[0]?.[1] ?? "", /"externalId":"press-1"/);
+  });
+
+  it("--profile: list, config-dir and test use the flows of mappers/c8y.<profile>/flows (TEDGE-FACTS §10.6)", async () => {
+    const { dir } = await tempConfig();
+    flowsTree(C8Y_BUILTIN_FLOWS, "c8y.second", dir);
+    flowsTree({ "other.toml": 'input.mqtt.topics = ["x"]\nsteps = []\n' }, "c8y", dir);
+    const base = ["--config-dir", dir, "flows"];
+    const where = ledge([...base, "config-dir", "--mapper", "c8y", "--profile", "second"]);
+    assert.equal(where.stdout.trim(), join(dir, "mappers", "c8y.second", "flows"));
+    const list = ledge([...base, "list", "--mapper", "c8y", "--profile", "second"]);
+    assert.equal(list.code, 0, list.stderr);
+    const names = list.stdout
+      .split("\n")
+      .filter((l) => l && !l.startsWith("\t"))
+      .map((l) => l.split("\t")[0]);
+    assert.deepEqual(names, ["alarms", "events", "measurements", "units"]);
+    assert.match(
+      list.stdout,
+      /steps: add-timestamp -> cache-early-messages -> into-c8y-measurements -> limit-payload-size/,
+    );
+    const one = ledge([
+      ...base,
+      "list",
+      "--mapper",
+      "c8y",
+      "--profile",
+      "second",
+      "--topic",
+      "te/device/main///e/x",
+    ]);
+    assert.deepEqual(
+      one.stdout
+        .split("\n")
+        .filter((l) => l && !l.startsWith("\t"))
+        .map((l) => l.split("\t")[0]),
+      ["events"],
+    );
+    // without the profile: the other mapper's flows (positive control that --profile chose the dir)
+    const plain = ledge([...base, "list", "--mapper", "c8y"]);
+    assert.match(plain.stdout, /^other\t/);
+    const test = ledge([
+      ...base,
+      "test",
+      "--mapper",
+      "c8y",
+      "--profile",
+      "second",
+      "--processing-time",
+      TIME,
+      "te/device/child9///m/env",
+      '{"t":9}',
+    ]);
+    assert.equal(test.code, 0, test.stderr);
+    assert.equal(
+      test.stdout,
+      '[c8y/measurement/measurements/create] {"externalSource":{"externalId":"test-device:device:child9","type":"c8y_Serial"},"t":{"t":{"value":9.0}},"time":"2024-01-01T00:00:00.250Z","type":"env"}\n',
+    );
   });
 });
