@@ -13,7 +13,7 @@ import type { BusMessage } from "../../src/bus/bus.ts";
 import { loadConfig } from "../../src/config/store.ts";
 import { createLogger } from "../../src/foundation/logger.ts";
 import { tempConfig } from "../helpers/cli.ts";
-import { writeFlows } from "../helpers/flows.ts";
+import { PUMP_RULE, writeFlows } from "../helpers/flows.ts";
 import { freePort, waitFor } from "../helpers/ports.ts";
 import { clientCert, createPki, type Pki } from "../helpers/tls-pki.ts";
 
@@ -51,16 +51,7 @@ describe("a rule with the cloud unreachable", () => {
       "flows.reload_interval_ms": 100,
     }));
     writeFlows(join(dir, "mappers", "local", "flows"), {
-      "pump/flow.toml": `input.mqtt.topics = ["te/device/tank///m/level", "te/device/plc///m/state"]
-
-[[steps]]
-builtin = "rule"
-[steps.config]
-name = "pump"
-when = { topic = "te/device/tank///m/level", series = "level", above = 90 }
-command = { topic = "${CMD}", payload = { point = "pump", value = 1 } }
-interlocks = [{ topic = "te/device/plc///m/state", series = "door_open", equals = 1 }]
-`,
+      "pump/flow.toml": PUMP_RULE,
     });
     running = await run(loadConfig(dir), ["broker", "bridge", "c8y-mapper", "flows"], log);
     await running.bus.subscribe(["te/#", "c8y/#"], (m) => seen.push(m), { qos: 1 });

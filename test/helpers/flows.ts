@@ -138,3 +138,15 @@ steps = [
 topic = "te/errors"
 `,
 };
+
+/** A safe local control rule: the pump on when the tank is above 90, unless the door is open. */
+export const PUMP_RULE = `input.mqtt.topics = ["te/device/tank///m/level", "te/device/plc///m/state"]
+
+[[steps]]
+builtin = "rule"
+[steps.config]
+name = "pump"
+when = { topic = "te/device/tank///m/level", series = "level", above = 90 }
+command = { topic = "te/device/plc///cmd/modbus_write", payload = { point = "pump", value = 1 } }
+interlocks = [{ topic = "te/device/plc///m/state", series = "door_open", equals = 1 }]
+`;
