@@ -8,7 +8,8 @@ import { basename } from "node:path";
 import { filterError, matches, topicError } from "../bus/topic-filter.ts";
 import type { FlowSpec, StepSpec } from "./config.ts";
 import { loadScriptStep, type SandboxLimits, type StepLog } from "./sandbox.ts";
-import { type FlowStats, nowNs, type StepHook } from "./stats.ts";
+import type { FlowCounters, FlowStats, StepHook } from "./stats.ts";
+import { nowNs } from "./stats.ts";
 import { builtinStep } from "./steps/index.ts";
 import {
   bytes,
@@ -66,7 +67,11 @@ export class Flow {
     private readonly steps: Loaded[],
     private readonly inputFilters: string[],
     private readonly stats?: FlowStats,
-  ) {}
+  ) {
+    this.counters = stats?.forFlow(spec.name);
+  }
+
+  private readonly counters?: FlowCounters;
 
   static async load(spec: FlowSpec, env: FlowEnv): Promise<Flow> {
     const filters = spec.inputs.flatMap((i) => (i.kind === "mqtt" ? i.topics : []));
@@ -105,9 +110,10 @@ export class Flow {
   }
 
   onMessage(m: FlowMessage): Outcome {
-    const t0 = this.stats ? nowNs() : 0;
+    if (!this.counters) return this.run((o) => this.chain([m], 0, o));
+    const t0 = nowNs();
     const o = this.run((o) => this.chain([m], 0, o));
-    this.stats?.flowMessage(this.spec.name, o.out.length, o.errors.length, nowNs() - t0);
+    this.counters.message(o.out.length, o.errors.length, nowNs() - t0);
     return o;
   }
 
@@ -161,7 +167,7 @@ export class Flow {
 
   /** What a flow published besides `onMessage`, into its statistics. */
   private counted(o: Outcome): Outcome {
-    if (o.out.length || o.errors.length) this.stats?.flowOther(this.spec.name, o.out.length, o.errors.length);
+    if (o.out.length || o.errors.length) this.counters?.other(o.out.length, o.errors.length);
     return o;
   }
 

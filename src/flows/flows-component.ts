@@ -158,8 +158,10 @@ export class FlowsComponent implements Component {
 
   /** What changes to `context.mapper` release (thin-edge: after each event). */
   private contextChanged(): void {
-    for (const set of this.sets.values())
+    for (const set of this.sets.values()) {
+      if (!set.mapperKv.changed) continue;
       for (const r of set.contextUpdates(this.now())) this.handle(r.flow, r.outcome, false);
+    }
   }
 
   /**

@@ -65,32 +65,14 @@ export class FlowStats {
     return c;
   }
 
-  /** One message through a flow (`onMessage`); `ns`: how long it took. */
-  flowMessage(flow: string, out: number, errors: number, ns: number): void {
-    for (const c of [this.dim("runtime", "runtime"), this.dim(flowDimension(flow), "flow")]) {
-      c.input++;
-      c.output += out;
-      c.error += errors;
-      time(c, ns);
-    }
-  }
-
-  /** Messages a flow published from `onInterval`, `onStartup` or a context change. */
-  flowOther(flow: string, out: number, errors: number): void {
-    for (const c of [this.dim("runtime", "runtime"), this.dim(flowDimension(flow), "flow")]) {
-      c.output += out;
-      c.error += errors;
-    }
+  /** The counters of one flow, looked up once (the hot path only adds to them). */
+  forFlow(flow: string): FlowCounters {
+    return new FlowCounters(this.dim("runtime", "runtime"), this.dim(flowDimension(flow), "flow"));
   }
 
   /** One call of a step's hook (only when `steps(hook)`). */
   step(step: string, hook: StepHook, out: number, failed: boolean, ns: number): void {
-    const name = hook === "onMessage" ? step : `${step}.${hook}`;
-    const c = this.dim(name, hook);
-    c.input++;
-    c.output += out;
-    if (failed) c.error++;
-    time(c, ns);
+    add(this.dim(hook === "onMessage" ? step : `${step}.${hook}`, hook), 1, out, failed ? 1 : 0, ns);
   }
 
   /** Every record: its topic suffix and payload. */
@@ -110,10 +92,33 @@ export class FlowStats {
   }
 }
 
+export class FlowCounters {
+  constructor(
+    private readonly runtime: Counter,
+    private readonly flow: Counter,
+  ) {}
+
+  /** One message through the flow (`onMessage`); `ns`: how long it took. */
+  message(out: number, errors: number, ns: number): void {
+    add(this.runtime, 1, out, errors, ns);
+    add(this.flow, 1, out, errors, ns);
+  }
+
+  /** Messages the flow published from `onInterval`, `onStartup` or a context change. */
+  other(out: number, errors: number): void {
+    add(this.runtime, 0, out, errors);
+    add(this.flow, 0, out, errors);
+  }
+}
+
 /** thin-edge names a flow's record by the last segment of the flow's name (`sensors/remap` → `remap`). */
 const flowDimension = (flow: string) => flow.slice(flow.lastIndexOf("/") + 1);
 
-function time(c: Counter, ns: number): void {
+function add(c: Counter, input: number, output: number, error: number, ns?: number): void {
+  c.input += input;
+  c.output += output;
+  c.error += error;
+  if (ns === undefined) return;
   if (c.min === undefined || ns < c.min) c.min = ns;
   if (c.max === undefined || ns > c.max) c.max = ns;
 }

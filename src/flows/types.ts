@@ -95,6 +95,10 @@ export class MapperKeyValue extends MapKeyValue {
     super.remove(key);
     this.updates.push({ kind: "removed", key });
   }
+  /** Whether there are changes to drain (the hot path asks this once per message). */
+  get changed(): boolean {
+    return this.updates.length > 0;
+  }
   /** The changes since the last call, oldest first. */
   drain(): ContextUpdate[] {
     if (this.updates.length === 0) return [];
