@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import mqtt from "mqtt";
 import { type Running, run } from "../../src/app/run.ts";
+import { keyDef } from "../../src/config/schema.ts";
 import { loadConfig } from "../../src/config/store.ts";
 import { rustDuration } from "../../src/flows/stats.ts";
 import { createLogger } from "../../src/foundation/logger.ts";
@@ -33,6 +34,13 @@ describe("rustDuration: Rust's Debug of a Duration, as thin-edge's cpu-min/cpu-m
     [2_250_000_000, "2.25s"],
   ];
   for (const [ns, text] of rows) it(`${ns} ns → ${text}`, () => assert.equal(rustDuration(ns), text));
+});
+
+it("flows.stats.interval takes thin-edge's durations and refuses others", () => {
+  const check = keyDef("flows.stats.interval").check as (v: unknown) => string | undefined;
+  for (const ok of ["1h", "30s", "500ms", "3600", "5m"]) assert.equal(check(ok), undefined, ok);
+  for (const bad of ["", "hourly", "1 hour", "-1s"])
+    assert.match(check(bad) ?? "", /must be a duration/, bad);
 });
 
 describe("mapper flows in ledge run (broker + flows, an MQTT client watching)", () => {
