@@ -20,10 +20,12 @@ const mapperOption = (c: Command) =>
     .option("--profile <name>", "cloud profile: the flows of mapper <name>.<profile>")
     .option("--flows-dir <dir>", "a flows dir instead of the mapper's");
 
+const mapperName = (o: DirOptions) => (o.profile ? `${o.mapper}.${o.profile}` : o.mapper);
+
 async function flowsDir(config: Config, o: DirOptions): Promise<string> {
   if (o.flowsDir) return o.flowsDir;
   const { flowsDirOf } = await import("../../flows/discover.ts");
-  return flowsDirOf(config.dir, o.profile ? `${o.mapper}.${o.profile}` : o.mapper);
+  return flowsDirOf(config.dir, mapperName(o));
 }
 
 const limitsOf = (config: Config) => ({
@@ -112,13 +114,21 @@ export function registerFlows(program: Command): void {
       const time = o.processingTime === undefined ? new Date() : new Date(o.processingTime);
       if (Number.isNaN(time.getTime()))
         throw new UsageError(`--processing-time: '${o.processingTime}' is not a time`);
-      const { FlowTester } = await import("../../flows/tester.ts");
+      const [{ FlowTester }, { isC8yMapper }] = await Promise.all([
+        import("../../flows/tester.ts"),
+        import("../../flows/flow-set.ts"),
+      ]);
+      const mainId = config.get("device.id");
+      const c8y = isC8yMapper(mapperName(o));
+      if (c8y && !mainId)
+        process.stderr.write("device.id is not set: no registration data in context.mapper\n");
       let tester: Awaited<ReturnType<typeof FlowTester.open>>;
       try {
         tester = await FlowTester.open({
           flowsDir: await flowsDir(config, o),
           flow: o.flow,
           context: contextOf(o.context),
+          c8y: c8y && mainId ? { mainId, root: config.get("mqtt.topic_root") } : undefined,
           finalOnInterval: !!o.finalOnInterval,
           time,
           base64Input: !!o.base64Input,
