@@ -468,6 +468,31 @@ describe("client deadlines (a broker that never answers)", () => {
     await fake.close();
   });
 
+  it("end() during a TLS handshake the server never answers closes that socket at once (nothing left to wait on)", async () => {
+    const accepted: Socket[] = [];
+    // accepts TCP, reads and never answers the ClientHello
+    const server = createServer((s) => accepted.push(s.resume()));
+    server.listen(0, host);
+    await once(server, "listening");
+    const port = (server.address() as { port: number }).port;
+    const c = new MqttClient({
+      host,
+      port,
+      clientId: clientId("handshake"),
+      tls: { rejectUnauthorized: true },
+      connectTimeoutMs: 30_000,
+    });
+    const started = c.start(30_000).catch((e: Error) => e);
+    await waitFor("TCP accepted", () => accepted[0]);
+    const closed = once(accepted[0] as Socket, "close");
+    const t0 = Date.now();
+    await c.end(300);
+    await closed;
+    assert.ok(Date.now() - t0 < 2000, "long before the 30 s connect timeout");
+    assert.match(String(await started), /stopped/);
+    server.close();
+  });
+
   it("no CONNACK within connectTimeoutMs: start rejects (reconnect off) instead of hanging", async () => {
     const server = createServer(() => {}); // accepts TCP, says nothing
     server.listen(0, host);

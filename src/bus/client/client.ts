@@ -58,6 +58,8 @@ export class MqttClient {
   readonly subs: Subscriptions;
   private state: State = "idle";
   private conn: Conn | undefined;
+  /** Abandons the connect under way (TCP or TLS handshake) when the client stops. */
+  private dialing: AbortController | undefined;
   private decoder: Decoder | undefined;
   private attempt = 0;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
@@ -188,6 +190,7 @@ export class MqttClient {
     this.state = "stopped";
     clearTimeout(this.reconnectTimer);
     this.clearTimers();
+    this.dialing?.abort();
     const conn = this.conn;
     if (conn) {
       const closed = new Promise<void>((r) => this.closeWaiters.push(r));
@@ -221,6 +224,8 @@ export class MqttClient {
       onClose: (error) => this.onClose(error),
     };
     let conn: Conn;
+    const dialing = new AbortController();
+    this.dialing = dialing;
     try {
       const net = this.opts.net ?? (await selectNet());
       conn = await net.connect(
@@ -229,12 +234,15 @@ export class MqttClient {
           port: this.opts.port,
           tls: this.opts.tls,
           timeoutMs: this.opts.connectTimeoutMs,
+          signal: dialing.signal,
         },
         events,
       );
     } catch (e) {
       if (this.stopped) return;
       return this.lost(e as Error);
+    } finally {
+      if (this.dialing === dialing) this.dialing = undefined;
     }
     if (this.stopped) return conn.destroy();
     this.conn = conn;

@@ -10,6 +10,7 @@ import {
   type Conn,
   type ConnEvents,
   type ConnectOptions,
+  connectAbortedError,
   connectTimeoutError,
   flatSubject,
   HIGH_WATER,
@@ -140,15 +141,20 @@ function connect(opts: ConnectOptions, events: ConnEvents): Promise<Conn> {
           rejectUnauthorized: t.rejectUnauthorized ?? true,
         })
       : net.connect({ host: opts.host, port: opts.port });
+    const abort = () => fail(connectAbortedError(opts));
     const fail = (e: Error) => {
       clearTimeout(timer);
+      opts.signal?.removeEventListener("abort", abort);
       socket.destroy();
       reject(e);
     };
     const timer = setTimeout(() => fail(connectTimeoutError(opts, ms)), ms);
+    if (opts.signal?.aborted) return abort();
+    opts.signal?.addEventListener("abort", abort, { once: true });
     socket.once("error", fail);
     socket.once(t ? "secureConnect" : "connect", () => {
       clearTimeout(timer);
+      opts.signal?.removeEventListener("abort", abort);
       socket.off("error", fail);
       const conn = new NodeConn(socket);
       conn.events = events;
