@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { chmodSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { MqttClient } from "mqtt";
 import { probe } from "../../src/bridge/probe.ts";
@@ -219,6 +221,51 @@ describe("bridge against a TLS cloud stand-in (mosquitto, require_certificate)",
     await local.endAsync();
     await l.stop();
     running.pop();
+  });
+
+  it("plain MQTT cloud with bridge.mqtt.username/password: accepted with the right one; a wrong one is 'refused the MQTT connection' and sends nothing", async () => {
+    const pw = join(pki.dir, "cloud-passwd");
+    execFileSync("mosquitto_passwd", ["-c", "-b", pw, "gw-user", "s3cret"]);
+    chmodSync(pw, 0o644); // mosquitto reads it after dropping to its own user
+    const port = await freePort();
+    const authCloud = await startMosquitto(
+      [`listener ${port} 127.0.0.1`, "allow_anonymous false", `password_file ${pw}`],
+      port,
+    );
+    try {
+      const watcher = await client(port, { username: "gw-user", password: "s3cret" });
+      const seen = await collect(watcher, "ledge/#");
+      const plain = (password: string) => ({
+        "mqtt.cloud.url": `mqtt://127.0.0.1:${port}`,
+        "bridge.mqtt.enable": true,
+        "bridge.mqtt.use_cert": false,
+        "bridge.mqtt.client_id": `ledge-auth-${password}`,
+        "bridge.mqtt.username": "gw-user",
+        "bridge.mqtt.password": password,
+      });
+      const bad = await ledge(plain("wrong"));
+      const badLocal = await client(bad.port);
+      await badLocal.publishAsync(`ledge/${DEVICE}/x`, "with the wrong password", { qos: 1 });
+      const line = await waitFor("refusal logged", () =>
+        bad.logs.find((x) => x.includes("refused the MQTT connection")),
+      );
+      assert.match(line, /not authorized|bad user name or password/);
+      await bad.stop();
+      running.pop();
+      const good = await ledge(plain("s3cret"));
+      const local = await client(good.port);
+      await local.publishAsync(`ledge/${DEVICE}/x`, "with the right one", { qos: 1 });
+      await waitFor("uplink", () => seen.find((m) => m.payload === "with the right one"));
+      assert.deepEqual(
+        seen.map((m) => m.payload),
+        ["with the right one"],
+        "nothing went up with the wrong password",
+      );
+      await good.stop();
+      running.pop();
+    } finally {
+      await authCloud.stop();
+    }
   });
 
   it("bridge.drain_rate paces a backlog (100 queued at 50/s take about 2 s); live messages go at once; order kept", async () => {
