@@ -12,8 +12,8 @@ import { connect } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import mqtt, { type MqttClient } from "mqtt";
-import { encode } from "../../src/bus/mqtt/index.ts";
 import { ledgeSpawn, tempConfig } from "../helpers/cli.ts";
+import { registrationFlood } from "../helpers/flood.ts";
 import { canConnect, waitFor } from "../helpers/ports.ts";
 
 const HEALTH = "te/device/main/service/ledge-api/status/health";
@@ -89,31 +89,9 @@ describe("a registration flood does not starve health checks (ledge run api, its
       };
       return count("entities.json.journal") + count("entities.json");
     };
-    // The flood as raw MQTT written in one go (ledge's codec): the test process stays idle to
-    // time the health checks, and the broker gets all of it at once, the harshest case.
-    const packets = [
-      encode(
-        { type: "connect", protocolVersion: 4, clientId: `flood-${process.pid}`, clean: true, keepalive: 60 },
-        4,
-      ),
-    ];
-    for (let i = 0; i < N; i++) {
-      const reg = { "@type": "child-device", name: `flood${i}`, type: "test" };
-      packets.push(
-        encode(
-          {
-            type: "publish",
-            topic: `te/device/flood${i}//`,
-            payload: Buffer.from(JSON.stringify(reg)),
-            qos: 1,
-            retain: true,
-            dup: false,
-            packetId: i + 1,
-          },
-          4,
-        ),
-      );
-    }
+    // raw MQTT written in one go: the test process stays idle to time the health checks, and the
+    // broker gets all of it at once, the harshest case
+    const flood = registrationFlood(N, "flood", `flood-${process.pid}`);
     const flooder = connect(port, "127.0.0.1");
     flooder.resume(); // the PUBACKs
     await once(flooder, "connect");
@@ -126,7 +104,7 @@ describe("a registration flood does not starve health checks (ledge run api, its
       }
     })();
     try {
-      flooder.write(Buffer.concat(packets));
+      flooder.write(flood);
       await waitFor("all registrations stored", () => stored() >= N || undefined, 120_000, 50);
     } finally {
       flooding = false;
