@@ -76,8 +76,9 @@ export class ApiComponent implements Component {
 
   async stop(): Promise<void> {
     await this.sub?.unsubscribe();
-    await this.sweep.idle();
     this.store.close();
+    // last: a look-up over MQTT may take a while, and the store must be on disk whatever happens
+    await this.sweep.idle();
   }
 
   private onMessage(msg: BusMessage): void {
