@@ -1,8 +1,11 @@
 import type { Bus } from "../bus/bus.ts";
 import { type EntityTopicId, parseTopic } from "./topics.ts";
 
-/** Rounds of "find, clear, find again" before a sweep gives up on a broker that keeps dropping. */
-const MAX_ROUNDS = 5;
+/**
+ * Rounds of "find, clear, find again" at most: a broker that sends only part of a large set per
+ * subscription (mosquitto with `max_queued_bytes`) needs one round per part.
+ */
+const MAX_ROUNDS = 1000;
 
 export interface SweepOptions {
   root: string;
@@ -56,16 +59,19 @@ export class RetainedSweep {
   private async sweep(entities: EntityTopicId[]): Promise<void> {
     const { root } = this.opts;
     const filters = entities.map((e) => `${root}/${e}/#`);
+    const cleared = new Set<string>();
     for (let round = 0; ; round++) {
       const topics = (await this.bus.retainedTopics(filters)).filter((t) => {
         const p = parseTopic(t, root);
         return p.ok && !this.opts.registered(p.value.entity);
       });
       if (topics.length === 0) return;
-      if (round === MAX_ROUNDS) {
+      // no progress (only topics cleared before, published again meanwhile) or too many rounds
+      if (round === MAX_ROUNDS || topics.every((t) => cleared.has(t))) {
         this.opts.onLeft(topics);
         return;
       }
+      for (const t of topics) cleared.add(t);
       await Promise.all(topics.map((t) => this.bus.publish(t, "", { retain: true, qos: 1 })));
     }
   }
