@@ -176,7 +176,7 @@ describe("start-up import graph of the CLI bundle", () => {
     ]);
     const inputs = (await importGraph()).inputs;
     const from = new Map<string, string>();
-    const queue = Object.keys(inputs).filter((p) => p === "ledge-entry.ts" || p === "<stdin>");
+    const queue: string[] = Object.keys(inputs).filter((p) => p === "ledge-entry.ts" || p === "<stdin>");
     const builtins = new Map<string, string>();
     for (let i = 0; i < queue.length; i++) {
       const file = queue[i] as string;
