@@ -3,6 +3,7 @@ import type { Component, Context } from "../component/component.ts";
 import type { Config } from "../config/store.ts";
 import { CloudLink } from "./cloud-link.ts";
 import { foldMeasurements } from "./compact.ts";
+import { isMeasurement } from "./kinds.ts";
 import { type AlarmKind, alarmMessage, isBridgeReport, metricsPayload, metricsTopic } from "./metrics.ts";
 import { DiskQueue, type FsyncPolicy } from "./queue/disk-queue.ts";
 import { MemoryQueue } from "./queue/memory-queue.ts";
@@ -14,11 +15,11 @@ export function openQueue(config: Config, cloud: CloudName, ctx: Pick<Context, "
   const maxBytes = config.get("bridge.queue.max_bytes");
   const interval = config.get("bridge.queue.compact_interval_s") * 1000;
   const compact = interval > 0 ? (recs: Foldable[]) => foldMeasurements(recs, interval) : undefined;
-  if (config.get("bridge.queue.store") === "memory") return new MemoryQueue({ maxBytes, compact });
+  const limits = { maxBytes, compact, expendable: isMeasurement };
+  if (config.get("bridge.queue.store") === "memory") return new MemoryQueue(limits);
   return DiskQueue.open({
+    ...limits,
     dir: join(config.dataDir, "bridge", cloud),
-    maxBytes,
-    compact,
     fsync: config.get("bridge.queue.fsync") as FsyncPolicy,
     fsyncIntervalMs: config.get("bridge.queue.fsync_interval_ms"),
     log: ctx.log.child("queue"),

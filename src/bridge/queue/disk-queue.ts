@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { syncDir } from "../../foundation/files.ts";
 import type { Logger } from "../../foundation/logger.ts";
 import { CommitFile, type CommitState } from "./commit-file.ts";
-import { COMPACT_SUFFIX, compactRun } from "./compact-run.ts";
+import { COMPACT_SUFFIX, compactRun, thinSegment } from "./compact-run.ts";
 import { convertLegacySegments } from "./legacy.ts";
 import { lockDir } from "./lock.ts";
 import { encodeHead, nextValid, peekRecord, RECORD_PEEK_BYTES } from "./record.ts";
@@ -90,6 +90,8 @@ export class DiskQueue implements MessageQueue {
   private readonly clock: () => number;
   /** Segments offered to compaction already (one pass each). */
   private readonly compacted = new WeakSet<Segment>();
+  /** Segments holding no unsent expendable record (an expendable append to one unmarks it). */
+  private readonly thinned = new WeakSet<Segment>();
 
   private constructor(private readonly opts: DiskQueueOptions) {
     this.segmentBytes =
@@ -195,8 +197,15 @@ export class DiskQueue implements MessageQueue {
       this.committed();
       return undefined;
     }
+    const expendable = this.opts.expendable?.(msg) ?? false;
     while (this.bytes + size > this.opts.maxBytes && !this.atEnd(this.head)) {
-      if (this.compactOne()) continue;
+      if (this.compactOne() || this.thinOne()) continue;
+      if (expendable) {
+        // The newest measurement, and no older one is left to go instead of an event.
+        this.ledger.add("full", 1);
+        this.committed();
+        return undefined;
+      }
       this.removeHead(true);
     }
     const seq = this.nextSeq;
@@ -224,6 +233,7 @@ export class DiskQueue implements MessageQueue {
     if (this.opts.fsync !== "always") this.dirty = true;
     seg.size += size;
     seg.end = seq + 1;
+    if (expendable) this.thinned.delete(seg);
     this.bytes += size;
     this.depth++;
     this.appended++;
@@ -263,6 +273,11 @@ export class DiskQueue implements MessageQueue {
   }
 
   rewind(): void {
+    // What was handed out is unsent again and was never offered to thinning.
+    for (const seg of this.segments) {
+      this.thinned.delete(seg);
+      if (seg === this.cursor.seg) break;
+    }
     this.cursor = { ...this.head };
     this.handedOut = 0;
     this.ledger.rewound();
@@ -448,10 +463,44 @@ export class DiskQueue implements MessageQueue {
     first.size = done.size;
     first.end = run.at(-1)!.end;
     this.compacted.add(first);
+    // Its summaries are measurements again.
+    this.thinned.delete(first);
     this.depth -= done.folded;
     this.ledger.add("compacted", done.folded);
     this.committed();
     return true;
+  }
+
+  /**
+   * Drop priority (QueueLimits.expendable): rewrites the oldest segment that may still hold unsent
+   * expendable records without them, counted as `full`. Records already handed out (the bytes
+   * before the cursor) are kept as they are, so positions and in-flight accounting do not move.
+   * Each segment is read once (the one being written again once an expendable record is appended
+   * to it), so a full queue costs one segment read per call at most, not the queue. True when it
+   * freed bytes.
+   */
+  private thinOne(): boolean {
+    const expendable = this.opts.expendable;
+    if (!expendable) return false;
+    const from = this.segments.indexOf(this.cursor.seg);
+    for (const seg of this.segments.slice(Math.max(0, from))) {
+      if (seg.holes.length || seg.size === 0 || this.thinned.has(seg)) continue;
+      const keep = seg === this.cursor.seg ? this.cursor.pos : 0;
+      const last = seg === this.segments.at(-1);
+      this.reader.release(seg);
+      if (last) this.closeWriter();
+      const done = thinSegment(seg, keep, expendable, this.opts.fsync !== "never");
+      // Also when the rewrite failed (disk full): tried again only once it holds new measurements.
+      this.thinned.add(seg);
+      if (!done?.dropped) continue;
+      this.bytes -= seg.size - done.size;
+      seg.size = done.size;
+      this.depth -= done.dropped;
+      this.ledger.add("full", done.dropped);
+      this.committed();
+      return true;
+    }
+    return false;
   }
 
   /** Moves a position at the end of a finished segment to the start of the next one. */
@@ -510,16 +559,20 @@ export class DiskQueue implements MessageQueue {
     }
   }
 
-  private addSegment(): Segment {
-    if (this.writeFd >= 0) {
-      const fd = this.writeFd;
-      this.writeFd = -1;
-      try {
-        if (this.opts.fsync !== "never") fdatasyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
+  /** Flushes and closes the current segment's descriptor; `writable` opens it again on demand. */
+  private closeWriter(): void {
+    if (this.writeFd < 0) return;
+    const fd = this.writeFd;
+    this.writeFd = -1;
+    try {
+      if (this.opts.fsync !== "never") fdatasyncSync(fd);
+    } finally {
+      closeSync(fd);
     }
+  }
+
+  private addSegment(): Segment {
+    this.closeWriter();
     const seg: Segment = {
       base: this.nextSeq,
       path: segmentPath(this.opts.dir, this.nextSeq),
