@@ -39,7 +39,7 @@ export const bridgeKeys = {
   ),
   "bridge.queue.compact_interval_s": int(
     "Compact before dropping: when the queue reaches max_bytes, queued measurements (Cumulocity JSON, Thin " +
-      "Edge JSON) are folded per series into one min/max/mean/count summary per this many seconds; events, " +
+      "Edge JSON, CBOR batch frames) are folded per series into one min/max/mean/count summary per this many seconds; events, " +
       "alarms and other messages are kept. Only then are measurements dropped. 0: never compact.",
     60,
     0,
