@@ -65,7 +65,10 @@ describe("modbus.toml and serial.toml through config_update, the recorder throug
     });
     const failed = await env.waitStatus("config_update", "s1", "failed");
     assert.match(String(failed.reason), /serial\.toml:9: device #2 's1': 'parser' must be one of/);
-    assert.match(String(failed.reason), /serial\.toml:7: device name 's1' is used twice/);
+    assert.match(
+      String(failed.reason),
+      /serial\.toml:7: device #2 's1': name 's1' is already used by device #1 's1'/,
+    );
     assert.equal(readFileSync(join(env.dir, "serial.toml"), "utf8"), ONE);
   });
 
@@ -100,8 +103,11 @@ describe("modbus.toml and serial.toml through config_update, the recorder throug
       tedgeUrl: `${files}/main/config_update/modbus-1`,
     });
     const reason = String((await env.waitStatus("config_update", "m1", "failed")).reason);
-    assert.match(reason, /modbus\.toml:1: device 'm' has no \[\[device\.point\]\]/);
-    assert.match(reason, /modbus\.toml:5: 'unit_id' must be an integer between 0 and 255/);
+    assert.match(reason, /modbus\.toml:1: device #1 'm': a device needs at least one \[\[device\.point\]\]/);
+    assert.match(
+      reason,
+      /modbus\.toml:5: device #1 'm': 'unit_id' must be an integer between 0 and 255, not 300/,
+    );
   });
 
   it("log_upload of modbus-recorder: the flight recorder's snapshot lines", async () => {

@@ -127,7 +127,7 @@ severity = "critical"
       "unknown device key",
       `${TCP}baudrate = 9600\n[[device.point]]\nname="v"\ntable="coil"\naddress=1\n`,
       5,
-      /unknown device key 'baudrate'/,
+      /device #1 'meter': 'baudrate' is not a known key/,
     ],
     [
       "bad table",
@@ -175,20 +175,20 @@ severity = "critical"
       "missing host",
       `[[device]]\nname = "x"\ntransport = "tcp"\n[[device.point]]\nname = "v"\ntable = "coil"\naddress = 1\n`,
       1,
-      /'host' must be a non-empty string/,
+      /device #1 'x': 'host' is required/,
     ],
-    ["no points", TCP, 1, /has no \[\[device.point\]\]/],
+    ["no points", TCP, 1, /device #1 'meter': a device needs at least one \[\[device.point\]\]/],
     [
       "duplicate device",
       `${TCP}[[device.point]]\nname="v"\ntable="coil"\naddress=1\n${TCP}[[device.point]]\nname="v"\ntable="coil"\naddress=1\n`,
       10,
-      /duplicate device name 'meter'/,
+      /device #2 'meter': name 'meter' is already used by device #1 'meter'/,
     ],
     [
       "duplicate point",
       `${TCP}[[device.point]]\nname="v"\ntable="coil"\naddress=1\n[[device.point]]\nname="v"\ntable="coil"\naddress=2\n`,
       10,
-      /duplicate point name 'v'/,
+      /point #2 'v': name 'v' is already used by point #1 'v'/,
     ],
     [
       "alarm without threshold",
@@ -212,7 +212,7 @@ severity = "critical"
       "slash in measurement type",
       `${TCP}[[device.point]]\nname="p"\ntable="holding"\naddress=1\nmeasurement="a/b"\n`,
       9,
-      /must not contain '\/'/,
+      /'measurement' must be one topic level \(no '\/', '\+' or '#'\), not 'a\/b'/,
     ],
     [
       "device named main",
@@ -263,10 +263,13 @@ severity = "critical"
     assert.deepEqual(
       errs.map((e) => [e.line, e.reason.replace(/,.*$/, "")]),
       [
-        [5, "'length' must be an integer between 1 and 123"],
-        [15, "'bit' needs an integer type"],
-        [21, "bits 14..17 lie outside a 16-bit uint16"],
-        [28, "'series' does not apply to a twin point (strings are published on the twin)"],
+        [5, "device #1 'meter' point #1 's': 'length' is required"],
+        [15, "device #1 'meter' point #2 'f': 'bit' needs an integer type"],
+        [21, "device #1 'meter' point #3 'b': bits 14..17 lie outside a 16-bit uint16"],
+        [
+          28,
+          "device #1 'meter' point #4 'm': 'series' does not apply to a twin point (strings are published on the twin)",
+        ],
       ],
     );
   });

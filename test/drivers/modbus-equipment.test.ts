@@ -277,7 +277,10 @@ describe("modbus.toml reloaded on change", { skip }, () => {
       await h.waitFor("rejected", (x) => x.topic === "te/device/main///e/modbus_config_rejected", 8000, n),
     );
     assert.match(String(ev.text), /modbus\.toml:\d+: .*unit_id/);
-    assert.match(String(ev.text), /modbus\.toml:\d+: device 'a' has no \[\[device\.point\]\]/);
+    assert.match(
+      String(ev.text),
+      /modbus\.toml:\d+: device #1 'a': a device needs at least one \[\[device\.point\]\]/,
+    );
     const k = h.seen.length;
     await h.waitFor("a still polled", (x) => x.topic === "te/device/a///m/modbus", 8000, k);
     await h.waitFor("b still polled", (x) => x.topic === "te/device/b///m/modbus", 8000, k);

@@ -218,9 +218,15 @@ describe("ledge modbus check", () => {
       writeFileSync(join(dir, "modbus.toml"), '[[device]]\nname = "m"\ntransport = "tcp"\nunit_id = 999\n');
       const bad = ledge(["--config-dir", dir, "modbus", "check"]);
       assert.notEqual(bad.code, 0);
-      assert.match(bad.stderr, /modbus\.toml:1: device 'm' has no \[\[device\.point\]\]/);
-      assert.match(bad.stderr, /modbus\.toml:1: 'host' must be a non-empty string/);
-      assert.match(bad.stderr, /modbus\.toml:4: 'unit_id' must be an integer between 0 and 255/);
+      assert.match(
+        bad.stderr,
+        /modbus\.toml:1: device #1 'm': a device needs at least one \[\[device\.point\]\]/,
+      );
+      assert.match(bad.stderr, /modbus\.toml:1: device #1 'm': 'host' is required/);
+      assert.match(
+        bad.stderr,
+        /modbus\.toml:4: device #1 'm': 'unit_id' must be an integer between 0 and 255, not 999/,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -363,7 +363,7 @@ describe("modbus TCP against pymodbus", { skip }, () => {
           ALL_TYPES +
           pointToml({ name: "bad", table: "holding", address: 99999 }),
       ),
-      /modbus\.toml:\d+: 'address' must be an integer between 0 and 65535/,
+      /modbus\.toml:\d+: device #1 'half' point #17 'bad': 'address' must be an integer between 0 and 65535, not 99999/,
     );
     await new Promise((r) => setTimeout(r, 300));
     assert.equal((await slave.stats()).requests, 0);

@@ -6,10 +6,19 @@
 
 import { MAIN_DEVICE, topicFor } from "../../api/topics.ts";
 import type { Bus } from "../../bus/bus.ts";
+import type { DeviceTable } from "./device-file.ts";
 
 /** Child names become one topic level and part of the cloud id. */
-export const CHILD_NAME = /^[A-Za-z0-9_.:-]{1,64}$/;
-export const CHILD_NAME_HINT = "1-64 letters, digits, '_', '-', '.', ':'";
+const CHILD_NAME = /^[A-Za-z0-9_.:-]{1,64}$/;
+const CHILD_NAME_HINT = "1-64 letters, digits, '_', '-', '.', ':'";
+
+/** A device table's `name`, the child's topic id: one topic level, never the gateway's own `main`. */
+export function readChildName(t: DeviceTable): string | undefined {
+  const name = t.str("name", { pattern: CHILD_NAME, hint: CHILD_NAME_HINT });
+  if (name !== "main") return name;
+  t.report("name", "'name' must be a child device's name, not 'main' (the gateway itself)");
+  return undefined;
+}
 
 export function childTopicId(name: string): string {
   return `device/${name}//`;

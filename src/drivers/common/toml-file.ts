@@ -1,8 +1,8 @@
 /**
- * Device description files (`<config-dir>/serial.toml`, `modbus.toml`): read and parse with errors
- * that name the file, the line and the reason. smol-toml reports lines for syntax errors; for
- * semantic errors (a bad value in the 3rd `[[device]]`) `locate` finds the line of the offending
- * key or table in the source.
+ * Device description files (`<config-dir>/serial.toml`, `modbus.toml`) as TOML: read and parse
+ * with errors that name the file, the line and the reason. smol-toml reports lines for syntax
+ * errors; for semantic errors (a bad value in the 3rd `[[device]]`) `locate` finds the line of the
+ * offending key or table in the source. `device-file.ts` reads the values.
  */
 import { readFileSync } from "node:fs";
 import { parse, TomlError } from "smol-toml";
@@ -42,35 +42,7 @@ export function fileError(file: string, line: number | undefined, reason: string
   return new DeviceFileError(file, [{ line: line ?? 0, reason }]);
 }
 
-/**
- * Collects the problems of a whole file: a read that throws a DeviceFileError is recorded and
- * replaced by a fallback, so validation goes on to the next value.
- */
-export class Problems {
-  readonly list: Problem[] = [];
-  constructor(readonly file: string) {}
-
-  add(line: number | undefined, reason: string): void {
-    this.list.push({ line: line ?? 0, reason });
-  }
-
-  try<T>(read: () => T, fallback: T): T {
-    try {
-      return read();
-    } catch (e) {
-      if (!(e instanceof DeviceFileError)) throw e;
-      this.list.push(...e.errors);
-      return fallback;
-    }
-  }
-
-  /** Throws every problem collected, if any. */
-  check(): void {
-    if (this.list.length > 0) throw new DeviceFileError(this.file, this.list);
-  }
-}
-
-export interface TomlDoc {
+interface TomlDoc {
   file: string;
   source: string;
   data: Record<string, unknown>;
@@ -92,7 +64,7 @@ export function parseTomlDoc(file: string, source: string): TomlDoc {
 /** A path into the parsed document: `["device", 2, "parser"]`, `["device", 0, "points", 3, "type"]`. */
 export type TomlPath = readonly (string | number)[];
 
-export function pathString(path: TomlPath): string {
+function pathString(path: TomlPath): string {
   let s = "";
   for (const p of path) s += typeof p === "number" ? `[${p}]` : s === "" ? p : `.${p}`;
   return s;
@@ -151,11 +123,6 @@ export function locate(source: string, path: TomlPath): number | undefined {
     }
   }
   return best?.line;
-}
-
-/** A DeviceFileError for a semantic problem at `path` in `doc`. */
-export function errorAt(doc: TomlDoc, path: TomlPath, reason: string): DeviceFileError {
-  return fileError(doc.file, locate(doc.source, path), reason);
 }
 
 /** The text of a device file; undefined when it does not exist, a DeviceFileError when unreadable. */

@@ -11,7 +11,7 @@ import type { OutMessage, Subscription } from "../../bus/bus.ts";
 import type { Component, Context } from "../../component/component.ts";
 import type { Logger } from "../../foundation/logger.ts";
 import { registrationPayload } from "../common/child-device.ts";
-import { type FileWatch, watchFile } from "../common/file-watch.ts";
+import { type FileWatch, rejection, watchFile } from "../common/file-watch.ts";
 import { type DeviceConfig, endpointOf, loadModbusConfig, type ModbusConfig } from "./config.ts";
 import { commandFilters, DeviceCommands } from "./device-commands.ts";
 import { type AttemptResult, DevicePoller, describeError } from "./device-poller.ts";
@@ -212,16 +212,8 @@ export class ModbusComponent implements Component {
       next = loadModbusConfig(this.config.file);
     } catch (e) {
       const text = (e as Error).message;
-      this.log.error(`${this.config.file} rejected, the running configuration stays:\n${text}`);
-      await this.publish({
-        topic: `${this.root}/device/main///e/${CONFIG_REJECTED_EVENT}`,
-        payload: JSON.stringify({
-          text: `${this.config.file} rejected: ${text}`,
-          time: new Date(this.ctx.clock()).toISOString(),
-        }),
-        retain: false,
-        qos: 1,
-      });
+      const now = this.ctx.clock();
+      await this.publish(rejection(this.config.file, text, CONFIG_REJECTED_EVENT, this.root, now, this.log));
       return text;
     }
     const plan = planReload(this.config.devices, next.devices);

@@ -3,20 +3,14 @@
  * file, line and reason, so that nothing starts half-configured. Pure apart from `loadModbusConfig`.
  */
 import type { Severity } from "../../api/payloads.ts";
-import { isObj, type Obj } from "../../foundation/json.ts";
-import { CHILD_NAME, CHILD_NAME_HINT } from "../common/child-device.ts";
+import { readChildName } from "../common/child-device.ts";
+import { DeviceFile, type DeviceTable, Unique } from "../common/device-file.ts";
+import { LINE_KEYS, readSerialLine } from "../common/serial/line-config.ts";
 import type { Parity } from "../common/serial/transport.ts";
-import {
-  DeviceFileError,
-  fileError,
-  locate,
-  parseTomlDoc,
-  readDeviceFile,
-  type TomlPath,
-} from "../common/toml-file.ts";
+import { fileError, readDeviceFile } from "../common/toml-file.ts";
 import type { Encoding, Table } from "./codec.ts";
-import { Reader } from "./config-reader.ts";
 import { MAX_READ_BITS, MAX_READ_REGISTERS } from "./planner.ts";
+import { readPoint, topicPart } from "./point-config.ts";
 
 export type Condition = ">" | ">=" | "<" | "<=" | "==" | "!=";
 
@@ -73,33 +67,67 @@ export function endpointOf(t: Transport): string {
   return t.kind === "tcp" ? `tcp:${t.host}:${t.port}` : `rtu:${t.path}`;
 }
 
-const DEFAULT_KEYS = [
-  "poll_interval_s",
-  "timeout_ms",
-  "retries",
-  "max_gap",
-  "max_read_registers",
-  "max_read_bits",
-  "down_after",
-  "backoff_max_s",
-] as const;
-const DEVICE_KEYS = new Set<string>([
-  ...DEFAULT_KEYS,
+/** Polling settings a `[defaults]` table gives every device, each with its range and default. */
+const POLLING = {
+  poll_interval_s: { min: 0.01, max: 86400, default: 10 },
+  timeout_ms: { min: 10, max: 60000, default: 1000, integer: true },
+  retries: { min: 0, max: 10, default: 1, integer: true },
+  max_gap: { min: 0, max: MAX_READ_BITS, default: 8, integer: true },
+  max_read_registers: { min: 1, max: MAX_READ_REGISTERS, default: MAX_READ_REGISTERS, integer: true },
+  max_read_bits: { min: 1, max: MAX_READ_BITS, default: MAX_READ_BITS, integer: true },
+  down_after: { min: 1, max: 1000, default: 1, integer: true },
+  backoff_max_s: { min: 0, max: 86400, default: 60 },
+} as const;
+type PollingKey = keyof typeof POLLING;
+type Polling = Record<PollingKey, number>;
+const POLLING_KEYS = Object.keys(POLLING) as PollingKey[];
+
+const DEVICE_KEYS = [
   "name",
   "type",
   "transport",
   "host",
   "port",
   "serial_port",
-  "baud",
-  "parity",
-  "data_bits",
-  "stop_bits",
+  ...LINE_KEYS,
   "unit_id",
+  ...POLLING_KEYS,
   "measurement",
   "writes",
   "point",
-]);
+];
+
+/**
+ * The polling settings of a table; `inherited` fills what it leaves out (for `[defaults]` the
+ * documented defaults, for a device `[defaults]`). An invalid value is reported once, where it is
+ * written, and the inherited one stands in.
+ */
+function readPolling(t: DeviceTable, inherited: Polling): Polling {
+  const out = { ...inherited };
+  for (const k of POLLING_KEYS) {
+    const { integer, ...range } = { integer: false, ...POLLING[k] };
+    const o = { ...range, default: inherited[k] };
+    out[k] = (integer ? t.int(k, o) : t.num(k, o)) ?? inherited[k];
+  }
+  return out;
+}
+
+function readTransport(t: DeviceTable): Transport | undefined {
+  const kind = t.oneOf("transport", ["tcp", "rtu"] as const);
+  if (kind === "tcp") {
+    for (const k of ["serial_port", ...LINE_KEYS])
+      if (t.has(k)) t.report(k, `'${k}' does not apply to transport 'tcp'`);
+    const host = t.str("host");
+    const port = t.int("port", { default: 502, min: 1, max: 65535 });
+    return host && port ? { kind, host, port } : undefined;
+  }
+  if (kind === "rtu") {
+    for (const k of ["host", "port"]) if (t.has(k)) t.report(k, `'${k}' does not apply to transport 'rtu'`);
+    const line = readSerialLine(t, "serial_port", { min: 7, max: 8 });
+    return line && { kind, ...line, dataBits: line.dataBits as 7 | 8 };
+  }
+  return undefined;
+}
 
 export function loadModbusConfig(file: string): ModbusConfig {
   const text = readDeviceFile(file);
@@ -112,104 +140,78 @@ export function loadModbusConfig(file: string): ModbusConfig {
   return parseModbusConfig(text, file);
 }
 
+/** One serial line, one setting: devices sharing a port share its baud rate and framing. */
+class LineSettings {
+  private readonly seen = new Map<string, { line: string; at: number }>();
+
+  check(t: DeviceTable, transport: Transport | undefined): void {
+    if (transport?.kind !== "rtu") return;
+    const { path, baudRate, dataBits, parity, stopBits } = transport;
+    const line = `${baudRate} ${dataBits}${parity[0]!.toUpperCase()}${stopBits}`;
+    const first = this.seen.get(path);
+    if (!first) this.seen.set(path, { line, at: t.file.lineOf([...t.path, "baud"]) });
+    else if (first.line !== line)
+      t.report("baud", `serial port ${path} is set to ${line} here but ${first.line} on line ${first.at}`);
+  }
+}
+
+/**
+ * One `[[device]]`. Where a value is invalid its problem is recorded and a placeholder stands in:
+ * the file is rejected as a whole, so the placeholder never reaches a poller.
+ */
+function device(t: DeviceTable, defaults: Polling): DeviceConfig {
+  t.keys(DEVICE_KEYS);
+  const name = readChildName(t);
+  const transport = readTransport(t);
+  // RTU unit 0 is broadcast: nobody answers a read sent to it
+  const [min, max] = t.raw("transport") === "tcp" ? [0, 255] : [1, 247];
+  const unitId = t.int("unit_id", { default: 1, min, max });
+  const p = readPolling(t, defaults);
+  const measurement = topicPart(t, "measurement", { default: "modbus" }) ?? "modbus";
+  const points = t.tables("point");
+  const raw = t.raw("point");
+  if (raw === undefined || (Array.isArray(raw) && raw.length === 0))
+    t.report(undefined, "a device needs at least one [[device.point]]");
+  const pointNames = new Unique("name");
+  return {
+    name: name ?? "",
+    type: t.str("type", { default: "modbus-device" }) ?? "",
+    unitId: unitId ?? 1,
+    transport: transport ?? { kind: "tcp", host: "", port: 0 },
+    pollIntervalMs: Math.round(p.poll_interval_s * 1000),
+    timeoutMs: p.timeout_ms,
+    retries: p.retries,
+    maxGap: p.max_gap,
+    maxRegisters: p.max_read_registers,
+    maxBits: p.max_read_bits,
+    downAfter: p.down_after,
+    backoffMaxMs: Math.round(p.backoff_max_s * 1000),
+    writes: t.bool("writes", { default: true }) ?? true,
+    points: points.flatMap((pt) => {
+      pointNames.check(pt);
+      return readPoint(pt, measurement) ?? [];
+    }),
+  };
+}
+
+/** Parses and validates a whole modbus.toml; throws a DeviceFileError with every problem. */
 export function parseModbusConfig(text: string, file = "modbus.toml"): ModbusConfig {
-  const doc = parseTomlDoc(file, text).data as Obj;
-  const errors: { line: number; reason: string }[] = [];
-  // a problem of the file as a whole (no device at all) is reported at its first line
-  const lineOf = (path: TomlPath) => locate(text, path) ?? 1;
-  const fail = (path: TomlPath, reason: string) => errors.push({ line: lineOf(path), reason });
-  const r = new Reader(fail);
-
-  for (const k of Object.keys(doc))
-    if (k !== "defaults" && k !== "device")
-      fail([k], `unknown key '${k}' (expected [defaults] or [[device]])`);
-  const defaults = isObj(doc.defaults) ? doc.defaults : {};
-  if (doc.defaults !== undefined && !isObj(doc.defaults)) fail(["defaults"], "'defaults' must be a table");
-  for (const k of Object.keys(defaults))
-    if (!(DEFAULT_KEYS as readonly string[]).includes(k))
-      fail(["defaults", k], `unknown key 'defaults.${k}'`);
-
-  const rawDevices = doc.device;
-  if (rawDevices === undefined) fail([], "no [[device]] defined");
-  else if (!Array.isArray(rawDevices)) fail(["device"], "'device' must be an array of tables ([[device]])");
-
-  const devices: DeviceConfig[] = [];
-  const names = new Map<string, number>();
-  const lineSettings = new Map<string, { line: string; at: TomlPath }>();
-  (Array.isArray(rawDevices) ? rawDevices : []).forEach((d: unknown, di: number) => {
-    const at: TomlPath = ["device", di];
-    if (!isObj(d)) {
-      fail(at, "a device must be a table");
-      return;
-    }
-    for (const k of Object.keys(d)) if (!DEVICE_KEYS.has(k)) fail([...at, k], `unknown device key '${k}'`);
-    const get = <T>(key: string, read: (v: unknown, path: TomlPath) => T | undefined, def: T): T => {
-      if (d[key] !== undefined) return read(d[key], [...at, key]) ?? def;
-      if (defaults[key] !== undefined) return read(defaults[key], ["defaults", key]) ?? def;
-      return def;
-    };
-    const name = r.str(d.name, [...at, "name"]);
-    if (name === undefined) return;
-    if (!CHILD_NAME.test(name) || name === "main")
-      fail([...at, "name"], `device name '${name}' must be ${CHILD_NAME_HINT}, and not 'main'`);
-    if (names.has(name)) fail([...at, "name"], `duplicate device name '${name}'`);
-    names.set(name, di);
-    const transport = r.readTransport(d, at);
-    // RTU unit 0 is broadcast: nobody answers a read sent to it
-    const [unitMin, unitMax] = d.transport === "tcp" ? [0, 255] : [1, 247];
-    const dev: DeviceConfig = {
-      name,
-      type: d.type === undefined ? "modbus-device" : (r.str(d.type, [...at, "type"]) ?? ""),
-      unitId: d.unit_id === undefined ? 1 : (r.int(d.unit_id, [...at, "unit_id"], unitMin, unitMax) ?? 1),
-      transport: transport ?? { kind: "tcp", host: "", port: 0 },
-      pollIntervalMs: Math.round(get("poll_interval_s", (v, p) => r.num(v, p, 0.01, 86400), 10) * 1000),
-      timeoutMs: get("timeout_ms", (v, p) => r.int(v, p, 10, 60000), 1000),
-      retries: get("retries", (v, p) => r.int(v, p, 0, 10), 1),
-      maxGap: get("max_gap", (v, p) => r.int(v, p, 0, MAX_READ_BITS), 8),
-      maxRegisters: get(
-        "max_read_registers",
-        (v, p) => r.int(v, p, 1, MAX_READ_REGISTERS),
-        MAX_READ_REGISTERS,
-      ),
-      maxBits: get("max_read_bits", (v, p) => r.int(v, p, 1, MAX_READ_BITS), MAX_READ_BITS),
-      downAfter: get("down_after", (v, p) => r.int(v, p, 1, 1000), 1),
-      backoffMaxMs: Math.round(get("backoff_max_s", (v, p) => r.num(v, p, 0, 86400), 60) * 1000),
-      writes: d.writes === undefined ? true : (r.bool(d.writes, [...at, "writes"]) ?? true),
-      points: [],
-    };
-    if (transport?.kind === "rtu") {
-      const t = transport;
-      const line = `${t.baudRate} ${t.dataBits}${t.parity[0]!.toUpperCase()}${t.stopBits}`;
-      const seen = lineSettings.get(t.path);
-      if (seen && seen.line !== line)
-        fail(
-          [...at, "baud"],
-          `serial port ${t.path} is set to ${line} here but ${seen.line} on line ${lineOf(seen.at)}`,
-        );
-      else lineSettings.set(t.path, { line, at: [...at, "baud"] });
-    }
-    const defMeasurement =
-      d.measurement === undefined ? "modbus" : r.topicPart(d.measurement, [...at, "measurement"]);
-    if (d.point === undefined || (Array.isArray(d.point) && d.point.length === 0))
-      fail(at, `device '${name}' has no [[device.point]]`);
-    else if (!Array.isArray(d.point))
-      fail([...at, "point"], "'point' must be an array of tables ([[device.point]])");
-    const pointNames = new Set<string>();
-    (Array.isArray(d.point) ? d.point : []).forEach((p: unknown, pi: number) => {
-      const pat: TomlPath = [...at, "point", pi];
-      if (!isObj(p)) {
-        fail(pat, "a point must be a table");
-        return;
-      }
-      const point = r.readPoint(p, pat, defMeasurement ?? "modbus");
-      if (!point) return;
-      if (pointNames.has(point.name))
-        fail([...pat, "name"], `duplicate point name '${point.name}' in device '${name}'`);
-      pointNames.add(point.name);
-      dev.points.push(point);
-    });
-    devices.push(dev);
+  const f = DeviceFile.parse(file, text);
+  const root = f.root();
+  root.keys(["defaults", "device"]);
+  const defaultsTable = root.sub("defaults");
+  defaultsTable?.keys(POLLING_KEYS);
+  const none = Object.fromEntries(POLLING_KEYS.map((k) => [k, POLLING[k].default])) as Polling;
+  const defaults = defaultsTable ? readPolling(defaultsTable, none) : none;
+  if (!root.has("device")) root.report(undefined, "no [[device]] defined");
+  const names = new Unique("name");
+  const lines = new LineSettings();
+  const devices = root.tables("device").map((t) => {
+    names.check(t);
+    const d = device(t, defaults);
+    lines.check(t, d.transport);
+    return d;
   });
-  if (errors.length) throw new DeviceFileError(file, errors);
+  f.check();
   return { file, devices };
 }

@@ -5,7 +5,7 @@
  * rejected (file, line and reason) and the running devices go on.
  */
 import type { Component, Context } from "../../component/component.ts";
-import { type FileWatch, watchFile } from "../common/file-watch.ts";
+import { type FileWatch, rejection, watchFile } from "../common/file-watch.ts";
 import { openSerial } from "../common/serial/open.ts";
 import type { SerialOptions, SerialTransport } from "../common/serial/transport.ts";
 import { readDeviceFile } from "../common/toml-file.ts";
@@ -56,11 +56,8 @@ export function createSerialComponent(
       cfgs = loadSerialConfig(file);
     } catch (e) {
       const text = (e as Error).message;
-      log.error(`${file} rejected, the running configuration stays:\n${text}`);
-      const event = { text: `${file} rejected: ${text}`, time: new Date(clock()).toISOString() };
-      await bus
-        .publish(`${root}/device/main///e/${CONFIG_REJECTED_EVENT}`, JSON.stringify(event), { qos: 1 })
-        .catch(() => {});
+      const { topic, payload, qos } = rejection(file, text, CONFIG_REJECTED_EVENT, root, clock(), log);
+      await bus.publish(topic, payload, { qos }).catch(() => {});
       return text;
     }
     const next = new Map(cfgs.map((c) => [c.name, c]));

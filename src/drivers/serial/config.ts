@@ -1,17 +1,11 @@
 /**
- * `serial.toml`: one `[[device]]` table per sensor. Validated as a whole: every error (with file,
+ * `serial.toml`: one `[[device]]` table per sensor. Validated as a whole: every problem (with file,
  * line and reason) is reported and rejects the file, so the driver never starts half-configured.
  */
-import { CHILD_NAME, CHILD_NAME_HINT } from "../common/child-device.ts";
-import { rootTables, type TableReader } from "../common/fields.ts";
-import {
-  BAUD_RATES,
-  type DataBits,
-  type Parity,
-  type SerialSettings,
-  type StopBits,
-} from "../common/serial/transport.ts";
-import { locate, Problems, parseTomlDoc } from "../common/toml-file.ts";
+import { readChildName } from "../common/child-device.ts";
+import { DeviceFile, type DeviceTable, Unique } from "../common/device-file.ts";
+import { LINE_KEYS, readSerialLine } from "../common/serial/line-config.ts";
+import type { SerialSettings } from "../common/serial/transport.ts";
 import { frameSpec } from "./frame-config.ts";
 import { buildParser, DEVICE_TIME_KINDS, PARSER_KINDS, type ParserConfig } from "./parsers/index.ts";
 
@@ -30,29 +24,6 @@ export interface SerialDeviceConfig {
   maxLine: number;
 }
 
-const KEYS = [
-  "name",
-  "type",
-  "port",
-  "baud",
-  "data_bits",
-  "stop_bits",
-  "parity",
-  "parser",
-  "measurement",
-  "pattern",
-  "separator",
-  "assign",
-  "require_checksum",
-  "time_source",
-  "time_field",
-  "arrays",
-  "values",
-  "frame",
-  "units",
-  "max_line",
-] as const;
-
 /** Keys that only some parsers take. */
 const PARSER_KEYS: Record<string, readonly string[]> = {
   pattern: ["regex"],
@@ -66,71 +37,86 @@ const PARSER_KEYS: Record<string, readonly string[]> = {
   frame: ["frame"],
 };
 
-function parserConfig(t: TableReader, p: Problems): ParserConfig | undefined {
-  const kind = t.str("parser", { choices: PARSER_KINDS }) as (typeof PARSER_KINDS)[number];
+const KEYS = [
+  "name",
+  "type",
+  "port",
+  ...LINE_KEYS,
+  "parser",
+  "measurement",
+  ...Object.keys(PARSER_KEYS),
+  "units",
+  "max_line",
+];
+
+/** `time_source = "device"`: the reading's time comes from the device (GPS time, a JSON field). */
+function deviceTime(t: DeviceTable): { deviceTime?: true } {
+  return t.oneOf("time_source", ["read", "device"], { default: "read" }) === "device"
+    ? { deviceTime: true }
+    : {};
+}
+
+/** `[device.values]` of the json parser: series (or group.series) = dotted path in the document. */
+function jsonSelect(select: DeviceTable): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of Object.keys(select.table)) {
+    if (k.split(".").length > 2) select.report(k, `series '${k}' nests deeper than one group`);
+    out[k] = select.str(k, { pattern: /^[^.\s]+(\.[^.\s]+)*$/, hint: "a dotted path such as data.0" }) ?? "";
+  }
+  return out;
+}
+
+/** The parser's settings, or undefined with its problems reported. */
+function parserConfig(t: DeviceTable): ParserConfig | undefined {
+  const kind = t.oneOf("parser", PARSER_KINDS);
+  if (kind === undefined) return undefined;
   for (const [k, kinds] of Object.entries(PARSER_KEYS))
-    if (t.has(k) && !kinds.includes(kind))
-      p.add(
-        locate(t.doc.source, [...t.path, k]),
-        `${t.describe()}: '${k}' does not apply to the ${kind} parser`,
-      );
-  const deviceTime = () =>
-    t.str("time_source", { default: "read", choices: ["read", "device"] }) === "device" ? true : undefined;
+    if (t.has(k) && !kinds.includes(kind)) t.report(k, `'${k}' does not apply to the ${kind} parser`);
   switch (kind) {
     case "regex": {
       const pattern = t.str("pattern");
+      if (pattern === undefined) return undefined;
       try {
         buildParser({ kind, pattern });
       } catch (e) {
-        throw t.error("pattern", `${t.describe()}: invalid pattern: ${(e as Error).message}`);
+        t.report("pattern", `invalid pattern: ${(e as Error).message}`);
+        return undefined;
       }
       return { kind, pattern };
     }
-    case "kv": {
-      const c = { kind, separator: t.optStr("separator"), assign: t.optStr("assign") } as const;
-      if (c.assign === "") throw t.error("assign", `${t.describe()}: 'assign' must not be empty`);
-      if (c.separator === "") throw t.error("separator", `${t.describe()}: 'separator' must not be empty`);
-      return c;
-    }
-    case "json": {
-      const select = t.sub("values");
-      const c: ParserConfig = { kind };
-      const dt = p.try(deviceTime, undefined);
-      if (dt) c.deviceTime = dt;
-      if (t.has("time_field"))
-        c.timeField = p.try(() => t.str("time_field", { pattern: /^[^.\s][^\s]*$/ }), "time");
-      if (t.has("arrays"))
-        c.arrays = p.try(() => t.str("arrays", { choices: ["index", "ignore"] }), "index") as "index";
-      if (select) {
-        c.select = {};
-        for (const k of Object.keys(select.table)) {
-          const path = p.try(
-            () => select.str(k, { pattern: /^[^.\s]+(\.[^.\s]+)*$/, hint: "a dotted path such as data.0" }),
-            "",
-          );
-          if (k.split(".").length > 2)
-            p.add(
-              locate(t.doc.source, [...select.path, k]),
-              `${select.describe()}: series '${k}' nests deeper than one group`,
-            );
-          c.select[k] = path;
-        }
-      }
-      return c;
-    }
-    case "nmea": {
-      const c: ParserConfig = {
-        kind: "nmea",
-        requireChecksum: p.try(() => t.bool("require_checksum", { default: true }), true),
+    case "kv":
+      return {
+        kind,
+        separator: t.str("separator", { optional: true }),
+        assign: t.str("assign", { optional: true }),
       };
-      const dt = p.try(deviceTime, undefined);
-      if (dt) c.deviceTime = dt;
+    case "json": {
+      const c: ParserConfig = { kind, ...deviceTime(t) };
+      const timeField = t.str("time_field", {
+        optional: true,
+        pattern: /^[^.\s][^\s]*$/,
+        hint: "a field name or dotted path",
+      });
+      if (timeField !== undefined) c.timeField = timeField;
+      const arrays = t.oneOf("arrays", ["index", "ignore"], { optional: true });
+      if (arrays !== undefined) c.arrays = arrays;
+      const select = t.sub("values");
+      if (select) c.select = jsonSelect(select);
       return c;
     }
+    case "nmea":
+      return {
+        kind,
+        requireChecksum: t.bool("require_checksum", { default: true }) ?? true,
+        ...deviceTime(t),
+      };
     case "frame": {
       const f = t.sub("frame");
-      if (!f) throw t.error(undefined, `${t.describe()}: the frame parser needs a [device.frame] table`);
-      const frame = frameSpec(f, p);
+      if (!f) {
+        if (!t.has("frame")) t.report(undefined, "the frame parser needs a [device.frame] table");
+        return undefined;
+      }
+      const frame = frameSpec(f);
       return frame && { kind, frame };
     }
     default:
@@ -138,70 +124,54 @@ function parserConfig(t: TableReader, p: Problems): ParserConfig | undefined {
   }
 }
 
-function device(t: TableReader, p: Problems): SerialDeviceConfig {
-  for (const k of Object.keys(t.table))
-    if (!(KEYS as readonly string[]).includes(k))
-      p.add(
-        locate(t.doc.source, [...t.path, k]),
-        `${t.describe()}: '${k}' is not a known key (known: ${KEYS.join(", ")})`,
-      );
-  const name = p.try(() => t.str("name", { pattern: CHILD_NAME, hint: CHILD_NAME_HINT }), "");
-  const units: Record<string, string> = {};
-  const u = p.try(() => t.sub("units"), undefined);
-  for (const k of Object.keys(u?.table ?? {})) if (u) units[k] = p.try(() => u.str(k), "");
-  const baudRate = p.try(() => t.int("baud", { default: 9600 }), 9600);
-  if (!(BAUD_RATES as readonly number[]).includes(baudRate))
-    p.add(locate(t.doc.source, [...t.path, "baud"]), `${t.describe()}: unsupported baud rate ${baudRate}`);
+function units(t: DeviceTable): Record<string, string> {
+  const u = t.sub("units");
+  const out: Record<string, string> = {};
+  for (const k of Object.keys(u?.table ?? {})) out[k] = u?.str(k, { empty: true }) ?? "";
+  return out;
+}
+
+/**
+ * One `[[device]]`. Where a value is invalid its problem is recorded and a placeholder stands in:
+ * the file is rejected as a whole, so the placeholder never reaches a driver.
+ */
+function device(t: DeviceTable): SerialDeviceConfig {
+  t.keys(KEYS);
   return {
-    name,
-    type: p.try(() => t.str("type", { default: "serial-sensor" }), ""),
-    serial: {
-      path: p.try(() => t.str("port", { pattern: /^\S+$/, hint: "a device path such as /dev/ttyUSB0" }), ""),
-      baudRate,
-      dataBits: p.try(() => t.int("data_bits", { default: 8, min: 5, max: 8 }), 8) as DataBits,
-      stopBits: p.try(() => t.int("stop_bits", { default: 1, min: 1, max: 2 }), 1) as StopBits,
-      parity: p.try(
-        () => t.str("parity", { default: "none", choices: ["none", "even", "odd"] }),
-        "none",
-      ) as Parity,
+    name: readChildName(t) ?? "",
+    type: t.str("type", { default: "serial-sensor" }) ?? "",
+    serial: readSerialLine(t, "port", { min: 5, max: 8 }) ?? {
+      path: "",
+      baudRate: 9600,
+      dataBits: 8,
+      stopBits: 1,
+      parity: "none",
     },
-    // a placeholder only when the parser is invalid: its problem is recorded and the file rejected
-    parser: p.try(() => parserConfig(t, p), undefined) ?? { kind: "vedirect" },
-    measurement: p.try(
-      () => t.str("measurement", { default: "", pattern: /^([^/#+\s]{1,64})?$/, hint: "one topic level" }),
-      "",
-    ),
-    units,
-    maxLine: p.try(() => t.int("max_line", { default: 1024, min: 16, max: 65536 }), 1024),
+    parser: parserConfig(t) ?? { kind: "vedirect" },
+    measurement:
+      t.str("measurement", {
+        default: "",
+        empty: true,
+        pattern: /^([^/#+\s]{1,64})?$/,
+        hint: "one topic level (no '/', '+', '#' or spaces)",
+      }) ?? "",
+    units: units(t),
+    maxLine: t.int("max_line", { default: 1024, min: 16, max: 65536 }) ?? 1024,
   };
 }
 
 /** Parses and validates a whole serial.toml; throws a DeviceFileError with every problem. */
 export function parseSerialConfig(file: string, source: string): SerialDeviceConfig[] {
-  const doc = parseTomlDoc(file, source);
-  const p = new Problems(file);
-  for (const k of Object.keys(doc.data))
-    if (k !== "device")
-      p.add(locate(source, [k]), `unknown top-level key '${k}' (expected [[device]] tables)`);
-  const devices = p.try(() => rootTables(doc, "device"), []).map((t) => device(t, p));
-  const seenName = new Map<string, number>();
-  const seenPort = new Map<string, number>();
-  devices.forEach((d, i) => {
-    const n = seenName.get(d.name);
-    if (n !== undefined && d.name !== "")
-      p.add(
-        locate(source, ["device", i, "name"]),
-        `device name '${d.name}' is used twice (also [[device]] #${n + 1})`,
-      );
-    seenName.set(d.name, i);
-    const o = seenPort.get(d.serial.path);
-    if (o !== undefined && d.serial.path !== "")
-      p.add(
-        locate(source, ["device", i, "port"]),
-        `port ${d.serial.path} is used by two devices (also [[device]] #${o + 1})`,
-      );
-    seenPort.set(d.serial.path, i);
+  const f = DeviceFile.parse(file, source);
+  const root = f.root();
+  root.keys(["device"]);
+  const names = new Unique("name");
+  const ports = new Unique("port");
+  const devices = root.tables("device").map((t) => {
+    names.check(t);
+    ports.check(t);
+    return device(t);
   });
-  p.check();
+  f.check();
   return devices;
 }

@@ -1,78 +1,44 @@
 /** `[device.frame]` of serial.toml: a declarative binary frame description, every problem reported. */
-import type { TableReader } from "../common/fields.ts";
-import { locate, type Problems } from "../common/toml-file.ts";
-import {
-  CHECKSUM_KINDS,
-  type ChecksumKind,
-  checkSpec,
-  FIELD_TYPES,
-  type FieldSpec,
-  type FieldType,
-  type FrameSpec,
-} from "./framing/binary.ts";
+import type { DeviceTable } from "../common/device-file.ts";
+import { CHECKSUM_KINDS, checkSpec, FIELD_TYPES, type FieldSpec, type FrameSpec } from "./framing/binary.ts";
 
-const FRAME_KEYS = ["start", "length", "end", "checksum", "field"];
-const CHECKSUM_KEYS = ["kind", "from", "to", "at"];
-const FIELD_KEYS = ["name", "offset", "type", "scale"];
+const BYTES = { min: 0, max: 255, optional: true, hint: "an array of bytes (0..255, e.g. [0xAA, 0xC0])" };
 
-function bytes(t: TableReader, key: string, p: Problems): number[] {
-  const v = t.raw(key);
-  if (v === undefined) return [];
-  if (!Array.isArray(v) || !v.every((b) => Number.isInteger(b) && b >= 0 && b <= 255)) {
-    p.add(
-      locate(t.doc.source, [...t.path, key]),
-      `${t.describe()}: '${key}' must be an array of bytes (0..255, e.g. [0xAA, 0xC0])`,
-    );
-    return [];
-  }
-  return v as number[];
-}
-
-function unknown(t: TableReader, keys: string[], p: Problems): void {
-  for (const k of Object.keys(t.table))
-    if (!keys.includes(k))
-      p.add(
-        locate(t.doc.source, [...t.path, k]),
-        `${t.describe()}: '${k}' is not a known key (known: ${keys.join(", ")})`,
-      );
+function field(t: DeviceTable): FieldSpec | undefined {
+  t.keys(["name", "offset", "type", "scale"]);
+  const name = t.str("name", { pattern: /^[^/#+.\s]+(\.[^/#+.\s]+)?$/, hint: "'series' or 'group.series'" });
+  const offset = t.int("offset", { min: 0 });
+  const type = t.oneOf("type", FIELD_TYPES);
+  const scale = t.num("scale", { default: 1 });
+  if (name === undefined || offset === undefined || type === undefined || scale === undefined)
+    return undefined;
+  return { name, offset, type, scale };
 }
 
 /** The frame description, or undefined (with its problems recorded) when it is invalid. */
-export function frameSpec(f: TableReader, p: Problems): FrameSpec | undefined {
-  const before = p.list.length;
-  unknown(f, FRAME_KEYS, p);
-  const start = bytes(f, "start", p);
-  const end = bytes(f, "end", p);
-  const length = p.try(() => f.int("length", { min: 1, max: 4096 }), 0);
-  const c = p.try(() => f.sub("checksum"), undefined);
-  if (c) unknown(c, CHECKSUM_KEYS, p);
+export function frameSpec(f: DeviceTable): FrameSpec | undefined {
+  const before = f.file.problems.length;
+  f.keys(["start", "length", "end", "checksum", "field"]);
+  const start = f.ints("start", BYTES) ?? [];
+  const end = f.ints("end", BYTES) ?? [];
+  const length = f.int("length", { min: 1, max: 4096 }) ?? 0;
+  const c = f.sub("checksum");
+  c?.keys(["kind", "from", "to", "at"]);
   const checksum = c
     ? {
-        kind: p.try(() => c.str("kind", { choices: CHECKSUM_KINDS }), "none") as ChecksumKind,
-        from: p.try(() => c.int("from", { min: 0 }), 0),
-        to: p.try(() => c.int("to", { min: 0 }), 0),
-        at: p.try(() => c.int("at", { min: 0 }), 0),
+        kind: c.oneOf("kind", CHECKSUM_KINDS) ?? "none",
+        from: c.int("from", { min: 0 }) ?? 0,
+        to: c.int("to", { min: 0 }) ?? 0,
+        at: c.int("at", { min: 0 }) ?? 0,
       }
     : { kind: "none" as const, from: 0, to: 0, at: 0 };
-  const fields: FieldSpec[] = p
-    .try(() => f.tables("field"), [])
-    .map((t) => {
-      unknown(t, FIELD_KEYS, p);
-      return {
-        name: p.try(
-          () => t.str("name", { pattern: /^[^/#+.\s]+(\.[^/#+.\s]+)?$/, hint: "'series' or 'group.series'" }),
-          "",
-        ),
-        offset: p.try(() => t.int("offset", { min: 0 }), 0),
-        type: p.try(() => t.str("type", { choices: FIELD_TYPES }), "uint8") as FieldType,
-        scale: p.try(() => t.num("scale", { default: 1 }), 1),
-      };
-    });
-  if (fields.length === 0)
-    p.add(locate(f.doc.source, f.path), `${f.describe()}: a frame needs at least one [[device.frame.field]]`);
-  if (p.list.length > before) return undefined;
-  const spec: FrameSpec = { start, length, end, checksum, fields };
+  const tables = f.tables("field");
+  if (tables.length === 0 && !f.has("field"))
+    f.report(undefined, "a frame needs at least one [[device.frame.field]]");
+  const fields = tables.map(field);
+  if (f.file.problems.length > before) return undefined;
+  const spec: FrameSpec = { start, length, end, checksum, fields: fields.filter((x) => x !== undefined) };
   const why = checkSpec(spec);
-  if (why) p.add(locate(f.doc.source, f.path), `${f.describe()}: ${why}`);
+  if (why) f.report(undefined, why);
   return why ? undefined : spec;
 }
