@@ -1,24 +1,14 @@
-import {
-  closeSync,
-  fdatasyncSync,
-  ftruncateSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  truncateSync,
-  unlinkSync,
-  writevSync,
-} from "node:fs";
-import { join } from "node:path";
+import { mkdirSync, unlinkSync } from "node:fs";
 import { syncDir } from "../../foundation/files.ts";
 import type { Logger } from "../../foundation/logger.ts";
 import { CommitFile, type CommitState } from "./commit-file.ts";
-import { COMPACT_SUFFIX, compactRun, thinSegment } from "./compact-run.ts";
-import { convertLegacySegments } from "./legacy.ts";
+import { compactRun, thinSegment } from "./compact-run.ts";
 import { lockDir } from "./lock.ts";
 import { encodeHead, nextValid, peekRecord, RECORD_PEEK_BYTES } from "./record.ts";
-import { type Hole, listSegmentBases, type Segment, scanSegment, segmentPath } from "./segment.ts";
+import { recoverSegments } from "./recover.ts";
+import { type Hole, type Segment, segmentPath } from "./segment.ts";
 import { SegmentReader } from "./segment-reader.ts";
+import { type FsyncPolicy, SegmentWriter } from "./segment-writer.ts";
 import {
   DropLedger,
   type MessageQueue,
@@ -29,16 +19,7 @@ import {
   recordSize,
 } from "./types.ts";
 
-/**
- * When data reaches the disk:
- * - `always`: every append is fdatasync'ed before `append` returns, and every commit is fsync'ed.
- *   Survives power loss; costs one disk flush per message.
- * - `interval` (default): appends are written to the OS at once (so they survive `kill -9` and any
- *   crash of ledge) and flushed to the disk every `fsyncIntervalMs`; a power loss can lose at most
- *   that window.
- * - `never`: written to the OS at once, flushed when the OS decides (and on clean shutdown).
- */
-export type FsyncPolicy = "always" | "interval" | "never";
+export type { FsyncPolicy };
 
 export interface DiskQueueOptions extends QueueLimits {
   dir: string;
@@ -72,13 +53,12 @@ export class DiskQueue implements MessageQueue {
   private segments: Segment[] = [];
   private head!: Pos;
   private cursor!: Pos;
-  private writeFd = -1;
+  private readonly writer: SegmentWriter;
   private nextSeq = 0;
   private depth = 0;
   private bytes = 0;
   private handedOut = 0;
   private appended = 0;
-  private dirty = false;
   private commitDirty = false;
   private diskError?: string;
   private timer?: ReturnType<typeof setInterval>;
@@ -97,6 +77,7 @@ export class DiskQueue implements MessageQueue {
     this.segmentBytes =
       opts.segmentBytes ?? Math.min(4 << 20, Math.max(64 << 10, Math.floor(opts.maxBytes / 64)));
     this.clock = opts.clock ?? Date.now;
+    this.writer = new SegmentWriter(opts.fsync);
   }
 
   static open(opts: DiskQueueOptions): DiskQueue {
@@ -123,60 +104,15 @@ export class DiskQueue implements MessageQueue {
       this.opts.onDrop,
     );
     this.ledger.corruptBytes = c.corruptBytes;
-    const carried = convertLegacySegments(dir, c.next, this.clock());
-    if (carried) log?.info("queue: carried over records of the previous queue format", { records: carried });
-    this.nextSeq = c.next;
-    // A compaction that did not reach its rename: the segment it was made from is intact.
-    for (const f of readdirSync(dir)) if (f.endsWith(COMPACT_SUFFIX)) unlinkSync(join(dir, f));
-    const bases = listSegmentBases(dir);
-    let headPos = 0;
-    for (const [i, base] of bases.entries()) {
-      const path = segmentPath(dir, base);
-      const prev = this.segments.at(-1);
-      if (prev && base < prev.end) {
-        // Left by a compaction that died after its rename: its records are in the segment before.
-        unlinkSync(path);
-        continue;
-      }
-      const scan = scanSegment(path, base, c.next);
-      const last = i === bases.length - 1;
-      let end = scan.end;
-      let size = scan.validBytes;
-      const { tail } = scan;
-      if (tail && last && tail.reason === "short") {
-        // A crash in the middle of an append: that record was never stored, so never acknowledged.
-        truncateSync(path, scan.validBytes);
-        log?.warn("queue: cut a torn record off the end of the queue", { path, bytes: tail.bytes });
-      } else if (tail) {
-        // Damage up to the end of the file: the next segment's base says how many records it held.
-        end = last ? scan.end + 1 : Math.max(scan.end, bases[i + 1]!);
-        scan.holes.push({ pos: tail.pos, end: tail.pos + tail.bytes, seqFrom: scan.end, seqTo: end });
-        size = tail.pos + tail.bytes;
-      }
-      for (const h of scan.holes)
-        log?.error("queue: corrupt data found; skipped, the records after it are kept", {
-          path,
-          at: h.pos,
-          bytes: h.end - h.pos,
-          records: h.seqTo - h.seqFrom,
-        });
-      this.nextSeq = Math.max(this.nextSeq, end);
-      if (end <= c.next) {
-        unlinkSync(path);
-        continue;
-      }
-      // A hole in records already delivered only counts from the commit on.
-      for (const h of scan.holes) h.seqFrom = Math.min(h.seqTo, Math.max(h.seqFrom, c.next));
-      const firstKept = !this.segments.length;
-      if (firstKept && c.next > base) headPos = scan.posOf;
-      const holes = firstKept ? scan.holes.filter((h) => h.end > headPos) : scan.holes;
-      this.segments.push({ base, path, size, end, holes });
-      this.depth += scan.count;
-      this.bytes += size;
-    }
+    const r = recoverSegments(dir, c.next, this.clock(), log);
+    this.segments = r.segments;
+    this.nextSeq = r.nextSeq;
+    this.depth = r.depth;
+    this.bytes = r.bytes;
+    const headPos = r.headPos;
     const lastSeg = this.segments.at(-1);
     if (!lastSeg || lastSeg.size >= this.segmentBytes) this.addSegment();
-    else this.writeFd = openSync(lastSeg.path, "a");
+    else this.writer.open(lastSeg);
     const first = this.segments[0]!;
     this.head = { seg: first, pos: headPos, seq: Math.max(first.base, c.next) };
     this.cursor = { ...this.head };
@@ -212,8 +148,7 @@ export class DiskQueue implements MessageQueue {
     let seg: Segment;
     try {
       seg = this.writable(size);
-      this.writeAll(seg, encodeHead(msg, seq, this.clock()), msg.payload, size);
-      if (this.opts.fsync === "always") fdatasyncSync(this.writeFd);
+      this.writer.write(seg, encodeHead(msg, seq, this.clock()), msg.payload, size);
     } catch (e) {
       // Not stored: counted, and the queue tries again with the next message.
       const err = e as NodeJS.ErrnoException;
@@ -230,7 +165,6 @@ export class DiskQueue implements MessageQueue {
       this.opts.log?.info("queue: writing to the disk again", { after: this.diskError });
       this.diskError = undefined;
     }
-    if (this.opts.fsync !== "always") this.dirty = true;
     seg.size += size;
     seg.end = seq + 1;
     if (expendable) this.thinned.delete(seg);
@@ -299,8 +233,7 @@ export class DiskQueue implements MessageQueue {
   }
 
   flush(): void {
-    if (this.writeFd >= 0) fdatasyncSync(this.writeFd);
-    this.dirty = false;
+    this.writer.flush();
     this.commitFile.write(this.commitState(), true);
     this.commitDirty = false;
   }
@@ -316,8 +249,7 @@ export class DiskQueue implements MessageQueue {
     } catch (e) {
       this.opts.log?.error("queue: final flush failed", { error: e });
     }
-    if (this.writeFd >= 0) closeSync(this.writeFd);
-    this.writeFd = -1;
+    this.writer.close(false);
     for (const s of this.segments) this.reader.release(s);
     this.commitFile.close();
     this.unlock();
@@ -330,10 +262,7 @@ export class DiskQueue implements MessageQueue {
 
   private tick(): void {
     try {
-      if (this.dirty && this.opts.fsync === "interval" && this.writeFd >= 0) {
-        fdatasyncSync(this.writeFd);
-        this.dirty = false;
-      }
+      this.writer.tick();
       if (this.commitDirty) {
         this.commitFile.write(this.commitState(), false);
         this.commitDirty = false;
@@ -488,7 +417,7 @@ export class DiskQueue implements MessageQueue {
       const keep = seg === this.cursor.seg ? this.cursor.pos : 0;
       const last = seg === this.segments.at(-1);
       this.reader.release(seg);
-      if (last) this.closeWriter();
+      if (last) this.writer.close();
       const done = thinSegment(seg, keep, expendable, this.opts.fsync !== "never");
       // Also when the rewrite failed (disk full): tried again only once it holds new measurements.
       this.thinned.add(seg);
@@ -533,9 +462,9 @@ export class DiskQueue implements MessageQueue {
   /** The segment the next record goes to: a new one when the last is full or was not opened. */
   private writable(size: number): Segment {
     const last = this.segments.at(-1)!;
-    if (this.writeFd >= 0 && last.size + size <= this.segmentBytes) return last;
-    if (this.writeFd < 0 && last.size < this.segmentBytes) {
-      this.writeFd = openSync(last.path, "a");
+    if (this.writer.isOpen && last.size + size <= this.segmentBytes) return last;
+    if (!this.writer.isOpen && last.size < this.segmentBytes) {
+      this.writer.open(last);
       return last;
     }
     if (last.size === 0) return last;
@@ -559,20 +488,8 @@ export class DiskQueue implements MessageQueue {
     }
   }
 
-  /** Flushes and closes the current segment's descriptor; `writable` opens it again on demand. */
-  private closeWriter(): void {
-    if (this.writeFd < 0) return;
-    const fd = this.writeFd;
-    this.writeFd = -1;
-    try {
-      if (this.opts.fsync !== "never") fdatasyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  }
-
   private addSegment(): Segment {
-    this.closeWriter();
+    this.writer.close();
     const seg: Segment = {
       base: this.nextSeq,
       path: segmentPath(this.opts.dir, this.nextSeq),
@@ -580,29 +497,10 @@ export class DiskQueue implements MessageQueue {
       end: this.nextSeq,
       holes: [],
     };
-    this.writeFd = openSync(seg.path, "a");
+    this.writer.open(seg);
     if (this.opts.fsync === "always") syncDir(this.opts.dir);
     this.segments.push(seg);
     return seg;
-  }
-
-  private writeAll(seg: Segment, head: Buffer, payload: Uint8Array, size: number): void {
-    try {
-      let done = writevSync(this.writeFd, [head, payload]);
-      while (done < size) {
-        const rest =
-          done < head.byteLength
-            ? Buffer.concat([head.subarray(done), payload])
-            : payload.subarray(done - head.byteLength);
-        done += writevSync(this.writeFd, [rest]);
-      }
-    } catch (e) {
-      // Leave no half record behind: later appends would sit after garbage.
-      try {
-        ftruncateSync(this.writeFd, seg.size);
-      } catch {}
-      throw e;
-    }
   }
 
   /** Append time of the oldest stored record. */
