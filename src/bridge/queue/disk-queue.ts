@@ -1,16 +1,16 @@
 import { mkdirSync, unlinkSync } from "node:fs";
-import { syncDir } from "../../foundation/files.ts";
 import type { Logger } from "../../foundation/logger.ts";
-import { CommitFile, type CommitState } from "./commit-file.ts";
-import { compactRun, thinSegment } from "./compact-run.ts";
+import { CommitFile, type CommitState, CommitWriter } from "./commit-file.ts";
 import { lockDir } from "./lock.ts";
-import { encodeHead, nextValid, peekRecord, RECORD_PEEK_BYTES } from "./record.ts";
+import { RoomMaker } from "./make-room.ts";
+import { encodeHead, peekRecord, RECORD_PEEK_BYTES } from "./record.ts";
 import { recoverSegments } from "./recover.ts";
-import { type Hole, type Segment, segmentPath } from "./segment.ts";
+import type { Hole, Pos, Segment } from "./segment.ts";
 import { SegmentReader } from "./segment-reader.ts";
 import { type FsyncPolicy, SegmentWriter } from "./segment-writer.ts";
 import {
   DropLedger,
+  type DropReason,
   type MessageQueue,
   type QueuedMessage,
   type QueueEntry,
@@ -29,12 +29,6 @@ export interface DiskQueueOptions extends QueueLimits {
   /** Segment file size; defaults to maxBytes/64 within [64 KiB, 4 MiB]. */
   segmentBytes?: number;
   log?: Logger;
-}
-
-interface Pos {
-  seg: Segment;
-  pos: number;
-  seq: number;
 }
 
 type At =
@@ -59,25 +53,41 @@ export class DiskQueue implements MessageQueue {
   private bytes = 0;
   private handedOut = 0;
   private appended = 0;
-  private commitDirty = false;
   private diskError?: string;
   private timer?: ReturnType<typeof setInterval>;
   private readonly reader = new SegmentReader();
   private unlock?: () => void;
-  private commitFile!: CommitFile;
+  private commitWriter!: CommitWriter;
   private ledger!: DropLedger;
-  private readonly segmentBytes: number;
   private readonly clock: () => number;
-  /** Segments offered to compaction already (one pass each). */
-  private readonly compacted = new WeakSet<Segment>();
-  /** Segments holding no unsent expendable record (an expendable append to one unmarks it). */
-  private readonly thinned = new WeakSet<Segment>();
+  private readonly room: RoomMaker;
 
   private constructor(private readonly opts: DiskQueueOptions) {
-    this.segmentBytes =
-      opts.segmentBytes ?? Math.min(4 << 20, Math.max(64 << 10, Math.floor(opts.maxBytes / 64)));
     this.clock = opts.clock ?? Date.now;
-    this.writer = new SegmentWriter(opts.fsync);
+    this.writer = new SegmentWriter(
+      opts.dir,
+      opts.fsync,
+      opts.segmentBytes ?? Math.min(4 << 20, Math.max(64 << 10, Math.floor(opts.maxBytes / 64))),
+    );
+    this.room = new RoomMaker(
+      {
+        segments: () => this.segments,
+        head: () => this.head,
+        cursor: () => this.cursor,
+        release: (seg) => {
+          this.reader.release(seg);
+          if (seg === this.segments.at(-1)) this.writer.close();
+        },
+        freed: (bytes, records, reason) => {
+          this.bytes -= bytes;
+          this.depth -= records;
+          this.ledger.add(reason, records);
+          this.commitWriter.changed();
+        },
+      },
+      opts,
+      opts.fsync !== "never",
+    );
   }
 
   static open(opts: DiskQueueOptions): DiskQueue {
@@ -97,8 +107,9 @@ export class DiskQueue implements MessageQueue {
     const { dir, log } = this.opts;
     mkdirSync(dir, { recursive: true });
     this.unlock = lockDir(dir);
-    this.commitFile = CommitFile.open(dir);
-    const c = this.commitFile.initial;
+    const file = CommitFile.open(dir);
+    this.commitWriter = new CommitWriter(file, () => this.commitState(), this.opts.fsync === "always");
+    const c = file.initial;
     this.ledger = new DropLedger(
       { full: c.full, disk: c.disk, corrupt: c.corrupt, compacted: c.compacted },
       this.opts.onDrop,
@@ -111,7 +122,7 @@ export class DiskQueue implements MessageQueue {
     this.bytes = r.bytes;
     const headPos = r.headPos;
     const lastSeg = this.segments.at(-1);
-    if (!lastSeg || lastSeg.size >= this.segmentBytes) this.addSegment();
+    if (!lastSeg || lastSeg.size >= this.writer.segmentBytes) this.addSegment();
     else this.writer.open(lastSeg);
     const first = this.segments[0]!;
     this.head = { seg: first, pos: headPos, seq: Math.max(first.base, c.next) };
@@ -128,26 +139,18 @@ export class DiskQueue implements MessageQueue {
 
   append(msg: QueuedMessage): number | undefined {
     const size = recordSize(msg.topic, msg.payload);
-    if (size > this.opts.maxBytes) {
-      this.ledger.add("full", 1);
-      this.committed();
-      return undefined;
-    }
+    if (size > this.opts.maxBytes) return this.refused("full");
     const expendable = this.opts.expendable?.(msg) ?? false;
     while (this.bytes + size > this.opts.maxBytes && !this.atEnd(this.head)) {
-      if (this.compactOne() || this.thinOne()) continue;
-      if (expendable) {
-        // The newest measurement, and no older one is left to go instead of an event.
-        this.ledger.add("full", 1);
-        this.committed();
-        return undefined;
-      }
+      if (this.room.step()) continue;
+      // The newest measurement, and no older one is left to go instead of an event.
+      if (expendable) return this.refused("full");
       this.removeHead(true);
     }
     const seq = this.nextSeq;
     let seg: Segment;
     try {
-      seg = this.writable(size);
+      seg = this.writer.segmentFor(this.segments, size, this.nextSeq);
       this.writer.write(seg, encodeHead(msg, seq, this.clock()), msg.payload, size);
     } catch (e) {
       // Not stored: counted, and the queue tries again with the next message.
@@ -156,8 +159,7 @@ export class DiskQueue implements MessageQueue {
       if (!this.diskError)
         this.opts.log?.error("queue: cannot write to the disk; messages are dropped", { reason });
       this.diskError = reason;
-      this.ledger.add("disk", 1);
-      this.committed();
+      this.refused("disk");
       this.rollIfEmpty();
       return undefined;
     }
@@ -167,12 +169,19 @@ export class DiskQueue implements MessageQueue {
     }
     seg.size += size;
     seg.end = seq + 1;
-    if (expendable) this.thinned.delete(seg);
+    if (expendable) this.room.appendedExpendable(seg);
     this.bytes += size;
     this.depth++;
     this.appended++;
     this.nextSeq++;
     return seq;
+  }
+
+  /** Not stored: counted with its reason. */
+  private refused(reason: DropReason): undefined {
+    this.ledger.add(reason, 1);
+    this.commitWriter.changed();
+    return undefined;
   }
 
   next(): QueueEntry | undefined {
@@ -201,17 +210,13 @@ export class DiskQueue implements MessageQueue {
       moved = true;
     }
     if (moved) {
-      this.committed();
+      this.commitWriter.changed();
       this.rollIfEmpty();
     }
   }
 
   rewind(): void {
-    // What was handed out is unsent again and was never offered to thinning.
-    for (const seg of this.segments) {
-      this.thinned.delete(seg);
-      if (seg === this.cursor.seg) break;
-    }
+    this.room.rewound();
     this.cursor = { ...this.head };
     this.handedOut = 0;
     this.ledger.rewound();
@@ -234,8 +239,7 @@ export class DiskQueue implements MessageQueue {
 
   flush(): void {
     this.writer.flush();
-    this.commitFile.write(this.commitState(), true);
-    this.commitDirty = false;
+    this.commitWriter.now(true);
   }
 
   close(): void {
@@ -243,15 +247,14 @@ export class DiskQueue implements MessageQueue {
     this.timer = undefined;
     if (!this.unlock) return;
     try {
-      if (this.opts.fsync === "never") {
-        if (this.commitDirty) this.commitFile.write(this.commitState(), false);
-      } else this.flush();
+      if (this.opts.fsync === "never") this.commitWriter.tick();
+      else this.flush();
     } catch (e) {
       this.opts.log?.error("queue: final flush failed", { error: e });
     }
     this.writer.close(false);
     for (const s of this.segments) this.reader.release(s);
-    this.commitFile.close();
+    this.commitWriter.file.close();
     this.unlock();
     this.unlock = undefined;
   }
@@ -263,18 +266,10 @@ export class DiskQueue implements MessageQueue {
   private tick(): void {
     try {
       this.writer.tick();
-      if (this.commitDirty) {
-        this.commitFile.write(this.commitState(), false);
-        this.commitDirty = false;
-      }
+      this.commitWriter.tick();
     } catch (e) {
       this.opts.log?.debug("queue: flush failed", { error: e });
     }
-  }
-
-  private committed(): void {
-    if (this.opts.fsync === "always") this.commitFile.write(this.commitState(), true);
-    else this.commitDirty = true;
   }
 
   private atEnd(p: Pos): boolean {
@@ -313,7 +308,7 @@ export class DiskQueue implements MessageQueue {
       this.cursor = { ...h };
       this.handedOut = 0;
     }
-    if (dropped) this.committed();
+    if (dropped) this.commitWriter.changed();
     this.normalize(h);
   }
 
@@ -332,15 +327,7 @@ export class DiskQueue implements MessageQueue {
     }
     const d = this.reader.decodeAt(seg, pos);
     if (d.ok) return { size: d.size, seq: d.seq, time: d.time, msg: d.msg, handedOut };
-    const rest = this.reader.read(seg, pos, seg.size - pos);
-    const found = nextValid(rest, 1);
-    const next = this.segments[this.segments.indexOf(seg) + 1];
-    const hole: Hole = {
-      pos,
-      end: found ? pos + found.pos : seg.size,
-      seqFrom: seq,
-      seqTo: found ? Math.max(seq, found.seq) : Math.max(seq + 1, next ? next.base : seg.end),
-    };
+    const hole = this.reader.holeAt(seg, pos, seq, this.segments[this.segments.indexOf(seg) + 1]?.base);
     seg.holes.push(hole);
     seg.holes.sort((a, b) => a.pos - b.pos);
     // They were counted as stored; they are counted as corrupt once the head passes them.
@@ -354,82 +341,6 @@ export class DiskQueue implements MessageQueue {
       reason: d.reason,
     });
     return { hole };
-  }
-
-  /**
-   * Compact-before-drop: rewrites the run of closed segments that are wholly unsent as one segment
-   * with their measurements folded (QueueLimits.compact), once a quarter of it is new since the
-   * last pass. The new file replaces the run's first by rename and the others are deleted after it,
-   * so a crash leaves the old records or the new ones (a leftover is recognised on start by its
-   * base lying inside the segment before it); seqs are kept, so the commit stays valid.
-   * True when it freed bytes.
-   */
-  private compactOne(): boolean {
-    const fold = this.opts.compact;
-    if (!fold) return false;
-    const closed = this.segments.slice(0, -1);
-    const start = closed.findIndex(
-      (s) => !s.holes.length && s.base >= this.cursor.seq && !(s === this.head.seg && this.head.pos > 0),
-    );
-    if (start < 0) return false;
-    const run: Segment[] = [];
-    for (const s of closed.slice(start)) {
-      if (s.holes.length) break;
-      run.push(s);
-    }
-    const total = run.reduce((n, s) => n + s.size, 0);
-    const fresh = run.filter((s) => !this.compacted.has(s)).reduce((n, s) => n + s.size, 0);
-    if (run.length === 0 || fresh * 4 < total) return false;
-    for (const s of run) {
-      this.compacted.add(s);
-      this.reader.release(s);
-    }
-    const done = compactRun(run, fold, this.opts.fsync !== "never");
-    if (!done) return false;
-    const first = run[0]!;
-    this.segments.splice(this.segments.indexOf(first) + 1, run.length - 1);
-    this.bytes += done.size - total;
-    first.size = done.size;
-    first.end = run.at(-1)!.end;
-    this.compacted.add(first);
-    // Its summaries are measurements again.
-    this.thinned.delete(first);
-    this.depth -= done.folded;
-    this.ledger.add("compacted", done.folded);
-    this.committed();
-    return true;
-  }
-
-  /**
-   * Drop priority (QueueLimits.expendable): rewrites the oldest segment that may still hold unsent
-   * expendable records without them, counted as `full`. Records already handed out (the bytes
-   * before the cursor) are kept as they are, so positions and in-flight accounting do not move.
-   * Each segment is read once (the one being written again once an expendable record is appended
-   * to it), so a full queue costs one segment read per call at most, not the queue. True when it
-   * freed bytes.
-   */
-  private thinOne(): boolean {
-    const expendable = this.opts.expendable;
-    if (!expendable) return false;
-    const from = this.segments.indexOf(this.cursor.seg);
-    for (const seg of this.segments.slice(Math.max(0, from))) {
-      if (seg.holes.length || seg.size === 0 || this.thinned.has(seg)) continue;
-      const keep = seg === this.cursor.seg ? this.cursor.pos : 0;
-      const last = seg === this.segments.at(-1);
-      this.reader.release(seg);
-      if (last) this.writer.close();
-      const done = thinSegment(seg, keep, expendable, this.opts.fsync !== "never");
-      // Also when the rewrite failed (disk full): tried again only once it holds new measurements.
-      this.thinned.add(seg);
-      if (!done?.dropped) continue;
-      this.bytes -= seg.size - done.size;
-      seg.size = done.size;
-      this.depth -= done.dropped;
-      this.ledger.add("full", done.dropped);
-      this.committed();
-      return true;
-    }
-    return false;
   }
 
   /** Moves a position at the end of a finished segment to the start of the next one. */
@@ -450,25 +361,12 @@ export class DiskQueue implements MessageQueue {
       this.reader.release(old);
       // The commit must move past it first, or a restart would find the commit pointing into a gap.
       try {
-        this.commitFile.write(this.commitState(), this.opts.fsync === "always");
-        this.commitDirty = false;
+        this.commitWriter.now();
         unlinkSync(old.path);
       } catch (e) {
         this.opts.log?.warn("queue: cannot delete segment", { path: old.path, error: e });
       }
     }
-  }
-
-  /** The segment the next record goes to: a new one when the last is full or was not opened. */
-  private writable(size: number): Segment {
-    const last = this.segments.at(-1)!;
-    if (this.writer.isOpen && last.size + size <= this.segmentBytes) return last;
-    if (!this.writer.isOpen && last.size < this.segmentBytes) {
-      this.writer.open(last);
-      return last;
-    }
-    if (last.size === 0) return last;
-    return this.addSegment();
   }
 
   /**
@@ -478,7 +376,7 @@ export class DiskQueue implements MessageQueue {
   private rollIfEmpty(): void {
     if (this.depth > 0 || !this.atEnd(this.head)) return;
     const last = this.segments.at(-1)!;
-    if (last.size === 0 || last.size < (this.diskError ? 1 : this.segmentBytes / 4)) return;
+    if (last.size === 0 || last.size < (this.diskError ? 1 : this.writer.segmentBytes / 4)) return;
     try {
       this.addSegment();
       this.normalize(this.head);
@@ -489,18 +387,7 @@ export class DiskQueue implements MessageQueue {
   }
 
   private addSegment(): Segment {
-    this.writer.close();
-    const seg: Segment = {
-      base: this.nextSeq,
-      path: segmentPath(this.opts.dir, this.nextSeq),
-      size: 0,
-      end: this.nextSeq,
-      holes: [],
-    };
-    this.writer.open(seg);
-    if (this.opts.fsync === "always") syncDir(this.opts.dir);
-    this.segments.push(seg);
-    return seg;
+    return this.writer.startSegment(this.segments, this.nextSeq);
   }
 
   /** Append time of the oldest stored record. */

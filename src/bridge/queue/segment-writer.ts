@@ -1,5 +1,6 @@
 import { closeSync, fdatasyncSync, ftruncateSync, openSync, writevSync } from "node:fs";
-import type { Segment } from "./segment.ts";
+import { syncDir } from "../../foundation/files.ts";
+import { type Segment, segmentPath } from "./segment.ts";
 
 /**
  * When data reaches the disk:
@@ -12,13 +13,42 @@ import type { Segment } from "./segment.ts";
  */
 export type FsyncPolicy = "always" | "interval" | "never";
 
-/** The append descriptor of the segment being written, and when what it wrote is flushed. */
+/**
+ * The append side of the disk queue: which segment the next record goes to (a new one once the
+ * last is full), its append descriptor, and when what it wrote is flushed.
+ */
 export class SegmentWriter {
   private fd = -1;
   /** Written and not flushed yet (`interval`, `never`). */
   private dirty = false;
 
-  constructor(private readonly fsync: FsyncPolicy) {}
+  constructor(
+    private readonly dir: string,
+    private readonly fsync: FsyncPolicy,
+    readonly segmentBytes: number,
+  ) {}
+
+  /** The segment a record of `size` bytes goes to: the last while it has room, else a new one at `nextSeq`. */
+  segmentFor(segments: Segment[], size: number, nextSeq: number): Segment {
+    const last = segments.at(-1)!;
+    if (this.isOpen && last.size + size <= this.segmentBytes) return last;
+    if (!this.isOpen && last.size < this.segmentBytes) {
+      this.open(last);
+      return last;
+    }
+    if (last.size === 0) return last;
+    return this.startSegment(segments, nextSeq);
+  }
+
+  /** Closes the current segment and starts a new one at `base`, after the last of `segments`. */
+  startSegment(segments: Segment[], base: number): Segment {
+    this.close();
+    const seg: Segment = { base, path: segmentPath(this.dir, base), size: 0, end: base, holes: [] };
+    this.open(seg);
+    if (this.fsync === "always") syncDir(this.dir);
+    segments.push(seg);
+    return seg;
+  }
 
   get isOpen(): boolean {
     return this.fd >= 0;
