@@ -91,6 +91,18 @@ const rows: Row[] = [
     },
   },
   {
+    name: "measurements only: the oldest go, no more than room needs (a 64th of the bound more), not a whole segment",
+    bound: 40,
+    script: Array.from({ length: 100 }, () => "m"),
+    expect: ({ kept }) => {
+      assert.ok(kept.length >= 39, `kept ${kept.length} of 40`);
+      assert.deepEqual(
+        kept.map(numberOf),
+        Array.from({ length: kept.length }, (_, i) => 100 - kept.length + i),
+      );
+    },
+  },
+  {
     name: "more events than fit: every measurement goes first, a new one is refused, then the oldest events",
     bound: 40,
     script: Array.from({ length: 400 }, (_, i) => (i % 2 ? "m" : "event")),

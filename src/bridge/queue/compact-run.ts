@@ -1,7 +1,7 @@
 import { closeSync, fdatasyncSync, openSync, readFileSync, renameSync, rmSync, writevSync } from "node:fs";
 import { decodeRecord, encodeHead } from "./record.ts";
 import type { Segment } from "./segment.ts";
-import type { Foldable, FoldResult, QueuedMessage } from "./types.ts";
+import { type Foldable, type FoldResult, type QueuedMessage, recordSize } from "./types.ts";
 
 export const COMPACT_SUFFIX = ".compact";
 
@@ -73,21 +73,34 @@ export function compactRun(
 }
 
 /**
- * Rewrites one segment without the records from byte `from` on for which `expendable` holds
- * (the bytes before `from`, records already handed out, are kept as they are). Seqs are kept.
- * Returns the new size and the number dropped (0: nothing to drop, the file is untouched), or
- * undefined when a record does not decode or the write failed.
+ * Rewrites one segment without its oldest records from byte `from` on for which `expendable`
+ * holds, as many as free `target` bytes (the bytes before `from`, records already handed out, are
+ * kept as they are). Seqs are kept. Returns the new size, the number dropped (0: nothing to drop,
+ * the file is untouched) and whether any expendable record is left after `from`; undefined when a
+ * record does not decode or the write failed.
  */
 export function thinSegment(
   seg: Segment,
   from: number,
   expendable: (msg: QueuedMessage) => boolean,
+  target: number,
   sync: boolean,
-): { size: number; dropped: number } | undefined {
+): { size: number; dropped: number; more: boolean } | undefined {
   const read = readRecords(seg, from);
   if (!read) return undefined;
-  const kept = read.recs.filter((r) => !expendable(r.msg));
-  if (kept.length === read.recs.length) return { size: seg.size, dropped: 0 };
+  const kept: Foldable[] = [];
+  let freed = 0;
+  let more = false;
+  for (const r of read.recs) {
+    if (!expendable(r.msg)) kept.push(r);
+    else if (freed < target) freed += recordSize(r.msg.topic, r.msg.payload);
+    else {
+      kept.push(r);
+      more = true;
+    }
+  }
+  const dropped = read.recs.length - kept.length;
+  if (!dropped) return { size: seg.size, dropped, more };
   const size = rewrite(seg.path, read.buf.subarray(0, from), kept, sync);
-  return size === undefined ? undefined : { size, dropped: read.recs.length - kept.length };
+  return size === undefined ? undefined : { size, dropped, more };
 }

@@ -142,7 +142,7 @@ export class DiskQueue implements MessageQueue {
     if (size > this.opts.maxBytes) return this.refused("full");
     const expendable = this.opts.expendable?.(msg) ?? false;
     while (this.bytes + size > this.opts.maxBytes && !this.atEnd(this.head)) {
-      if (this.room.step()) continue;
+      if (this.room.step(this.bytes + size - this.opts.maxBytes)) continue;
       // The newest measurement, and no older one is left to go instead of an event.
       if (expendable) return this.refused("full");
       this.removeHead(true);

@@ -29,13 +29,13 @@ export class RoomMaker {
 
   constructor(
     private readonly host: RoomHost,
-    private readonly limits: Pick<QueueLimits, "compact" | "expendable">,
+    private readonly limits: Pick<QueueLimits, "compact" | "expendable" | "maxBytes">,
     private readonly sync: boolean,
   ) {}
 
-  /** One step; true when it freed bytes. */
-  step(): boolean {
-    return this.compactOne() || this.thinOne();
+  /** One step towards freeing `need` bytes; true when it freed some. */
+  step(need: number): boolean {
+    return this.compactOne() || this.thinOne(need);
   }
 
   /** An expendable record was appended to `seg`. */
@@ -97,11 +97,13 @@ export class RoomMaker {
 
   /**
    * Drop priority: rewrites the oldest segment that may still hold unsent expendable records
-   * without them, counted as `full`. Records already handed out (the bytes before the cursor) are
-   * kept as they are, so positions and in-flight accounting do not move. Each segment is read once
-   * (the one being written again once an expendable record is appended to it).
+   * without its oldest ones, enough for `need` bytes and a sixty-fourth of the bound more (so one
+   * rewrite of a segment, a sixty-fourth of the bound by default, serves many appends), counted as
+   * `full`. Records already handed out (the bytes before the cursor) are kept as they are, so
+   * positions and in-flight accounting do not move. A segment found without expendable records is
+   * not read again until one is appended to it.
    */
-  private thinOne(): boolean {
+  private thinOne(need: number): boolean {
     const expendable = this.limits.expendable;
     if (!expendable) return false;
     const segments = this.host.segments();
@@ -111,9 +113,10 @@ export class RoomMaker {
       if (seg.holes.length || seg.size === 0 || this.thinned.has(seg)) continue;
       const keep = seg === cursor.seg ? cursor.pos : 0;
       this.host.release(seg);
-      const done = thinSegment(seg, keep, expendable, this.sync);
+      const target = need + Math.floor(this.limits.maxBytes / 64);
+      const done = thinSegment(seg, keep, expendable, target, this.sync);
       // Also when the rewrite failed (disk full): tried again only once it holds new measurements.
-      this.thinned.add(seg);
+      if (!done?.more) this.thinned.add(seg);
       if (!done?.dropped) continue;
       const freed = seg.size - done.size;
       seg.size = done.size;
