@@ -19,6 +19,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
 import { bunRuntime, fetchRuntime, hostCommand, log, run } from "./scripts/build-runtimes.ts";
+import { recordBytecodeOrder } from "./scripts/bytecode-order.ts";
 import { bundleConsole, type ConsoleAssets } from "./scripts/console-assets.ts";
 import {
   type BunTarget,
@@ -79,6 +80,26 @@ const serialportLoader: esbuild.Plugin = {
   },
 };
 
+/**
+ * commander requires node:child_process at load for executable subcommands, which ledge does not
+ * have; under Bun that import alone costs megabytes of RSS in every ledge process. It gets a
+ * stand-in that loads the module on the (never taken) first spawn.
+ */
+const lazyCommanderChildProcess: esbuild.Plugin = {
+  name: "ledge-lazy-commander-child-process",
+  setup(b) {
+    b.onResolve({ filter: /^node:child_process$/ }, (args) =>
+      /node_modules[\\/]commander[\\/]/.test(args.importer)
+        ? { path: "commander-child-process", namespace: "ledge-lazy" }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: "ledge-lazy" }, () => ({
+      contents: 'module.exports = { spawn: (...a) => require("node:child_process").spawn(...a) };\n',
+      loader: "js",
+    }));
+  },
+};
+
 function defines(info: BuildInfo, extra: Record<string, string> = {}): Record<string, string> {
   return {
     __LEDGE_VERSION__: JSON.stringify(info.version),
@@ -97,6 +118,8 @@ export interface StartupGraph {
   packages: [string, number][];
   /** For each eager package: the chain of imports from the entry that loads it first. */
   chains: Record<string, string[]>;
+  /** Node built-ins imported at start-up, each with the chain that imports it first. */
+  builtins: Record<string, string[]>;
 }
 
 /**
@@ -110,10 +133,21 @@ export function startupGraph(meta: esbuild.Metafile): StartupGraph {
   const parent = new Map<string, string | undefined>();
   const queue = Object.keys(inputs).filter((p) => p === ENTRY.sourcefile || p === "<stdin>");
   for (const root of queue) parent.set(root, undefined);
+  const chainTo = (file: string) => {
+    const chain: string[] = [];
+    for (let f: string | undefined = file; f !== undefined; f = parent.get(f)) chain.unshift(f);
+    return chain;
+  };
+  const builtins: Record<string, string[]> = {};
   for (let i = 0; i < queue.length; i++) {
     const file = queue[i] as string;
     for (const imp of inputs[file]?.imports ?? []) {
-      if (imp.kind === "dynamic-import" || imp.external || parent.has(imp.path)) continue;
+      if (imp.kind === "dynamic-import") continue;
+      if (imp.external) {
+        if (imp.path.startsWith("node:")) builtins[imp.path] ??= chainTo(file);
+        continue;
+      }
+      if (parent.has(imp.path)) continue;
       parent.set(imp.path, file);
       queue.push(imp.path);
     }
@@ -128,14 +162,10 @@ export function startupGraph(meta: esbuild.Metafile): StartupGraph {
     eagerBytes += bytes;
     const pkg = packageOf(file);
     packages.set(pkg, (packages.get(pkg) ?? 0) + bytes);
-    if (!chains[pkg]) {
-      const chain: string[] = [];
-      for (let f: string | undefined = file; f !== undefined; f = parent.get(f)) chain.unshift(f);
-      chains[pkg] = chain;
-    }
+    chains[pkg] ??= chainTo(file);
   }
   const totalBytes = Object.values(inputs).reduce((n, i) => n + i.bytes, 0);
-  return { eagerBytes, totalBytes, packages: [...packages].sort((a, b) => b[1] - a[1]), chains };
+  return { eagerBytes, totalBytes, packages: [...packages].sort((a, b) => b[1] - a[1]), chains, builtins };
 }
 
 function esmOptions(info: BuildInfo, outfile: string): esbuild.BuildOptions {
@@ -149,7 +179,7 @@ function esmOptions(info: BuildInfo, outfile: string): esbuild.BuildOptions {
     target: "node20",
     external: EXTERNAL,
     define: defines(info, { __LEDGE_SERIALPORT_NODE__: "undefined" }),
-    plugins: [serialportLoader],
+    plugins: [serialportLoader, lazyCommanderChildProcess],
     // CommonJS dependencies call require(); an ESM bundle has none unless we make one
     banner: {
       js: '#!/usr/bin/env node\nimport{createRequire as __ledgeCreateRequire}from"node:module";const require=__ledgeCreateRequire(import.meta.url);',
@@ -231,7 +261,7 @@ async function bundleCjs(info: BuildInfo, target: NodeSeaTarget): Promise<string
     target: "node20",
     external: EXTERNAL,
     define: defines(info, { __LEDGE_SERIALPORT_NODE__: addon, "import.meta.url": "__ledgeImportMetaUrl" }),
-    plugins: [serialportLoader],
+    plugins: [serialportLoader, lazyCommanderChildProcess],
     banner: { js: 'var __ledgeImportMetaUrl=require("node:url").pathToFileURL(__filename).href;' },
     legalComments: "none",
     logLevel: "warning",
@@ -239,7 +269,13 @@ async function bundleCjs(info: BuildInfo, target: NodeSeaTarget): Promise<string
   return outfile;
 }
 
-async function buildBun(target: BunTarget, entry: string): Promise<string> {
+/**
+ * JavaScriptCore's tier-up thresholds are this many times higher until `ledge run` is up
+ * (src/app/jit.ts): start-up code stays in the interpreter instead of faulting in the JIT.
+ */
+const STARTUP_JIT_POLICY = 8;
+
+async function buildBun(target: BunTarget, entry: string, order: string[] = []): Promise<string> {
   const out = join(ROOT, outputPath(target));
   const runtime = bunRuntime(target);
   const args = [
@@ -250,6 +286,8 @@ async function buildBun(target: BunTarget, entry: string): Promise<string> {
     "--format=esm",
     "--minify",
     "--bytecode",
+    `--compile-jit-policy=${STARTUP_JIT_POLICY}`,
+    ...order.map((f) => `--bytecode-order=${f}`),
     `--target=${target.bunTarget}`,
     `--outfile=${out}`,
     // an edge agent must not pick up a stray .env or bunfig.toml from its working directory
@@ -304,6 +342,17 @@ function smokeTest(target: Target, bin: string, info: BuildInfo): void {
   if (out !== expected) throw new Error(`${bin} --version printed "${out}", expected "${expected}"`);
 }
 
+/** Profiles for `--bytecode-order`, recorded with a first build of the first Bun target (one serves all). */
+async function bytecodeOrder(selected: readonly Target[], entry: string): Promise<string[]> {
+  const first = selected.find((t): t is BunTarget => t.runtime === "bun");
+  if (!first) return [];
+  const started = Date.now();
+  const bin = await buildBun(first, entry);
+  const files = await recordBytecodeOrder((args) => hostCommand(first, bin, args), join(WORK, "order"));
+  log(`  bytecode order recorded with ${first.name} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return files;
+}
+
 function mib(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
@@ -326,10 +375,12 @@ async function main(argv: string[]): Promise<void> {
   const esm = await bundleEsm(info);
   const split = selected.some((t) => t.runtime === "bun") ? await bundleSplit(info) : esm;
   const sizes: [string, number][] = [[resolve(esm), statSync(esm).size]];
+  const order = await bytecodeOrder(selected, split);
   for (const target of selected) {
     const started = Date.now();
     log(`building ${target.name} (${target.runtime})`);
-    const bin = target.runtime === "bun" ? await buildBun(target, split) : await buildNodeSea(target, info);
+    const bin =
+      target.runtime === "bun" ? await buildBun(target, split, order) : await buildNodeSea(target, info);
     smokeTest(target, bin, info);
     log(`  ${outputPath(target)} ok in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     sizes.push([bin, statSync(bin).size]);

@@ -3,23 +3,17 @@
  * off, on, and on with a page open (live stream connected), the binary's pages evicted from the
  * page cache before each start (a just-built binary reads 4-5 MiB high otherwise).
  */
-import { spawnSync } from "node:child_process";
 import { appendFileSync } from "node:fs";
 import { join } from "node:path";
 import { browserMissing, launch } from "../test/helpers/browser.ts";
 import { freePort, waitFor } from "../test/helpers/ports.ts";
 import { binaryOf, startBinary, target, tempConfigDir } from "../test/helpers/targets-bin.ts";
-import { type Mem, median, memOf, sleep } from "./footprint-measure.ts";
+import { evict, type Mem, median, memOf, sleep } from "./footprint-measure.ts";
 import { recordResults, round, table } from "./lib/results.ts";
 
 const x64 = target("linux-x64");
 const bin = binaryOf(x64);
 const SETTLE_MS = 5000;
-
-/** Drops the binary's pages from the page cache (posix_fadvise DONTNEED through dd). */
-function evict(file: string): void {
-  spawnSync("dd", [`if=${file}`, "iflag=nocache", "count=0", "status=none"]);
-}
 
 async function idle(mode: "off" | "on" | "page"): Promise<Mem> {
   const port = await freePort();

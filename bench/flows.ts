@@ -18,6 +18,7 @@ import { parseFlow } from "../src/flows/config.ts";
 import { Flow } from "../src/flows/flow.ts";
 import { FlowSet } from "../src/flows/flow-set.ts";
 import { quickjs } from "../src/flows/sandbox.ts";
+import { FlowStats } from "../src/flows/stats.ts";
 import { MapKeyValue } from "../src/flows/types.ts";
 import { createLogger } from "../src/foundation/logger.ts";
 import { flowsTree } from "../test/helpers/flows.ts";
@@ -38,21 +39,27 @@ const jsFiles = (dir: string) => ({
   [`${dir}/c.js`]: PASS_JS,
 });
 
-const env = () => ({
+const env = (stats?: FlowStats) => ({
   mapper: new MapKeyValue(),
   scriptStore: () => new MapKeyValue(),
   limits: LIMITS,
   log: () => () => {},
+  stats,
 });
 
-async function loadFlow(steps: string, files: Record<string, string> = {}, limits = LIMITS): Promise<Flow> {
+async function loadFlow(
+  steps: string,
+  files: Record<string, string> = {},
+  limits = LIMITS,
+  stats?: FlowStats,
+): Promise<Flow> {
   const { flowsDir } = flowsTree({ "f/flow.toml": `input.mqtt.topics = ["in/x"]\n${steps}\n`, ...files });
   return Flow.load(
     parseFlow(`input.mqtt.topics = ["in/x"]\n${steps}\n`, join(flowsDir, "f/flow.toml"), "f", {
       params: {},
       mapper: {},
     }),
-    { ...env(), limits },
+    { ...env(stats), limits },
   );
 }
 
@@ -136,6 +143,19 @@ async function child(): Promise<void> {
   for (let i = 0; i < 15; i++) ratios.push(usPerMessage(on, 10, 1) / usPerMessage(off, 10, 1));
   ratios.sort((a, b) => a - b);
   const limitsRatio = ratios[7] as number;
+  // statistics (thin-edge's per-flow counters and CPU min/max, per-step ones on): µs they add per
+  // message through the three built-in steps, median of alternating rounds
+  const counted = await loadFlow(
+    THREE_BUILTIN,
+    {},
+    LIMITS,
+    new FlowStats({ onMessage: true, onInterval: true, onStartup: true }),
+  );
+  const plain = await loadFlow(THREE_BUILTIN);
+  const extra: number[] = [];
+  for (let i = 0; i < 15; i++) extra.push(usPerMessage(counted, 5000, 500) - usPerMessage(plain, 5000, 500));
+  extra.sort((a, b) => a - b);
+  const statsUs = extra[7] as number;
   const rates = {
     none: await busRate("none", 100_000),
     relay: await busRate("relay", 100_000),
@@ -164,6 +184,7 @@ async function child(): Promise<void> {
       stepUsJs: (js3 - zero) / 3,
       flowUsZero: zero,
       limitsOverheadPct: (limitsRatio - 1) * 100,
+      statsUs,
       rates,
       rss20Mib: (rss20 - rss0) / 1048576,
       rssQuickjs,
@@ -232,6 +253,7 @@ else {
     stepUsJs: number;
     flowUsZero: number;
     limitsOverheadPct: number;
+    statsUs: number;
     rates: { none: number; relay: number; builtin: number; js: number };
     rss20Mib: number;
     rssQuickjs: number;
@@ -256,6 +278,7 @@ else {
     figures[`flows.${k}.step_us_builtin`] = { value: r.stepUsBuiltin, unit: "µs" };
     figures[`flows.${k}.step_us_js`] = { value: r.stepUsJs, unit: "µs" };
     figures[`flows.${k}.limits_overhead_pct`] = { value: r.limitsOverheadPct, unit: "%" };
+    figures[`flows.${k}.stats_us_per_message`] = { value: r.statsUs, unit: "µs" };
     figures[`flows.${k}.rss_20_flows_mib`] = { value: r.rss20Mib, unit: "MiB" };
   }
   figures["flows.upstream_bytes_per_day_raw"] = { value: up.raw, unit: "B" };
@@ -270,6 +293,7 @@ else {
     round(r.stepUsBuiltin),
     round(r.stepUsJs),
     `${round(r.limitsOverheadPct)} %`,
+    round(r.statsUs),
     round(r.rss20Mib),
     round(r.rssQuickjs),
   ]);
@@ -279,7 +303,9 @@ Messages/s from a publish on the in-process bus (\`ledge run\` with broker + flo
 of the flow's output, against the same bus delivering the input with no flow; per-step overhead from
 direct calls (a flow of three steps minus a flow of none, per step); the cost of the sandbox's limits
 on a CPU-heavy JavaScript step (200k loop iterations, limits on vs the same runtime without an
-interrupt handler, median of alternating rounds); RSS growth when 20 flows (a JavaScript step +
+interrupt handler, median of alternating rounds); what flow statistics add per message through
+the three built-in steps, every per-step record on too (\`flows.stats.on_*\`; median of alternating
+rounds against the same flow without statistics); RSS growth when 20 flows (a JavaScript step +
 deadband + aggregate each) load, with the QuickJS WASM module already loaded, and what loading that
 module costs once (in-process deltas after GC, from source under each runtime, not the binaries).
 A flow of 0 steps shows what the second bus hop costs by itself: input delivered to the flow,
@@ -295,6 +321,7 @@ ${table(
     "µs per built-in step",
     "µs per JS step",
     "limits cost",
+    "statistics µs/msg",
     "RSS of 20 flows MiB",
     "QuickJS module MiB",
   ],

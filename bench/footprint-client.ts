@@ -25,17 +25,12 @@ import {
   target,
   tempConfigDir,
 } from "../test/helpers/targets-bin.ts";
-import { buildVariant, type Mem, median, memOf, sleep } from "./footprint-measure.ts";
+import { buildVariant, evict, type Mem, median, memOf, sleep } from "./footprint-measure.ts";
 import { type Figure, recordResults, round, table } from "./lib/results.ts";
 
 const SETTLE_MS = 4000;
 const FEW = 10;
 const MANY = 1010;
-
-/** Drops a file's pages from the page cache (posix_fadvise DONTNEED through dd). */
-function evict(file: string): void {
-  spawnSync("dd", [`if=${file}`, "iflag=nocache", "count=0", "status=none"]);
-}
 
 async function settled(d: Daemon): Promise<Mem> {
   await sleep(SETTLE_MS);

@@ -120,13 +120,26 @@ export async function startupMs(launch: Launcher, runs: number): Promise<number>
   return median(times);
 }
 
-/** Starts `ledge run`, waits for health up and lets it settle, then samples its memory. */
+/**
+ * Drops a file's pages from the page cache (posix_fadvise DONTNEED through dd): a binary just built
+ * or copied reads 4–5 MiB high otherwise, pages that a gateway's cold start would not have.
+ */
+export function evict(file: string): void {
+  spawnSync("dd", [`if=${file}`, "iflag=nocache", "count=0", "status=none"]);
+}
+
+/**
+ * Starts `ledge run`, waits for health up and lets it settle, then samples its memory; with
+ * `evictFirst`, that file's pages are dropped from the page cache before the start.
+ */
 export async function idle(
   launch: Launcher,
   components: string[] = [],
+  evictFirst?: string,
 ): Promise<{ mem: Mem; daemon: Daemon; port: number; cleanup(): void }> {
   const port = await freePort();
   const cfg = tempConfigDir(port);
+  if (evictFirst) evict(evictFirst);
   const daemon = launch(["--config-dir", cfg.dir, "run", ...components]);
   const client = await waitHealthUp(port, Date.now() + 10_000);
   await client.endAsync();

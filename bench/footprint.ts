@@ -7,7 +7,7 @@
  * - variants tried (no `--bytecode`, `--smol`, and the same bundle on Node) for idle RSS and start-up.
  * `LOAD_S=10 node --import tsx bench/footprint.ts` shortens the load phase for a quick look.
  */
-import { statSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { DEFAULT_TARGETS, outputPath } from "../targets/index.ts";
 import { startMosquitto } from "../test/helpers/mosquitto.ts";
@@ -18,7 +18,6 @@ import {
   buildVariant,
   defaultComponents,
   idle,
-  type Launcher,
   LOAD_RATE,
   LOAD_S,
   launcherFor,
@@ -44,13 +43,17 @@ async function main(): Promise<void> {
   await mosq.stop();
   process.stdout.write(`mosquitto idle RSS ${round(mosqMem.rss)} MiB\n`);
 
-  const x64 = launcherFor(binaryOf(target("linux-x64")));
+  const x64Bin = binaryOf(target("linux-x64"));
+  const x64 = launcherFor(x64Bin);
   const defaults = defaultComponents();
   const startup = await startupMs(x64, STARTUP_RUNS);
   process.stdout.write(`x64 start-up to health up: ${round(startup)} ms (median of ${STARTUP_RUNS})\n`);
 
-  const run = await idle(x64);
-  process.stdout.write(`x64 idle: ${JSON.stringify(run.mem)}\n`);
+  const cached = await idle(x64);
+  await cached.daemon.stop();
+  cached.cleanup();
+  const run = await idle(x64, [], x64Bin);
+  process.stdout.write(`x64 idle: ${JSON.stringify(run.mem)} (cached: ${JSON.stringify(cached.mem)})\n`);
   const pid = run.daemon.proc.pid as number;
   const load = await underLoad(pid, run.port);
   process.stdout.write(`x64 under load: ${JSON.stringify(load)}\n`);
@@ -58,24 +61,21 @@ async function main(): Promise<void> {
   await run.daemon.stop();
   run.cleanup();
 
-  // what was tried: same bundle, other compile flags, and on Node
+  // what was tried: the shipped flags one at a time left out, and the same bundle on Node
+  const order = readdirSync(join(ROOT, "dist/.build/order")).map(
+    (f) => `--bytecode-order=${join(ROOT, "dist/.build/order", f)}`,
+  );
   const split = ["--splitting", "--format=esm"];
-  const variants: [string, Launcher][] = [
-    ["Bun, no --bytecode", launcherFor(buildVariant("nobytecode", split))],
-    [
-      "Bun, --bytecode --smol",
-      launcherFor(buildVariant("smol", [...split, "--bytecode", "--compile-exec-argv=--smol"])),
-    ],
-    [
-      "Bun, --bytecode, one file (no --splitting)",
-      launcherFor(buildVariant("single", ["--bytecode", "--format=esm"], join(ROOT, "dist/ledge.mjs"))),
-    ],
-    [`Node ${process.version}, dist/ledge.mjs`, launcherFor("", true)],
+  const variants: [string, string][] = [
+    ["Bun, no --bytecode-order", buildVariant("noorder", [...split, "--bytecode", "--compile-jit-policy=8"])],
+    ["Bun, no --compile-jit-policy", buildVariant("nojitpolicy", [...split, "--bytecode", ...order])],
+    ["Bun, no --bytecode", buildVariant("nobytecode", [...split, "--compile-jit-policy=8"])],
+    [`Node ${process.version}, dist/ledge.mjs`, join(ROOT, "dist/ledge.mjs")],
   ];
   const variantLoadS = Math.max(5, Math.round(LOAD_S / 3));
   const variantRows: (string | number)[][] = [
     [
-      "Bun, --bytecode --splitting (shipped)",
+      "Bun, --bytecode --splitting --bytecode-order --compile-jit-policy=8 (shipped)",
       round(run.mem.rss),
       round(run.mem.anon),
       round(run.mem.file),
@@ -83,8 +83,9 @@ async function main(): Promise<void> {
       round(startup),
     ],
   ];
-  for (const [label, launch] of variants) {
-    const v = await idle(launch);
+  for (const [label, file] of variants) {
+    const launch = file.endsWith(".mjs") ? launcherFor("", true) : launcherFor(file);
+    const v = await idle(launch, [], file);
     const vl = await underLoad(v.daemon.proc.pid as number, v.port, variantLoadS);
     await v.daemon.stop();
     v.cleanup();
@@ -109,7 +110,7 @@ async function main(): Promise<void> {
     process.stdout.write(`baseline ${label}: ${JSON.stringify(m)}\n`);
   }
   for (const components of [["broker"], ["broker", "api"]]) {
-    const v = await idle(x64, components);
+    const v = await idle(x64, components, x64Bin);
     await v.daemon.stop();
     v.cleanup();
     baselineRows.push([
@@ -129,6 +130,7 @@ async function main(): Promise<void> {
   const fig = (value: number, unit: string): Figure => ({ value, unit });
   const figures: Record<string, Figure> = {
     "footprint.rss_idle_mib": fig(run.mem.rss, "MiB"),
+    "footprint.rss_idle_cached_mib": fig(cached.mem.rss, "MiB"),
     "footprint.rss_anon_idle_mib": fig(run.mem.anon, "MiB"),
     "footprint.rss_load_mib": fig(load.steady, "MiB"),
     "footprint.rss_peak_load_mib": fig(load.peak, "MiB"),
@@ -156,19 +158,20 @@ async function main(): Promise<void> {
       ["figure", "ledge", "mosquitto", "ratio", "target"],
       [
         [
-          "idle RSS (MiB)",
+          "idle RSS, binary pages evicted (MiB)",
           round(run.mem.rss),
           round(mosqMem.rss),
           ratio(run.mem.rss, mosqMem.rss),
-          check(run.mem.rss, 48),
+          check(run.mem.rss, 40),
         ],
         [
           "idle private/anon RSS (MiB)",
           round(run.mem.anon),
           round(mosqMem.anon),
           ratio(run.mem.anon, mosqMem.anon),
-          check(run.mem.anon, 16),
+          check(run.mem.anon, 8),
         ],
+        ["idle RSS, binary pages cached (MiB)", round(cached.mem.rss), "", "", ""],
         [
           "idle file-backed RSS (MiB)",
           round(run.mem.file),
@@ -181,7 +184,7 @@ async function main(): Promise<void> {
           round(load.steady),
           "",
           "",
-          check(load.steady, 64),
+          check(load.steady, 48),
         ],
         ["peak RSS, VmHWM (MiB)", round(load.peak), "", "", check(load.peak, 80)],
         ["RSS growth, 2nd vs 1st half of load (MiB)", round(load.growth), "", "", ""],
@@ -190,7 +193,7 @@ async function main(): Promise<void> {
           round(startup),
           "",
           "",
-          check(startup, 100),
+          check(startup, 40),
         ],
         [
           "size x64 (MiB)",
@@ -246,12 +249,19 @@ the default \`ledge run\` idled at 64 MiB (anon 16); with those loaded only wher
 
 **What was tried.** Components are loaded with \`import()\` (\`src/app/components.ts\`) and the Bun
 binaries are compiled from an esbuild bundle split at every \`import()\` (\`--splitting\`), so a component
-that is off is neither parsed nor run. With today's static imports most of the graph sits in the entry
-chunk, so against one file (the no-splitting row) it changed little; with lazy imports it pays off
-(scratch copy: \`--version\` 33 MiB split against 45 MiB as one file). \`--bytecode\` ships: it
-roughly halves start-up and lowers anonymous memory (no parse/compile at start) for a slightly larger
-binary. \`--smol\` (more eager GC) changed idle RSS by about 1 MiB. The same bundle on Node 20 uses more
-private memory (V8 heap) and starts several times slower; that is the armv7 (Node SEA) picture.
+that is off is neither parsed nor run. \`--bytecode\` ships: no parse/compile at start. Under Bun every
+Node built-in is JavaScript compiled at its first import (measured alone over node:fs/path/os: zlib
++6.5 MiB, http +5.5, net +3.3, crypto +3.2, readline +2.5); they are loaded where used
+(\`src/foundation/builtin.ts\`); with the two flags below that took \`ledge run broker\` from 42.2 to
+35.4 MiB and the default \`ledge run\` from 48.4 to 41.4 (scratch runs, pages evicted). \`--bytecode-order\`
+(profiles recorded by build.ts from a start of the first build) puts the bytecode a start uses at the
+front of the executable; \`--compile-jit-policy=8\` keeps start-up code in the interpreter until
+\`ledge run\` is up (then policy 1 and one full GC): each saved 3–4 MiB in a scratch comparison (the rows
+above leave one out at a time). Still loaded at idle: the agent's HTTP service on node:http (2.1 MiB
+over the same run without it; Bun.serve would cost less, but the file service's streaming, timeouts and
+connection limit are written against node:http's request and response). \`--smol\` changed idle RSS by
+about 1 MiB (earlier run). The same bundle on Node 20 uses more private memory (V8 heap) and starts
+several times slower; that is the armv7 (Node SEA) picture.
 Start-up times are medians on a shared machine: other test suites running at the same time move them.`;
 
 main().catch((e: unknown) => {

@@ -1,12 +1,16 @@
-import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { mkdir, open, rename, rm, stat } from "node:fs/promises";
-import { request as httpRequest, type IncomingMessage } from "node:http";
-import { request as httpsRequest } from "node:https";
+import type { IncomingMessage } from "node:http";
 import { dirname } from "node:path";
-import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
+import { lazyBuiltin } from "../foundation/builtin.ts";
+
+// loaded with the first transfer: an agent that never transfers a file does not pay for them
+const crypto = lazyBuiltin<typeof import("node:crypto")>("node:crypto");
+const http = lazyBuiltin<typeof import("node:http")>("node:http");
+const https = lazyBuiltin<typeof import("node:https")>("node:https");
+const streams = lazyBuiltin<typeof import("node:stream")>("node:stream");
+const streamPromises = lazyBuiltin<typeof import("node:stream/promises")>("node:stream/promises");
 
 /**
  * Moves files between the agent and a URL: the file transfer service (`tedgeUrl`), any http(s)
@@ -21,7 +25,7 @@ export async function download(
 ): Promise<{ bytes: number; sha256: string }> {
   await mkdir(dirname(dest), { recursive: true });
   const tmp = `${dest}.part-${process.pid}`;
-  const hash = createHash("sha256");
+  const hash = crypto().createHash("sha256");
   let bytes = 0;
   // a new file, so `mode` applies even over a partial download a crash left behind
   await rm(tmp, { force: true });
@@ -68,13 +72,16 @@ export async function uploadStream(
   if (!/^https?:\/\//i.test(url)) throw new Error(`cannot upload to '${url}': not an http(s) URL`);
   const headers: Record<string, string | number> = { "content-type": "application/octet-stream" };
   if (length !== undefined) headers["content-length"] = length;
-  const send = url.toLowerCase().startsWith("https:") ? httpsRequest : httpRequest;
+  const send = url.toLowerCase().startsWith("https:") ? https().request : http().request;
   const req = send(url, { method: "PUT", headers, signal });
   const response = new Promise<IncomingMessage>((resolve, reject) => {
     req.once("response", resolve);
     req.once("error", reject);
   });
-  await Promise.all([pipeline(Readable.from(body, { objectMode: false }), req), response]);
+  await Promise.all([
+    streamPromises().pipeline(streams().Readable.from(body, { objectMode: false }), req),
+    response,
+  ]);
   const res = await response;
   res.resume();
   if ((res.statusCode ?? 0) < 200 || (res.statusCode ?? 0) > 299)

@@ -4,6 +4,7 @@ import type { Bus } from "../bus/bus.ts";
 import type { Component, Context } from "../component/component.ts";
 import type { Config } from "../config/store.ts";
 import type { Logger } from "../foundation/logger.ts";
+import { afterStart } from "./after-start.ts";
 import { COMPONENTS, isRunName, RUN_NAMES, type RunName } from "./components.ts";
 import { HealthReporter, healthWill, serviceTopicId } from "./health.ts";
 
@@ -152,5 +153,6 @@ export async function run(
       `cannot listen on ${config.get("mqtt.bind.address")}:${config.get("mqtt.bind.port")}: ${(e as Error).message}`,
     );
   }
+  afterStart();
   return { bus, broker, components: started.map((s) => s.name), stop };
 }

@@ -14,7 +14,7 @@ export async function main(argv: string[]): Promise<number> {
     )
     .showHelpAfterError()
     .exitOverride();
-  registerCommands(program);
+  await registerCommands(program, argv);
   try {
     await program.parseAsync(argv, { from: "user" });
     return Number(process.exitCode ?? 0);

@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, relative, resolve } from "node:path";
 import { parse } from "smol-toml";
-import { parseDuration } from "./duration.ts";
+import { parseDuration } from "../foundation/duration.ts";
 import { loadParams, substitute, type Vars } from "./params.ts";
 
 export type InputSpec =

@@ -6,10 +6,12 @@
 import { dirname, join } from "node:path";
 import { type FlowSpec, loadFlow } from "./config.ts";
 import { findFlowFiles, stamp } from "./discover.ts";
-import { Flow, type FlowEnv } from "./flow.ts";
+import { FlowEntities } from "./entities.ts";
+import { Flow, type FlowEnv, type Outcome } from "./flow.ts";
 import { loadMapperToml } from "./params.ts";
 import type { SandboxLimits, StepLog } from "./sandbox.ts";
-import { type KeyValue, MapKeyValue } from "./types.ts";
+import { FlowStats, type StatsFilter } from "./stats.ts";
+import { type KeyValue, MapKeyValue, MapperKeyValue } from "./types.ts";
 
 export interface Loaded {
   flow?: Flow;
@@ -34,8 +36,44 @@ const filesOf = (file: string, spec?: FlowSpec) => [
   ...(spec?.steps.flatMap((s) => ("script" in s.source ? [s.source.script] : [])) ?? []),
 ];
 
+/** Most rounds of context changes one event may cause (steps that set keys on every change). */
+const CONTEXT_ROUNDS = 16;
+
+/**
+ * Hands every change made to `context.mapper` since the last call to every flow, as thin-edge
+ * does after each event; changes made while doing so go round again, a bounded number of times.
+ */
+export function contextOutcomes(
+  kv: MapperKeyValue,
+  flows: readonly Flow[],
+  time: Date,
+): { flow: Flow; outcome: Outcome }[] {
+  const out: { flow: Flow; outcome: Outcome }[] = [];
+  for (let round = 0; round < CONTEXT_ROUNDS; round++) {
+    const updates = kv.drain();
+    if (updates.length === 0) break;
+    for (const u of updates)
+      for (const flow of flows) out.push({ flow, outcome: flow.onContextUpdate(u, time) });
+  }
+  return out;
+}
+
+/** The Cumulocity mappers (`c8y`, `c8y.<profile>`): their flows get registration data in context. */
+export const isC8yMapper = (mapper: string) => mapper === "c8y" || mapper.startsWith("c8y.");
+
+export interface FlowSetOptions {
+  /** A Cumulocity mapper: keep its entities' registration data in `context.mapper`. */
+  c8y?: { mainId: string; root: string };
+  /** Keep statistics, with these per-step hooks. */
+  stats?: StatsFilter;
+}
+
 export class FlowSet {
-  readonly mapperKv: KeyValue = new MapKeyValue();
+  readonly mapperKv = new MapperKeyValue();
+  /** Set for a Cumulocity mapper: keeps the entities' registration data in `context.mapper`. */
+  readonly entities?: FlowEntities;
+  /** The flows' statistics, when kept (`flows.stats.*`). */
+  readonly stats?: FlowStats;
   private readonly scripts = new Map<string, KeyValue>();
   readonly flows = new Map<string, Loaded>();
   private readonly env: FlowEnv;
@@ -45,8 +83,12 @@ export class FlowSet {
     readonly dir: string,
     limits: SandboxLimits,
     log: (flow: string) => StepLog,
+    opts: FlowSetOptions = {},
   ) {
+    if (opts.c8y) this.entities = new FlowEntities(this.mapperKv, opts.c8y.mainId, opts.c8y.root);
+    if (opts.stats) this.stats = new FlowStats(opts.stats);
     this.env = {
+      stats: this.stats,
       mapper: this.mapperKv,
       scriptStore: (key) => {
         const kv = this.scripts.get(key) ?? new MapKeyValue();
@@ -89,6 +131,11 @@ export class FlowSet {
       }
     }
     return changes;
+  }
+
+  /** What the changes to `context.mapper` since the last call release (see `contextOutcomes`). */
+  contextUpdates(time: Date): { flow: Flow; outcome: Outcome }[] {
+    return contextOutcomes(this.mapperKv, this.live(), time);
   }
 
   live(): Flow[] {

@@ -8,9 +8,12 @@ import { basename } from "node:path";
 import { filterError, matches, topicError } from "../bus/topic-filter.ts";
 import type { FlowSpec, StepSpec } from "./config.ts";
 import { loadScriptStep, type SandboxLimits, type StepLog } from "./sandbox.ts";
+import type { FlowCounters, FlowStats, StepHook } from "./stats.ts";
+import { nowNs } from "./stats.ts";
 import { builtinStep } from "./steps/index.ts";
 import {
   bytes,
+  type ContextUpdate,
   type FlowMessage,
   type KeyValue,
   MapKeyValue,
@@ -43,6 +46,8 @@ export interface FlowEnv {
   scriptStore(key: string): KeyValue;
   limits: SandboxLimits;
   log: (flow: string) => StepLog;
+  /** The mapper's statistics, when they are kept. */
+  stats?: FlowStats;
 }
 
 interface Loaded {
@@ -61,7 +66,12 @@ export class Flow {
     readonly spec: FlowSpec,
     private readonly steps: Loaded[],
     private readonly inputFilters: string[],
-  ) {}
+    private readonly stats?: FlowStats,
+  ) {
+    this.counters = stats?.forFlow(spec.name);
+  }
+
+  private readonly counters?: FlowCounters;
 
   static async load(spec: FlowSpec, env: FlowEnv): Promise<Flow> {
     const filters = spec.inputs.flatMap((i) => (i.kind === "mqtt" ? i.topics : []));
@@ -91,7 +101,7 @@ export class Flow {
       for (const s of steps) s.step.close?.();
       throw new Error(`${spec.file}: ${(e as Error).message}`);
     }
-    return new Flow(spec, steps, filters);
+    return new Flow(spec, steps, filters, env.stats);
   }
 
   /** Steps with an `onInterval`, and how often to call it. */
@@ -100,36 +110,65 @@ export class Flow {
   }
 
   onMessage(m: FlowMessage): Outcome {
-    return this.run((o) => this.chain([m], 0, o));
+    if (!this.counters) return this.run((o) => this.chain([m], 0, o));
+    const t0 = nowNs();
+    const o = this.run((o) => this.chain([m], 0, o));
+    this.counters.message(o.out.length, o.errors.length, nowNs() - t0);
+    return o;
   }
 
   onInterval(index: number, time: Date): Outcome {
-    return this.run((o) => {
-      const s = this.steps[index];
-      if (!s?.step.onInterval) return [];
-      return this.chain(
-        this.call(s, o, () => s.step.onInterval?.(time, s.ctx), time),
-        index + 1,
-        o,
-      );
-    });
+    return this.counted(
+      this.run((o) => {
+        const s = this.steps[index];
+        if (!s?.step.onInterval) return [];
+        return this.chain(
+          this.call(s, o, () => s.step.onInterval?.(time, s.ctx), time, "onInterval"),
+          index + 1,
+          o,
+        );
+      }),
+    );
   }
 
   onStartup(time: Date): Outcome {
-    return this.run((o) => {
-      const all: OutMessage[] = [];
-      for (const [i, s] of this.steps.entries()) {
-        if (!s.step.onStartup) continue;
-        all.push(
-          ...this.chain(
-            this.call(s, o, () => s.step.onStartup?.(time, s.ctx), time),
-            i + 1,
-            o,
-          ),
-        );
-      }
-      return all;
-    });
+    return this.everyStep(
+      time,
+      (s) => s.step.onStartup && (() => s.step.onStartup?.(time, s.ctx)),
+      "onStartup",
+    );
+  }
+
+  /** A change to `context.mapper`: what each step releases goes on through the steps after it. */
+  onContextUpdate(update: ContextUpdate, time: Date): Outcome {
+    return this.everyStep(
+      time,
+      (s) => s.step.onContextUpdate && (() => s.step.onContextUpdate?.(update, s.ctx)),
+    );
+  }
+
+  /** Calls a hook of every step that has it; its outputs continue after that step. */
+  private everyStep(
+    time: Date,
+    hook: (s: Loaded) => (() => StepResult) | undefined,
+    name?: StepHook,
+  ): Outcome {
+    return this.counted(
+      this.run((o) => {
+        const all: OutMessage[] = [];
+        for (const [i, s] of this.steps.entries()) {
+          const f = hook(s);
+          if (f) all.push(...this.chain(this.call(s, o, f, time, name), i + 1, o));
+        }
+        return all;
+      }),
+    );
+  }
+
+  /** What a flow published besides `onMessage`, into its statistics. */
+  private counted(o: Outcome): Outcome {
+    if (o.out.length || o.errors.length) this.counters?.other(o.out.length, o.errors.length);
+    return o;
   }
 
   close(): void {
@@ -161,7 +200,7 @@ export class Flow {
       for (const m of cur) {
         const time = (m as FlowMessage).time ?? new Date();
         const input: FlowMessage = { topic: m.topic, payload: bytes(m.payload), time, mqtt: m.mqtt };
-        next.push(...this.call(s, o, () => s.step.onMessage(input, s.ctx), time));
+        next.push(...this.call(s, o, () => s.step.onMessage(input, s.ctx), time, "onMessage"));
       }
       cur = next;
       if (cur.length === 0) break;
@@ -170,11 +209,14 @@ export class Flow {
   }
 
   /** One step call; returns its messages (carrying `time` on) or, on a throw or garbage, none and an error. */
-  private call(s: Loaded, o: Outcome, f: () => StepResult, time: Date): FlowMessage[] {
+  private call(s: Loaded, o: Outcome, f: () => StepResult, time: Date, hook?: StepHook): FlowMessage[] {
+    const counted = hook !== undefined && this.stats?.steps(hook) ? this.stats : undefined;
+    const t0 = counted ? nowNs() : 0;
     let r: StepResult;
     try {
       r = f();
     } catch (e) {
+      counted?.step(s.label, hook as StepHook, 0, true, nowNs() - t0);
       if (e instanceof StepKilled) throw new StepKilled(`step ${s.label}: ${e.message}`);
       o.errors.push(`flow ${this.spec.name}: step ${s.label}: ${(e as Error)?.message ?? String(e)}`);
       return [];
@@ -194,6 +236,7 @@ export class Flow {
         mqtt: m.mqtt,
       });
     }
+    counted?.step(s.label, hook as StepHook, out.length, out.length < list.length, nowNs() - t0);
     return out;
   }
 

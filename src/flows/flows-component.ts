@@ -9,10 +9,11 @@
 import { appendFile } from "node:fs/promises";
 import type { Subscription } from "../bus/bus.ts";
 import type { Component, Context } from "../component/component.ts";
+import { parseDuration } from "../foundation/duration.ts";
 import { DEFAULT_ERRORS_TOPIC, type SinkSpec } from "./config.ts";
 import { flowsDirOf, mappersWithFlows } from "./discover.ts";
 import type { Flow, Outcome } from "./flow.ts";
-import { FlowSet } from "./flow-set.ts";
+import { FlowSet, isC8yMapper } from "./flow-set.ts";
 import { startInput } from "./inputs.ts";
 import type { SandboxLimits } from "./sandbox.ts";
 import { text } from "./types.ts";
@@ -33,7 +34,10 @@ export class FlowsComponent implements Component {
   readonly name = "flows";
   private readonly sets = new Map<string, FlowSet>();
   private readonly wiring = new Map<string, Wiring>();
+  /** Registration messages for the Cumulocity mappers' context, by mapper. */
+  private readonly registrations = new Map<string, Promise<Subscription>>();
   private reloadTimer?: NodeJS.Timeout;
+  private statsTimer?: NodeJS.Timeout;
   private refreshing?: Promise<void>;
   private running = false;
   private readonly limits: SandboxLimits;
@@ -52,13 +56,24 @@ export class FlowsComponent implements Component {
       () => void this.refresh(),
       this.ctx.config.get("flows.reload_interval_ms"),
     );
+    // thin-edge rounds an interval under one second up to one second
+    const every = Math.max(
+      1000,
+      parseDuration(this.ctx.config.get("flows.stats.interval"), "flows.stats.interval"),
+    );
+    this.statsTimer = setInterval(() => this.publishStats(), every);
   }
 
   async stop(): Promise<void> {
     this.running = false;
     clearInterval(this.reloadTimer);
+    clearInterval(this.statsTimer);
     await this.refreshing;
     for (const file of [...this.wiring.keys()]) await this.unwire(file);
+    await Promise.all(
+      [...this.registrations.values()].map(async (s) => (await s).unsubscribe().catch(() => {})),
+    );
+    this.registrations.clear();
     for (const set of this.sets.values()) set.close();
     this.sets.clear();
   }
@@ -73,37 +88,22 @@ export class FlowsComponent implements Component {
     const run = async () => {
       const configDir = this.ctx.config.dir;
       for (const mapper of mappersWithFlows(configDir))
-        if (!this.sets.has(mapper))
-          this.sets.set(
-            mapper,
-            new FlowSet(
-              mapper,
-              flowsDirOf(configDir, mapper),
-              this.limits,
-              (flow) => (level, line) =>
-                this.ctx.log[
-                  level === "debug"
-                    ? "debug"
-                    : level === "warn"
-                      ? "warn"
-                      : level === "error"
-                        ? "error"
-                        : "info"
-                ](line, { flow }),
-            ),
-          );
+        if (!this.sets.has(mapper)) this.sets.set(mapper, this.newSet(mapper));
       let changed = false;
       for (const set of this.sets.values()) {
         for (const c of await set.refresh()) {
           changed = true;
           if (c.kind === "failed") this.ctx.log.error("flow not loaded", { file: c.file, error: c.error });
           else this.ctx.log.info(`flow ${c.kind}`, { mapper: set.mapper, file: c.file });
-          if (c.flow && this.running) await this.wire(c.file, c.flow);
+          if (c.flow && this.running) await this.wire(set, c.file, c.flow);
           else await this.unwire(c.file);
           c.old?.close();
         }
       }
       if (changed) await this.publishStatus();
+      for (const set of this.sets.values())
+        if (set.entities && this.running && !this.registrations.has(set.mapper))
+          this.registrations.set(set.mapper, this.followRegistrations(set));
     };
     const p = (this.refreshing ?? Promise.resolve())
       .then(run)
@@ -113,6 +113,56 @@ export class FlowsComponent implements Component {
   }
 
   private now = () => new Date(this.ctx.clock());
+
+  private newSet(mapper: string): FlowSet {
+    const mainId = this.ctx.config.get("device.id");
+    const c8y = isC8yMapper(mapper);
+    if (c8y && !mainId)
+      this.ctx.log.warn("device.id is not set: no registration data for the flows", { mapper });
+    return new FlowSet(
+      mapper,
+      flowsDirOf(this.ctx.config.dir, mapper),
+      this.limits,
+      (flow) => (level, line) =>
+        this.ctx.log[
+          level === "debug" ? "debug" : level === "warn" ? "warn" : level === "error" ? "error" : "info"
+        ](line, { flow }),
+      {
+        c8y: c8y && mainId ? { mainId, root: this.ctx.config.get("mqtt.topic_root") } : undefined,
+        stats: {
+          onMessage: this.ctx.config.get("flows.stats.on_message"),
+          onInterval: this.ctx.config.get("flows.stats.on_interval"),
+          onStartup: this.ctx.config.get("flows.stats.on_startup"),
+        },
+      },
+    );
+  }
+
+  /** Registration messages (retained entity topics) into a Cumulocity mapper's context. */
+  private followRegistrations(set: FlowSet): Promise<Subscription> {
+    const root = this.ctx.config.get("mqtt.topic_root");
+    return this.ctx.bus.subscribe(
+      `${root}/+/+/+/+`,
+      (m) => {
+        this.observe(set, m.topic, m.payload);
+        this.contextChanged();
+      },
+      { qos: 1 },
+    );
+  }
+
+  private observe(set: FlowSet, topic: string, payload: Uint8Array): void {
+    const bad = set.entities?.onMessage(topic, payload);
+    if (bad) this.ctx.log.warn(bad, { mapper: set.mapper });
+  }
+
+  /** What changes to `context.mapper` release (thin-edge: after each event). */
+  private contextChanged(): void {
+    for (const set of this.sets.values()) {
+      if (!set.mapperKv.changed) continue;
+      for (const r of set.contextUpdates(this.now())) this.handle(r.flow, r.outcome, false);
+    }
+  }
 
   /**
    * Retained `<root>/device/main/service/ledge-flows/status/flows`: every flow file by
@@ -133,7 +183,26 @@ export class FlowsComponent implements Component {
       .catch((e) => this.ctx.log.error("flow status not published", { error: e }));
   }
 
-  private async wire(file: string, flow: Flow): Promise<void> {
+  /**
+   * Each mapper's statistics on `<root>/device/main/service/tedge-mapper-<mapper>/status/metrics/<record>`,
+   * the service thin-edge's mapper of that name publishes them under.
+   */
+  private publishStats(): void {
+    const root = this.ctx.config.get("mqtt.topic_root");
+    for (const set of this.sets.values())
+      for (const r of set.stats?.dump() ?? [])
+        this.ctx.bus
+          .publish(
+            `${root}/device/main/service/tedge-mapper-${set.mapper}/status/metrics/${r.name}`,
+            r.payload,
+            {
+              qos: 1,
+            },
+          )
+          .catch((e) => this.ctx.log.error("flow statistics not published", { error: e }));
+  }
+
+  private async wire(set: FlowSet, file: string, flow: Flow): Promise<void> {
     const prev = this.wiring.get(file);
     const w: Wiring = { flow, subs: new Map(), timers: [], stops: [] };
     this.stopTimers(prev);
@@ -155,6 +224,7 @@ export class FlowsComponent implements Component {
               input.topics,
               (m) => {
                 const f = current();
+                if (set.entities) this.observe(set, m.topic, m.payload);
                 if (f)
                   this.handle(
                     f,
@@ -214,7 +284,8 @@ export class FlowsComponent implements Component {
     w.subs.clear();
   }
 
-  private handle(flow: Flow, o: Outcome): void {
+  /** Publishes a flow's outcome; `thenContext`: then what the context changes it made release. */
+  private handle(flow: Flow, o: Outcome, thenContext = true): void {
     for (const m of o.out) this.send(flow.spec.output, m.topic, m.payload, m.qos, m.retain);
     for (const e of o.errors) {
       this.ctx.log.warn(e);
@@ -233,6 +304,7 @@ export class FlowsComponent implements Component {
       if (w?.flow === flow) this.stopTimers(w);
       void this.publishStatus();
     }
+    if (thenContext) this.contextChanged();
   }
 
   private send(

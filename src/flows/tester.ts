@@ -7,7 +7,7 @@ import { basename, resolve } from "node:path";
 import { matches } from "../bus/topic-filter.ts";
 import { DEFAULT_ERRORS_TOPIC, type FlowSpec, loadFlow } from "./config.ts";
 import { Flow, type Published } from "./flow.ts";
-import { FlowSet } from "./flow-set.ts";
+import { contextOutcomes, FlowSet } from "./flow-set.ts";
 import { loadMapperToml } from "./params.ts";
 import type { SandboxLimits } from "./sandbox.ts";
 import { MapKeyValue, text } from "./types.ts";
@@ -18,6 +18,11 @@ export interface TestOptions {
   flow?: string;
   /** Initial `context.mapper` entries. */
   context?: Record<string, unknown>;
+  /**
+   * A Cumulocity mapper's flows: registration messages among the input keep the entities'
+   * registration data in `context.mapper`, as the mapper does when the flows run.
+   */
+  c8y?: { mainId: string; root: string };
   finalOnInterval: boolean;
   time: Date;
   base64Input: boolean;
@@ -44,12 +49,13 @@ export function formatLine(p: { topic: string; payload: Uint8Array }, base64: bo
 export class FlowTester {
   private constructor(
     private readonly flows: Flow[],
+    private readonly set: FlowSet,
     private readonly opts: TestOptions,
   ) {}
 
   static async open(opts: TestOptions): Promise<FlowTester> {
     const stepLog = (flow: string) => (_level: string, line: string) => opts.log(`${flow}: ${line}`);
-    const set = new FlowSet("test", opts.flowsDir, opts.limits, stepLog);
+    const set = new FlowSet("test", opts.flowsDir, opts.limits, stepLog, { c8y: opts.c8y });
     for (const [k, v] of Object.entries(opts.context ?? {})) set.mapperKv.set(k, v);
     const alone = async (spec: FlowSpec) => [
       await Flow.load(spec, {
@@ -81,19 +87,24 @@ export class FlowTester {
       for (const c of await set.refresh()) if (c.error) throw new Error(c.error);
       flows = set.live();
     }
-    return new FlowTester(flows, opts);
+    return new FlowTester(flows, set, opts);
   }
 
   /** onStartup of every flow. */
   startup(): string[] {
-    return this.flows.flatMap((f) => this.lines(f, f.onStartup(this.opts.time)));
+    return [
+      ...this.flows.flatMap((f) => this.lines(f, f.onStartup(this.opts.time))),
+      ...this.contextChanges(),
+    ];
   }
 
   /** One input line through every flow whose MQTT input matches its topic. */
   message(line: string): string[] {
     const { topic, payload } = parseLine(line, this.opts.base64Input);
     const single = this.flows.length === 1 && this.opts.flow !== undefined;
-    return this.flows
+    const bad = this.set.entities?.onMessage(topic, payload);
+    if (bad) this.opts.log(bad);
+    const out = this.flows
       .filter(
         (f) =>
           single || f.spec.inputs.some((i) => i.kind === "mqtt" && i.topics.some((t) => matches(t, topic))),
@@ -101,12 +112,23 @@ export class FlowTester {
       .flatMap((f) =>
         this.lines(f, f.onMessage({ topic, payload, time: this.opts.time, mqtt: { qos: 0, retain: false } })),
       );
+    return [...out, ...this.contextChanges()];
   }
 
   /** `--final-on-interval`: one onInterval of every step, in order. */
   final(): string[] {
-    return this.flows.flatMap((f) =>
-      f.intervals().flatMap((i) => this.lines(f, f.onInterval(i.index, this.opts.time))),
+    return [
+      ...this.flows.flatMap((f) =>
+        f.intervals().flatMap((i) => this.lines(f, f.onInterval(i.index, this.opts.time))),
+      ),
+      ...this.contextChanges(),
+    ];
+  }
+
+  /** What the changes to `context.mapper` made so far release. */
+  private contextChanges(): string[] {
+    return contextOutcomes(this.set.mapperKv, this.flows, this.opts.time).flatMap((r) =>
+      this.lines(r.flow, r.outcome),
     );
   }
 

@@ -42,10 +42,22 @@ export interface StepContext {
   script: KeyValue;
 }
 
+/** A key of `context.mapper` set or removed (thin-edge's `FlowContextUpdate`). */
+export interface ContextUpdate {
+  kind: "inserted" | "removed";
+  key: string;
+}
+
 export interface Step {
   onMessage(message: FlowMessage, context: StepContext): StepResult;
   onInterval?(time: Date, context: StepContext): StepResult;
   onStartup?(time: Date, context: StepContext): StepResult;
+  /**
+   * Called for every change to `context.mapper` once the event that made it is through, as
+   * thin-edge's builtin steps see them (`cache-early-messages` releases an entity's messages
+   * when its registration is stored). JavaScript steps have no such hook in thin-edge.
+   */
+  onContextUpdate?(update: ContextUpdate, context: StepContext): StepResult;
   /** Releases what the step holds (a sandbox runtime). */
   close?(): void;
 }
@@ -69,6 +81,30 @@ export class MapKeyValue implements KeyValue {
   }
   remove(key: string): void {
     this.m.delete(key);
+  }
+}
+
+/** `context.mapper`: a `MapKeyValue` that notes each change for the steps' `onContextUpdate`. */
+export class MapperKeyValue extends MapKeyValue {
+  private updates: ContextUpdate[] = [];
+  override set(key: string, value: unknown): void {
+    super.set(key, value);
+    this.updates.push({ kind: value === null || value === undefined ? "removed" : "inserted", key });
+  }
+  override remove(key: string): void {
+    super.remove(key);
+    this.updates.push({ kind: "removed", key });
+  }
+  /** Whether there are changes to drain (the hot path asks this once per message). */
+  get changed(): boolean {
+    return this.updates.length > 0;
+  }
+  /** The changes since the last call, oldest first. */
+  drain(): ContextUpdate[] {
+    if (this.updates.length === 0) return [];
+    const u = this.updates;
+    this.updates = [];
+    return u;
   }
 }
 

@@ -1,5 +1,7 @@
-import { spawn } from "node:child_process";
 import { constants } from "node:os";
+import { lazyBuiltin } from "./builtin.ts";
+
+const childProcess = lazyBuiltin<typeof import("node:child_process")>("node:child_process");
 
 /** How a script ended. */
 export type ScriptResult =
@@ -32,7 +34,7 @@ export function runScript(argv: string[], opts: ScriptOptions = {}): Promise<Scr
   if (!cmd) return Promise.resolve({ kind: "launch-error", error: "empty command line" });
   const max = opts.maxOutputBytes ?? MAX_OUTPUT;
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, {
+    const child = childProcess().spawn(cmd, args, {
       cwd: opts.cwd,
       env: opts.env ?? process.env,
       stdio: ["ignore", "pipe", "pipe"],
@@ -89,7 +91,11 @@ export function startBackground(argv: string[], env?: NodeJS.ProcessEnv): string
   const [cmd, ...args] = argv;
   if (!cmd) return "empty command line";
   try {
-    const child = spawn(cmd, args, { env: env ?? process.env, stdio: "ignore", detached: true });
+    const child = childProcess().spawn(cmd, args, {
+      env: env ?? process.env,
+      stdio: "ignore",
+      detached: true,
+    });
     child.on("error", () => {});
     child.unref();
     return undefined;

@@ -13,7 +13,7 @@ import type { BusMessage } from "../../src/bus/bus.ts";
 import { loadConfig } from "../../src/config/store.ts";
 import { createLogger } from "../../src/foundation/logger.ts";
 import { tempConfig } from "../helpers/cli.ts";
-import { SENSOR_REMAP, writeFlows } from "../helpers/flows.ts";
+import { PUMP_RULE, SENSOR_REMAP, writeFlows } from "../helpers/flows.ts";
 import { waitFor } from "../helpers/ports.ts";
 
 const log = createLogger({ level: "error" });
@@ -118,16 +118,7 @@ describe("flows component in ledge run (in-process bus)", () => {
 
   it("a rule with an interlock: blocked while the interlock holds, fires once it clears (positive control); dry run only records", async () => {
     writeFlows(flowsDir, {
-      "pump/flow.toml": `input.mqtt.topics = ["te/device/tank///m/level", "te/device/plc///m/state"]
-
-[[steps]]
-builtin = "rule"
-[steps.config]
-name = "pump"
-when = { topic = "te/device/tank///m/level", series = "level", above = 90 }
-command = { topic = "te/device/plc///cmd/modbus_write", payload = { point = "pump", value = 1 } }
-interlocks = [{ topic = "te/device/plc///m/state", series = "door_open", equals = 1 }]
-`,
+      "pump/flow.toml": PUMP_RULE,
       "pump-dry/flow.toml": `input.mqtt.topics = ["te/device/tank2///m/level"]
 
 [[steps]]

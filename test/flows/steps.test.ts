@@ -5,12 +5,21 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { builtinStep } from "../../src/flows/steps/index.ts";
-import { MapKeyValue, type OutMessage, type StepContext, text } from "../../src/flows/types.ts";
+import {
+  MapKeyValue,
+  MapperKeyValue,
+  type OutMessage,
+  type StepContext,
+  text,
+} from "../../src/flows/types.ts";
 
 const T0 = Date.parse("2026-01-01T00:00:00Z");
 
-/** `[s, topic, payload]` is a message at second s; `[s]` is an onInterval tick at second s. */
-type Ev = [number, string, string | object] | [number];
+/**
+ * `[s, topic, payload]` is a message at second s; `[s]` is an onInterval tick at second s;
+ * `[s, {key: value}]` sets (value null: removes) `context.mapper` keys, as the mapper's entity cache does.
+ */
+type Ev = [number, string, string | object] | [number] | [number, Record<string, unknown>];
 
 interface Row {
   name: string;
@@ -23,9 +32,10 @@ interface Row {
 
 function drive(name: string, row: Row): string[] {
   const step = builtinStep(name, row.config);
+  const mapper = new MapperKeyValue();
   const ctx: StepContext = {
     config: row.config,
-    mapper: new MapKeyValue(),
+    mapper,
     flow: new MapKeyValue(),
     script: new MapKeyValue(),
   };
@@ -38,10 +48,13 @@ function drive(name: string, row: Row): string[] {
   for (const ev of row.in) {
     const time = new Date(T0 + ev[0] * 1000);
     if (ev.length === 1) collect(ev[0], step.onInterval?.(time, ctx));
+    else if (ev.length === 2) for (const [k, v] of Object.entries(ev[1])) mapper.set(k, v);
     else {
       const p = typeof ev[2] === "string" ? ev[2] : JSON.stringify(ev[2]);
       collect(ev[0], step.onMessage({ topic: ev[1], payload: new TextEncoder().encode(p), time }, ctx));
     }
+    // thin-edge: the context's changes reach the steps after each event
+    for (const u of mapper.drain()) collect(ev[0], step.onContextUpdate?.(u, ctx));
   }
   return lines;
 }
@@ -261,6 +274,15 @@ const table: Record<string, Row[]> = {
       in: [[0, M, { time: 1751023862.0 }]],
       out: ['0 [te/device/main///m/env] {"time":"2025-06-27T11:31:02.000Z"}'],
     },
+    {
+      name: "a payload that is not a JSON object passes unchanged (thin-edge: an alarm clear)",
+      config: {},
+      in: [
+        [0, "te/device/main///a/hot", ""],
+        [1, M, "42"],
+      ],
+      out: ["0 [te/device/main///a/hot] ", "1 [te/device/main///m/env] 42"],
+    },
   ],
   "ignore-topics": [
     {
@@ -309,22 +331,45 @@ const table: Record<string, Row[]> = {
   ],
   "cache-early-messages": [
     {
-      name: "a child's measurements wait for its registration, then leave in order ahead of it",
+      name: "a child's messages wait for its registration under device/c1// (thin-edge MessageCache), then leave in order",
       config: {},
       in: [
         [0, "te/device/c1///m/x", "1"],
-        [1, "te/device/c1///m/x", "2"],
+        [1, "te/device/c1///e/y", "2"],
         [2, "te/device/main///m/x", "3"],
         [3, "te/device/c1//", '{"@type":"child-device"}'],
+        [4, { "device/c1//": { "@id": "c1", "@type": "child-device" } }],
+        [5, "te/device/c1///m/x", "4"],
       ],
-      out: ["2 [te/device/main///m/x] 3", '3 [te/device/c1//] {"@type":"child-device"}'],
+      out: [
+        "2 [te/device/main///m/x] 3",
+        "4 [te/device/c1///m/x] 1",
+        "4 [te/device/c1///e/y] 2",
+        '4 [te/device/c1//] {"@type":"child-device"}',
+        "5 [te/device/c1///m/x] 4",
+      ],
     },
     {
-      name: "an unregistered child's message stays held across ticks",
+      name: "topics outside te/ pass; an entity already in the context passes; a removed one is held again",
       config: {},
-      context: {},
-      in: [[0, "te/device/c2///m/x", "1"], [1]],
-      out: [],
+      context: { "device/c3//": { "@id": "c3" } },
+      in: [
+        [0, "other/topic", "a"],
+        [1, "te/device/c3///m/x", "b"],
+        [2, { "device/c3//": null }],
+        [3, "te/device/c3///m/x", "c"],
+        [4],
+      ],
+      out: ["0 [other/topic] a", "1 [te/device/c3///m/x] b"],
+    },
+    {
+      name: "topic_root names the root",
+      config: { topic_root: "x" },
+      in: [
+        [0, "te/device/c1///m/x", "1"],
+        [1, "x/device/c1///m/x", "2"],
+      ],
+      out: ["0 [te/device/c1///m/x] 1"],
     },
   ],
   "group-measurements": [
@@ -343,8 +388,8 @@ describe("built-in steps (table-driven, fake clock)", () => {
       for (const row of rows) it(row.name, () => assert.deepEqual(drive(name, row), row.out));
     });
 
-  it("update-context stores payloads by topic in context.mapper and an empty payload deletes", () => {
-    const step = builtinStep("update-context", {});
+  it("update-context stores JSON payloads by topic in context.mapper and consumes them; an empty payload deletes", () => {
+    const step = builtinStep("update-context", { topics: ["te/+/+/+/+/m/+/meta"] });
     const ctx: StepContext = {
       config: {},
       mapper: new MapKeyValue(),
@@ -353,31 +398,14 @@ describe("built-in steps (table-driven, fake clock)", () => {
     };
     const time = new Date(T0);
     const enc = (s: string) => new TextEncoder().encode(s);
-    step.onMessage({ topic: "te/device/c1//", payload: enc('{"@type":"child-device"}'), time }, ctx);
-    assert.deepEqual(ctx.mapper.get("te/device/c1//"), { "@type": "child-device" });
-    step.onMessage({ topic: "te/device/c1//", payload: enc(""), time }, ctx);
-    assert.equal(ctx.mapper.get("te/device/c1//"), null);
-  });
-
-  it("cache-early-messages releases held messages once update-context registered the entity", () => {
-    const cache = builtinStep("cache-early-messages", {});
-    const ctx: StepContext = {
-      config: {},
-      mapper: new MapKeyValue(),
-      flow: new MapKeyValue(),
-      script: new MapKeyValue(),
-    };
-    const time = new Date(T0);
-    assert.deepEqual(
-      cache.onMessage({ topic: "te/device/c2///m/x", payload: new Uint8Array([49]), time }, ctx),
-      [],
-    );
-    ctx.mapper.set("te/device/c2//", { "@type": "child-device" });
-    const out = cache.onInterval?.(time, ctx) as OutMessage[];
-    assert.deepEqual(
-      out.map((m) => [m.topic, text(m.payload)]),
-      [["te/device/c2///m/x", "1"]],
-    );
+    const meta = "te/device/c1///m/env/meta";
+    assert.deepEqual(step.onMessage({ topic: meta, payload: enc('{"t":{"unit":"C"}}'), time }, ctx), []);
+    assert.deepEqual(ctx.mapper.get(meta), { t: { unit: "C" } });
+    assert.throws(() => step.onMessage({ topic: meta, payload: enc("C"), time }, ctx), /not a JSON payload/);
+    const other = { topic: "te/device/c1///m/env", payload: enc("{}"), time };
+    assert.equal(step.onMessage(other, ctx), other);
+    step.onMessage({ topic: meta, payload: enc(""), time }, ctx);
+    assert.equal(ctx.mapper.get(meta), null);
   });
 
   it("bad config is an error naming the key", () => {

@@ -79,3 +79,74 @@ export const HIGH_TEMP_ALERT = {
 }
 `,
 };
+
+const MAX = 16184;
+const header = (topics: string) => `version = "2.0.0"\n\ninput.mqtt.topics = ${topics}\n\n`;
+
+/** thin-edge's c8y mapper's builtin flows (`c8y_mapper_ext/src/flows.rs`), as it writes them: default topic root, prefix and payload limit. */
+export const C8Y_BUILTIN_FLOWS = {
+  "units.toml": `${header('["te/+/+/+/+/m/+/meta"]')}steps = [
+    { builtin = "update-context" }
+]
+
+[output.mqtt]
+topic = "te/errors"
+
+[errors.mqtt]
+topic = "te/errors"
+`,
+  "measurements.toml": `${header('["te/+/+/+/+/m/+"]')}config = { topic_root = "te" }
+
+steps = [
+    { builtin = "add-timestamp", config = { property = "time", format = "unix", reformat = false } },
+    { builtin = "cache-early-messages" },
+    { builtin = "into-c8y-measurements" },
+    { builtin = "limit-payload-size", config = { max_size = ${MAX} } },
+]
+
+[output.mqtt]
+topic = "c8y/measurement/measurements/create"
+
+[errors.mqtt]
+topic = "te/errors"
+`,
+  "events.toml": `${header('["te/+/+/+/+/e/+"]')}config = { topic_root = "te", c8y_prefix = "c8y" }
+
+steps = [
+    { builtin = "add-timestamp", config = { property = "time", format = "rfc3339", reformat = false } },
+    { builtin = "cache-early-messages" },
+    { builtin = "into-c8y-events", config = { max_mqtt_payload_size = ${MAX} } },
+]
+
+[output.mqtt]
+
+[errors.mqtt]
+topic = "te/errors"
+`,
+  "alarms.toml": `${header('["te/+/+/+/+/a/+"]')}config = { topic_root = "te", c8y_prefix = "c8y" }
+
+steps = [
+    { builtin = "add-timestamp", config = { property = "time", format = "rfc3339", reformat = false } },
+    { builtin = "cache-early-messages" },
+    { builtin = "into-c8y-alarms", interval = "5s" },
+    { builtin = "limit-payload-size", config = { max_size = ${MAX} } },
+]
+
+[output.mqtt]
+
+[errors.mqtt]
+topic = "te/errors"
+`,
+};
+
+/** A safe local control rule: the pump on when the tank is above 90, unless the door is open. */
+export const PUMP_RULE = `input.mqtt.topics = ["te/device/tank///m/level", "te/device/plc///m/state"]
+
+[[steps]]
+builtin = "rule"
+[steps.config]
+name = "pump"
+when = { topic = "te/device/tank///m/level", series = "level", above = 90 }
+command = { topic = "te/device/plc///cmd/modbus_write", payload = { point = "pump", value = 1 } }
+interlocks = [{ topic = "te/device/plc///m/state", series = "door_open", equals = 1 }]
+`;

@@ -5,8 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { measurementToC8y } from "../../src/api/clouds/c8y/measurement.ts";
 import { validateMeasurement } from "../../src/api/payloads.ts";
-import { measurementToC8y } from "../../src/mappers/c8y/measurement.ts";
 import type { Entity } from "../../src/mappers/common/entities.ts";
 import { rng as prng } from "../helpers/batch-random.ts";
 

@@ -137,6 +137,30 @@ describe("start-up import graph of the CLI bundle", () => {
     }
   });
 
+  test("no heavy Node built-in is imported at start-up", async () => {
+    // under Bun each costs megabytes of RSS in every ledge process (bench/RESULTS.md, footprint):
+    // src/foundation/builtin.ts loads them where they are used
+    const g = await analyzeStartup();
+    assert.ok(g.builtins["node:fs"], "the analysis sees built-ins");
+    for (const name of [
+      "node:child_process",
+      "node:crypto",
+      "node:http",
+      "node:https",
+      "node:net",
+      "node:readline",
+      "node:stream",
+      "node:tls",
+      "node:zlib",
+    ]) {
+      const chain = g.builtins[name];
+      assert.ok(
+        !chain || chain.some((f) => f.startsWith("ledge-lazy:")),
+        `${name} is imported at start-up through ${chain?.join(" -> ")}; take it with lazyBuiltin() where it is used`,
+      );
+    }
+  });
+
   test("no field driver code is loaded at start-up", async () => {
     const g = await analyzeStartup();
     assert.ok(

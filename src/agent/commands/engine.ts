@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { expand } from "../../api/template.ts";
 import type { Bus, BusMessage, Subscription } from "../../bus/bus.ts";
@@ -65,7 +64,7 @@ export class CommandEngine {
   private readonly log: Logger;
   private readonly host: ActionHost;
   /** Identifies this run of the agent (`await-agent-restart` waits for another one). */
-  readonly runId = randomUUID();
+  readonly runId = crypto.randomUUID();
 
   constructor(private readonly opts: EngineOptions) {
     for (const o of opts.operations) this.ops.set(o.op, o);

@@ -2,10 +2,12 @@ import { constants } from "node:fs";
 import { lstat, mkdir, open, rename, rm, unlink } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { basename, dirname, join } from "node:path";
-import { pipeline } from "node:stream/promises";
+import { lazyBuiltin } from "../../foundation/builtin.ts";
 import type { Logger } from "../../foundation/logger.ts";
 import { sendJsonError } from "./respond.ts";
 import { insideRoot, safeFilePath } from "./safe-path.ts";
+
+const streamPromises = lazyBuiltin<typeof import("node:stream/promises")>("node:stream/promises");
 
 export interface FilesOptions {
   root: string;
@@ -149,5 +151,7 @@ async function get(req: IncomingMessage, res: ServerResponse, path: string): Pro
     return void res.end();
   }
   // pipeline, not pipe: a client that goes away must close the file too
-  await pipeline(fh.createReadStream(), res).catch(() => {});
+  await streamPromises()
+    .pipeline(fh.createReadStream(), res)
+    .catch(() => {});
 }

@@ -1,13 +1,15 @@
-import { spawn } from "node:child_process";
 import { createReadStream } from "node:fs";
 import { open, readdir, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { commandField } from "../../api/commands.ts";
+import { lazyBuiltin } from "../../foundation/builtin.ts";
 import { globRegExp, LineFilter, type LogFilter, parseDate } from "../log-filter.ts";
 import { streamLines, tailStart } from "../log-stream.ts";
 import { uploadStream } from "../transfer.ts";
 import { findDeclared, type TypesSource } from "./config.ts";
 import type { Operation } from "./operation.ts";
+
+const childProcess = lazyBuiltin<typeof import("node:child_process")>("node:child_process");
 
 const DEFAULT_LINES = 1000;
 
@@ -51,7 +53,10 @@ function lineSource(
   if (path.startsWith(JOURNAL))
     return async function* () {
       const argv = journalArgv(path.slice(JOURNAL.length), from, to);
-      const child = spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", "pipe", "pipe"], signal });
+      const child = childProcess().spawn(argv[0]!, argv.slice(1), {
+        stdio: ["ignore", "pipe", "pipe"],
+        signal,
+      });
       let stderr = "";
       child.stderr.on("data", (d) => {
         if (stderr.length < 4096) stderr += d;

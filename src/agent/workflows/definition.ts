@@ -2,9 +2,12 @@
  * thin-edge operation workflow files (TOML in `<config-dir>/operations/*.toml`) → a validated
  * `Workflow`. Pure: text in, workflow or an error naming the line and the reason out.
  */
-import { createHash } from "node:crypto";
+
 import { parse, TomlError } from "smol-toml";
+import { lazyBuiltin } from "../../foundation/builtin.ts";
 import { isObj, type Obj } from "../../foundation/json.ts";
+
+const nodeCrypto = lazyBuiltin<typeof import("node:crypto")>("node:crypto");
 
 /** Where a handler sends the command: a status, optionally with a reason. */
 export interface Target {
@@ -68,7 +71,7 @@ export interface DefinitionError {
 export type Parsed = { ok: true; value: Workflow } | { ok: false; error: DefinitionError };
 
 export function versionOf(text: string): string {
-  return createHash("sha256").update(text).digest("hex");
+  return nodeCrypto().createHash("sha256").update(text).digest("hex");
 }
 
 export function describeError(e: DefinitionError): string {

@@ -4,7 +4,6 @@
  * `flow` software plugin hands over, and `install-plugin`, which writes that plugin.
  */
 import { readFileSync } from "node:fs";
-import { createInterface } from "node:readline";
 import type { Command } from "commander";
 import type { Config } from "../../config/store.ts";
 import { configOf, UsageError } from "../context.ts";
@@ -21,10 +20,12 @@ const mapperOption = (c: Command) =>
     .option("--profile <name>", "cloud profile: the flows of mapper <name>.<profile>")
     .option("--flows-dir <dir>", "a flows dir instead of the mapper's");
 
+const mapperName = (o: DirOptions) => (o.profile ? `${o.mapper}.${o.profile}` : o.mapper);
+
 async function flowsDir(config: Config, o: DirOptions): Promise<string> {
   if (o.flowsDir) return o.flowsDir;
   const { flowsDirOf } = await import("../../flows/discover.ts");
-  return flowsDirOf(config.dir, o.profile ? `${o.mapper}.${o.profile}` : o.mapper);
+  return flowsDirOf(config.dir, mapperName(o));
 }
 
 const limitsOf = (config: Config) => ({
@@ -113,13 +114,21 @@ export function registerFlows(program: Command): void {
       const time = o.processingTime === undefined ? new Date() : new Date(o.processingTime);
       if (Number.isNaN(time.getTime()))
         throw new UsageError(`--processing-time: '${o.processingTime}' is not a time`);
-      const { FlowTester } = await import("../../flows/tester.ts");
+      const [{ FlowTester }, { isC8yMapper }] = await Promise.all([
+        import("../../flows/tester.ts"),
+        import("../../flows/flow-set.ts"),
+      ]);
+      const mainId = config.get("device.id");
+      const c8y = isC8yMapper(mapperName(o));
+      if (c8y && !mainId)
+        process.stderr.write("device.id is not set: no registration data in context.mapper\n");
       let tester: Awaited<ReturnType<typeof FlowTester.open>>;
       try {
         tester = await FlowTester.open({
           flowsDir: await flowsDir(config, o),
           flow: o.flow,
           context: contextOf(o.context),
+          c8y: c8y && mainId ? { mainId, root: config.get("mqtt.topic_root") } : undefined,
           finalOnInterval: !!o.finalOnInterval,
           time,
           base64Input: !!o.base64Input,
@@ -143,7 +152,10 @@ export function registerFlows(program: Command): void {
           }
         };
         if (topic !== undefined) run(`[${topic}] ${payload}`);
-        else for await (const line of createInterface({ input: process.stdin })) if (line.trim()) run(line);
+        else {
+          const { createInterface } = await import("node:readline");
+          for await (const line of createInterface({ input: process.stdin })) if (line.trim()) run(line);
+        }
         if (o.finalOnInterval) print(tester.final());
       } finally {
         tester.close();

@@ -40,15 +40,9 @@ export async function runUntilSignal(cmd: Command, components: string[]): Promis
   process.on("uncaughtException", (e) => crash("uncaught exception, exiting", e));
   process.on("unhandledRejection", (e) => crash("unhandled rejection, exiting", e));
   running = await run(config, components, log);
-  log.info("ledge running", { components: running.components });
-  // Under systemd (Type=notify, WatchdogSec): READY once every component is up, then keepalives.
-  const notifier = process.env.NOTIFY_SOCKET
-    ? new (await import("../../app/sd-notify.ts")).SdNotifier({
-        onError: (e) => log.warn("sd_notify failed", { error: e.message }),
-      })
-    : undefined;
-  await notifier?.start();
-  await new Promise<void>((resolve) => {
+  // the handlers go in before anything announces that ledge is up: a supervisor may stop it at once
+  let notifier: { start(): Promise<void>; stop(): Promise<void> } | undefined;
+  const stopped = new Promise<void>((resolve) => {
     const onSignal = (signal: string) => {
       log.info("stopping", { signal });
       void notifier?.stop();
@@ -57,4 +51,13 @@ export async function runUntilSignal(cmd: Command, components: string[]): Promis
     process.once("SIGINT", onSignal);
     process.once("SIGTERM", onSignal);
   });
+  log.info("ledge running", { components: running.components });
+  // Under systemd (Type=notify, WatchdogSec): READY once every component is up, then keepalives.
+  notifier = process.env.NOTIFY_SOCKET
+    ? new (await import("../../app/sd-notify.ts")).SdNotifier({
+        onError: (e) => log.warn("sd_notify failed", { error: e.message }),
+      })
+    : undefined;
+  await notifier?.start();
+  await stopped;
 }

@@ -1,4 +1,4 @@
-import { isIP } from "node:net";
+import { isIP } from "../../foundation/ip.ts";
 import { int, list, port, str } from "../define.ts";
 
 /**

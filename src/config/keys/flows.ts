@@ -1,4 +1,14 @@
-import { int } from "../define.ts";
+import { parseDuration } from "../../foundation/duration.ts";
+import { bool, int, str } from "../define.ts";
+
+const duration = (v: string) => {
+  try {
+    parseDuration(v, "value");
+    return undefined;
+  } catch {
+    return "must be a duration like 30s, 5m or 1h (or seconds)";
+  }
+};
 
 export const flowsKeys = {
   "flows.step_timeout_ms": int(
@@ -19,4 +29,12 @@ export const flowsKeys = {
     50,
     3_600_000,
   ),
+  "flows.stats.interval": str(
+    "How often each mapper's flows publish their statistics on `te/device/main/service/tedge-mapper-<mapper>/status/metrics/<flow or step>` (thin-edge's default 1h; at least 1s).",
+    "1h",
+    { check: duration },
+  ),
+  "flows.stats.on_message": bool("Publish statistics per step `onMessage` too, not only per flow.", false),
+  "flows.stats.on_interval": bool("Publish statistics per step `onInterval` too.", false),
+  "flows.stats.on_startup": bool("Publish statistics per step `onStartup` too.", false),
 } as const;

@@ -1,7 +1,7 @@
 /** Helpers shared by the built-in steps: config reading with clear errors, and te/ measurement series. */
 export { matches as topicMatches } from "../../bus/topic-filter.ts";
 
-import { parseDuration } from "../duration.ts";
+import { parseDuration } from "../../foundation/duration.ts";
 import { jsonObject, type OutMessage, text } from "../types.ts";
 
 export type Config = Record<string, unknown>;

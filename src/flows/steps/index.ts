@@ -1,6 +1,7 @@
 /** Every built-in step by the name a flow file gives in `builtin = "<name>"`. */
 import type { Step } from "../types.ts";
 import { aggregate } from "./aggregate.ts";
+import { intoC8yAlarms, intoC8yEvents, intoC8yMeasurements } from "./c8y.ts";
 import type { Config } from "./common.ts";
 import { deadband } from "./deadband.ts";
 import { downsample } from "./downsample.ts";
@@ -27,6 +28,9 @@ export const BUILTINS: Record<string, (config: Config) => Step> = {
   "cache-early-messages": cacheEarlyMessages,
   "group-measurements": groupMeasurements,
   "ignore-topics": ignoreTopics,
+  "into-c8y-alarms": intoC8yAlarms,
+  "into-c8y-events": intoC8yEvents,
+  "into-c8y-measurements": intoC8yMeasurements,
   "limit-payload-size": limitPayloadSize,
   "set-aws-topic": setAwsTopic,
   "set-topic": setTopic,

@@ -1,18 +1,10 @@
 /**
  * The generic built-in steps thin-edge ships (TEDGE-FACTS §10.4), reimplemented as plain steps.
- * The cloud-format ones (`into-c8y-*`) are not here: ledge's own c8y mapper does that translation.
+ * The Cumulocity ones (`into-c8y-*`) are in `c8y.ts`.
  */
+import { MAIN_DEVICE } from "../../api/topics.ts";
 import { bytes, jsonObject, type OutMessage, type Step, text } from "../types.ts";
-import {
-  type Config,
-  entityOf,
-  bool as flag,
-  measurement,
-  num,
-  str,
-  strList,
-  topicMatches,
-} from "./common.ts";
+import { type Config, bool as flag, measurement, num, str, strList, topicMatches } from "./common.ts";
 
 const pass = (m: OutMessage): OutMessage => m;
 
@@ -25,7 +17,9 @@ export function addTimestamp(c: Config): Step {
   const render = (ms: number) => (format === "unix" ? ms / 1000 : new Date(ms).toISOString());
   return {
     onMessage(m) {
-      const o = measurement(m);
+      // thin-edge: a payload that is not a JSON object passes unchanged (an alarm clear).
+      const o = jsonObject(m.payload);
+      if (!o) return m;
       const cur = o[property];
       if (cur === undefined) o[property] = render(m.time.getTime());
       else if (reformat) {
@@ -82,52 +76,70 @@ export function skipMosquittoHealth(_c: Config): Step {
   return { onMessage: (m) => (/\/service\/mosquitto-[^/]*-bridge\/status\/health$/.test(m.topic) ? [] : m) };
 }
 
-/** `update-context`: stores each JSON payload in `context.mapper` under its topic (empty payload: deletes); passes the message on. */
+/**
+ * `update-context`: a message on one of `topics` (default: all) is stored in `context.mapper`
+ * under its topic and goes no further (an empty payload deletes the key); other messages pass.
+ */
 export function updateContext(c: Config): Step {
   const topics = c.topics === undefined ? undefined : strList(c, "topics");
   return {
     onMessage(m, ctx) {
       if (topics && !topics.some((f) => topicMatches(f, m.topic))) return m;
       if (m.payload.byteLength === 0) ctx.mapper.remove(m.topic);
-      else ctx.mapper.set(m.topic, jsonObject(m.payload) ?? text(m.payload));
-      return m;
+      else {
+        let value: unknown;
+        try {
+          value = JSON.parse(text(m.payload));
+        } catch {
+          throw new Error(`cannot update the context from '${m.topic}': not a JSON payload`);
+        }
+        ctx.mapper.set(m.topic, value);
+      }
+      return [];
     },
   };
 }
 
 /**
- * `cache-early-messages`: holds messages from an entity until its registration is in
- * `context.mapper` (as `update-context` stores it, under `<topic_root>/<entity>`); the main device
- * counts as registered. Held messages leave in order, ahead of the message that finds the entity registered.
+ * `cache-early-messages` (thin-edge's `MessageCache`): holds the messages of an entity until its
+ * registration data is in `context.mapper` under its topic id (`device/child//`, as the mapper's
+ * entity cache stores it). The main device and topics outside `<topic_root>/` pass at once; what
+ * was held leaves in order when the registration is stored (`onContextUpdate`) and is forgotten
+ * when it is removed. An entity already in the context when a message comes is registered too
+ * (a flow reloaded after the registration holds nothing).
  */
 export function cacheEarlyMessages(c: Config): Step {
   const root = str(c, "topic_root", "te");
   const max = num(c, "max_messages", 1000);
   const held = new Map<string, OutMessage[]>();
-  const known = (entity: string, ctx: { mapper: { get(k: string): unknown } }) =>
-    entity === `${root}/device/main//` || ctx.mapper.get(entity) !== null;
-  const release = (ctx: { mapper: { get(k: string): unknown } }) => {
-    const out: OutMessage[] = [];
-    for (const [entity, list] of held)
-      if (known(entity, ctx)) {
-        out.push(...list);
-        held.delete(entity);
-      }
-    return out;
-  };
+  const birthed = new Set<string>();
   return {
     onMessage(m, ctx) {
-      const entity = entityOf(m.topic);
-      const out = release(ctx);
-      if (!entity || !m.topic.startsWith(`${root}/`) || known(entity, ctx) || m.topic.split("/").length === 5)
-        return [...out, m];
+      const p = m.topic.split("/");
+      if (p[0] !== root || p.length < 5) return m;
+      const entity = p.slice(1, 5).join("/");
+      if (entity === MAIN_DEVICE || birthed.has(entity)) return m;
+      if (ctx.mapper.get(entity) !== null) {
+        birthed.add(entity);
+        return m;
+      }
       const list = held.get(entity) ?? [];
       if (list.length >= max) throw new Error(`more than ${max} messages held for unregistered ${entity}`);
       list.push({ ...m, payload: bytes(m.payload) });
       held.set(entity, list);
-      return out;
+      return [];
     },
-    onInterval: (_t, ctx) => release(ctx),
+    onContextUpdate(u) {
+      if (u.kind === "removed") {
+        birthed.delete(u.key);
+        held.delete(u.key);
+        return [];
+      }
+      birthed.add(u.key);
+      const list = held.get(u.key) ?? [];
+      held.delete(u.key);
+      return list;
+    },
   };
 }
 

@@ -6,11 +6,12 @@
  * `@health` entity, else the device's agent service (`tedge-agent`, or ledge's `ledge-agent`).
  * Pure: the wiring calls `poll` at `nextDeadline`.
  */
+
+import { record, smartRestTopic } from "../../api/clouds/c8y/smartrest.ts";
 import { inventoryUpdateTopic } from "../../api/clouds/c8y.ts";
 import type { EntityTopicId } from "../../api/topics.ts";
 import type { Entity } from "../common/entities.ts";
 import type { OutMessage } from "../common/types.ts";
-import { record, smartRestTopic } from "./smartrest.ts";
 
 const AGENTS = ["tedge-agent", "ledge-agent"];
 

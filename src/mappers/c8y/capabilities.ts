@@ -4,11 +4,12 @@
  * `119,<config types>` (the latest announced list) and, from `software_list`'s types, the
  * `c8y_SupportedSoftwareTypes` inventory fragment — as thin-edge's mapper sends them.
  */
+
+import { record, smartRestTopic } from "../../api/clouds/c8y/smartrest.ts";
 import { inventoryUpdateTopic } from "../../api/clouds/c8y.ts";
 import { parseJson } from "../../api/payloads.ts";
 import type { Entity } from "../common/entities.ts";
 import type { MapperContext, OutMessage, Result } from "../common/types.ts";
-import { record, smartRestTopic } from "./smartrest.ts";
 
 /** te/ operation → Cumulocity operation fragment (ops without one are not advertised). */
 export const C8Y_OPERATION: Readonly<Record<string, string>> = {

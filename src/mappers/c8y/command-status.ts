@@ -8,6 +8,8 @@
  * firmware update is published as `twin/firmware`; `software_list` commands (issued by the mapper
  * itself, no Cumulocity operation) report the list instead.
  */
+
+import { record, smartRestTopic } from "../../api/clouds/c8y/smartrest.ts";
 import type { CommandMessage } from "../../api/commands.ts";
 import { validateCommand } from "../../api/payloads.ts";
 import type { Entity } from "../common/entities.ts";
@@ -17,7 +19,6 @@ import { delegation } from "./custom-requests.ts";
 import { deviceProfileStatus } from "./device-profile.ts";
 import { firmwareTwin } from "./firmware.ts";
 import { CMD_ID_PREFIX, type OperationContext } from "./operations.ts";
-import { record, smartRestTopic } from "./smartrest.ts";
 import { softwareListStatusToC8y } from "./software-list.ts";
 
 export function isMapperCommand(cmdId: string): boolean {

@@ -6,13 +6,13 @@
  */
 import { type FSWatcher, mkdirSync, readdirSync, readFileSync, watch } from "node:fs";
 import { join } from "node:path";
+import { record } from "../../api/clouds/c8y/smartrest.ts";
 import { commandArgv, type TemplateMessage } from "../../api/template.ts";
 import type { Bus } from "../../bus/bus.ts";
 import type { Logger } from "../../foundation/logger.ts";
 import { runScript, type ScriptResult } from "../../foundation/run-script.ts";
 import { OPERATION_FILE_NAME, type OperationFile, parseOperationFile } from "./operation-files.ts";
 import { failureRecord, successRecord } from "./operation-result.ts";
-import { record } from "./smartrest.ts";
 
 /** One matched operation to run. */
 export interface CustomRun {

@@ -6,12 +6,12 @@
  * thin-edge's does: `121,false` while it runs, the applied parts and `121,true` on success.
  */
 
+import { record, smartRestTopic } from "../../api/clouds/c8y/smartrest.ts";
 import type { CommandRequest } from "../../api/commands.ts";
 import { isObj, type Obj } from "../../foundation/json.ts";
 import type { Entity } from "../common/entities.ts";
 import type { MapperContext, OutMessage, Result } from "../common/types.ts";
 import { type ProxyUrls, proxyUrl } from "./http/proxy-url.ts";
-import { record, smartRestTopic } from "./smartrest.ts";
 
 const text = (v: unknown): string | undefined => (typeof v === "string" && v.trim() ? v : undefined);
 

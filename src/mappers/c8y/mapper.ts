@@ -6,13 +6,15 @@
  */
 import { parseChannel, type TeChannel } from "../../api/channels.ts";
 import { bridgeMetricsTopic, cloudConnected } from "../../api/clouds/bridge.ts";
+import { alarmToC8y } from "../../api/clouds/c8y/alarm.ts";
+import { eventToC8y } from "../../api/clouds/c8y/event.ts";
+import { measurementToC8y, parseUnits, type Units } from "../../api/clouds/c8y/measurement.ts";
 import { BRIDGE_SERVICES, OPERATIONS, SMARTREST_DOWN, SMARTREST_UP } from "../../api/clouds/c8y.ts";
 import { parseJson } from "../../api/payloads.ts";
 import { defaultScheme, type EntityTopicId, MAIN_DEVICE } from "../../api/topics.ts";
 import { type Entity, EntityCache } from "../common/entities.ts";
 import { inputError } from "../common/errors.ts";
 import type { InMessage, OutMessage, Result } from "../common/types.ts";
-import { alarmToC8y } from "./alarm.ts";
 import { Availability } from "./availability.ts";
 import {
   announceCapabilities,
@@ -24,10 +26,8 @@ import {
 import { commandStatusToC8y, isMapperCommand, type StatusContext } from "./command-status.ts";
 import type { CustomRun } from "./custom-operations.ts";
 import { jsonCustom, smartRestCustom } from "./custom-requests.ts";
-import { eventToC8y } from "./event.ts";
 import { healthStatus, healthToC8y } from "./health.ts";
 import { HeldMessages } from "./held.ts";
-import { measurementToC8y, parseUnits, type Units } from "./measurement.ts";
 import { activeFiles, type OperationFile } from "./operation-files.ts";
 import {
   CMD_ID_PREFIX,

@@ -4,9 +4,9 @@
  * definition out; an incoming SmartREST line or JSON operation in, the matching handler out.
  */
 import { parse } from "smol-toml";
+import { parseRecord } from "../../api/clouds/c8y/smartrest.ts";
 import { isObj, type Obj } from "../../foundation/json.ts";
 import type { Result } from "../common/types.ts";
-import { parseRecord } from "./smartrest.ts";
 
 export interface OperationFile {
   /** The Cumulocity operation name (the file name). */

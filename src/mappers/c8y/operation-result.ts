@@ -2,7 +2,7 @@
  * Status records of custom operations, trimmed as thin-edge trims them: a failure reason to 500
  * bytes, a whole SmartREST record to 16000 bytes with the result cut and marked `...<trimmed>`.
  */
-import { quoted, record } from "./smartrest.ts";
+import { quoted, record } from "../../api/clouds/c8y/smartrest.ts";
 
 export const SMARTREST_MAX_BYTES = 16000;
 export const REASON_MAX_BYTES = 500;

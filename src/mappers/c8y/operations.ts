@@ -6,6 +6,8 @@
  * An operation the mapper cannot turn into a command (unknown, unsupported by the entity, bad
  * parameters) is failed in Cumulocity with the reason (`504` + `505,<id>,<reason>`), never left pending.
  */
+
+import { parseRecord, record } from "../../api/clouds/c8y/smartrest.ts";
 import { OPERATIONS, SMARTREST_DOWN, SMARTREST_UP, smartRestTopic } from "../../api/clouds/c8y.ts";
 import type { CommandRequest, SoftwareModule } from "../../api/commands.ts";
 import { isObj, type Obj } from "../../foundation/json.ts";
@@ -15,7 +17,6 @@ import type { MapperContext, OutMessage, Result } from "../common/types.ts";
 import { deviceProfileCommand } from "./device-profile.ts";
 import { firmwareFrom515, firmwareFromJson } from "./firmware.ts";
 import { type ProxyUrls, proxyUrl } from "./http/proxy-url.ts";
-import { parseRecord, record } from "./smartrest.ts";
 
 export const CMD_ID_PREFIX = "c8y-mapper-";
 

@@ -1,7 +1,8 @@
 /** Entity registration → SmartREST `101` (child device) / `102` (service), on the parent's topic. */
+
+import { record, smartRestTopic } from "../../api/clouds/c8y/smartrest.ts";
 import type { Entity, EntityCache } from "../common/entities.ts";
 import type { MapperContext, OutMessage } from "../common/types.ts";
-import { record, smartRestTopic } from "./smartrest.ts";
 
 export const DEFAULT_CHILD_TYPE = "thin-edge.io-child";
 export const DEFAULT_SERVICE_TYPE = "service";

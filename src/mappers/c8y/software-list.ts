@@ -8,13 +8,14 @@
  * `get_advanced_software_list_payloads`: first chunk 140, the rest 141; Cumulocity's
  * "set/append advanced software list" SmartREST 2.0 static templates).
  */
+
+import { record, smartRestTopic } from "../../api/clouds/c8y/smartrest.ts";
 import type { CommandPayload } from "../../api/payloads.ts";
 import { isObj } from "../../foundation/json.ts";
 import type { Entity } from "../common/entities.ts";
 import { errorMessage } from "../common/errors.ts";
 import type { MapperContext, OutMessage, Result } from "../common/types.ts";
 import { CMD_ID_PREFIX } from "./operations.ts";
-import { record, smartRestTopic } from "./smartrest.ts";
 
 /** thin-edge sends 100 modules per message. */
 export const MODULES_PER_MESSAGE = 100;

@@ -2,8 +2,9 @@
  * `c8y_RemoteAccessConnect` as SmartREST `530,<device>,<host>,<port>,<connection key>` and the
  * configured allow list. Pure.
  */
+
+import { parseRecord } from "../../../api/clouds/c8y/smartrest.ts";
 import type { Result } from "../../common/types.ts";
-import { parseRecord } from "../smartrest.ts";
 
 export interface ConnectRequest {
   host: string;

@@ -1,23 +1,23 @@
 /** te/ events → SmartREST `400` (main device, no fragments) or `c8y/event/events/create` JSON. */
-import { EVENT_CREATE, SMARTREST_UP } from "../../api/clouds/c8y.ts";
-import { validateEvent } from "../../api/payloads.ts";
-import { nowIso } from "../../api/time.ts";
-import type { Entity } from "../common/entities.ts";
-import type { MapperContext, OutMessage, Result } from "../common/types.ts";
+
+import { validateEvent } from "../../payloads.ts";
+import { nowIso } from "../../time.ts";
+import { EVENT_CREATE, SMARTREST_UP } from "../c8y.ts";
 import { quoted, record } from "./smartrest.ts";
+import type { C8ySource, C8yTelemetryContext, OutMessage, Result } from "./types.ts";
 
 export const EVENT_TOPIC = EVENT_CREATE;
 export const DEFAULT_EVENT_TYPE = "ThinEdgeEvent";
 
-export function externalSource(entity: Entity): { externalId: string; type: "c8y_Serial" } {
+export function externalSource(entity: C8ySource): { externalId: string; type: "c8y_Serial" } {
   return { externalId: entity.externalId, type: "c8y_Serial" };
 }
 
 export function eventToC8y(
   json: unknown,
-  entity: Entity,
+  entity: C8ySource,
   topicType: string,
-  ctx: MapperContext,
+  ctx: C8yTelemetryContext,
 ): Result<OutMessage[]> {
   const e = validateEvent(json);
   if (!e.ok) return e;

@@ -54,4 +54,4 @@ export function parseRecord(line: string): string[] {
   }
 }
 
-export { smartRestTopic } from "../../api/clouds/c8y.ts";
+export { smartRestTopic } from "../c8y.ts";

@@ -1,11 +1,11 @@
 /** te/ alarms → SmartREST 301–304 / 306 (clear), or `c8y/alarm/alarms/create` JSON with fragments. */
-import { ALARM_CREATE } from "../../api/clouds/c8y.ts";
-import { type Severity, validateAlarm } from "../../api/payloads.ts";
-import { nowIso } from "../../api/time.ts";
-import type { Entity } from "../common/entities.ts";
-import type { MapperContext, OutMessage, Result } from "../common/types.ts";
+
+import { type Severity, validateAlarm } from "../../payloads.ts";
+import { nowIso } from "../../time.ts";
+import { ALARM_CREATE } from "../c8y.ts";
 import { externalSource } from "./event.ts";
 import { record, smartRestTopic } from "./smartrest.ts";
+import type { C8ySource, C8yTelemetryContext, OutMessage, Result } from "./types.ts";
 
 export const ALARM_TOPIC = ALARM_CREATE;
 export const DEFAULT_ALARM_TYPE = "ThinEdgeAlarm";
@@ -15,9 +15,9 @@ const TEMPLATE: Record<Severity, number> = { critical: 301, major: 302, minor: 3
 /** `json` is undefined for an empty payload, which clears the alarm. */
 export function alarmToC8y(
   json: unknown,
-  entity: Entity,
+  entity: C8ySource,
   topicType: string,
-  ctx: MapperContext,
+  ctx: C8yTelemetryContext,
 ): Result<OutMessage[]> {
   const type = topicType || DEFAULT_ALARM_TYPE;
   const topic = smartRestTopic(entity.externalId, ctx.mainId);

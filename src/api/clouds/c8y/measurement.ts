@@ -1,11 +1,11 @@
 /** te/ measurements → `c8y/measurement/measurements/create` (thin-edge's C8yJsonSerializer shape). */
-import { MEASUREMENT_CREATE } from "../../api/clouds/c8y.ts";
-import { validateMeasurement } from "../../api/payloads.ts";
-import { normaliseTime, nowIso } from "../../api/time.ts";
-import { isObj } from "../../foundation/json.ts";
-import type { Entity } from "../common/entities.ts";
-import type { MapperContext, OutMessage, Result } from "../common/types.ts";
+
+import { isObj } from "../../../foundation/json.ts";
+import { validateMeasurement } from "../../payloads.ts";
+import { normaliseTime, nowIso } from "../../time.ts";
+import { MEASUREMENT_CREATE } from "../c8y.ts";
 import { c8yNumber, str } from "./json.ts";
+import type { C8ySource, C8yTelemetryContext, OutMessage, Result } from "./types.ts";
 
 export const MEASUREMENT_TOPIC = MEASUREMENT_CREATE;
 export const DEFAULT_MEASUREMENT_TYPE = "ThinEdgeMeasurement";
@@ -46,10 +46,10 @@ export const measurementToC8y: typeof serialise = (json, ...rest) => {
 
 function serialise(
   json: unknown,
-  entity: Entity,
+  entity: C8ySource,
   topicType: string,
   units: Units | undefined,
-  ctx: MapperContext,
+  ctx: C8yTelemetryContext,
 ): Result<OutMessage[]> {
   if (!isObj(json)) return fail("a measurement must be a JSON object");
   let time: string | undefined;
