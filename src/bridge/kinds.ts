@@ -16,14 +16,21 @@ import type { QueuedMessage } from "./queue/types.ts";
  */
 export function isMeasurement(msg: QueuedMessage): boolean {
   const { topic, payload } = msg;
-  if (topic === C8Y_MEASUREMENT || topic.endsWith(`/${C8Y_MEASUREMENT}`)) return true;
+  if (isC8yMeasurementTopic(topic)) return true;
   if (isCborFrame(payload)) return true;
-  if (/(^|\/)m(\/|$)/.test(topic)) return payload[0] === 0x7b; // "{": a Thin Edge JSON measurement
+  if (isMeasurementTopic(topic)) return payload[0] === 0x7b; // "{": a Thin Edge JSON measurement
   if (/(^|\/)s\/us(\/|$)/.test(topic)) return smartRestMeasurement(payload);
   return false;
 }
 
 const C8Y_MEASUREMENT = "measurement/measurements/create";
+
+/** Cumulocity's JSON measurement topic (`measurement/measurements/create`). */
+export const isC8yMeasurementTopic = (topic: string): boolean =>
+  topic === C8Y_MEASUREMENT || topic.endsWith(`/${C8Y_MEASUREMENT}`);
+
+/** A topic with a `/m/` level: Thin Edge JSON measurements (te/, aws `td/`, the plain MQTT cloud). */
+export const isMeasurementTopic = (topic: string): boolean => /(^|\/)m(\/|$)/.test(topic);
 const MEASUREMENT_TEMPLATES = /^(200|201|210|211|212)(,|$)/;
 
 /** Array of 10 items (head 0x8a) whose first item is the version 1: a batch frame. */
