@@ -1,5 +1,5 @@
-import { compactRun, thinSegment } from "./compact-run.ts";
 import type { Pos, Segment } from "./segment.ts";
+import { compactRun, thinSegment } from "./segment-rewrite.ts";
 import type { QueueLimits } from "./types.ts";
 
 /** What making room sees of the disk queue, and how it reports what it freed. */

@@ -1,9 +1,9 @@
 import { readdirSync, truncateSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "../../foundation/logger.ts";
-import { COMPACT_SUFFIX } from "./compact-run.ts";
 import { convertLegacySegments } from "./legacy.ts";
 import { listSegmentBases, type Segment, scanSegment, segmentPath } from "./segment.ts";
+import { COMPACT_SUFFIX } from "./segment-rewrite.ts";
 
 export interface Recovered {
   /** Segments holding records at or after the commit, oldest first (may be empty). */
