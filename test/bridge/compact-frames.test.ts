@@ -74,17 +74,29 @@ interface Row {
   folded: number;
 }
 
+/** The four readings of one summary: mean, count, max, min at `at` ms after T0. */
+const summary = (
+  e: string,
+  t: string,
+  series: string,
+  mean: number,
+  min: number,
+  max: number,
+  n: number,
+  at = 0,
+) => [
+  [e, t, series, mean, at],
+  [e, t, `${series}_count`, n, at],
+  [e, t, `${series}_max`, max, at],
+  [e, t, `${series}_min`, min, at],
+];
+
 const rows: Row[] = [
   {
     name: "one series, one minute in 6 frames: one frame with mean, _min, _max, _count at the earliest reading's time",
     readings: ramp("temp", 60),
     perFrame: 10,
-    want: [
-      ["device/main//", "env", "temp", 29.5, 0],
-      ["device/main//", "env", "temp_count", 60, 0],
-      ["device/main//", "env", "temp_max", 59, 0],
-      ["device/main//", "env", "temp_min", 0, 0],
-    ],
+    want: summary("device/main//", "env", "temp", 29.5, 0, 59, 60),
     folded: 5,
   },
   {
@@ -96,17 +108,10 @@ const rows: Row[] = [
     ],
     perFrame: 20,
     want: [
-      ...[
-        ["device/a//", "env", 0, 29.5, 0, 59],
-        ["device/a//", "env", 60_000, 89.5, 60, 119],
-        ["device/b//", "env", 0, 29.5, 0, 59],
-        ["device/a//", "power", 0, 29.5, 0, 59],
-      ].flatMap(([e, t, at, mean, min, max]) => [
-        [e!, t!, "t", mean!, at!],
-        [e!, t!, "t_count", 60, at!],
-        [e!, t!, "t_max", max!, at!],
-        [e!, t!, "t_min", min!, at!],
-      ]),
+      ...summary("device/a//", "env", "t", 29.5, 0, 59, 60),
+      ...summary("device/a//", "env", "t", 89.5, 60, 119, 60, 60_000),
+      ...summary("device/b//", "env", "t", 29.5, 0, 59, 60),
+      ...summary("device/a//", "power", "t", 29.5, 0, 59, 60),
     ],
     folded: 11,
   },
@@ -116,10 +121,7 @@ const rows: Row[] = [
     perFrame: 8,
     want: [
       ["device/main//", "env", "door", 1, 5_000],
-      ["device/main//", "env", "air.hum", 14.5, 0],
-      ["device/main//", "env", "air.hum_count", 30, 0],
-      ["device/main//", "env", "air.hum_max", 29, 0],
-      ["device/main//", "env", "air.hum_min", 0, 0],
+      ...summary("device/main//", "env", "air.hum", 14.5, 0, 29, 30),
     ],
     folded: 3,
   },
