@@ -5,12 +5,9 @@ import { EntityStore } from "./entity-store.ts";
 import { autoRegistrations } from "./entity-tree.ts";
 import { ErrorLimiter } from "./error-limiter.ts";
 import type { Registration } from "./payloads.ts";
-import { RetainedTopics } from "./retained-topics.ts";
+import { RetainedSweep } from "./retained-sweep.ts";
 import { type EntityTopicId, MAIN_DEVICE, parseTopic } from "./topics.ts";
 import { describe, validateMessage } from "./validate-message.ts";
-
-/** Channels whose messages are retained per entity, cleared when the entity is deregistered. */
-const RETAINED_CHANNELS = new Set(["a", "twin", "cmd", "status"]);
 
 /** Entities the store takes at most: each costs memory for as long as it lives (bench: api.rss_per_entity_bytes). */
 export const MAX_ENTITIES = 100_000;
@@ -32,7 +29,7 @@ export class ApiComponent implements Component {
   private sub?: Subscription;
   private readonly root: string;
   private readonly maxBytes: number;
-  private readonly retained = new RetainedTopics();
+  private readonly sweep: RetainedSweep;
   private readonly errors: ErrorLimiter;
   private readonly log;
 
@@ -50,11 +47,22 @@ export class ApiComponent implements Component {
       onError: (e) => this.log.error("cannot persist the entity store", { error: e }),
     });
     this.errors = new ErrorLimiter(undefined, ctx.clock());
+    this.sweep = new RetainedSweep(ctx.bus, {
+      root: this.root,
+      registered: (id) => !!this.store.get(id),
+      onError: (e) =>
+        this.log.error("cannot clear the retained messages of deregistered entities", { error: e }),
+      onLeft: (topics) =>
+        this.log.warn("retained messages of deregistered entities are left (the broker kept dropping them)", {
+          count: topics.length,
+          topics: topics.slice(0, 10),
+        }),
+    });
   }
 
-  /** Retained topics remembered for clearing at deregistration (bounded; tests, bench). */
-  get retainedCount(): number {
-    return this.retained.size;
+  /** Resolves when the retained messages of every entity deregistered so far are cleared (tests). */
+  swept(): Promise<void> {
+    return this.sweep.idle();
   }
 
   async start(): Promise<void> {
@@ -69,6 +77,8 @@ export class ApiComponent implements Component {
   async stop(): Promise<void> {
     await this.sub?.unsubscribe();
     this.store.close();
+    // last: a look-up over MQTT may take a while, and the store must be on disk whatever happens
+    await this.sweep.idle();
   }
 
   private onMessage(msg: BusMessage): void {
@@ -79,12 +89,8 @@ export class ApiComponent implements Component {
       return;
     }
     const t = parsed.value;
-    const retainedKind = (t.channel && RETAINED_CHANNELS.has(t.channel)) || t.rest[0] === "meta";
     // Retained messages were checked when they were first published; only registrations matter here.
-    if (msg.retain && t.channel !== undefined) {
-      if (retainedKind) this.track(t.entity, msg);
-      return;
-    }
+    if (msg.retain && t.channel !== undefined) return;
     const verdict = validateMessage(t, msg.payload, this.maxBytes);
     switch (verdict.kind) {
       case "ignore":
@@ -107,7 +113,6 @@ export class ApiComponent implements Component {
         if (msg.payload.length > 0) this.autoRegister(t.entity, msg.topic);
         break;
     }
-    if (retainedKind && verdict.kind === "ok") this.track(t.entity, msg);
   }
 
   private autoRegister(entity: EntityTopicId, topic: string): void {
@@ -129,7 +134,8 @@ export class ApiComponent implements Component {
   }
 
   /**
-   * Removes the entity and its descendants and clears their retained messages. The main device
+   * Removes the entity and its descendants and clears their retained messages (found on the broker
+   * then, see RetainedSweep: nothing is remembered per topic). The main device
    * and ledge's own services are refused: their registration is published again, since the empty
    * retained message that asked for the deregistration already replaced it on the broker.
    */
@@ -147,12 +153,9 @@ export class ApiComponent implements Component {
       return;
     }
     const removed = this.store.deregister(entity);
-    for (const id of removed) {
-      const topics = this.retained.take(id);
-      if (id !== entity) topics.push(`${this.root}/${id}`);
-      for (const t of topics) this.ctx.bus.publish(t, "", { retain: true, qos: 1 }).catch(() => {});
-    }
-    if (removed.length) this.log.info("entity deregistered", { entities: removed });
+    if (!removed.length) return;
+    this.sweep.add(removed);
+    this.log.info("entity deregistered", { entities: removed });
   }
 
   /** True (and reported) when `entity` is new and the store already holds `maxEntities`. */
@@ -163,16 +166,6 @@ export class ApiComponent implements Component {
       `Refused to register ${entity}: the entity store is full (${this.maxEntities} entities)`,
     );
     return true;
-  }
-
-  /** Retained-channel topics of registered entities only, so unknown entities cost nothing. */
-  private track(entity: EntityTopicId, msg: BusMessage): void {
-    if (msg.payload.length === 0) this.retained.remove(entity, msg.topic);
-    else if (this.store.get(entity) && !this.retained.add(entity, msg.topic))
-      this.log.debug("too many retained topics to track; they stay retained after a deregistration", {
-        entity,
-        topic: msg.topic,
-      });
   }
 
   private republish(topicId: EntityTopicId, registration: Registration): void {

@@ -1,4 +1,13 @@
-import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  fstatSync,
+  fsync,
+  fsyncSync,
+  ftruncateSync,
+  openSync,
+  readFileSync,
+  writeSync,
+} from "node:fs";
 import { dirname } from "node:path";
 import { readJsonList, syncDir, writeFileAtomic } from "../foundation/files.ts";
 import type { Entity } from "./entity-tree.ts";
@@ -80,8 +89,12 @@ export class EntityJournal {
     this.record({ del: topicIds });
   }
 
-  /** Appends what is pending (one write, one fsync); compacts when the journal outgrew the snapshot. */
-  flush(): void {
+  /**
+   * Appends what is pending (one write, one fsync); compacts when the journal outgrew the snapshot.
+   * From the batch timer the fsync runs off the event loop (it can take 100 ms on a busy SD card,
+   * stalling every client, health checks included); the data is with the OS before either returns.
+   */
+  flush(background = false): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     if (!this.pending.length) return;
@@ -89,7 +102,13 @@ export class EntityJournal {
     this.fd ??= openSync(this.journalPath, "a", 0o640);
     writeSync(this.fd, data);
     this.pending = [];
-    fsyncSync(this.fd);
+    if (!background) fsyncSync(this.fd);
+    else {
+      const fd = this.fd;
+      fsync(fd, (e) => {
+        if (e && fd === this.fd) this.onError(e);
+      });
+    }
     this.journalBytes += data.length;
     this.bytesWritten += data.length;
     if (this.journalBytes > COMPACT_BYTES && this.journalBytes > this.snapshotBytes) this.compact(this.all());
@@ -97,7 +116,10 @@ export class EntityJournal {
 
   close(): void {
     this.flush();
-    if (this.fd !== undefined) closeSync(this.fd);
+    if (this.fd !== undefined) {
+      fsyncSync(this.fd); // a background fsync may still be running
+      closeSync(this.fd);
+    }
     this.fd = undefined;
   }
 
@@ -106,7 +128,7 @@ export class EntityJournal {
     this.pending.push(`${JSON.stringify(r)}\n`);
     this.timer ??= setTimeout(() => {
       try {
-        this.flush();
+        this.flush(true);
       } catch (e) {
         this.onError(e);
       }

@@ -28,6 +28,9 @@ export interface BrokerOptions extends ListenerOptions {
 /** A closing connection that does not take its pending bytes within this time is dropped. */
 const CLOSE_GRACE_MS = 2000;
 
+/** Writes to one client gathered while its input is handled are sent once they reach this. */
+const BATCH_BYTES = 64 * 1024;
+
 /**
  * ledge's MQTT broker: the pure `BrokerCore` behind thin socket listeners (`selectNet`: Bun's
  * sockets in the binaries, node:net under Node). The loopback listener by default; more (the LAN
@@ -125,9 +128,26 @@ export class EmbeddedBroker {
     }
     this.sockets.add(sock);
     let closing: ReturnType<typeof setTimeout> | undefined;
+    // What the core writes to this client while it handles one chunk of its input (a PUBACK per
+    // publish of a flood) goes out in one socket write, not one system call per packet.
+    let batch: Uint8Array[] | undefined;
+    let batchBytes = 0;
+    const flush = (): boolean => {
+      if (!batch?.length) return true;
+      const bytes = batch.length === 1 ? (batch[0] as Uint8Array) : Buffer.concat(batch);
+      batch = [];
+      batchBytes = 0;
+      return sock.write(bytes);
+    };
     const link: Link = {
-      write: (bytes) => sock.write(bytes),
+      write: (bytes) => {
+        if (!batch) return sock.write(bytes);
+        batch.push(bytes);
+        batchBytes += bytes.length;
+        return batchBytes < BATCH_BYTES || flush();
+      },
       close: () => {
+        flush();
         sock.end();
         closing ??= setTimeout(() => sock.destroy(), CLOSE_GRACE_MS);
         closing.unref?.();
@@ -143,8 +163,14 @@ export class EmbeddedBroker {
         core.metrics.bytesIn += chunk.length;
         const now = clock();
         const { packets, error } = decoder.push(chunk);
-        for (const p of packets) core.receive(conn, p, now);
-        if (error) core.fail(conn, error, now);
+        batch = [];
+        try {
+          for (const p of packets) core.receive(conn, p, now);
+          if (error) core.fail(conn, error, now);
+        } finally {
+          if (!flush()) conn.blocked = true;
+          batch = undefined;
+        }
       },
       onDrain: () => core.drained(conn, clock()),
       onClose: () => {

@@ -35,6 +35,14 @@ export interface Bus {
   /** Delivers retained messages that match, then live ones, like an MQTT subscription. */
   subscribe(filters: string | string[], handler: MessageHandler, opts?: { qos?: QoS }): Promise<Subscription>;
   /**
+   * Topics of the retained messages matching any of `filters` now, seen by no handler of this bus
+   * (deregistration finds an entity's retained topics this way instead of remembering every topic
+   * it ever saw). In-process the answer is exact. Over MQTT it comes from a short-lived connection
+   * of its own, and a broker may drop or delay part of a large set: a caller that must find all
+   * clears what it got and asks again until nothing is left.
+   */
+  retainedTopics(filters: string[]): Promise<string[]>;
+  /**
    * A per-component connection identity whose last will the bus publishes if the component's
    * process dies (MQTT will on its own connection; nothing to do in-process, where the broker dies too).
    */

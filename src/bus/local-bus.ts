@@ -1,5 +1,6 @@
 import type { BrokerCore, LocalSub } from "./broker/core.ts";
-import type { Message } from "./broker/message.ts";
+import { expired, type Message } from "./broker/message.ts";
+import { SubIndex } from "./broker/sub-index.ts";
 import type { Bus, BusMessage, MessageHandler, PublishOptions, Subscription } from "./bus.ts";
 import { filterError, topicError } from "./topic-filter.ts";
 
@@ -44,6 +45,27 @@ export class LocalBus implements Bus {
     };
     this.core.subscribeLocal(local, this.clock());
     return { unsubscribe: async () => this.core.unsubscribeLocal(local) };
+  }
+
+  /** One pass over the retained store whatever the number of filters (a trie of the filters). */
+  async retainedTopics(filters: string[]): Promise<string[]> {
+    const index = new SubIndex<true>();
+    for (const f of filters) {
+      const err = filterError(f);
+      if (err) throw new Error(err);
+      index.add(f, true);
+    }
+    const out: string[] = [];
+    const now = this.clock();
+    for (const m of this.core.retained.all()) {
+      if (expired(m, now)) continue;
+      let hit = false;
+      index.match(m.topic, () => {
+        hit = true;
+      });
+      if (hit) out.push(m.topic);
+    }
+    return out;
   }
 
   /** A throwing handler costs its message, never the delivery loop or the subscribe() call. */

@@ -58,6 +58,8 @@ export class MqttBus implements Bus {
   /** One broker subscription per distinct filter, each with its own MQTT 5 subscription identifier. */
   private readonly filterIds = new Map<string, number>();
   private nextId = 1;
+  /** Numbers the connections of `retainedTopics`, whose client ids must not collide. */
+  private scans = 0;
   /** Every identifier this bus has used (an old one may still be on a message in flight). */
   private readonly idsInUse = new Set<number>();
   readonly client: MqttClient;
@@ -70,21 +72,11 @@ export class MqttBus implements Bus {
     const log = opts.log;
     this.client = new MqttClient(
       {
-        host: opts.host,
-        port: opts.port,
-        tls: opts.tls,
-        clientId: opts.clientId,
-        protocolVersion: opts.protocolVersion,
-        username: opts.username,
-        password: opts.password,
+        ...clientOptions(opts),
         will: opts.will,
         clean: !opts.persistent,
         sessionExpiryS: opts.persistent ? SESSION_EXPIRY_S : undefined,
-        keepaliveS: 30,
-        ackTimeoutMs: opts.ackTimeoutMs,
         backoff: { minMs: 250, maxMs: 30_000 },
-        net: opts.net,
-        log,
       },
       {
         onMessage: (p) => this.dispatch(p),
@@ -243,6 +235,46 @@ export class MqttBus implements Bus {
     };
   }
 
+  /**
+   * A connection of its own (clean session, no reconnect), so the retained messages its SUBSCRIBE
+   * brings reach no handler of this bus: on a shared connection they would be delivered, flagged
+   * retained, to every overlapping handler (in 3.1.1 nothing tells whose subscription they answer).
+   * QoS 0 throughout, so nothing waits in an in-flight window; the UNSUBACK that follows marks the
+   * end, since a broker writes the retained messages of a SUBSCRIBE before it answers the next
+   * packet (mosquitto, ledge's broker unless the socket is backed up: hence "ask again").
+   */
+  async retainedTopics(filters: string[]): Promise<string[]> {
+    for (const f of filters) {
+      const err = filterError(f);
+      if (err) throw new Error(err);
+    }
+    if (filters.length === 0) return [];
+    const found = new Set<string>();
+    const client = new MqttClient(
+      {
+        ...clientOptions(this.opts),
+        clientId: `${this.opts.clientId}-scan${this.scans++}`,
+        reconnect: false,
+      },
+      {
+        onMessage: (p) => {
+          if (p.retain && p.payload.length > 0) found.add(p.topic);
+        },
+      },
+    );
+    try {
+      await client.start();
+      const codes = await client.subscribe(filters.map((filter) => ({ filter, qos: 0 })));
+      const refused = codes.findIndex((c) => c >= 0x80);
+      if (refused >= 0)
+        throw new ReasonCodeError(codes[refused] ?? 0x80, `subscribe to '${filters[refused]}' refused`);
+      await client.unsubscribe(filters);
+    } finally {
+      await client.end(1000);
+    }
+    return [...found];
+  }
+
   async withWill(
     clientId: string,
     will: { topic: string; payload: string; retain: boolean; qos: QoS },
@@ -261,6 +293,23 @@ export class MqttBus implements Bus {
     clearTimeout(this.earlyTimer);
     await this.client.end(1000);
   }
+}
+
+/** What every connection of this bus shares: where, who, which protocol. */
+function clientOptions(o: MqttBusOptions) {
+  return {
+    host: o.host,
+    port: o.port,
+    tls: o.tls,
+    clientId: o.clientId,
+    protocolVersion: o.protocolVersion,
+    username: o.username,
+    password: o.password,
+    keepaliveS: 30,
+    ackTimeoutMs: o.ackTimeoutMs,
+    net: o.net,
+    log: o.log,
+  };
 }
 
 function firstMatch(filters: string[], topic: string): string | undefined {

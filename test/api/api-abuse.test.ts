@@ -5,7 +5,6 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { ApiComponent } from "../../src/api/api-component.ts";
 import { ErrorLimiter } from "../../src/api/error-limiter.ts";
-import { RetainedTopics } from "../../src/api/retained-topics.ts";
 import { type Harness, startHarness } from "../helpers/mappers-bus.ts";
 import { waitFor } from "../helpers/ports.ts";
 
@@ -32,20 +31,6 @@ describe("te/errors rate limit (pure)", () => {
     const passed = Array.from({ length: 50 }, (_, i) => l.admit(`te/t${i}`, "x", 0)).filter(Boolean);
     assert.equal(passed.length, 10, "the global budget");
     assert.equal(l.admit("te/new", "y", 2000), "y (40 more on other topics suppressed)");
-  });
-});
-
-describe("retained-topic bookkeeping bounds (pure)", () => {
-  it("is bounded per entity and in total, and forgets what it hands back", () => {
-    const r = new RetainedTopics(3, 5);
-    for (let i = 0; i < 10; i++) r.add("device/a//", `te/device/a///a/${i}`);
-    assert.equal(r.size, 3);
-    for (let i = 0; i < 10; i++) r.add("device/b//", `te/device/b///a/${i}`);
-    assert.equal(r.size, 5);
-    assert.equal(r.take("device/a//").length, 3);
-    assert.equal(r.size, 2);
-    r.remove("device/b//", "te/device/b///a/0");
-    assert.equal(r.size, 1);
   });
 });
 
@@ -101,21 +86,6 @@ describe("api component under abuse (embedded broker)", () => {
     assert.ok(api!.store.get("device/main/service/ledge-agent"));
     await h.publish("te/device/kid//", "", { retain: true });
     await waitFor("kid deregistered", () => api!.store.get("device/kid//") === undefined || undefined);
-  });
-
-  it("keeps retained-topic bookkeeping only for registered entities, bounded per entity", async () => {
-    const before = api!.retainedCount;
-    // not registered and outside the default scheme: refused, nothing remembered
-    for (let i = 0; i < 300; i++)
-      await h.publish(`te/plant/l${i}/robot/arm/a/hot`, { text: "x" }, { qos: 0 });
-    // a registered entity with endless alarm types: at most 256 remembered
-    await h.publish("te/device/noisy//", { "@type": "child-device" }, { retain: true });
-    await waitFor("noisy registered", () => api!.store.get("device/noisy//"));
-    for (let i = 0; i < 400; i++) await h.publish(`te/device/noisy///a/t${i}`, { text: "x" }, { qos: 0 });
-    // positive control: the last one was processed
-    await h.publish("te/device/noisy///twin/last", "1", { qos: 1 });
-    await waitFor("processed", () => (api!.retainedCount > before ? true : undefined));
-    assert.ok(api!.retainedCount - before <= 256, `${api!.retainedCount - before} topics remembered`);
   });
 
   it("a flood of bad input yields a bounded number of te/errors, with the count held back", async () => {

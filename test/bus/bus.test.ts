@@ -15,6 +15,8 @@ interface Setup {
   a: Bus;
   b: Bus;
   restartBroker?: () => Promise<void>;
+  /** MqttBus over MQTT 3.1.1: nothing tells a handler which subscription a retained message answers. */
+  v311?: boolean;
   close(): Promise<void>;
 }
 
@@ -115,6 +117,35 @@ function busSuite(name: string, setup: () => Promise<Setup>) {
       assert.equal(h2.got.length, 2, "positive control: the subscription that stays gets both");
     });
 
+    it("retainedTopics lists the retained topics under filters, and no handler of the bus sees them", async () => {
+      const base = `scan/${process.pid}/${++n}`;
+      const h = collect();
+      await s.b.subscribe(`${base}/#`, h.handler);
+      // after the handler subscribed: it sees them live, never flagged retained
+      await s.a.publish(`${base}/r1`, "1", { retain: true, qos: 1 });
+      await s.a.publish(`${base}/r2/x`, "2", { retain: true, qos: 1 });
+      await s.a.publish(`${base}/live`, "3", { qos: 1 });
+      await s.a.publish(`${base}/gone`, "4", { retain: true, qos: 1 });
+      await s.a.publish(`${base}/gone`, "", { retain: true, qos: 1 });
+      const found = await s.b.retainedTopics([`${base}/+`, `${base}/r2/#`, `${base}/none`]);
+      assert.deepEqual(found.sort(), [`${base}/r1`, `${base}/r2/x`]);
+      await s.a.publish(`${base}/marker`, "end", { qos: 1 });
+      await waitFor("marker", () => h.got.some((m) => m.topic === `${base}/marker`) || undefined);
+      assert.deepEqual(
+        h.got.filter((m) => m.retain).map((m) => m.topic),
+        [],
+        "the look-up delivered nothing to the bus's handlers",
+      );
+      if (s.v311) {
+        // positive control: the same look-up on the shared connection reaches the handler
+        const extra = await s.b.subscribe(`${base}/+`, () => {});
+        await waitFor("a retained copy", () => h.got.find((m) => m.retain && m.topic === `${base}/r1`));
+        await extra.unsubscribe();
+      }
+      assert.deepEqual(await s.b.retainedTopics([]), []);
+      await assert.rejects(s.b.retainedTopics(["a/#/b"]), /'#' must be the last/);
+    });
+
     it("refuses wildcard publish topics and malformed filters", async () => {
       await assert.rejects(s.a.publish("a/+/b", "x"), /wildcard/);
       await assert.rejects(s.a.publish("", "x"), /empty/);
@@ -171,6 +202,7 @@ for (const version of [4, 5] as const) {
     return {
       a,
       b,
+      v311: version === 4,
       close: async () => {
         await a.close();
         await b.close();

@@ -1,6 +1,7 @@
 import {
   closeSync,
   existsSync,
+  fdatasync,
   fdatasyncSync,
   fstatSync,
   mkdirSync,
@@ -65,6 +66,9 @@ export class Journal implements BrokerStore {
   private compactedSize = 0;
   private seq = 0;
   private dirty = false;
+  /** Bumped when the journal file is replaced or closed: a sync still running on the old one is moot. */
+  private generation = 0;
+  private syncing = false;
   private timer?: ReturnType<typeof setInterval>;
   private snapshot?: () => { retained: Iterable<Message>; sessions: Iterable<Session> };
 
@@ -157,6 +161,7 @@ export class Journal implements BrokerStore {
 
   close(): void {
     if (this.timer) clearInterval(this.timer);
+    this.generation++;
     if (this.fd >= 0) {
       if (this.opts.fsync !== "never") fdatasyncSync(this.fd);
       closeSync(this.fd);
@@ -187,14 +192,20 @@ export class Journal implements BrokerStore {
     d.seq = undefined;
   }
 
+  /**
+   * Off the event loop (libuv's thread pool): an fdatasync can take 100 ms on a busy disk, which
+   * would stall every client (health checks included), and nothing waits on this one: what it
+   * covers is already written to the OS. Writes made meanwhile are covered by the next interval.
+   */
   private flush(): void {
-    if (!this.dirty || this.fd < 0) return;
+    if (!this.dirty || this.fd < 0 || this.syncing) return;
     this.dirty = false;
-    try {
-      fdatasyncSync(this.fd);
-    } catch (e) {
-      this.opts.onError?.(e);
-    }
+    this.syncing = true;
+    const generation = this.generation;
+    fdatasync(this.fd, (e) => {
+      this.syncing = false;
+      if (e && generation === this.generation) this.opts.onError?.(e);
+    });
   }
 
   private append(kind: Kind, h: Head, payload?: Uint8Array): void {
@@ -233,6 +244,7 @@ export class Journal implements BrokerStore {
     if (this.opts.fsync !== "never") fdatasyncSync(fd);
     closeSync(fd);
     renameSync(tmp, path);
+    this.generation++;
     if (this.fd >= 0) closeSync(this.fd);
     this.fd = openSync(path, "a");
     this.size = fstatSync(this.fd).size;

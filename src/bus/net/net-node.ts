@@ -30,7 +30,17 @@ class NodeConn implements Conn {
     readonly peerCertificate?: PeerCertificate,
   ) {
     socket.setNoDelay(true);
-    socket.on("data", (chunk: Buffer) => this.events?.onData(chunk));
+    socket.on("data", (chunk: Buffer) => {
+      this.events?.onData(chunk);
+      // One chunk per connection per turn of the event loop: libuv otherwise reads up to 32 chunks
+      // of 64 KiB from one busy socket (a flood) in a row, and every other client (a health check)
+      // waits until all of them are handled. Paused, the socket stops reading at its high-water mark.
+      if (this.closed || socket.isPaused()) return;
+      socket.pause();
+      setImmediate(() => {
+        if (!this.closed) socket.resume();
+      });
+    });
     socket.on("drain", () => this.events?.onDrain());
     socket.on("error", (e) => {
       this.error ??= e;
