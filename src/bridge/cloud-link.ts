@@ -279,7 +279,8 @@ export class CloudLink {
       },
     );
     this.client = client;
-    client.start(Number.POSITIVE_INFINITY).catch(() => {}); // failures come through onOffline
+    // starts dialling; failures come through onOffline (the promise only says when the first CONNACK came)
+    client.start().catch(() => {});
   }
 
   private onConnect(client: MqttClient, gen: number): void {

@@ -16,7 +16,7 @@ import {
   type QoS,
   type SubscriptionRequest,
 } from "../mqtt/index.ts";
-import type { Conn, ConnEvents } from "../net/net.ts";
+import { type Conn, type ConnEvents, HIGH_WATER } from "../net/net.ts";
 import { selectNet } from "../net/select.ts";
 import { backoffDelay } from "./backoff.ts";
 import { connackError, ReasonCodeError } from "./errors.ts";
@@ -75,6 +75,10 @@ export class MqttClient {
   private closeWaiters: (() => void)[] = [];
   private lastError: Error | undefined;
   private readonly parked = new Map<Publish, { ack: Ack; conn: Conn | undefined }>();
+  /** Packets written in this turn of the event loop, handed to the socket together by `flush`. */
+  private out: Uint8Array[] = [];
+  private outBytes = 0;
+  private flushQueued = false;
   /** Outbound topic aliases of the current connection (v5 with `topicAliases`). */
   private readonly aliases: TopicAliases | undefined;
 
@@ -195,6 +199,7 @@ export class MqttClient {
     if (conn) {
       const closed = new Promise<void>((r) => this.closeWaiters.push(r));
       if (wasConnected) this.write({ type: "disconnect", reasonCode: 0 });
+      this.flush();
       conn.end();
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([closed, new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
@@ -315,6 +320,8 @@ export class MqttClient {
     this.conn = undefined;
     this.decoder = undefined;
     this.parked.clear(); // the broker sends those again on the next connection
+    this.out = [];
+    this.outBytes = 0;
     this.clearTimers();
     for (const r of this.closeWaiters.splice(0)) r();
     if (this.state === "stopped") return;
@@ -492,7 +499,42 @@ export class MqttClient {
     // aliases are given in the order packets go out, so a resent PUBLISH sets its own again
     if (p.type === "publish" && this.aliases) p = this.aliased(p);
     this.lastWrite = Date.now();
-    if (!conn.write(encode(p, this.version))) this.blocked = true;
+    const bytes = encode(p, this.version);
+    this.out.push(bytes);
+    this.outBytes += bytes.byteLength;
+    if (this.outBytes >= HIGH_WATER) this.flush();
+    else if (!this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(() => {
+        this.flushQueued = false;
+        this.flush();
+      });
+    }
+  }
+
+  /**
+   * Hands what was written since the last flush to the socket in one piece: a burst of publishes
+   * (a window's worth, a backlog) costs one send, not one per packet; a burst that reaches the
+   * high-water mark goes at once, so `blocked` still stops the pump in time.
+   */
+  private flush(): void {
+    const conn = this.conn;
+    const out = this.out;
+    if (out.length === 0) return;
+    const size = this.outBytes;
+    this.out = [];
+    this.outBytes = 0;
+    if (!conn) return;
+    let data = out[0] as Uint8Array;
+    if (out.length > 1) {
+      data = new Uint8Array(size);
+      let at = 0;
+      for (const b of out) {
+        data.set(b, at);
+        at += b.byteLength;
+      }
+    }
+    if (!conn.write(data)) this.blocked = true;
   }
 
   private aliased(p: Publish): Publish {
