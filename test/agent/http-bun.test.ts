@@ -8,7 +8,11 @@ import { existsSync } from "node:fs";
 import { it } from "node:test";
 import { BUN, ROOT, runCommand } from "../helpers/targets-bin.ts";
 
-const FILES = ["./test/agent/http.test.ts", "./test/agent/http-abuse.test.ts", "./test/console/console-http.test.ts"];
+const FILES = [
+  "./test/agent/http.test.ts",
+  "./test/agent/http-abuse.test.ts",
+  "./test/console/console-http.test.ts",
+];
 
 it("the HTTP service contract passes under Bun (Bun.serve)", {
   skip: !existsSync(BUN) && "bun not installed",
