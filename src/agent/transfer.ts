@@ -2,10 +2,10 @@ import { createReadStream } from "node:fs";
 import { mkdir, open, rename, rm, stat } from "node:fs/promises";
 import type { IncomingMessage } from "node:http";
 import { dirname } from "node:path";
-import { fileURLToPath } from "node:url";
 import { lazyBuiltin } from "../foundation/builtin.ts";
 
 // loaded with the first transfer: an agent that never transfers a file does not pay for them
+const url = lazyBuiltin<typeof import("node:url")>("node:url");
 const crypto = lazyBuiltin<typeof import("node:crypto")>("node:crypto");
 const http = lazyBuiltin<typeof import("node:http")>("node:http");
 const https = lazyBuiltin<typeof import("node:https")>("node:https");
@@ -53,7 +53,7 @@ async function chunks(source: string, signal?: AbortSignal): Promise<AsyncIterab
     if (!res.ok || !res.body) throw new Error(`GET ${source}: HTTP ${res.status}`);
     return res.body as unknown as AsyncIterable<Uint8Array>;
   }
-  const path = source.startsWith("file:") ? fileURLToPath(source) : source;
+  const path = source.startsWith("file:") ? url().fileURLToPath(source) : source;
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(path)) throw new Error(`unsupported URL scheme in ${source}`);
   return createReadStream(path, { signal });
 }

@@ -120,6 +120,7 @@ export async function run(
     }
   }
   let stopping: Promise<void> | undefined;
+  let stopJitWatch = () => {};
   // Each step of a stop is bounded: with the broker gone, a component's last publishes and its
   // health `down` would wait for a reconnect that never comes (the will reports it down anyway).
   const stop = () =>
@@ -132,6 +133,7 @@ export async function run(
         if (healthBus !== bus) await healthBus.close().catch(() => {});
       }
       clearInterval(metricsTimer);
+      stopJitWatch();
       await bus.close().catch(() => {});
       await broker?.stop();
     })());
@@ -153,6 +155,11 @@ export async function run(
       `cannot listen on ${config.get("mqtt.bind.address")}:${config.get("mqtt.bind.port")}: ${(e as Error).message}`,
     );
   }
-  afterStart();
+  const core = broker?.core;
+  stopJitWatch = afterStart({
+    messagesIn: core && (() => core.metrics.messagesIn),
+    jitRate: config.get("run.jit_rate"),
+    log,
+  });
   return { bus, broker, components: started.map((s) => s.name), stop };
 }

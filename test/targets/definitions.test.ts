@@ -16,7 +16,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { analyzeStartup } from "../../build.ts";
+import { analyzeStartup, importGraph } from "../../build.ts";
 import { materializeAddon, nativeCacheDir } from "../../src/app/native.ts";
 import { DEFAULT_TARGETS, outputPath, TARGETS, targetByName } from "../../targets/index.ts";
 import { ROOT } from "../helpers/targets-bin.ts";
@@ -157,6 +157,54 @@ describe("start-up import graph of the CLI bundle", () => {
       assert.ok(
         !chain || chain.some((f) => f.startsWith("ledge-lazy:")),
         `${name} is imported at start-up through ${chain?.join(" -> ")}; take it with lazyBuiltin() where it is used`,
+      );
+    }
+  });
+
+  test("the default `ledge run` under Bun loads no heavy Node built-in", async () => {
+    // static imports, plus the import()s the default run takes: its command, the embedded broker,
+    // the api and agent components, the Bun sockets (not the console, mappers, drivers, node:net)
+    const taken = new Set([
+      "src/cli/commands/run.ts",
+      "src/bus/broker.ts",
+      "src/bus/local-bus.ts",
+      "src/bus/broker-config.ts",
+      "src/api/api-component.ts",
+      "src/agent/agent-component.ts",
+      "src/drivers/file-hooks.ts",
+      "src/bus/net/net-bun.ts",
+    ]);
+    const inputs = (await importGraph()).inputs;
+    const from = new Map<string, string>();
+    const queue = Object.keys(inputs).filter((p) => p === "ledge-entry.ts" || p === "<stdin>");
+    const builtins = new Map<string, string>();
+    for (let i = 0; i < queue.length; i++) {
+      const file = queue[i] as string;
+      for (const imp of inputs[file]?.imports ?? []) {
+        if (imp.external) {
+          if (imp.path.startsWith("node:") && !builtins.has(imp.path)) builtins.set(imp.path, file);
+          continue;
+        }
+        if (imp.kind === "dynamic-import" && !taken.has(imp.path)) continue;
+        if (from.has(imp.path)) continue;
+        from.set(imp.path, file);
+        queue.push(imp.path);
+      }
+    }
+    for (const file of taken) assert.ok(from.has(file), `${file} is not on the run path any more`);
+    assert.ok(builtins.has("node:fs"), "the analysis sees built-ins");
+    for (const name of [
+      "node:child_process",
+      "node:crypto",
+      "node:net",
+      "node:tls",
+      "node:url",
+      "node:zlib",
+    ]) {
+      const by = builtins.get(name);
+      assert.ok(
+        !by || by.startsWith("ledge-lazy:"),
+        `${name} is imported on the default run path by ${by}; take it with lazyBuiltin() where it is used`,
       );
     }
   });

@@ -94,6 +94,12 @@ export const coreKeys = {
         : undefined;
     },
   },
+  "run.jit_rate": int(
+    "Messages/s through the embedded broker from which the Bun binaries compile the message path (JIT); below it they interpret it and stay leaner. 0: compile from the start.",
+    2000,
+    0,
+    10_000_000,
+  ),
   "health.interval_s": int(
     "Seconds between refreshed health messages (0: only on change and on request).",
     0,
