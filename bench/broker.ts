@@ -15,7 +15,7 @@ import { startMosquitto } from "../test/helpers/mosquitto.ts";
 import { type Raw, rawClient } from "../test/helpers/mqtt-raw.ts";
 import { canConnect, freePort, waitFor } from "../test/helpers/ports.ts";
 import { binaryOf, cleanEnv, type Daemon, ROOT, startCommand, target } from "../test/helpers/targets-bin.ts";
-import { client, median, passThrough, type QoS } from "./lib/pass-through.ts";
+import { client, median, passThrough, type QoS, warmUp } from "./lib/pass-through.ts";
 import { type Figure, recordResults, round, table } from "./lib/results.ts";
 
 const N = Number(process.env.N ?? 20_000);
@@ -167,7 +167,7 @@ try {
     `per connection: ledge ${Math.round(result.per_conn.ledge)} B, mosquitto ${Math.round(result.per_conn.mosquitto)} B\n`,
   );
   for (const qos of [0, 1] as QoS[]) {
-    await passThrough(port, lp, "bench/t", "bench/t", qos, 2000, opts);
+    await warmUp(() => passThrough(port, lp, "bench/t", "bench/t", qos, 2000, opts));
     await passThrough(mosq.port, mp, "bench/t", "bench/t", qos, 2000, opts);
     const l: number[] = [];
     const m: number[] = [];

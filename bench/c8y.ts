@@ -24,7 +24,7 @@ import {
   startCommand,
   target,
 } from "../test/helpers/targets-bin.ts";
-import { passThrough as measurePass, median, type QoS } from "./lib/pass-through.ts";
+import { JIT_WARMUP_MS, passThrough as measurePass, median, type QoS, warmUp } from "./lib/pass-through.ts";
 import { type Figure, recordResults, round, table } from "./lib/results.ts";
 
 const N = Number(process.env.N ?? 30_000);
@@ -121,7 +121,7 @@ async function measure(runtime: "node" | "bin"): Promise<Record<QoS, Row>> {
     for (const qos of [0, 1] as QoS[]) {
       const lp = ledge.proc.pid!;
       const mp = mosq.proc.pid!;
-      await passThrough(port, lp, TOPIC, C8Y, qos, WARMUP);
+      await warmUp(() => passThrough(port, lp, TOPIC, C8Y, qos, WARMUP));
       await passThrough(mosq.port, mp, TOPIC, TOPIC, qos, WARMUP);
       const l: number[] = [];
       const m: number[] = [];
@@ -246,7 +246,7 @@ mqtt.js subscriber on \`${C8Y}\`; the mapper runs in the broker's process on the
 socket between broker and mapper). Beside it, in the same run: mosquitto's own pass-through
 (\`max_queued_messages 0\`, one publisher and one subscriber, same count and size), and the embedded
 broker's own pass-through in the same ledge process on a topic the mapper ignores (the ceiling a
-mapper inside it can reach). Median of ${RUNS} interleaved runs after a ${WARMUP}-message warm-up; rate =
+mapper inside it can reach). Median of ${RUNS} interleaved runs after warm-up rounds of ${WARMUP} messages for at least ${JIT_WARMUP_MS / 1000} s (past the \`run.jit_rate\` switch to compiled code); rate =
 delivered messages / (last delivery − first publish); CPU = user+system time of the broker process per
 delivered message (steadier than rates on a shared machine). Headline figures (\`c8y.*\` in
 results.json): ${mainName}${results.node && results.bin ? "; the x64 binary as `c8y.bin_*`" : ""}.
