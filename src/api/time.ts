@@ -16,7 +16,9 @@ export function normaliseTime(value: unknown): TimeParse {
   }
   if (typeof value === "string") {
     const m = RFC3339.exec(value);
-    if (!m || Number.isNaN(Date.parse(value.replace(/(\.\d{3})\d+/, "$1"))))
+    // Date.parse takes milliseconds at most: finer fractions are cut for the check only.
+    const frac = m?.[7];
+    if (!m || Number.isNaN(Date.parse(frac && frac.length > 4 ? value.replace(/(\.\d{3})\d+/, "$1") : value)))
       return { ok: false, error: `time '${value}' is not an ISO 8601 date-time or unix seconds` };
     return { ok: true, iso: value };
   }
