@@ -4,6 +4,9 @@ import { SubIndex } from "./broker/sub-index.ts";
 import type { Bus, BusMessage, MessageHandler, PublishOptions, Subscription } from "./bus.ts";
 import { filterError, topicError } from "./topic-filter.ts";
 
+/** Text payloads as UTF-8 bytes: in Bun several times cheaper than Buffer.from(string). */
+const utf8 = new TextEncoder();
+
 /**
  * The payload as a Buffer. A copy, not a view: reading `.buffer` of a small typed array makes the
  * engine move it off the heap, which costs several times a copy of a usual payload.
@@ -36,7 +39,7 @@ export class LocalBus implements Bus {
     if (err) throw new Error(err);
     const msg: Message = {
       topic,
-      payload: typeof payload === "string" ? Buffer.from(payload) : payload,
+      payload: typeof payload === "string" ? utf8.encode(payload) : payload,
       qos: opts.qos ?? 0,
       retain: opts.retain ?? false,
     };
