@@ -3,22 +3,42 @@ import type { Component, Context } from "../component/component.ts";
 import type { Config } from "../config/store.ts";
 import { CloudLink } from "./cloud-link.ts";
 import { foldMeasurements } from "./compact.ts";
+import { isMeasurement } from "./kinds.ts";
 import { type AlarmKind, alarmMessage, isBridgeReport, metricsPayload, metricsTopic } from "./metrics.ts";
 import { DiskQueue, type FsyncPolicy } from "./queue/disk-queue.ts";
 import { MemoryQueue } from "./queue/memory-queue.ts";
-import type { Foldable, MessageQueue } from "./queue/types.ts";
+import type { Foldable, FoldResult, MessageQueue } from "./queue/types.ts";
 import { CLOUDS, type CloudName } from "./routes.ts";
 import { enableKey, linkSettings } from "./settings.ts";
 
-export function openQueue(config: Config, cloud: CloudName, ctx: Pick<Context, "log">): MessageQueue {
+/**
+ * The queue of one cloud's link. CBOR batch frames are folded too when the plain MQTT cloud gets
+ * them (`mqtt.batch.enable`); only then is the batch codec (cbor-x) loaded.
+ */
+export async function openQueue(
+  config: Config,
+  cloud: CloudName,
+  ctx: Pick<Context, "log">,
+): Promise<MessageQueue> {
   const maxBytes = config.get("bridge.queue.max_bytes");
   const interval = config.get("bridge.queue.compact_interval_s") * 1000;
-  const compact = interval > 0 ? (recs: Foldable[]) => foldMeasurements(recs, interval) : undefined;
-  if (config.get("bridge.queue.store") === "memory") return new MemoryQueue({ maxBytes, compact });
+  const frames =
+    interval > 0 && cloud === "mqtt" && config.get("mqtt.batch.enable")
+      ? (await import("./compact-frames.ts")).foldFrames
+      : undefined;
+  const compact =
+    interval > 0
+      ? (recs: Foldable[]): FoldResult => {
+          const f = frames?.(recs, interval, config.get("mqtt.batch.max_bytes"));
+          const j = foldMeasurements(f?.out ?? recs, interval);
+          return { out: j.out, folded: j.folded + (f?.folded ?? 0) };
+        }
+      : undefined;
+  const limits = { maxBytes, compact, expendable: isMeasurement };
+  if (config.get("bridge.queue.store") === "memory") return new MemoryQueue(limits);
   return DiskQueue.open({
+    ...limits,
     dir: join(config.dataDir, "bridge", cloud),
-    maxBytes,
-    compact,
     fsync: config.get("bridge.queue.fsync") as FsyncPolicy,
     fsyncIntervalMs: config.get("bridge.queue.fsync_interval_ms"),
     log: ctx.log.child("queue"),
@@ -82,7 +102,7 @@ export function createBridgeComponent(ctx: Context): Component {
           const settings = linkSettings(config, cloud);
           link = new CloudLink({
             settings,
-            queue: openQueue(config, cloud, { log }),
+            queue: await openQueue(config, cloud, { log }),
             bus: ctx.bus,
             log: log.child(cloud),
             clock: ctx.clock,

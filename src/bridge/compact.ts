@@ -1,4 +1,5 @@
 import { isObj, type Obj } from "../foundation/json.ts";
+import { isC8yMeasurementTopic, isMeasurementTopic } from "./kinds.ts";
 import type { Foldable, FoldResult, QueuedMessage } from "./queue/types.ts";
 
 /**
@@ -48,12 +49,11 @@ interface Group {
   first: Foldable;
 }
 
-const C8Y_TOPIC = "measurement/measurements/create";
 const num = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
 
 function parse(msg: QueuedMessage): { kind: "c8y" | "tedge"; doc: Json; n: number } | undefined {
-  const c8y = msg.topic === C8Y_TOPIC || msg.topic.endsWith(`/${C8Y_TOPIC}`);
-  if (!c8y && !/(^|\/)m(\/|$)/.test(msg.topic)) return undefined;
+  const c8y = isC8yMeasurementTopic(msg.topic);
+  if (!c8y && !isMeasurementTopic(msg.topic)) return undefined;
   const first = msg.payload[0];
   if (first !== 0x7b) return undefined; // "{": JSON objects only (CBOR frames pass untouched)
   let doc: unknown;

@@ -277,6 +277,86 @@ describe("bridge faults", () => {
     await stop(l);
   });
 
+  it("a full queue with mixed kinds keeps every event, alarm and command status; only measurements are dropped, counted exactly", async () => {
+    fresh();
+    // Its own persistent session on the cloud, made before the outage, so nothing sent is missed.
+    const observer = await client(cloud.broker.port, {
+      clientId: "prio-observer",
+      clean: false,
+      reconnectPeriod: 50,
+    });
+    const got = new Map<string, Set<number>>();
+    observer.on("message", (topic, p) => {
+      const kind = topic.split("/")[2]!;
+      if (!got.has(kind)) got.set(kind, new Set());
+      got.get(kind)!.add(Number(JSON.parse(p.toString()).n));
+    });
+    await observer.subscribeAsync(`${PREFIX}/x/#`, { qos: 1 });
+    await cloud.broker.stop();
+    const l = await start(
+      cloudSettings(cloud.broker.port, {
+        "bridge.queue.max_bytes": 256 << 10,
+        "bridge.queue.compact_interval_s": 0,
+      }),
+    );
+    const w = await watch(l);
+    const kindOf = (i: number) =>
+      ["e", "a", "cmd"][i % 20 === 0 ? 0 : i % 20 === 5 ? 1 : i % 20 === 10 ? 2 : 3] ?? "m";
+    const topicOf = {
+      m: `${PREFIX}/x/m/env`,
+      e: `${PREFIX}/x/e/door`,
+      a: `${PREFIX}/x/a/temp_high`,
+      cmd: `${PREFIX}/x/cmd/restart`,
+    };
+    const acked = new Map<string, number[]>(Object.keys(topicOf).map((k) => [k, []]));
+    for (let i = 0; i < 12_000; i += 200) {
+      await Promise.all(
+        Array.from({ length: 200 }, (_, k) => {
+          const n = i + k;
+          const kind = kindOf(n) as keyof typeof topicOf;
+          const payload = kind === "cmd" ? { status: "successful", n } : { n };
+          return w.pub
+            .publishAsync(topicOf[kind], JSON.stringify(payload), { qos: 1 })
+            .then(() => void acked.get(kind)!.push(n));
+        }),
+      );
+    }
+    const full = await waitFor("drops counted", () =>
+      (w.metrics()?.drops_full ?? 0) > 0 ? w.metrics() : undefined,
+    );
+    assert.ok(full.queue_depth! > 1000, JSON.stringify(full));
+    await cloud.broker.restart();
+    const total = [...acked.values()].reduce((n, a) => n + a.length, 0);
+    const delivered = () => [...got.values()].reduce((n, s) => n + s.size, 0);
+    const m = await waitFor(
+      "backlog delivered",
+      () => {
+        const x = w.metrics();
+        return x && x.queue_depth === 0 && delivered() + x.drops! === total ? x : undefined;
+      },
+      60_000,
+    );
+    for (const kind of ["e", "a", "cmd"])
+      assert.deepEqual(
+        [...(got.get(kind) ?? [])].sort((a, b) => a - b),
+        acked.get(kind)!.sort((a, b) => a - b),
+        `every ${kind} arrived`,
+      );
+    assert.ok(m.drops! > 5000, `dropped ${m.drops}`);
+    assert.equal(m.drops, m.drops_full, "every drop a measurement dropped for room");
+    const ms = [...(got.get("m") ?? [])].sort((a, b) => a - b);
+    assert.deepEqual(
+      ms,
+      acked
+        .get("m")!
+        .sort((a, b) => a - b)
+        .slice(-ms.length),
+      "the newest measurements arrived",
+    );
+    await observer.endAsync(true);
+    await stop(l);
+  });
+
   it("sustained 1,000 messages/s for 30 s with default settings: 0 drops, nothing held back", async () => {
     fresh();
     const l = await start(cloudSettings(cloud.broker.port));

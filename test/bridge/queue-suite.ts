@@ -6,7 +6,7 @@ import { recordSize } from "../../src/bridge/queue/types.ts";
 
 export type QueueFactory = (
   maxBytes: number,
-  compact?: QueueLimits["compact"],
+  limits?: Pick<QueueLimits, "compact" | "expendable">,
 ) => { queue: MessageQueue; cleanup?: () => void };
 
 const msg = (i: number, topic = "c8y/s/us"): QueuedMessage => ({
@@ -218,7 +218,7 @@ export function queueSuite(name: string, make: QueueFactory): void {
         retain: false,
       });
       const size = recordSize(m(10).topic, m(10).payload);
-      const { queue: q, cleanup } = make(60 * size, (recs) => foldMeasurements(recs, 60_000));
+      const { queue: q, cleanup } = make(60 * size, { compact: (recs) => foldMeasurements(recs, 60_000) });
       try {
         let events = 0;
         for (let i = 0; i < 600; i++) {

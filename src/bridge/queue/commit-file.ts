@@ -122,3 +122,34 @@ export class CommitFile {
     closeSync(this.fd);
   }
 }
+
+/**
+ * When the commit record is written: at once (flushed) with fsync `always`, else marked and
+ * written by the queue's periodic tick, and always at once before a segment is deleted.
+ */
+export class CommitWriter {
+  private dirty = false;
+
+  constructor(
+    readonly file: CommitFile,
+    private readonly state: () => CommitState,
+    private readonly always: boolean,
+  ) {}
+
+  /** The state moved (delivery, drops). */
+  changed(): void {
+    if (this.always) this.now(true);
+    else this.dirty = true;
+  }
+
+  /** Written now (a segment about to be deleted, shutdown). */
+  now(sync = this.always): void {
+    this.file.write(this.state(), sync);
+    this.dirty = false;
+  }
+
+  /** The periodic write of a marked change. */
+  tick(): void {
+    if (this.dirty) this.now(false);
+  }
+}

@@ -1,26 +1,16 @@
-import {
-  closeSync,
-  fdatasyncSync,
-  ftruncateSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  truncateSync,
-  unlinkSync,
-  writevSync,
-} from "node:fs";
-import { join } from "node:path";
-import { syncDir } from "../../foundation/files.ts";
+import { mkdirSync, unlinkSync } from "node:fs";
 import type { Logger } from "../../foundation/logger.ts";
-import { CommitFile, type CommitState } from "./commit-file.ts";
-import { COMPACT_SUFFIX, compactRun } from "./compact-run.ts";
-import { convertLegacySegments } from "./legacy.ts";
+import { CommitFile, type CommitState, CommitWriter } from "./commit-file.ts";
 import { lockDir } from "./lock.ts";
-import { encodeHead, nextValid, peekRecord, RECORD_PEEK_BYTES } from "./record.ts";
-import { type Hole, listSegmentBases, type Segment, scanSegment, segmentPath } from "./segment.ts";
+import { RoomMaker } from "./make-room.ts";
+import { encodeHead, peekRecord, RECORD_PEEK_BYTES } from "./record.ts";
+import { recoverSegments } from "./recover.ts";
+import type { Hole, Pos, Segment } from "./segment.ts";
 import { SegmentReader } from "./segment-reader.ts";
+import { type FsyncPolicy, SegmentWriter } from "./segment-writer.ts";
 import {
   DropLedger,
+  type DropReason,
   type MessageQueue,
   type QueuedMessage,
   type QueueEntry,
@@ -29,16 +19,7 @@ import {
   recordSize,
 } from "./types.ts";
 
-/**
- * When data reaches the disk:
- * - `always`: every append is fdatasync'ed before `append` returns, and every commit is fsync'ed.
- *   Survives power loss; costs one disk flush per message.
- * - `interval` (default): appends are written to the OS at once (so they survive `kill -9` and any
- *   crash of ledge) and flushed to the disk every `fsyncIntervalMs`; a power loss can lose at most
- *   that window.
- * - `never`: written to the OS at once, flushed when the OS decides (and on clean shutdown).
- */
-export type FsyncPolicy = "always" | "interval" | "never";
+export type { FsyncPolicy };
 
 export interface DiskQueueOptions extends QueueLimits {
   dir: string;
@@ -48,12 +29,6 @@ export interface DiskQueueOptions extends QueueLimits {
   /** Segment file size; defaults to maxBytes/64 within [64 KiB, 4 MiB]. */
   segmentBytes?: number;
   log?: Logger;
-}
-
-interface Pos {
-  seg: Segment;
-  pos: number;
-  seq: number;
 }
 
 type At =
@@ -72,29 +47,47 @@ export class DiskQueue implements MessageQueue {
   private segments: Segment[] = [];
   private head!: Pos;
   private cursor!: Pos;
-  private writeFd = -1;
+  private readonly writer: SegmentWriter;
   private nextSeq = 0;
   private depth = 0;
   private bytes = 0;
   private handedOut = 0;
   private appended = 0;
-  private dirty = false;
-  private commitDirty = false;
   private diskError?: string;
   private timer?: ReturnType<typeof setInterval>;
   private readonly reader = new SegmentReader();
   private unlock?: () => void;
-  private commitFile!: CommitFile;
+  private commitWriter!: CommitWriter;
   private ledger!: DropLedger;
-  private readonly segmentBytes: number;
   private readonly clock: () => number;
-  /** Segments offered to compaction already (one pass each). */
-  private readonly compacted = new WeakSet<Segment>();
+  private readonly room: RoomMaker;
 
   private constructor(private readonly opts: DiskQueueOptions) {
-    this.segmentBytes =
-      opts.segmentBytes ?? Math.min(4 << 20, Math.max(64 << 10, Math.floor(opts.maxBytes / 64)));
     this.clock = opts.clock ?? Date.now;
+    this.writer = new SegmentWriter(
+      opts.dir,
+      opts.fsync,
+      opts.segmentBytes ?? Math.min(4 << 20, Math.max(64 << 10, Math.floor(opts.maxBytes / 64))),
+    );
+    this.room = new RoomMaker(
+      {
+        segments: () => this.segments,
+        head: () => this.head,
+        cursor: () => this.cursor,
+        release: (seg) => {
+          this.reader.release(seg);
+          if (seg === this.segments.at(-1)) this.writer.close();
+        },
+        freed: (bytes, records, reason) => {
+          this.bytes -= bytes;
+          this.depth -= records;
+          this.ledger.add(reason, records);
+          this.commitWriter.changed();
+        },
+      },
+      opts,
+      opts.fsync !== "never",
+    );
   }
 
   static open(opts: DiskQueueOptions): DiskQueue {
@@ -114,67 +107,23 @@ export class DiskQueue implements MessageQueue {
     const { dir, log } = this.opts;
     mkdirSync(dir, { recursive: true });
     this.unlock = lockDir(dir);
-    this.commitFile = CommitFile.open(dir);
-    const c = this.commitFile.initial;
+    const file = CommitFile.open(dir);
+    this.commitWriter = new CommitWriter(file, () => this.commitState(), this.opts.fsync === "always");
+    const c = file.initial;
     this.ledger = new DropLedger(
       { full: c.full, disk: c.disk, corrupt: c.corrupt, compacted: c.compacted },
       this.opts.onDrop,
     );
     this.ledger.corruptBytes = c.corruptBytes;
-    const carried = convertLegacySegments(dir, c.next, this.clock());
-    if (carried) log?.info("queue: carried over records of the previous queue format", { records: carried });
-    this.nextSeq = c.next;
-    // A compaction that did not reach its rename: the segment it was made from is intact.
-    for (const f of readdirSync(dir)) if (f.endsWith(COMPACT_SUFFIX)) unlinkSync(join(dir, f));
-    const bases = listSegmentBases(dir);
-    let headPos = 0;
-    for (const [i, base] of bases.entries()) {
-      const path = segmentPath(dir, base);
-      const prev = this.segments.at(-1);
-      if (prev && base < prev.end) {
-        // Left by a compaction that died after its rename: its records are in the segment before.
-        unlinkSync(path);
-        continue;
-      }
-      const scan = scanSegment(path, base, c.next);
-      const last = i === bases.length - 1;
-      let end = scan.end;
-      let size = scan.validBytes;
-      const { tail } = scan;
-      if (tail && last && tail.reason === "short") {
-        // A crash in the middle of an append: that record was never stored, so never acknowledged.
-        truncateSync(path, scan.validBytes);
-        log?.warn("queue: cut a torn record off the end of the queue", { path, bytes: tail.bytes });
-      } else if (tail) {
-        // Damage up to the end of the file: the next segment's base says how many records it held.
-        end = last ? scan.end + 1 : Math.max(scan.end, bases[i + 1]!);
-        scan.holes.push({ pos: tail.pos, end: tail.pos + tail.bytes, seqFrom: scan.end, seqTo: end });
-        size = tail.pos + tail.bytes;
-      }
-      for (const h of scan.holes)
-        log?.error("queue: corrupt data found; skipped, the records after it are kept", {
-          path,
-          at: h.pos,
-          bytes: h.end - h.pos,
-          records: h.seqTo - h.seqFrom,
-        });
-      this.nextSeq = Math.max(this.nextSeq, end);
-      if (end <= c.next) {
-        unlinkSync(path);
-        continue;
-      }
-      // A hole in records already delivered only counts from the commit on.
-      for (const h of scan.holes) h.seqFrom = Math.min(h.seqTo, Math.max(h.seqFrom, c.next));
-      const firstKept = !this.segments.length;
-      if (firstKept && c.next > base) headPos = scan.posOf;
-      const holes = firstKept ? scan.holes.filter((h) => h.end > headPos) : scan.holes;
-      this.segments.push({ base, path, size, end, holes });
-      this.depth += scan.count;
-      this.bytes += size;
-    }
+    const r = recoverSegments(dir, c.next, this.clock(), log);
+    this.segments = r.segments;
+    this.nextSeq = r.nextSeq;
+    this.depth = r.depth;
+    this.bytes = r.bytes;
+    const headPos = r.headPos;
     const lastSeg = this.segments.at(-1);
-    if (!lastSeg || lastSeg.size >= this.segmentBytes) this.addSegment();
-    else this.writeFd = openSync(lastSeg.path, "a");
+    if (!lastSeg || lastSeg.size >= this.writer.segmentBytes) this.addSegment();
+    else this.writer.open(lastSeg);
     const first = this.segments[0]!;
     this.head = { seg: first, pos: headPos, seq: Math.max(first.base, c.next) };
     this.cursor = { ...this.head };
@@ -190,21 +139,19 @@ export class DiskQueue implements MessageQueue {
 
   append(msg: QueuedMessage): number | undefined {
     const size = recordSize(msg.topic, msg.payload);
-    if (size > this.opts.maxBytes) {
-      this.ledger.add("full", 1);
-      this.committed();
-      return undefined;
-    }
+    if (size > this.opts.maxBytes) return this.refused("full");
+    const expendable = this.opts.expendable?.(msg) ?? false;
     while (this.bytes + size > this.opts.maxBytes && !this.atEnd(this.head)) {
-      if (this.compactOne()) continue;
+      if (this.room.step(this.bytes + size - this.opts.maxBytes)) continue;
+      // The newest measurement, and no older one is left to go instead of an event.
+      if (expendable) return this.refused("full");
       this.removeHead(true);
     }
     const seq = this.nextSeq;
     let seg: Segment;
     try {
-      seg = this.writable(size);
-      this.writeAll(seg, encodeHead(msg, seq, this.clock()), msg.payload, size);
-      if (this.opts.fsync === "always") fdatasyncSync(this.writeFd);
+      seg = this.writer.segmentFor(this.segments, size, this.nextSeq);
+      this.writer.write(seg, encodeHead(msg, seq, this.clock()), msg.payload, size);
     } catch (e) {
       // Not stored: counted, and the queue tries again with the next message.
       const err = e as NodeJS.ErrnoException;
@@ -212,8 +159,7 @@ export class DiskQueue implements MessageQueue {
       if (!this.diskError)
         this.opts.log?.error("queue: cannot write to the disk; messages are dropped", { reason });
       this.diskError = reason;
-      this.ledger.add("disk", 1);
-      this.committed();
+      this.refused("disk");
       this.rollIfEmpty();
       return undefined;
     }
@@ -221,14 +167,21 @@ export class DiskQueue implements MessageQueue {
       this.opts.log?.info("queue: writing to the disk again", { after: this.diskError });
       this.diskError = undefined;
     }
-    if (this.opts.fsync !== "always") this.dirty = true;
     seg.size += size;
     seg.end = seq + 1;
+    if (expendable) this.room.appendedExpendable(seg);
     this.bytes += size;
     this.depth++;
     this.appended++;
     this.nextSeq++;
     return seq;
+  }
+
+  /** Not stored: counted with its reason. */
+  private refused(reason: DropReason): undefined {
+    this.ledger.add(reason, 1);
+    this.commitWriter.changed();
+    return undefined;
   }
 
   next(): QueueEntry | undefined {
@@ -257,12 +210,13 @@ export class DiskQueue implements MessageQueue {
       moved = true;
     }
     if (moved) {
-      this.committed();
+      this.commitWriter.changed();
       this.rollIfEmpty();
     }
   }
 
   rewind(): void {
+    this.room.rewound();
     this.cursor = { ...this.head };
     this.handedOut = 0;
     this.ledger.rewound();
@@ -284,10 +238,8 @@ export class DiskQueue implements MessageQueue {
   }
 
   flush(): void {
-    if (this.writeFd >= 0) fdatasyncSync(this.writeFd);
-    this.dirty = false;
-    this.commitFile.write(this.commitState(), true);
-    this.commitDirty = false;
+    this.writer.flush();
+    this.commitWriter.now(true);
   }
 
   close(): void {
@@ -295,16 +247,14 @@ export class DiskQueue implements MessageQueue {
     this.timer = undefined;
     if (!this.unlock) return;
     try {
-      if (this.opts.fsync === "never") {
-        if (this.commitDirty) this.commitFile.write(this.commitState(), false);
-      } else this.flush();
+      if (this.opts.fsync === "never") this.commitWriter.tick();
+      else this.flush();
     } catch (e) {
       this.opts.log?.error("queue: final flush failed", { error: e });
     }
-    if (this.writeFd >= 0) closeSync(this.writeFd);
-    this.writeFd = -1;
+    this.writer.close(false);
     for (const s of this.segments) this.reader.release(s);
-    this.commitFile.close();
+    this.commitWriter.file.close();
     this.unlock();
     this.unlock = undefined;
   }
@@ -315,22 +265,11 @@ export class DiskQueue implements MessageQueue {
 
   private tick(): void {
     try {
-      if (this.dirty && this.opts.fsync === "interval" && this.writeFd >= 0) {
-        fdatasyncSync(this.writeFd);
-        this.dirty = false;
-      }
-      if (this.commitDirty) {
-        this.commitFile.write(this.commitState(), false);
-        this.commitDirty = false;
-      }
+      this.writer.tick();
+      this.commitWriter.tick();
     } catch (e) {
       this.opts.log?.debug("queue: flush failed", { error: e });
     }
-  }
-
-  private committed(): void {
-    if (this.opts.fsync === "always") this.commitFile.write(this.commitState(), true);
-    else this.commitDirty = true;
   }
 
   private atEnd(p: Pos): boolean {
@@ -369,7 +308,7 @@ export class DiskQueue implements MessageQueue {
       this.cursor = { ...h };
       this.handedOut = 0;
     }
-    if (dropped) this.committed();
+    if (dropped) this.commitWriter.changed();
     this.normalize(h);
   }
 
@@ -388,15 +327,7 @@ export class DiskQueue implements MessageQueue {
     }
     const d = this.reader.decodeAt(seg, pos);
     if (d.ok) return { size: d.size, seq: d.seq, time: d.time, msg: d.msg, handedOut };
-    const rest = this.reader.read(seg, pos, seg.size - pos);
-    const found = nextValid(rest, 1);
-    const next = this.segments[this.segments.indexOf(seg) + 1];
-    const hole: Hole = {
-      pos,
-      end: found ? pos + found.pos : seg.size,
-      seqFrom: seq,
-      seqTo: found ? Math.max(seq, found.seq) : Math.max(seq + 1, next ? next.base : seg.end),
-    };
+    const hole = this.reader.holeAt(seg, pos, seq, this.segments[this.segments.indexOf(seg) + 1]?.base);
     seg.holes.push(hole);
     seg.holes.sort((a, b) => a.pos - b.pos);
     // They were counted as stored; they are counted as corrupt once the head passes them.
@@ -410,48 +341,6 @@ export class DiskQueue implements MessageQueue {
       reason: d.reason,
     });
     return { hole };
-  }
-
-  /**
-   * Compact-before-drop: rewrites the run of closed segments that are wholly unsent as one segment
-   * with their measurements folded (QueueLimits.compact), once a quarter of it is new since the
-   * last pass. The new file replaces the run's first by rename and the others are deleted after it,
-   * so a crash leaves the old records or the new ones (a leftover is recognised on start by its
-   * base lying inside the segment before it); seqs are kept, so the commit stays valid.
-   * True when it freed bytes.
-   */
-  private compactOne(): boolean {
-    const fold = this.opts.compact;
-    if (!fold) return false;
-    const closed = this.segments.slice(0, -1);
-    const start = closed.findIndex(
-      (s) => !s.holes.length && s.base >= this.cursor.seq && !(s === this.head.seg && this.head.pos > 0),
-    );
-    if (start < 0) return false;
-    const run: Segment[] = [];
-    for (const s of closed.slice(start)) {
-      if (s.holes.length) break;
-      run.push(s);
-    }
-    const total = run.reduce((n, s) => n + s.size, 0);
-    const fresh = run.filter((s) => !this.compacted.has(s)).reduce((n, s) => n + s.size, 0);
-    if (run.length === 0 || fresh * 4 < total) return false;
-    for (const s of run) {
-      this.compacted.add(s);
-      this.reader.release(s);
-    }
-    const done = compactRun(run, fold, this.opts.fsync !== "never");
-    if (!done) return false;
-    const first = run[0]!;
-    this.segments.splice(this.segments.indexOf(first) + 1, run.length - 1);
-    this.bytes += done.size - total;
-    first.size = done.size;
-    first.end = run.at(-1)!.end;
-    this.compacted.add(first);
-    this.depth -= done.folded;
-    this.ledger.add("compacted", done.folded);
-    this.committed();
-    return true;
   }
 
   /** Moves a position at the end of a finished segment to the start of the next one. */
@@ -472,25 +361,12 @@ export class DiskQueue implements MessageQueue {
       this.reader.release(old);
       // The commit must move past it first, or a restart would find the commit pointing into a gap.
       try {
-        this.commitFile.write(this.commitState(), this.opts.fsync === "always");
-        this.commitDirty = false;
+        this.commitWriter.now();
         unlinkSync(old.path);
       } catch (e) {
         this.opts.log?.warn("queue: cannot delete segment", { path: old.path, error: e });
       }
     }
-  }
-
-  /** The segment the next record goes to: a new one when the last is full or was not opened. */
-  private writable(size: number): Segment {
-    const last = this.segments.at(-1)!;
-    if (this.writeFd >= 0 && last.size + size <= this.segmentBytes) return last;
-    if (this.writeFd < 0 && last.size < this.segmentBytes) {
-      this.writeFd = openSync(last.path, "a");
-      return last;
-    }
-    if (last.size === 0) return last;
-    return this.addSegment();
   }
 
   /**
@@ -500,7 +376,7 @@ export class DiskQueue implements MessageQueue {
   private rollIfEmpty(): void {
     if (this.depth > 0 || !this.atEnd(this.head)) return;
     const last = this.segments.at(-1)!;
-    if (last.size === 0 || last.size < (this.diskError ? 1 : this.segmentBytes / 4)) return;
+    if (last.size === 0 || last.size < (this.diskError ? 1 : this.writer.segmentBytes / 4)) return;
     try {
       this.addSegment();
       this.normalize(this.head);
@@ -511,45 +387,7 @@ export class DiskQueue implements MessageQueue {
   }
 
   private addSegment(): Segment {
-    if (this.writeFd >= 0) {
-      const fd = this.writeFd;
-      this.writeFd = -1;
-      try {
-        if (this.opts.fsync !== "never") fdatasyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-    }
-    const seg: Segment = {
-      base: this.nextSeq,
-      path: segmentPath(this.opts.dir, this.nextSeq),
-      size: 0,
-      end: this.nextSeq,
-      holes: [],
-    };
-    this.writeFd = openSync(seg.path, "a");
-    if (this.opts.fsync === "always") syncDir(this.opts.dir);
-    this.segments.push(seg);
-    return seg;
-  }
-
-  private writeAll(seg: Segment, head: Buffer, payload: Uint8Array, size: number): void {
-    try {
-      let done = writevSync(this.writeFd, [head, payload]);
-      while (done < size) {
-        const rest =
-          done < head.byteLength
-            ? Buffer.concat([head.subarray(done), payload])
-            : payload.subarray(done - head.byteLength);
-        done += writevSync(this.writeFd, [rest]);
-      }
-    } catch (e) {
-      // Leave no half record behind: later appends would sit after garbage.
-      try {
-        ftruncateSync(this.writeFd, seg.size);
-      } catch {}
-      throw e;
-    }
+    return this.writer.startSegment(this.segments, this.nextSeq);
   }
 
   /** Append time of the oldest stored record. */

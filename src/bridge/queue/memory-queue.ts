@@ -19,6 +19,8 @@ export class MemoryQueue implements MessageQueue {
   private appended = 0;
   /** Entries before this index were offered to compaction already. */
   private compactedTo = 0;
+  /** No unsent entry before this index is expendable. */
+  private thinnedTo = 0;
   private readonly ledger: DropLedger;
   private readonly clock: () => number;
 
@@ -33,8 +35,14 @@ export class MemoryQueue implements MessageQueue {
       this.ledger.add("full", 1);
       return undefined;
     }
+    const expendable = this.limits.expendable?.(msg) ?? false;
     while (this.bytes + size > this.limits.maxBytes && this.head < this.entries.length) {
-      if (this.compactUnsent()) continue;
+      if (this.compactUnsent() || this.thinUnsent(size)) continue;
+      if (expendable) {
+        // The newest measurement, and no older one is left to go instead of an event.
+        this.ledger.add("full", 1);
+        return undefined;
+      }
       const old = this.entries[this.head]!;
       this.bytes -= old.size;
       if (this.head < this.cursor) this.ledger.droppedInFlight(old.seq);
@@ -67,6 +75,8 @@ export class MemoryQueue implements MessageQueue {
   }
 
   rewind(): void {
+    // What was handed out is unsent again and was never offered to thinning.
+    this.thinnedTo = Math.min(this.thinnedTo, this.head);
     this.cursor = this.head;
     this.ledger.rewound();
   }
@@ -113,7 +123,40 @@ export class MemoryQueue implements MessageQueue {
     for (const e of replaced) this.bytes += e.size;
     this.entries.splice(from, this.entries.length - from, ...replaced);
     this.compactedTo = this.entries.length;
+    // Its summaries are measurements again.
+    this.thinnedTo = Math.min(this.thinnedTo, from);
     this.ledger.add("compacted", r.folded);
+    return true;
+  }
+
+  /**
+   * Drop priority (QueueLimits.expendable): drops the oldest unsent expendable entries, counted as
+   * `full`, until `need` bytes and a sixty-fourth of the bound are free (the disk queue frees a
+   * segment's worth), so one pass over the array serves many appends. True when it freed bytes.
+   */
+  private thinUnsent(need: number): boolean {
+    const expendable = this.limits.expendable;
+    if (!expendable) return false;
+    const from = Math.max(this.cursor, this.head, this.thinnedTo);
+    const target = this.bytes + need - this.limits.maxBytes + Math.floor(this.limits.maxBytes / 64);
+    let freed = 0;
+    let dropped = 0;
+    const kept: QueueEntry[] = [];
+    let i = from;
+    for (; i < this.entries.length && freed < target; i++) {
+      const e = this.entries[i]!;
+      if (expendable(e)) {
+        freed += e.size;
+        dropped++;
+      } else kept.push(e);
+    }
+    this.entries.splice(from, i - from, ...kept);
+    this.thinnedTo = from + kept.length;
+    this.compactedTo =
+      this.compactedTo >= i ? this.compactedTo - dropped : Math.min(this.compactedTo, this.thinnedTo);
+    if (!dropped) return false;
+    this.bytes -= freed;
+    this.ledger.add("full", dropped);
     return true;
   }
 
@@ -123,6 +166,7 @@ export class MemoryQueue implements MessageQueue {
       this.entries = this.entries.slice(this.head);
       this.cursor -= this.head;
       this.compactedTo = Math.max(0, this.compactedTo - this.head);
+      this.thinnedTo = Math.max(0, this.thinnedTo - this.head);
       this.head = 0;
     }
   }

@@ -1,6 +1,6 @@
 import { closeSync, openSync, readSync } from "node:fs";
-import { type Decoded, decodeRecord, RECORD_HEADER_BYTES } from "./record.ts";
-import type { Segment } from "./segment.ts";
+import { type Decoded, decodeRecord, nextValid, RECORD_HEADER_BYTES } from "./record.ts";
+import type { Hole, Segment } from "./segment.ts";
 
 const READ_AHEAD = 64 * 1024;
 
@@ -49,6 +49,21 @@ export class SegmentReader {
       }
     }
     return d;
+  }
+
+  /**
+   * The damaged stretch starting at `pos` (a record there with seq `seq` does not decode):
+   * resynchronised on the next valid record of the segment, whose seq says how many were lost;
+   * without one it runs to the segment's end, and `nextBase` (the next segment's first seq) says.
+   */
+  holeAt(seg: Segment, pos: number, seq: number, nextBase: number | undefined): Hole {
+    const found = nextValid(this.read(seg, pos, seg.size - pos), 1);
+    return {
+      pos,
+      end: found ? pos + found.pos : seg.size,
+      seqFrom: seq,
+      seqTo: found ? Math.max(seq, found.seq) : Math.max(seq + 1, nextBase ?? seg.end),
+    };
   }
 
   /** Forgets a segment's descriptor and buffered bytes (deleted or rewritten). */

@@ -26,6 +26,13 @@ export interface Segment {
   fd?: number;
 }
 
+/** A place in the queue: a byte position in a segment and the seq of the record there. */
+export interface Pos {
+  seg: Segment;
+  pos: number;
+  seq: number;
+}
+
 const SUFFIX = ".lq";
 
 export const segmentPath = (dir: string, base: number) =>

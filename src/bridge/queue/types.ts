@@ -96,6 +96,12 @@ export interface QueueLimits {
    * it frees nothing more.
    */
   compact?: (records: Foldable[]) => FoldResult;
+  /**
+   * Drop priority: when folding frees nothing more, the oldest unsent records for which this is
+   * true (measurements, kinds.ts) are dropped first, an incoming one is refused while no other is
+   * stored, and only then does the oldest record go whatever it is. Without it: oldest first.
+   */
+  expendable?: (msg: QueuedMessage) => boolean;
   /** Called when records are dropped (count of records, and why). */
   onDrop?: (count: number, reason: DropReason) => void;
   /** Append time source; Date.now by default. */

@@ -31,16 +31,16 @@ export const bridgeKeys = {
     { choices: ["disk", "memory"] },
   ),
   "bridge.queue.max_bytes": int(
-    "Bound of each cloud's queue in bytes (records plus 25 bytes of framing and the topic); when full the " +
-      "oldest records are dropped and counted.",
+    "Bound of each cloud's queue in bytes (records plus 25 bytes of framing and the topic); when full, after " +
+      "compaction, the oldest measurements are dropped and counted, and only then the oldest other records.",
     16 << 20,
     1024,
     2 ** 40,
   ),
   "bridge.queue.compact_interval_s": int(
     "Compact before dropping: when the queue reaches max_bytes, queued measurements (Cumulocity JSON, Thin " +
-      "Edge JSON) are folded per series into one min/max/mean/count summary per this many seconds; events, " +
-      "alarms and other messages are kept. Only then are the oldest dropped. 0: never compact.",
+      "Edge JSON, CBOR batch frames) are folded per series into one min/max/mean/count summary per this many seconds; events, " +
+      "alarms and other messages are kept. Only then are measurements dropped. 0: never compact.",
     60,
     0,
     86400,
