@@ -19,6 +19,9 @@ const asBuffer = (p: Uint8Array): Buffer => (Buffer.isBuffer(p) ? p : Buffer.fro
  * same messages (the core routes both alike).
  */
 export class LocalBus implements Bus {
+  /** The last topic published that passed `topicError`. */
+  private lastTopic?: string;
+
   constructor(
     private readonly core: BrokerCore,
     private readonly onHandlerError: (e: unknown, topic: string) => void = () => {},
@@ -35,8 +38,12 @@ export class LocalBus implements Bus {
   }
 
   publishNow(topic: string, payload: string | Uint8Array, opts: PublishOptions = {}): void {
-    const err = topicError(topic);
-    if (err) throw new Error(err);
+    // A component publishes to one topic over and over (a mapper's output): checked once in a row.
+    if (topic !== this.lastTopic) {
+      const err = topicError(topic);
+      if (err) throw new Error(err);
+      this.lastTopic = topic;
+    }
     const msg: Message = {
       topic,
       payload: typeof payload === "string" ? utf8.encode(payload) : payload,
