@@ -7,6 +7,8 @@ import { type AgentEnv, agentEnv } from "../helpers/agent-env.ts";
 import { type Res, raw } from "../helpers/http.ts";
 import { waitFor } from "../helpers/ports.ts";
 
+const isBun = typeof process.versions.bun === "string";
+
 /** Every file under dir, recursively. */
 function tree(dir: string): string[] {
   return readdirSync(dir, { recursive: true, withFileTypes: true })
@@ -89,6 +91,16 @@ describe("file transfer service", () => {
     it(`PUT ${path} → 400 and nothing written`, async () => {
       const before = tree(env.dir);
       const r = await raw(port, "PUT", path, "pwned");
+      // Bun.serve resolves dot segments and `\` as a browser would before ledge sees the path:
+      // what it leaves is an ordinary path, which cannot leave the root either
+      const resolved = new URL(path, "http://x").pathname;
+      if (isBun && resolved !== path) {
+        const ft = join(env.config.dataDir, "file-transfer");
+        assert.ok(r.status === 404 || (r.status === 201 && resolved.startsWith("/te/v1/files/")), r.body);
+        const outside = (files: string[]) => files.filter((f) => !f.startsWith(`${ft}/`));
+        assert.deepEqual(outside(tree(env.dir)), outside(before));
+        return;
+      }
       assert.equal(r.status, 400, r.body);
       assert.match(JSON.parse(r.body).error, /./);
       assert.deepEqual(tree(env.dir), before);

@@ -173,6 +173,7 @@ describe("start-up import graph of the CLI bundle", () => {
       "src/agent/agent-component.ts",
       "src/drivers/file-hooks.ts",
       "src/bus/net/net-bun.ts",
+      "src/agent/http/serve-bun.ts",
     ]);
     const inputs = (await importGraph()).inputs;
     const from = new Map<string, string>();
@@ -196,7 +197,9 @@ describe("start-up import graph of the CLI bundle", () => {
     for (const name of [
       "node:child_process",
       "node:crypto",
+      "node:http",
       "node:net",
+      "node:stream",
       "node:tls",
       "node:url",
       "node:zlib",

@@ -2,11 +2,10 @@
  * The local web console (`console.enable`), loaded only when enabled: the model fed from the bus,
  * and the HTTP service mounted at /console/ on the agent's HTTP server.
  */
-import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Bus, Subscription } from "../../bus/bus.ts";
 import type { Config } from "../../config/store.ts";
 import type { Logger } from "../../foundation/logger.ts";
-import { sendJsonError } from "../http/respond.ts";
+import { type HttpReply, type HttpRequest, jsonError } from "../http/exchange.ts";
 import { authPolicy } from "./auth.ts";
 import { ConsoleModel, DEFAULT_LIMITS } from "./model.ts";
 import { type ConsoleFile, ConsoleService } from "./service.ts";
@@ -14,7 +13,7 @@ import { type ConsoleFile, ConsoleService } from "./service.ts";
 export type { ConsoleFile } from "./service.ts";
 
 export interface RunningConsole {
-  handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void>;
+  handle(req: HttpRequest, path: string): Promise<HttpReply>;
   stop(): Promise<void>;
 }
 
@@ -32,10 +31,7 @@ export async function startConsole(o: {
     // the agent's other services stay up; the console says why it is off
     o.log.error("console not started", { reason: policy });
     return {
-      async handle(req, res) {
-        req.resume();
-        sendJsonError(res, 503, `console not started: ${policy}`);
-      },
+      handle: async () => jsonError(503, `console not started: ${policy}`),
       async stop() {},
     };
   }
@@ -47,7 +43,7 @@ export async function startConsole(o: {
   const service = new ConsoleService({ ...o, root, model, policy });
   o.log.info("console at /console/", { bind, login: policy.token ? "token" : "none (loopback)" });
   return {
-    handle: (req, res, path) => service.handle(req, res, path),
+    handle: (req, path) => service.handle(req, path),
     async stop() {
       service.stop();
       await sub.unsubscribe();

@@ -5,13 +5,20 @@
  * request takes), and a one-off register read as a `modbus_read` command to the Modbus component.
  */
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
-import type { IncomingMessage, ServerResponse } from "node:http";
 import { join } from "node:path";
 import { topicFor } from "../../api/topics.ts";
 import type { Bus } from "../../bus/bus.ts";
 import { isObj } from "../../foundation/json.ts";
 import type { Logger } from "../../foundation/logger.ts";
-import { readJson, readText, sendJson, sendJsonError } from "../http/respond.ts";
+import {
+  type HttpReply,
+  type HttpRequest,
+  jsonError,
+  jsonReply,
+  readJson,
+  readText,
+} from "../http/exchange.ts";
+import { PushStream } from "../http/push-stream.ts";
 import { consoleAssets, LOGIN_PAGE, page } from "./assets.ts";
 import { type AuthPolicy, COOKIE, CSRF_HEADER, refusal } from "./auth.ts";
 import type { ConsoleModel } from "./model.ts";
@@ -43,139 +50,125 @@ const MAX_FILE = 256 * 1024;
 const MAX_BACKLOG = 1 << 20;
 
 export class ConsoleService {
-  private streams = new Set<ServerResponse>();
+  private streams = new Set<PushStream>();
   private seq = 0;
 
   constructor(private readonly o: ConsoleOptions) {}
 
-  async handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-    const method = req.method ?? "GET";
-    if (path === "login") return this.login(req, res);
+  async handle(req: HttpRequest, path: string): Promise<HttpReply> {
+    const { method } = req;
+    if (path === "login") return this.login(req);
     const refused = refusal(this.o.policy, {
       method,
-      cookie: req.headers.cookie,
-      authorization: req.headers.authorization,
-      csrf: req.headers[CSRF_HEADER] as string | undefined,
-      origin: req.headers.origin,
-      host: req.headers.host,
+      cookie: req.header("cookie"),
+      authorization: req.header("authorization"),
+      csrf: req.header(CSRF_HEADER),
+      origin: req.header("origin"),
+      host: req.header("host"),
     });
     if (refused) {
-      req.resume();
-      if (refused.status === 401 && method === "GET" && !path.startsWith("api/")) {
-        res.writeHead(303, { location: "/console/login" }).end();
-        return;
-      }
-      return sendJsonError(res, refused.status, refused.error);
+      if (refused.status === 401 && method === "GET" && !path.startsWith("api/"))
+        return { status: 303, headers: { location: "/console/login" } };
+      return jsonError(refused.status, refused.error);
     }
     const route = `${method} ${path}`;
     if (route === "GET " || route === "GET index.html")
-      return this.send(res, "text/html", page(this.o.policy.csrf));
-    if (route === "GET app.js") return this.send(res, "text/javascript", (await consoleAssets()).js);
-    if (route === "GET app.css") return this.send(res, "text/css", (await consoleAssets()).css);
-    if (route === "GET api/snapshot") return sendJson(res, 200, this.o.model.snapshot(this.o.clock()));
-    if (route === "GET api/stream") return this.stream(req, res);
-    if (route === "POST api/modbus/read") return this.readRegisters(req, res);
+      return this.send("text/html", page(this.o.policy.csrf));
+    if (route === "GET app.js") return this.send("text/javascript", (await consoleAssets()).js);
+    if (route === "GET app.css") return this.send("text/css", (await consoleAssets()).css);
+    if (route === "GET api/snapshot") return jsonReply(200, this.o.model.snapshot(this.o.clock()));
+    if (route === "GET api/stream") return this.stream();
+    if (route === "POST api/modbus/read") return this.readRegisters(req);
     const file = /^api\/files\/([\w.-]+)(\/check)?$/.exec(path);
     if (file) {
       const f = this.o.files().find((x) => x.type === file[1]);
-      if (!f) {
-        req.resume();
-        return sendJsonError(
-          res,
+      if (!f)
+        return jsonError(
           404,
           `no device file '${file[1]}' (known: ${this.o
             .files()
             .map((x) => x.type)
             .join(", ")})`,
         );
-      }
-      if (method === "GET" && !file[2]) return this.getFile(res, f);
-      if (method === "POST" && file[2]) return this.checkFile(req, res, f);
-      if (method === "PUT" && !file[2]) return this.applyFile(req, res, f);
+      if (method === "GET" && !file[2]) return this.getFile(f);
+      if (method === "POST" && file[2]) return this.checkFile(req, f);
+      if (method === "PUT" && !file[2]) return this.applyFile(req, f);
     }
-    req.resume();
-    sendJsonError(res, 404, `no such console endpoint ${method} /console/${path}`);
+    return jsonError(404, `no such console endpoint ${method} /console/${path}`);
   }
 
   stop(): void {
     for (const s of this.streams) s.end();
-    this.streams.clear();
   }
 
-  private send(res: ServerResponse, type: string, body: string): void {
-    res.writeHead(200, {
-      "content-type": `${type}; charset=utf-8`,
-      "content-length": Buffer.byteLength(body),
-      "cache-control": "no-store",
-      "x-content-type-options": "nosniff",
-      "content-security-policy": "default-src 'self'; style-src 'self'; img-src 'self' data:",
-      "x-frame-options": "DENY",
-    });
-    res.end(body);
+  private send(type: string, body: string): HttpReply {
+    return {
+      status: 200,
+      headers: {
+        "content-type": `${type}; charset=utf-8`,
+        "cache-control": "no-store",
+        "x-content-type-options": "nosniff",
+        "content-security-policy": "default-src 'self'; style-src 'self'; img-src 'self' data:",
+        "x-frame-options": "DENY",
+      },
+      body,
+    };
   }
 
-  private async login(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (req.method !== "POST") return this.send(res, "text/html", LOGIN_PAGE);
+  private async login(req: HttpRequest): Promise<HttpReply> {
+    if (req.method !== "POST") return this.send("text/html", LOGIN_PAGE);
     const form = new URLSearchParams(await readText(req, 4096));
     const token = form.get("token") ?? "";
-    if (!this.o.policy.token || refusal(this.o.policy, { method: "GET", authorization: `Bearer ${token}` })) {
-      res.writeHead(401, { "content-type": "text/html; charset=utf-8" }).end(LOGIN_PAGE);
-      return;
-    }
-    res
-      .writeHead(303, {
+    if (!this.o.policy.token || refusal(this.o.policy, { method: "GET", authorization: `Bearer ${token}` }))
+      return { status: 401, headers: { "content-type": "text/html; charset=utf-8" }, body: LOGIN_PAGE };
+    return {
+      status: 303,
+      headers: {
         location: "/console/",
         "set-cookie": `${COOKIE}=${encodeURIComponent(token)}; Path=/console; HttpOnly; SameSite=Strict`,
-      })
-      .end();
+      },
+    };
   }
 
-  private stream(req: IncomingMessage, res: ServerResponse): void {
-    if (this.streams.size >= MAX_STREAMS) {
-      sendJsonError(res, 503, `at most ${MAX_STREAMS} live streams`);
-      return;
-    }
-    res.writeHead(200, {
-      "content-type": "text/event-stream",
-      "cache-control": "no-store",
-      connection: "keep-alive",
-    });
-    // every (re)connect starts from a fresh snapshot: nothing sent while disconnected is missed
-    res.write("retry: 2000\nevent: reset\ndata: {}\n\n");
-    this.streams.add(res);
-    const off = this.o.model.onDelta((d) => {
-      if (res.writableLength > MAX_BACKLOG) res.destroy();
-      else res.write(`data: ${JSON.stringify(d)}\n\n`);
-    });
-    const ping = setInterval(() => res.write(": ping\n\n"), 15_000);
-    const done = () => {
+  /** Server-sent events: the model's deltas, ended when the page goes away or falls too far behind. */
+  private stream(): HttpReply {
+    if (this.streams.size >= MAX_STREAMS) return jsonError(503, `at most ${MAX_STREAMS} live streams`);
+    const events: PushStream = new PushStream(MAX_BACKLOG, () => {
       off();
       clearInterval(ping);
-      this.streams.delete(res);
+      this.streams.delete(events);
+    });
+    // every (re)connect starts from a fresh snapshot: nothing sent while disconnected is missed
+    events.push("retry: 2000\nevent: reset\ndata: {}\n\n");
+    this.streams.add(events);
+    const off = this.o.model.onDelta((d) => events.push(`data: ${JSON.stringify(d)}\n\n`));
+    const ping = setInterval(() => events.push(": ping\n\n"), 15_000);
+    return {
+      status: 200,
+      headers: { "content-type": "text/event-stream", "cache-control": "no-store" },
+      body: events,
     };
-    req.on("close", done);
-    res.on("close", done);
   }
 
-  private async getFile(res: ServerResponse, f: ConsoleFile): Promise<void> {
+  private async getFile(f: ConsoleFile): Promise<HttpReply> {
     const text = await readFile(f.path, "utf8").catch((e: NodeJS.ErrnoException) => {
       if (e.code === "ENOENT") return "";
       throw e;
     });
-    this.send(res, "text/plain", text);
+    return this.send("text/plain", text);
   }
 
-  private async checkFile(req: IncomingMessage, res: ServerResponse, f: ConsoleFile): Promise<void> {
+  private async checkFile(req: HttpRequest, f: ConsoleFile): Promise<HttpReply> {
     const text = await readText(req, MAX_FILE);
     const problems = f.check?.(text, f.path);
-    sendJson(res, 200, problems ? { ok: false, problems } : { ok: true });
+    return jsonReply(200, problems ? { ok: false, problems } : { ok: true });
   }
 
   /** Stages the text in the file-transfer store and runs config_update on it, as a cloud would. */
-  private async applyFile(req: IncomingMessage, res: ServerResponse, f: ConsoleFile): Promise<void> {
+  private async applyFile(req: HttpRequest, f: ConsoleFile): Promise<HttpReply> {
     const text = await readText(req, MAX_FILE);
     const problems = f.check?.(text, f.path);
-    if (problems) return sendJson(res, 422, { ok: false, problems });
+    if (problems) return jsonReply(422, { ok: false, problems });
     const id = `console-${this.o.clock()}-${++this.seq}`;
     const staged = join(this.o.transfer.dir, "console", `${id}-${f.type}`);
     await mkdir(join(this.o.transfer.dir, "console"), { recursive: true, mode: 0o750 });
@@ -186,7 +179,7 @@ export class ConsoleService {
         tedgeUrl: `${this.o.transfer.url()}/console/${id}-${f.type}`,
       });
       const ok = result.status === "successful";
-      sendJson(res, ok ? 200 : 422, {
+      return jsonReply(ok ? 200 : 422, {
         ok,
         status: result.status,
         reason: result.reason,
@@ -197,15 +190,15 @@ export class ConsoleService {
     }
   }
 
-  private async readRegisters(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async readRegisters(req: HttpRequest): Promise<HttpReply> {
     const body = await readJson(req, 4096).catch((e: Error) => e);
-    if (body instanceof Error) return sendJsonError(res, 400, body.message);
+    if (body instanceof Error) return jsonError(400, body.message);
     if (!isObj(body) || typeof body.device !== "string" || !/^[\w.-]+$/.test(body.device))
-      return sendJsonError(res, 400, "device must be a child device name");
+      return jsonError(400, "device must be a child device name");
     const { device, table, address, count } = body;
     const id = `console-${this.o.clock()}-${++this.seq}`;
     const result = await this.command(`device/${device}//`, "modbus_read", id, { table, address, count });
-    sendJson(res, 200, result);
+    return jsonReply(200, result);
   }
 
   /** Publishes a te/ command, waits for its terminal state, clears it; `failed` on timeout. */

@@ -1,0 +1,155 @@
+/**
+ * The agent's HTTP service on `Bun.serve` (the x64/arm64 binaries): no node:http, no node streams.
+ * Bun.serve has no per-request body deadline nor a connection limit, so this adapter keeps them:
+ * - headers: uWebSockets closes a connection that has not sent a complete request head within its
+ *   own ~10 s, trickled or not (not configurable; `headersTimeoutMs` is node:http's only);
+ * - the request body must arrive within `requestTimeoutMs`, and no read may stall for
+ *   `idleTimeoutMs`: past either, the answer is 408 and the connection is closed;
+ * - a streamed reply the client stops taking for `idleTimeoutMs` is dropped;
+ * - between requests a connection stays open `idleTimeout` (at most 5 s, like node:http's keep-alive);
+ * - more than `maxConnections` requests at once: 503 and the connection closed.
+ */
+import type { Server } from "bun";
+import {
+  type BodyStream,
+  type HttpReply,
+  type HttpRequest,
+  jsonError,
+  type Listener,
+  type ServeOptions,
+  splitUrl,
+  toBytes,
+} from "./exchange.ts";
+
+class TimedOut extends Error {}
+
+export async function serve(o: ServeOptions): Promise<Listener> {
+  const server = Bun.serve({
+    hostname: o.host,
+    port: o.port,
+    idleTimeout: Math.max(1, Math.ceil(Math.min(5_000, o.limits.idleTimeoutMs) / 1000)),
+    // the handlers hold uploads to their own limit (agent.file_transfer.max_bytes)
+    maxRequestBodySize: Number.MAX_SAFE_INTEGER,
+    development: false,
+    fetch: (req, srv) => exchange(o, req, srv),
+    error(e) {
+      o.onError("", e);
+      return toResponse(jsonError(500, "internal error"), o);
+    },
+  });
+  return {
+    port: server.port ?? o.port,
+    async close() {
+      await server.stop(true);
+    },
+  };
+}
+
+async function exchange(o: ServeOptions, req: Request, srv: Server<undefined>): Promise<Response> {
+  const { limits } = o;
+  // this request is counted too
+  if (srv.pendingRequests > limits.maxConnections)
+    return toResponse({ ...jsonError(503, "too many requests at once"), close: true }, o);
+  const url = req.url;
+  const { path, query } = splitUrl(url.slice(url.indexOf("/", url.indexOf("//") + 2)));
+  const timeUp = new AbortController();
+  const deadline = setTimeout(() => timeUp.abort(new TimedOut("request timeout")), limits.requestTimeoutMs);
+  const request: HttpRequest = {
+    method: req.method,
+    path,
+    query,
+    header: (name) => req.headers.get(name) ?? undefined,
+    body: guardedBody(req.body, limits.idleTimeoutMs, timeUp.signal, () => clearTimeout(deadline)),
+    signal: AbortSignal.any([req.signal, timeUp.signal]),
+  };
+  let reply: HttpReply;
+  try {
+    reply = await o.handler(request);
+  } catch (e) {
+    if (!timeUp.signal.aborted) {
+      o.onError(path, e);
+      reply = jsonError(500, "internal error");
+    } else reply = { status: 408 };
+  } finally {
+    clearTimeout(deadline);
+  }
+  if (timeUp.signal.aborted) reply = { ...jsonError(408, "request took too long"), close: true };
+  return toResponse(reply, o);
+}
+
+/** The request body; a read that outlives the request's deadline or stalls throws `TimedOut`. */
+async function* guardedBody(
+  body: ReadableStream<Uint8Array> | null,
+  idleMs: number,
+  timeUp: AbortSignal,
+  done: () => void,
+): AsyncGenerator<Uint8Array> {
+  if (!body) return done();
+  const reader = body.getReader();
+  try {
+    for (;;) {
+      const next = await within(reader.read(), idleMs, timeUp);
+      if (next.done) return done();
+      yield next.value;
+    }
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+}
+
+function within<T>(p: Promise<T>, idleMs: number, timeUp: AbortSignal): Promise<T> {
+  if (timeUp.aborted) return Promise.reject(timeUp.reason);
+  return new Promise<T>((resolve, reject) => {
+    const fail = (e: unknown) => {
+      clearTimeout(idle);
+      timeUp.removeEventListener("abort", onAbort);
+      reject(e);
+    };
+    const onAbort = () => fail(timeUp.reason);
+    const idle = setTimeout(() => fail(new TimedOut("request body stalled")), idleMs);
+    timeUp.addEventListener("abort", onAbort, { once: true });
+    p.then((v) => {
+      clearTimeout(idle);
+      timeUp.removeEventListener("abort", onAbort);
+      resolve(v);
+    }, fail);
+  });
+}
+
+function toResponse(reply: HttpReply, o: ServeOptions): Response {
+  const headers = new Headers(reply.headers);
+  if (reply.close) headers.set("connection", "close");
+  const { body } = reply;
+  const init = { status: reply.status, headers };
+  if (body === undefined || typeof body === "string" || body instanceof Uint8Array)
+    return new Response(body ?? null, init);
+  return new Response(streamOf(body, o.limits.idleTimeoutMs), init);
+}
+
+/**
+ * A streamed body pulled as the client takes it: cancelled (the producer's `return()`) when the
+ * client goes away, errored (the connection dropped) when the client stops taking it for `idleMs`.
+ */
+function streamOf(body: BodyStream, idleMs: number): ReadableStream<Uint8Array> {
+  const it = body[Symbol.asyncIterator]();
+  let stalled: ReturnType<typeof setTimeout> | undefined;
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(c) {
+        clearTimeout(stalled);
+        const next = await it.next();
+        if (next.done) return c.close();
+        c.enqueue(toBytes(next.value));
+        stalled = setTimeout(() => {
+          c.error(new TimedOut("client stopped reading"));
+          void it.return?.();
+        }, idleMs);
+      },
+      cancel() {
+        clearTimeout(stalled);
+        void it.return?.();
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
