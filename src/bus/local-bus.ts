@@ -2,16 +2,11 @@ import type { BrokerCore, LocalSub } from "./broker/core.ts";
 import { expired, type Message } from "./broker/message.ts";
 import { SubIndex } from "./broker/sub-index.ts";
 import type { Bus, BusMessage, MessageHandler, PublishOptions, Subscription } from "./bus.ts";
+import { asBuffer } from "./payload.ts";
 import { filterError, topicError } from "./topic-filter.ts";
 
 /** Text payloads as UTF-8 bytes: in Bun several times cheaper than Buffer.from(string). */
 const utf8 = new TextEncoder();
-
-/**
- * The payload as a Buffer. A copy, not a view: reading `.buffer` of a small typed array makes the
- * engine move it off the heap, which costs several times a copy of a usual payload.
- */
-const asBuffer = (p: Uint8Array): Buffer => (Buffer.isBuffer(p) ? p : Buffer.from(p));
 
 /**
  * The in-process fast path: components in the broker's own process publish into and subscribe
