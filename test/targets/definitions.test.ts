@@ -173,7 +173,7 @@ describe("start-up import graph of the CLI bundle", () => {
       "src/agent/agent-component.ts",
       "src/drivers/file-hooks.ts",
       "src/bus/net/net-bun.ts",
-      "src/agent/http/serve-bun.ts",
+      "src/foundation/http/serve-bun.ts",
     ]);
     const inputs = (await importGraph()).inputs;
     const from = new Map<string, string>();
