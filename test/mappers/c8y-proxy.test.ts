@@ -9,14 +9,13 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import WebSocket from "ws";
 import type { HttpLimits } from "../../src/foundation/http/exchange.ts";
-import { TenantHttp } from "../../src/mappers/c8y/http/client.ts";
-import { C8yProxy } from "../../src/mappers/c8y/http/proxy.ts";
+import { type ProxySetup, proxyFor } from "../helpers/c8y-proxy.ts";
 import { C8yStandIn } from "../helpers/c8y-standin.ts";
 import { freePort, waitFor } from "../helpers/ports.ts";
 import { BUN, ROOT } from "../helpers/targets-bin.ts";
@@ -31,12 +30,7 @@ const LIMITS: HttpLimits = {
   maxConnections: 4,
 };
 
-interface ProxyOptions {
-  tenantPort: number;
-  cert?: string;
-  key?: string;
-  ca?: string;
-  limits?: HttpLimits;
+interface ProxyOptions extends ProxySetup {
   /** A token the tenant accepts, as JWT over MQTT would bring it. */
   issue: () => string;
 }
@@ -47,26 +41,7 @@ interface RunningProxy {
 }
 
 async function inNode(o: ProxyOptions): Promise<RunningProxy> {
-  let token: string | undefined;
-  const proxy = new C8yProxy(
-    new TenantHttp({
-      endpoint: { host: "127.0.0.1", port: o.tenantPort },
-      credentials: {
-        async authorization() {
-          token ??= o.issue();
-          return `Bearer ${token}`;
-        },
-        invalidate() {
-          token = undefined;
-        },
-      },
-      cert: o.cert ? readFileSync(o.cert) : undefined,
-      key: o.key ? readFileSync(o.key) : undefined,
-      ca: o.ca ? [readFileSync(o.ca)] : undefined,
-    }),
-    () => {},
-    o.limits,
-  );
+  const proxy = proxyFor(o, async () => o.issue());
   return { port: await proxy.listen("127.0.0.1", 0), close: () => proxy.close() };
 }
 
