@@ -17,7 +17,6 @@ import { startMosquitto } from "../test/helpers/mosquitto.ts";
 import { freePort, waitFor } from "../test/helpers/ports.ts";
 import {
   binaryOf,
-  type Daemon,
   ensureBuilt,
   ROOT,
   startBinary,
@@ -25,24 +24,11 @@ import {
   target,
   tempConfigDir,
 } from "../test/helpers/targets-bin.ts";
-import { buildVariant, evict, type Mem, median, memOf, sleep } from "./footprint-measure.ts";
+import { buildVariant, evict, type Mem, settled } from "./footprint-measure.ts";
 import { type Figure, recordResults, round, table } from "./lib/results.ts";
 
-const SETTLE_MS = 4000;
 const FEW = 10;
 const MANY = 1010;
-
-async function settled(d: Daemon): Promise<Mem> {
-  await sleep(SETTLE_MS);
-  const samples: Mem[] = [];
-  for (let i = 0; i < 5; i++, await sleep(300)) samples.push(memOf(d.proc.pid as number));
-  return {
-    rss: median(samples.map((s) => s.rss)),
-    anon: median(samples.map((s) => s.anon)),
-    file: median(samples.map((s) => s.file)),
-    hwm: 0,
-  };
-}
 
 /** A script that opens `N` idle connections to PORT and prints `ready` once all are up. */
 const CLIENT_SCRIPTS: Record<string, string> = {

@@ -49,6 +49,19 @@ export const median = (xs: number[]) => {
   return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 };
 
+/** RSS of a daemon `settleMs` after it got ready: the median of 5 samples 300 ms apart. */
+export async function settled(d: Daemon, settleMs = 4000): Promise<Mem> {
+  await sleep(settleMs);
+  const samples: Mem[] = [];
+  for (let i = 0; i < 5; i++, await sleep(300)) samples.push(memOf(d.proc.pid as number));
+  return {
+    rss: median(samples.map((s) => s.rss)),
+    anon: median(samples.map((s) => s.anon)),
+    file: median(samples.map((s) => s.file)),
+    hwm: 0,
+  };
+}
+
 /** mqtt.js client to `port`, retrying every 2 ms until `deadline`, then waiting for a retained health up. */
 export async function waitHealthUp(port: number, deadline: number): Promise<MqttClient> {
   while (!(await canConnect(port))) {

@@ -11,6 +11,7 @@ const BENCHES = [
   // one line per benchmark file
   "footprint.ts",
   "footprint-client.ts",
+  "footprint-bridge.ts",
   "broker.ts",
   "c8y.ts",
   "agent.ts",

@@ -1,8 +1,8 @@
-import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import type { Bus, BusMessage, Subscription } from "../bus/bus.ts";
+import { backoffDelay } from "../bus/client/backoff.ts";
+import { MqttClient } from "../bus/client/client.ts";
 import { topicError } from "../bus/topic-filter.ts";
 import type { Logger } from "../foundation/logger.ts";
-import { Backoff } from "./backoff.ts";
 import { classify } from "./diagnose.ts";
 import { Liveness } from "./liveness.ts";
 import type { MessageQueue, QueuedMessage } from "./queue/types.ts";
@@ -60,6 +60,11 @@ export interface LinkConditions {
   diskError?: string;
 }
 
+/** A stop says DISCONNECT and waits this long for the socket to flush, never longer. */
+const STOP_MS = 250;
+/** TCP, TLS and CONNACK, each within this. */
+const CONNECT_TIMEOUT_MS = 15_000;
+
 interface InFlight {
   seq: number;
   bytes: number;
@@ -74,7 +79,7 @@ interface InFlight {
  * connection everything uncommitted is sent again (at-least-once). Downlink: cloud message →
  * local topic, acknowledged to the cloud only once the local broker took it.
  *
- * mqtt.js's own reconnect and resend are off (each connection is a fresh client): the queue is
+ * The client's own reconnect and resend are off (each connection is a fresh client): the queue is
  * the single source of what still has to go, so nothing is sent twice by two mechanisms.
  */
 export class CloudLink {
@@ -94,7 +99,8 @@ export class CloudLink {
   private pumpTimer?: ReturnType<typeof setTimeout>;
   private pumpScheduled = false;
   private lastError = "";
-  private readonly backoff: Backoff;
+  /** Failed connection attempts since the last accepted one (the backoff step). */
+  private attempt = 0;
   private readonly bucket: TokenBucket;
   private readonly liveness: Liveness;
   private livenessTimer?: ReturnType<typeof setInterval>;
@@ -103,7 +109,6 @@ export class CloudLink {
   private readonly counters = { reconnects: 0, messagesSent: 0, bytesSent: 0, received: 0, resent: 0 };
 
   constructor(private readonly o: LinkOptions) {
-    this.backoff = new Backoff(o.backoffMinMs, o.backoffMaxMs, o.random ?? Math.random);
     this.bucket = new TokenBucket(o.drainRate, o.clock);
     this.liveness = new Liveness({
       ackTimeoutMs: o.ackTimeoutMs,
@@ -140,7 +145,7 @@ export class CloudLink {
     this.client = undefined;
     this.connected = false;
     this.generation++;
-    if (c) await c.endAsync(true).catch(() => {});
+    if (c) await c.end(STOP_MS);
     this.o.queue.close();
   }
 
@@ -206,11 +211,13 @@ export class CloudLink {
     if (!client || !this.connected) return false;
     const gen = this.generation;
     this.priorityInFlight.add(msg);
-    client.publish(msg.topic, Buffer.from(msg.payload), { qos: 1 }, (err) => {
-      if (gen !== this.generation || !this.priorityInFlight.delete(msg)) return;
-      if (err) this.store(msg);
-      else this.counters.messagesSent++;
-    });
+    client.publish(msg.topic, msg.payload, { qos: 1 }).then(
+      () => {
+        if (gen === this.generation && this.priorityInFlight.delete(msg)) this.counters.messagesSent++;
+      },
+      // a lost connection: the close handler queues what is still in priorityInFlight
+      () => {},
+    );
     return true;
   }
 
@@ -227,9 +234,8 @@ export class CloudLink {
     }
     if (v.reconnect && this.client && this.connected) {
       this.o.log.warn(`ending the connection: ${v.reconnect}`, { cloud: this.o.settings.where });
-      // The close handler rewinds and reconnects with backoff.
-      this.client.stream?.destroy?.();
-      this.client.end(true);
+      // The offline handler rewinds and reconnects with backoff.
+      this.client.drop(new Error(v.reconnect));
     }
   }
 
@@ -237,83 +243,110 @@ export class CloudLink {
     if (this.stopped) return;
     const s = this.o.settings;
     const gen = ++this.generation;
-    const opts: IClientOptions = {
-      ...cloudClientOptions(s),
-      keepalive: this.o.keepaliveS,
-      connectTimeout: 15_000,
-      resubscribe: false,
-      queueQoSZero: false,
-    };
-    const client = mqtt.connect(opts);
-    this.client = client;
     let handshakeDone = false;
-    client.stream?.on?.("secureConnect", () => {
-      handshakeDone = true;
-    });
-    client.on("packetreceive", () => {
-      if (gen === this.generation) this.liveness.received(this.o.clock());
-    });
-    client.handleMessage = (packet, done) => {
-      const local = downlinkTopic(s.routes, packet.topic);
-      if (!local) return done();
-      this.counters.received++;
-      this.o.bus.publish(local, packet.payload as Buffer, { qos: 1, retain: packet.retain }).then(
-        () => done(),
+    const client: MqttClient = new MqttClient(
+      {
+        ...cloudClientOptions(s),
+        keepaliveS: this.o.keepaliveS,
+        connectTimeoutMs: CONNECT_TIMEOUT_MS,
+        // Liveness ends a connection first, and says why; this only backs it up
+        ackTimeoutMs: 2 * Math.max(this.o.ackTimeoutMs, this.o.keepaliveS * 1000),
+        // the link keeps its own window (inflight) and sends its reports beside it
+        inFlight: 65_535,
+        log: this.o.log,
+      },
+      {
+        onOpen: () => {
+          handshakeDone = true;
+        },
+        onPacket: () => {
+          if (gen === this.generation) this.liveness.received(this.o.clock());
+        },
+        onMessage: (p) => {
+          const local = downlinkTopic(s.routes, p.topic);
+          if (!local) return;
+          this.counters.received++;
+          this.o.bus.publish(local, p.payload, { qos: 1, retain: p.retain }).then(
+            () => client.settle(p),
+            (e: unknown) =>
+              // No PUBACK: the cloud redelivers it on the next connection.
+              this.o.log.error("cannot publish downlink message locally", { topic: local, error: e }),
+          );
+          return "later";
+        },
+        onConnect: () => this.onConnect(client, gen),
+        onOffline: (e) => this.onOffline(e, gen, handshakeDone),
+      },
+    );
+    this.client = client;
+    // starts dialling; failures come through onOffline (the promise only says when the first CONNACK came)
+    client.start().catch(() => {});
+  }
+
+  private onConnect(client: MqttClient, gen: number): void {
+    if (gen !== this.generation) return;
+    const s = this.o.settings;
+    this.connected = true;
+    if (this.everConnected) this.counters.reconnects++;
+    this.everConnected = true;
+    this.attempt = 0;
+    this.lastError = "";
+    this.liveness.connected(this.o.clock());
+    this.o.log.info("connected", { cloud: s.where });
+    const remote = s.routes.downlink.map((r) => r.remote);
+    if (remote.length)
+      client.subscribe(remote.map((filter) => ({ filter, qos: 1 as const }))).then(
+        (granted) => {
+          if (gen === this.generation && granted.some((rc) => rc >= 0x80))
+            this.o.log.error("cloud refused the subscription", { topics: remote, granted });
+        },
         (e: unknown) => {
-          this.o.log.error("cannot publish downlink message locally", { topic: local, error: e });
-          // No PUBACK: the cloud redelivers it on the next connection.
-          done(e as Error);
+          if (gen === this.generation)
+            this.o.log.error("cloud refused the subscription", { topics: remote, error: e });
         },
       );
-    };
-    client.on("connect", () => {
-      if (gen !== this.generation) return;
-      this.connected = true;
-      if (this.everConnected) this.counters.reconnects++;
-      this.everConnected = true;
-      this.backoff.reset();
-      this.lastError = "";
-      this.liveness.connected(this.o.clock());
-      this.o.log.info("connected", { cloud: s.where });
-      const remote = s.routes.downlink.map((r) => r.remote);
-      client.subscribe(remote, { qos: 1 }, (e) => {
-        if (e && gen === this.generation)
-          this.o.log.error("cloud refused the subscription", { topics: remote, error: e });
+    this.inflight = [];
+    this.o.queue.rewind();
+    // What is queued now is the backlog, paced by drain_rate; what arrives from now on is live.
+    this.backlogEnd = this.o.queue.stats().nextSeq;
+    this.nextToSend = 0;
+    this.schedulePump();
+  }
+
+  /** A connection attempt failed or the connection was lost: rewind, and try again with backoff. */
+  private onOffline(e: Error | undefined, gen: number, handshakeDone: boolean): void {
+    if (gen !== this.generation) return;
+    const s = this.o.settings;
+    if (this.connected) {
+      this.o.log.warn("connection lost", {
+        cloud: s.where,
+        queued: this.o.queue.stats().depth,
+        error: e?.message,
       });
-      this.inflight = [];
-      this.o.queue.rewind();
-      // What is queued now is the backlog, paced by drain_rate; what arrives from now on is live.
-      this.backlogEnd = this.o.queue.stats().nextSeq;
-      this.nextToSend = 0;
-      this.schedulePump();
-    });
-    client.on("error", (e) => {
-      if (gen !== this.generation) return;
+    } else if (e) {
       const f = classify(e, s.where, handshakeDone, s.endpoint.tls);
       // The first failure of a series is a warning; repeats would flood the log during an outage.
       if (f.message !== this.lastError) this.o.log.warn(f.message);
       else this.o.log.debug(f.message);
       this.lastError = f.message;
-    });
-    client.on("close", () => {
-      if (gen !== this.generation) return;
-      if (this.connected)
-        this.o.log.warn("connection lost", { cloud: s.where, queued: this.o.queue.stats().depth });
-      this.connected = false;
-      this.liveness.disconnected();
-      this.counters.resent += this.inflight.length;
-      this.inflight = [];
-      this.o.queue.rewind();
-      const unacked = [...this.priorityInFlight];
-      this.priorityInFlight.clear();
-      for (const msg of unacked) this.store(msg);
-      client.removeAllListeners("close");
-      client.end(true);
-      if (this.stopped) return;
-      const delay = this.backoff.next();
-      this.o.log.debug("reconnecting", { cloud: s.where, in_ms: delay });
-      this.reconnectTimer = setTimeout(() => this.connect(), delay);
-    });
+    }
+    this.connected = false;
+    this.client = undefined;
+    this.liveness.disconnected();
+    this.counters.resent += this.inflight.length;
+    this.inflight = [];
+    this.o.queue.rewind();
+    const unacked = [...this.priorityInFlight];
+    this.priorityInFlight.clear();
+    for (const msg of unacked) this.store(msg);
+    if (this.stopped) return;
+    const delay = backoffDelay(
+      this.attempt++,
+      { minMs: this.o.backoffMinMs, maxMs: this.o.backoffMaxMs },
+      this.o.random,
+    );
+    this.o.log.debug("reconnecting", { cloud: s.where, in_ms: delay });
+    this.reconnectTimer = setTimeout(() => this.connect(), delay);
   }
 
   private schedulePump(): void {
@@ -360,14 +393,14 @@ export class CloudLink {
       this.inflight.push(item);
       this.nextToSend = e.seq + 1;
       this.liveness.sent(e.seq, this.o.clock());
-      const payload = Buffer.isBuffer(e.payload)
-        ? e.payload
-        : Buffer.from(e.payload.buffer, e.payload.byteOffset, e.payload.byteLength);
-      // The callback comes with the PUBACK for QoS 1, once written for QoS 0.
-      client.publish(e.topic, payload, { qos: e.qos, retain: e.retain }, (err) => {
-        if (gen !== this.generation || err) return;
-        this.onAck(item);
-      });
+      // Resolves at the PUBACK for QoS 1, once written for QoS 0; rejects when the connection is
+      // lost, and the offline handler rewinds the queue.
+      client.publish(e.topic, e.payload, { qos: e.qos, retain: e.retain }).then(
+        () => {
+          if (gen === this.generation) this.onAck(item);
+        },
+        () => {},
+      );
     }
   }
 
@@ -380,7 +413,7 @@ export class CloudLink {
       this.counters.messagesSent++;
       this.counters.bytesSent += last.bytes;
     }
-    // This runs inside mqtt.js's packet handling, where a throw would be an uncaught exception.
+    // This runs in a promise callback, where a throw would be an unhandled rejection.
     if (last) {
       try {
         this.o.queue.commit(last.seq);

@@ -38,8 +38,10 @@ const CONNACK: Record<number, string> = {
  * reset right after the handshake.
  */
 export function classify(e: unknown, where: string, handshakeDone = false, tls = true): Failure {
-  const err = e as { code?: string | number; message?: string };
+  const err = e as { code?: string | number; reasonCode?: number; message?: string };
   const code = typeof err?.code === "string" ? err.code : "";
+  // a CONNACK refusal: ledge's client names it reasonCode, others code
+  const connack = typeof err?.reasonCode === "number" ? err.reasonCode : err?.code;
   const msg = err?.message ?? String(e);
   if (code === "ENOTFOUND" || code === "EAI_AGAIN" || code === "EAI_NONAME")
     return { kind: "dns", message: `cannot resolve ${where}: the host name is unknown (DNS ${code})` };
@@ -47,7 +49,7 @@ export function classify(e: unknown, where: string, handshakeDone = false, tls =
     return { kind: "unreachable", message: `${where} refused the connection: nothing listens on that port` };
   if (["EHOSTUNREACH", "ENETUNREACH", "EHOSTDOWN", "ENETDOWN"].includes(code))
     return { kind: "unreachable", message: `${where} is unreachable (${code}): check the network` };
-  if (code === "ETIMEDOUT" || /timed? ?out/i.test(msg))
+  if (code === "ETIMEDOUT" || /timed? ?out|^no CONNACK/i.test(msg))
     return { kind: "timeout", message: `${where} did not answer in time: check the URL and firewall` };
   if (SERVER_CERT_CODES.has(code))
     return {
@@ -55,8 +57,9 @@ export function classify(e: unknown, where: string, handshakeDone = false, tls =
       message: `TLS failure: the certificate of ${where} is not trusted (${code}: ${msg}); check bridge.root_cert_path and the URL`,
     };
   if (
+    // Node names the alert in the code; Bun says EPROTO and names it in the message
     /ALERT_(UNKNOWN_CA|BAD_CERTIFICATE|CERTIFICATE_UNKNOWN|CERTIFICATE_REQUIRED|ACCESS_DENIED|CERTIFICATE_REVOKED|CERTIFICATE_EXPIRED|UNSUPPORTED_CERTIFICATE|DECRYPT_ERROR)/.test(
-      code,
+      `${code} ${msg}`,
     ) ||
     /alert (unknown ca|bad certificate|certificate unknown|certificate required|access denied|certificate revoked|certificate expired)/i.test(
       msg,
@@ -66,10 +69,10 @@ export function classify(e: unknown, where: string, handshakeDone = false, tls =
       kind: "rejected",
       message: `${where} rejected the device certificate (${code || msg}): upload/register the certificate in the cloud or check device.cert_path`,
     };
-  if (typeof err?.code === "number" && CONNACK[err.code])
+  if (typeof connack === "number" && CONNACK[connack])
     return {
       kind: "refused",
-      message: `${where} refused the MQTT connection: ${CONNACK[err.code]} (code ${err.code})`,
+      message: `${where} refused the MQTT connection: ${CONNACK[connack]} (code ${connack})`,
     };
   if (/connection refused: not authori[sz]ed/i.test(msg) || /Not authorized/i.test(msg))
     return {

@@ -1,4 +1,4 @@
-import mqtt from "mqtt";
+import { MqttClient } from "../bus/client/client.ts";
 import { classify, type Failure } from "./diagnose.ts";
 import { cloudClientOptions, type LinkSettings } from "./settings.ts";
 
@@ -19,45 +19,30 @@ export function verifiedSteps(s: LinkSettings): string[] {
  * cloud's persistent session (clean false) and never acknowledges what the cloud may deliver, so
  * operations queued for the device are redelivered to the bridge, not swallowed by the probe.
  */
-export function probe(s: LinkSettings, timeoutMs = 10_000): Promise<ProbeResult> {
+export async function probe(s: LinkSettings, timeoutMs = 10_000): Promise<ProbeResult> {
   const started = Date.now();
-  return new Promise((resolve) => {
-    let handshakeDone = false;
-    let done = false;
-    const client = mqtt.connect({ ...cloudClientOptions(s), connectTimeout: timeoutMs });
-    client.handleMessage = () => {};
-    client.stream?.on?.("secureConnect", () => {
-      handshakeDone = true;
-    });
-    const finish = (r: ProbeResult) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      client.end(!r.ok);
-      resolve(r);
-    };
-    const timer = setTimeout(
-      () =>
-        finish({
-          ok: false,
-          failure: classify(new Error("timed out"), s.where, handshakeDone, s.endpoint.tls),
-        }),
-      timeoutMs,
-    );
-    client.on("connect", () => finish({ ok: true, ms: Date.now() - started, verified: verifiedSteps(s) }));
-    client.on("error", (e) =>
-      finish({ ok: false, failure: classify(e, s.where, handshakeDone, s.endpoint.tls) }),
-    );
-    client.on("close", () =>
-      finish({
-        ok: false,
-        failure: classify(
-          Object.assign(new Error("socket closed"), { code: "ECONNRESET" }),
-          s.where,
-          handshakeDone,
-          s.endpoint.tls,
-        ),
-      }),
-    );
+  let handshakeDone = false;
+  const client = new MqttClient(
+    { ...cloudClientOptions(s), connectTimeoutMs: timeoutMs },
+    {
+      onOpen: () => {
+        handshakeDone = true;
+      },
+      onMessage: () => "later",
+    },
+  );
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error("timed out")), timeoutMs);
   });
+  try {
+    // without reconnect, start rejects with the first failure itself (socket, TLS or CONNACK)
+    await Promise.race([client.start(timeoutMs * 2), timedOut]);
+    return { ok: true, ms: Date.now() - started, verified: verifiedSteps(s) };
+  } catch (e) {
+    return { ok: false, failure: classify(e, s.where, handshakeDone, s.endpoint.tls) };
+  } finally {
+    clearTimeout(timer);
+    await client.end(500);
+  }
 }

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import type { IClientOptions } from "mqtt";
 import { mqttPrefix as profilePrefix } from "../api/clouds/mqtt.ts";
+import type { ClientOptions } from "../bus/client/options.ts";
 import { type ConfigKey, isConfigKey } from "../config/schema.ts";
 import type { Config } from "../config/store.ts";
 import { type CloudName, type CloudRoutes, type Endpoint, parseEndpoint, routesFor } from "./routes.ts";
@@ -15,10 +15,11 @@ export interface LinkSettings {
   clientId: string;
   username?: string;
   password?: string;
-  cert?: Buffer;
-  key?: Buffer;
-  /** Trusted roots; undefined: the runtime's built-in ones. */
-  ca?: Buffer[];
+  /** PEM text of the device certificate and key (mutual TLS). */
+  cert?: string;
+  key?: string;
+  /** Trusted roots, PEM text per file; undefined: the runtime's built-in ones. */
+  ca?: string[];
   routes: CloudRoutes;
 }
 
@@ -53,19 +54,19 @@ export function enableKey(cloud: CloudName): ConfigKey {
 }
 
 /** PEM file, or every .pem/.crt/.cer in a directory; "" means the built-in roots. */
-export function loadCa(path: string): Buffer[] | undefined {
+export function loadCa(path: string): string[] | undefined {
   if (!path) return undefined;
   if (!existsSync(path)) throw new Error(`root certificates '${path}' (bridge.root_cert_path) do not exist`);
-  if (!statSync(path).isDirectory()) return [readFileSync(path)];
+  if (!statSync(path).isDirectory()) return [readFileSync(path, "utf8")];
   const files = readdirSync(path).filter((f) => /\.(pem|crt|cer)$/i.test(f));
   if (!files.length) throw new Error(`no .pem/.crt files in ${path} (bridge.root_cert_path)`);
-  return files.map((f) => readFileSync(join(path, f)));
+  return files.map((f) => readFileSync(join(path, f), "utf8"));
 }
 
-function readPem(config: Config, key: "device.cert_path" | "device.key_path"): Buffer {
+function readPem(config: Config, key: "device.cert_path" | "device.key_path"): string {
   const path = config.path(key);
   try {
-    return readFileSync(path);
+    return readFileSync(path, "utf8");
   } catch (e) {
     const what = key === "device.cert_path" ? "certificate" : "private key";
     throw new Error(
@@ -118,27 +119,28 @@ export function linkSettings(config: Config, cloud: CloudName): LinkSettings {
 /**
  * The MQTT options every connection to a cloud shares (the bridge's and `connect --test`'s): the
  * device's identity, mutual TLS, and a persistent session, which keeps the cloud's subscriptions
- * and queued operations across outages. Reconnecting is the caller's business.
+ * and queued operations across outages. One connection per client: reconnecting is the caller's
+ * business (the bridge's queue decides what is sent again).
  */
-export function cloudClientOptions(s: LinkSettings): IClientOptions {
+export function cloudClientOptions(s: LinkSettings): ClientOptions {
   return {
     host: s.endpoint.host,
     port: s.endpoint.port,
-    protocol: s.endpoint.tls ? "mqtts" : "mqtt",
     protocolVersion: 4,
     clientId: s.clientId,
     username: s.username,
     password: s.password,
     clean: false,
-    reconnectPeriod: 0,
-    ...(s.endpoint.tls
+    reconnect: false,
+    tls: s.endpoint.tls
       ? {
           cert: s.cert,
           key: s.key,
           ca: s.ca,
           rejectUnauthorized: true,
+          // SNI names a host, never an IP address (RFC 6066 §3)
           servername: /^[\d.:]+$/.test(s.endpoint.host) ? undefined : s.endpoint.host,
         }
-      : {}),
+      : undefined,
   };
 }

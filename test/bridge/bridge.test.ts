@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { chmodSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { MqttClient } from "mqtt";
+import { probe } from "../../src/bridge/probe.ts";
+import { routesFor } from "../../src/bridge/routes.ts";
+import type { LinkSettings } from "../../src/bridge/settings.ts";
 import { type Mosquitto, startMosquitto } from "../helpers/mosquitto.ts";
+import { freePort } from "../helpers/ports.ts";
 import { clientCert, cloudBrokerConfig, createCa, createPki, issue, type Pki } from "../helpers/tls-pki.ts";
 import {
   client,
@@ -216,6 +223,51 @@ describe("bridge against a TLS cloud stand-in (mosquitto, require_certificate)",
     running.pop();
   });
 
+  it("plain MQTT cloud with bridge.mqtt.username/password: accepted with the right one; a wrong one is 'refused the MQTT connection' and sends nothing", async () => {
+    const pw = join(pki.dir, "cloud-passwd");
+    execFileSync("mosquitto_passwd", ["-c", "-b", pw, "gw-user", "s3cret"]);
+    chmodSync(pw, 0o644); // mosquitto reads it after dropping to its own user
+    const port = await freePort();
+    const authCloud = await startMosquitto(
+      [`listener ${port} 127.0.0.1`, "allow_anonymous false", `password_file ${pw}`],
+      port,
+    );
+    try {
+      const watcher = await client(port, { username: "gw-user", password: "s3cret" });
+      const seen = await collect(watcher, "ledge/#");
+      const plain = (password: string) => ({
+        "mqtt.cloud.url": `mqtt://127.0.0.1:${port}`,
+        "bridge.mqtt.enable": true,
+        "bridge.mqtt.use_cert": false,
+        "bridge.mqtt.client_id": `ledge-auth-${password}`,
+        "bridge.mqtt.username": "gw-user",
+        "bridge.mqtt.password": password,
+      });
+      const bad = await ledge(plain("wrong"));
+      const badLocal = await client(bad.port);
+      await badLocal.publishAsync(`ledge/${DEVICE}/x`, "with the wrong password", { qos: 1 });
+      const line = await waitFor("refusal logged", () =>
+        bad.logs.find((x) => x.includes("refused the MQTT connection")),
+      );
+      assert.match(line, /not authorized|bad user name or password/);
+      await bad.stop();
+      running.pop();
+      const good = await ledge(plain("s3cret"));
+      const local = await client(good.port);
+      await local.publishAsync(`ledge/${DEVICE}/x`, "with the right one", { qos: 1 });
+      await waitFor("uplink", () => seen.find((m) => m.payload === "with the right one"));
+      assert.deepEqual(
+        seen.map((m) => m.payload),
+        ["with the right one"],
+        "nothing went up with the wrong password",
+      );
+      await good.stop();
+      running.pop();
+    } finally {
+      await authCloud.stop();
+    }
+  });
+
   it("bridge.drain_rate paces a backlog (100 queued at 50/s take about 2 s); live messages go at once; order kept", async () => {
     const seen = await collect(observer, "s/us");
     // The link reaches the cloud through a relay that refuses it until the backlog is queued.
@@ -308,6 +360,41 @@ describe("bridge against a TLS cloud stand-in (mosquitto, require_certificate)",
     assert.match(line, /is not trusted/);
     await l.stop();
     running.pop();
+  });
+
+  it("connect --test's probe names what it proved, or what failed (mutual TLS on this runtime's sockets)", async () => {
+    const pem = (f: string) => readFileSync(f, "utf8");
+    const settings = (port: number, cert = device, ca = pki.caCert, host = "127.0.0.1"): LinkSettings => ({
+      cloud: "c8y",
+      endpoint: { host, port, tls: true },
+      where: `c8y (${host}:${port})`,
+      clientId: DEVICE,
+      cert: pem(cert.cert),
+      key: pem(cert.key),
+      ca: [pem(ca)],
+      routes: routesFor("c8y", DEVICE, ""),
+    });
+    const ok = await probe(settings(tlsPort, device, pki.caCert, "localhost"), 5000);
+    assert.ok(ok.ok, JSON.stringify(ok));
+    assert.deepEqual(ok.verified, [
+      `TCP to localhost:${tlsPort}`,
+      "TLS (server certificate trusted, device certificate accepted)",
+      "MQTT CONNACK accepted",
+    ]);
+    const rogueCa = createCa(pki.dir, "probe-rogue-ca");
+    const rogue = issue(pki.dir, rogueCa, "probe-rogue", DEVICE, "extendedKeyUsage=clientAuth");
+    const cases: [LinkSettings, string, RegExp][] = [
+      [settings(tlsPort, rogue), "rejected", /rejected the device certificate/],
+      [settings(tlsPort, device, rogueCa.cert), "tls", /is not trusted/],
+      [settings(await freePort()), "unreachable", /nothing listens on that port/],
+      [settings(plainPort), "tls", /during the TLS handshake/],
+    ];
+    for (const [s, kind, message] of cases) {
+      const r = await probe(s, 5000);
+      assert.ok(!r.ok, `${s.where}: ${JSON.stringify(r)}`);
+      assert.equal(r.failure.kind, kind, r.failure.message);
+      assert.match(r.failure.message, message);
+    }
   });
 
   it("publishes queue depth, drops, reconnects and bytes sent as a te/ measurement", async () => {

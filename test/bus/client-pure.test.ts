@@ -7,6 +7,7 @@ import { describe, it } from "node:test";
 import { backoffDelay } from "../../src/bus/client/backoff.ts";
 import { PacketIds } from "../../src/bus/client/packet-ids.ts";
 import { type Outcome, type Pending, Session } from "../../src/bus/client/session.ts";
+import { type Aliased, TopicAliases } from "../../src/bus/client/topic-aliases.ts";
 import type { Ack, Publish } from "../../src/bus/mqtt/index.ts";
 
 describe("packet identifiers", () => {
@@ -232,5 +233,65 @@ describe("session: incoming", () => {
     s.resume(0);
     s.ack(ack("puback", 1), 0);
     assert.deepEqual(s.releasable(), []);
+  });
+});
+
+describe("outbound topic aliases", () => {
+  const cases: [name: string, max: number, topics: string[], want: Aliased[]][] = [
+    [
+      "[MQTT-3.2.2-17] no Topic Alias Maximum in CONNACK (0): never an alias",
+      0,
+      ["te/a", "te/a"],
+      [{ topic: "te/a" }, { topic: "te/a" }],
+    ],
+    [
+      "[MQTT-3.3.2-8] the first PUBLISH sets alias 1 (never 0) with the topic, later ones send it alone",
+      5,
+      ["te/a", "te/a", "te/b", "te/a"],
+      [
+        { topic: "te/a", alias: 1 },
+        { topic: "", alias: 1 },
+        { topic: "te/b", alias: 2 },
+        { topic: "", alias: 1 },
+      ],
+    ],
+    [
+      "[MQTT-3.3.2-9] never above the maximum: the least recently used alias is remapped, topic sent again",
+      2,
+      ["te/a", "te/b", "te/a", "te/c", "te/b", "te/a"],
+      [
+        { topic: "te/a", alias: 1 },
+        { topic: "te/b", alias: 2 },
+        { topic: "", alias: 1 },
+        { topic: "te/c", alias: 2 },
+        { topic: "te/b", alias: 1 },
+        { topic: "te/a", alias: 2 },
+      ],
+    ],
+    [
+      "topics under 4 characters are not worth the alias's 3 bytes",
+      5,
+      ["a/b", "a/b"],
+      [{ topic: "a/b" }, { topic: "a/b" }],
+    ],
+  ];
+  for (const [name, max, topics, want] of cases)
+    it(name, () => {
+      const a = new TopicAliases();
+      a.reset(max);
+      assert.deepEqual(
+        topics.map((t) => a.apply(t)),
+        want,
+      );
+    });
+  it("[MQTT-3.3.2-7] a new connection (reset) carries no mapping over: the topic goes in full again", () => {
+    const a = new TopicAliases();
+    a.reset(3);
+    a.apply("te/a");
+    assert.deepEqual(a.apply("te/a"), { topic: "", alias: 1 });
+    a.reset(3);
+    assert.deepEqual(a.apply("te/a"), { topic: "te/a", alias: 1 });
+    a.reset(0);
+    assert.deepEqual(a.apply("te/a"), { topic: "te/a" }, "a server that now allows none gets none");
   });
 });

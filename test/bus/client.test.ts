@@ -10,10 +10,14 @@ import { createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import mqtt from "mqtt";
+import { EmbeddedBroker } from "../../src/bus/broker.ts";
 import { type ClientEvents, MqttClient } from "../../src/bus/client/client.ts";
 import { ReasonCodeError } from "../../src/bus/client/errors.ts";
 import type { ClientOptions } from "../../src/bus/client/options.ts";
 import { Decoder, encode, type Packet, type Publish } from "../../src/bus/mqtt/index.ts";
+import type { Net } from "../../src/bus/net/net.ts";
+import { nodeNet } from "../../src/bus/net/net-node.ts";
+import { createLogger } from "../../src/foundation/logger.ts";
 import { type Mosquitto, startMosquitto } from "../helpers/mosquitto.ts";
 import { freePort, waitFor } from "../helpers/ports.ts";
 import { clientCert, cloudBrokerConfig, createPki, type Pki } from "../helpers/tls-pki.ts";
@@ -212,6 +216,96 @@ describe("client: MQTT 5 reason codes from mosquitto", () => {
   });
 });
 
+/** node:net, counting the bytes the client writes. */
+function countingNet(): { net: Net; written: () => number } {
+  let written = 0;
+  const net: Net = {
+    kind: "node",
+    listen: nodeNet.listen,
+    async connect(o, events) {
+      const conn = await nodeNet.connect(o, events);
+      const write = conn.write.bind(conn);
+      conn.write = (data) => {
+        written += data.byteLength;
+        return write(data);
+      };
+      return conn;
+    },
+  };
+  return { net, written: () => written };
+}
+
+describe("client: outbound topic aliases (MQTT 5), on mosquitto and on ledge's broker", () => {
+  const brokers: Record<string, () => Promise<{ port: number; stop(): Promise<void> }>> = {
+    mosquitto: async () => {
+      const port = await freePort();
+      const m = await startMosquitto(
+        [`listener ${port} 127.0.0.1`, "allow_anonymous true", "max_topic_alias 2"],
+        port,
+      );
+      return { port: m.port, stop: () => m.stop() };
+    },
+    ledge: async () => {
+      const b = await EmbeddedBroker.start({
+        host,
+        port: 0,
+        log: createLogger({ level: "error" }),
+        limits: { topicAliasMaximum: 2 },
+      });
+      return { port: b.port, stop: () => b.stop() };
+    },
+  };
+  for (const [name, start] of Object.entries(brokers))
+    it(`${name}: [MQTT-3.3.2-9] at most the CONNACK's Topic Alias Maximum (2), LRU past it; [MQTT-3.3.2-7] none carried over a reconnect; topics arrive exact`, {
+      timeout: 30_000,
+    }, async () => {
+      const broker = await start();
+      const root = `alias/${"x".repeat(30)}`; // long topics: each hit saves the topic, costs 3 bytes
+      const [A, B, C] = ["a", "b", "c"].map((t) => `${root}/${t}`) as [string, string, string];
+      const sequence = [A, A, B, A, B, C, A];
+      const peer = await mqtt.connectAsync({
+        host,
+        port: broker.port,
+        protocolVersion: 5,
+        reconnectPeriod: 0,
+      });
+      const seen: string[] = [];
+      peer.on("message", (topic) => seen.push(topic));
+      await peer.subscribeAsync(`${root}/#`, { qos: 1 });
+      const run = async (topicAliases: boolean) => {
+        const counter = countingNet();
+        const l = await ledgeClient({
+          port: broker.port,
+          protocolVersion: 5,
+          topicAliases,
+          net: counter.net,
+        });
+        const before = counter.written();
+        for (const t of sequence) await l.client.publish(t, Buffer.from(t), { qos: 1 });
+        const bytes = counter.written() - before;
+        // a new connection starts with no aliases: the next publish of B carries its topic again
+        l.client.drop(new Error("test: new connection"));
+        await waitFor("reconnected", () => l.client.connected || undefined);
+        await l.client.publish(B, Buffer.from("after reconnect"), { qos: 1 });
+        await l.client.end();
+        return bytes;
+      };
+      try {
+        const plain = await run(false);
+        const aliased = await run(true);
+        const expected = [...sequence, B];
+        await waitFor("every message at the peer", () => seen.length >= 2 * expected.length || undefined);
+        assert.deepEqual(seen, [...expected, ...expected], "the same topics, in order, both ways");
+        // hits: the 2nd A, the 2nd A again and the 2nd B (C then A remap the least recently used)
+        const hits = 3;
+        assert.equal(plain - aliased, hits * A.length - 3 * sequence.length);
+      } finally {
+        await peer.endAsync();
+        await broker.stop();
+      }
+    });
+});
+
 describe("client: mutual TLS against mosquitto", () => {
   let pki: Pki;
   let mosq: Mosquitto;
@@ -372,6 +466,31 @@ describe("client deadlines (a broker that never answers)", () => {
     assert.ok(took < 1000, `end took ${took} ms`);
     await assert.rejects(pending, /stopped/);
     await fake.close();
+  });
+
+  it("end() during a TLS handshake the server never answers closes that socket at once (nothing left to wait on)", async () => {
+    const accepted: Socket[] = [];
+    // accepts TCP, reads and never answers the ClientHello
+    const server = createServer((s) => accepted.push(s.resume()));
+    server.listen(0, host);
+    await once(server, "listening");
+    const port = (server.address() as { port: number }).port;
+    const c = new MqttClient({
+      host,
+      port,
+      clientId: clientId("handshake"),
+      tls: { rejectUnauthorized: true },
+      connectTimeoutMs: 30_000,
+    });
+    const started = c.start(30_000).catch((e: Error) => e);
+    await waitFor("TCP accepted", () => accepted[0]);
+    const closed = once(accepted[0] as Socket, "close");
+    const t0 = Date.now();
+    await c.end(300);
+    await closed;
+    assert.ok(Date.now() - t0 < 2000, "long before the 30 s connect timeout");
+    assert.match(String(await started), /stopped/);
+    server.close();
   });
 
   it("no CONNACK within connectTimeoutMs: start rejects (reconnect off) instead of hanging", async () => {

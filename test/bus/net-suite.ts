@@ -260,6 +260,45 @@ export function netChecks(net: Net, kind: string, getPki: () => Pki): Check[] {
     }),
 
     check(
+      "connect abandoned (signal) during a TLS handshake: rejects at once, the server sees the socket close",
+      async () => {
+        const server: Sink[] = [];
+        const silent = await net.listen({ host, port: 0 }, () => {
+          const s = new Sink();
+          server.push(s);
+          return s;
+        });
+        try {
+          const abort = new AbortController();
+          const sink = new Sink();
+          const t0 = Date.now();
+          const pending = settle(
+            net.connect(
+              {
+                host,
+                port: silent.port,
+                timeoutMs: 30_000,
+                tls: { ca: pem(getPki().caCert) },
+                signal: abort.signal,
+              },
+              sink,
+            ),
+          );
+          await until("the TCP connection accepted", () => server.length === 1);
+          abort.abort();
+          const r = await pending;
+          assert.equal(r.ok, false);
+          if (!r.ok) assert.match(r.error.message, /abandoned/);
+          await until("the server saw it close", () => !!server[0]?.closed, 3000);
+          assert.ok(Date.now() - t0 < 5000, "long before the 30 s connect timeout");
+          assert.equal(sink.closes.length, 0);
+        } finally {
+          await silent.close();
+        }
+      },
+    ),
+
+    check(
       "TLS with a client certificate: echo, the server sees the verified subject and fingerprint",
       async () => {
         const pki = getPki();

@@ -96,6 +96,18 @@ describe("layers of src/", () => {
     assert.deepEqual(cycles(await sourceEdges()), []);
   });
 
+  it("MQTT.js is not in the ledge bundle: everything that connects uses ledge's own client", async () => {
+    const inputs = Object.keys((await importGraph()).inputs);
+    assert.ok(
+      inputs.some((f) => f.startsWith("node_modules/")),
+      "positive control: the bundle's packages are listed",
+    );
+    assert.deepEqual(
+      inputs.filter((f) => /(^|\/)node_modules\/mqtt(-packet)?\//.test(f)),
+      [],
+    );
+  });
+
   it("the cycle finder finds a cycle (positive control)", () => {
     assert.deepEqual(
       cycles([

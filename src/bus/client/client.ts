@@ -16,13 +16,14 @@ import {
   type QoS,
   type SubscriptionRequest,
 } from "../mqtt/index.ts";
-import type { Conn, ConnEvents } from "../net/net.ts";
+import { type Conn, type ConnEvents, HIGH_WATER } from "../net/net.ts";
 import { selectNet } from "../net/select.ts";
 import { backoffDelay } from "./backoff.ts";
 import { connackError, ReasonCodeError } from "./errors.ts";
 import { type ClientOptions, type Settings, settings } from "./options.ts";
 import { type Outcome, type Pending, Session } from "./session.ts";
 import { Subscriptions } from "./subscriptions.ts";
+import { TopicAliases } from "./topic-aliases.ts";
 
 export interface PublishOptions {
   qos?: QoS;
@@ -39,6 +40,10 @@ export interface ClientEvents {
   // biome-ignore lint/suspicious/noConfusingVoidType: a handler that returns nothing is acked at once
   onMessage?(p: Publish): void | "later";
   onConnect?(connack: Connack): void;
+  /** The socket is up (with TLS: the handshake verified) and CONNECT is on its way. */
+  onOpen?(): void;
+  /** Any packet from the broker, before it is handled (a sign of life: PINGRESP, acks, ...). */
+  onPacket?(p: Packet): void;
   /** The connection was lost (or a connect attempt failed); the client retries unless stopped. */
   onOffline?(error: Error | undefined): void;
 }
@@ -53,6 +58,8 @@ export class MqttClient {
   readonly subs: Subscriptions;
   private state: State = "idle";
   private conn: Conn | undefined;
+  /** Abandons the connect under way (TCP or TLS handshake) when the client stops. */
+  private dialing: AbortController | undefined;
   private decoder: Decoder | undefined;
   private attempt = 0;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
@@ -68,6 +75,12 @@ export class MqttClient {
   private closeWaiters: (() => void)[] = [];
   private lastError: Error | undefined;
   private readonly parked = new Map<Publish, { ack: Ack; conn: Conn | undefined }>();
+  /** Packets written in this turn of the event loop, handed to the socket together by `flush`. */
+  private out: Uint8Array[] = [];
+  private outBytes = 0;
+  private flushQueued = false;
+  /** Outbound topic aliases of the current connection (v5 with `topicAliases`). */
+  private readonly aliases: TopicAliases | undefined;
 
   constructor(
     options: ClientOptions,
@@ -77,6 +90,7 @@ export class MqttClient {
     this.keepaliveS = this.opts.keepaliveS;
     this.session = new Session(this.opts.inFlight, this.opts.maxQueued);
     this.subs = new Subscriptions(this.session.ids, (p) => this.send(p));
+    if (this.opts.topicAliases && this.version === 5) this.aliases = new TopicAliases();
   }
 
   get connected(): boolean {
@@ -180,10 +194,12 @@ export class MqttClient {
     this.state = "stopped";
     clearTimeout(this.reconnectTimer);
     this.clearTimers();
+    this.dialing?.abort();
     const conn = this.conn;
     if (conn) {
       const closed = new Promise<void>((r) => this.closeWaiters.push(r));
       if (wasConnected) this.write({ type: "disconnect", reasonCode: 0 });
+      this.flush();
       conn.end();
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([closed, new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
@@ -213,6 +229,8 @@ export class MqttClient {
       onClose: (error) => this.onClose(error),
     };
     let conn: Conn;
+    const dialing = new AbortController();
+    this.dialing = dialing;
     try {
       const net = this.opts.net ?? (await selectNet());
       conn = await net.connect(
@@ -221,12 +239,15 @@ export class MqttClient {
           port: this.opts.port,
           tls: this.opts.tls,
           timeoutMs: this.opts.connectTimeoutMs,
+          signal: dialing.signal,
         },
         events,
       );
     } catch (e) {
       if (this.stopped) return;
       return this.lost(e as Error);
+    } finally {
+      if (this.dialing === dialing) this.dialing = undefined;
     }
     if (this.stopped) return conn.destroy();
     this.conn = conn;
@@ -252,6 +273,7 @@ export class MqttClient {
       will: o.will,
       properties: properties && Object.keys(properties).length ? properties : undefined,
     });
+    this.events.onOpen?.();
     this.connackTimer = setTimeout(
       () => this.drop(new Error(`no CONNACK from ${this.where()} within ${o.connectTimeoutMs} ms`)),
       o.connectTimeoutMs,
@@ -272,6 +294,7 @@ export class MqttClient {
     this.session.window = Math.min(this.opts.inFlight, props?.receiveMaximum ?? 65_535);
     this.keepaliveS = props?.serverKeepAlive ?? this.opts.keepaliveS;
     this.maxPacketSize = props?.maximumPacketSize ?? Number.POSITIVE_INFINITY;
+    this.aliases?.reset(props?.topicAliasMaximum ?? 0);
     const now = Date.now();
     // the broker lost (or never had) our session: its subscriptions must be made again
     if (!p.sessionPresent) this.subs.restore(now);
@@ -283,8 +306,11 @@ export class MqttClient {
     this.pump();
   }
 
-  /** Ends this connection (timeout, protocol error, refusal); `onClose` takes it from there. */
-  private drop(error: Error): void {
+  /**
+   * Ends this connection at once, as a lost one (timeout, protocol error, refusal, or a caller that
+   * judged the broker dead): `onOffline` gets `error`, and the client reconnects when `reconnect` is on.
+   */
+  drop(error: Error): void {
     this.lastError = error;
     this.conn?.destroy();
   }
@@ -294,6 +320,8 @@ export class MqttClient {
     this.conn = undefined;
     this.decoder = undefined;
     this.parked.clear(); // the broker sends those again on the next connection
+    this.out = [];
+    this.outBytes = 0;
     this.clearTimers();
     for (const r of this.closeWaiters.splice(0)) r();
     if (this.state === "stopped") return;
@@ -375,6 +403,7 @@ export class MqttClient {
   }
 
   private handle(p: Packet): void {
+    this.events.onPacket?.(p);
     if (this.state === "connecting") {
       if (p.type === "connack") this.onConnack(p);
       else this.drop(new Error(`expected CONNACK, got ${p.type.toUpperCase()}`));
@@ -467,7 +496,50 @@ export class MqttClient {
   private write(p: Packet): void {
     const conn = this.conn;
     if (!conn) return;
+    // aliases are given in the order packets go out, so a resent PUBLISH sets its own again
+    if (p.type === "publish" && this.aliases) p = this.aliased(p);
     this.lastWrite = Date.now();
-    if (!conn.write(encode(p, this.version))) this.blocked = true;
+    const bytes = encode(p, this.version);
+    this.out.push(bytes);
+    this.outBytes += bytes.byteLength;
+    if (this.outBytes >= HIGH_WATER) this.flush();
+    else if (!this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(() => {
+        this.flushQueued = false;
+        this.flush();
+      });
+    }
+  }
+
+  /**
+   * Hands what was written since the last flush to the socket in one piece: a burst of publishes
+   * (a window's worth, a backlog) costs one send, not one per packet; a burst that reaches the
+   * high-water mark goes at once, so `blocked` still stops the pump in time.
+   */
+  private flush(): void {
+    const conn = this.conn;
+    const out = this.out;
+    if (out.length === 0) return;
+    const size = this.outBytes;
+    this.out = [];
+    this.outBytes = 0;
+    if (!conn) return;
+    let data = out[0] as Uint8Array;
+    if (out.length > 1) {
+      data = new Uint8Array(size);
+      let at = 0;
+      for (const b of out) {
+        data.set(b, at);
+        at += b.byteLength;
+      }
+    }
+    if (!conn.write(data)) this.blocked = true;
+  }
+
+  private aliased(p: Publish): Publish {
+    const a = (this.aliases as TopicAliases).apply(p.topic);
+    if (a.alias === undefined) return p;
+    return { ...p, topic: a.topic, properties: { ...p.properties, topicAlias: a.alias } };
   }
 }

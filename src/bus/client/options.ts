@@ -40,6 +40,12 @@ export interface ClientOptions {
   inFlight?: number;
   /** Publishes queued beyond that (and while disconnected) before `publish` is refused. */
   maxQueued?: number;
+  /**
+   * v5: send repeated topics as topic aliases, up to the broker's Topic Alias Maximum (CONNACK),
+   * least recently used remapped past it (default false: on loopback the bytes saved are not worth
+   * the work; a metered link is where it pays).
+   */
+  topicAliases?: boolean;
   /** Socket implementation (default: `selectNet()`). */
   net?: Net;
   log?: Logger;
@@ -67,6 +73,7 @@ export function settings(o: ClientOptions): Settings {
     backoff: DEFAULT_BACKOFF,
     inFlight: 100,
     maxQueued: 100_000,
+    topicAliases: false,
     ...Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)),
   } as Settings;
 }

@@ -10,6 +10,7 @@ import {
   type Conn,
   type ConnEvents,
   type ConnectOptions,
+  connectAbortedError,
   connectTimeoutError,
   flatSubject,
   HIGH_WATER,
@@ -173,13 +174,23 @@ function connect(opts: ConnectOptions, events: ConnEvents): Promise<Conn> {
   const t = opts.tls;
   return new Promise<Conn>((resolve, reject) => {
     let settled = false;
+    /** The socket once TCP is up (a TLS handshake may still be under way), for an abort. */
+    let opened: BunSocket | undefined;
+    const abort = () => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      opened?.terminate();
+      reject(connectAbortedError(opts));
+    };
     const done = (socket: BunSocket, error?: Error) => {
       if (settled) {
-        if (!error && !socket.data) socket.terminate(); // opened after the timeout
+        if (!error && !socket.data) socket.terminate(); // opened after the timeout or an abort
         return;
       }
       settled = true;
       clearTimeout(timer);
+      opts.signal?.removeEventListener("abort", abort);
       if (error) {
         socket.terminate();
         return reject(error);
@@ -194,8 +205,11 @@ function connect(opts: ConnectOptions, events: ConnEvents): Promise<Conn> {
     };
     const timer = setTimeout(() => {
       settled = true;
+      opened?.terminate();
       reject(connectTimeoutError(opts, ms));
     }, ms);
+    if (opts.signal?.aborted) return abort();
+    opts.signal?.addEventListener("abort", abort, { once: true });
     Bun.connect<BunConn | undefined>({
       hostname: opts.host,
       port: opts.port,
@@ -212,6 +226,8 @@ function connect(opts: ConnectOptions, events: ConnEvents): Promise<Conn> {
       socket: {
         ...common,
         open(socket) {
+          if (settled) return socket.terminate(); // opened after the timeout or an abort
+          opened = socket;
           if (!t) done(socket);
         },
         handshake(socket, _success, authorizationError) {

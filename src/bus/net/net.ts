@@ -59,7 +59,8 @@ export interface ServerTls {
 }
 
 export interface ClientTls {
-  ca?: string;
+  /** Trusted roots (one PEM text per file); undefined: the runtime's built-in ones. */
+  ca?: string | string[];
   cert?: string;
   key?: string;
   servername?: string;
@@ -78,6 +79,8 @@ export interface ConnectOptions {
   tls?: ClientTls;
   /** Gives up on a connect (TCP and TLS handshake) that takes longer (default 10 s). */
   timeoutMs?: number;
+  /** Abandons a connect under way (a client stopped meanwhile): its socket is closed, the promise rejects. */
+  signal?: AbortSignal;
 }
 
 export interface Net {
@@ -94,6 +97,10 @@ export const CONNECT_TIMEOUT_MS = 10_000;
 
 export function isBun(): boolean {
   return typeof process.versions.bun === "string";
+}
+
+export function connectAbortedError(opts: ConnectOptions): Error {
+  return Object.assign(new Error(`connect to ${opts.host}:${opts.port} abandoned`), { code: "ABORT_ERR" });
 }
 
 export function connectTimeoutError(opts: ConnectOptions, ms: number): Error {
