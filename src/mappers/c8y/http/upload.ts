@@ -14,7 +14,6 @@ import { lazyBuiltin } from "../../../foundation/builtin.ts";
 import { HttpError, readText, type TenantHttp } from "./client.ts";
 
 // loaded at the first upload (bench/RESULTS.md, footprint: each costs megabytes under Bun)
-const crypto = lazyBuiltin<typeof import("node:crypto")>("node:crypto");
 const http = lazyBuiltin<typeof import("node:http")>("node:http");
 const stream = lazyBuiltin<typeof import("node:stream")>("node:stream");
 const streamPromises = lazyBuiltin<typeof import("node:stream/promises")>("node:stream/promises");
@@ -59,6 +58,11 @@ export function multipartFrame(boundary: string, fileName: string, contentType: 
   };
 }
 
+/** `n` random bytes in hex, from Web Crypto (a global: no node:crypto to load). */
+function randomHex(n: number): string {
+  return Buffer.from(globalThis.crypto.getRandomValues(new Uint8Array(n))).toString("hex");
+}
+
 /** Streams an http:// URL (the file transfer service) into `path`. */
 async function fetchTo(url: string, path: string): Promise<void> {
   const res = await new Promise<IncomingMessage>((resolve, reject) =>
@@ -87,7 +91,7 @@ async function deleteUrl(url: string): Promise<void> {
 export async function uploadToEvent(http: TenantHttp, job: UploadJob, tmpDir: string): Promise<string> {
   await mkdir(tmpDir, { recursive: true });
   const fileName = decodeURIComponent(new URL(job.tedgeUrl).pathname.split("/").pop() || job.type);
-  const local = join(tmpDir, `${crypto().randomBytes(6).toString("hex")}-${fileName}`);
+  const local = join(tmpDir, `${randomHex(6)}-${fileName}`);
   try {
     await fetchTo(job.tedgeUrl, local);
     const mo = await http.json<{ managedObject?: { id?: unknown } }>(
@@ -106,7 +110,7 @@ export async function uploadToEvent(http: TenantHttp, job: UploadJob, tmpDir: st
     if (typeof event.id !== "string" && typeof event.id !== "number")
       throw new Error("Cumulocity created the event without an id");
     const path = `/event/events/${event.id}/binaries`;
-    const boundary = `ledge-${crypto().randomBytes(12).toString("hex")}`;
+    const boundary = `ledge-${randomHex(12)}`;
     const { head, tail } = multipartFrame(
       boundary,
       `${job.xid}_${fileName}`,
