@@ -1,5 +1,5 @@
 /**
- * The agent's HTTP service on `Bun.serve` (the x64/arm64 binaries): no node:http, no node streams.
+ * An HTTP service on `Bun.serve` (the x64/arm64 binaries): no node:http, no node streams.
  * Bun.serve has no per-request body deadline nor a connection limit, so this adapter keeps them:
  * - headers: uWebSockets closes a connection that has not sent a complete request head within its
  *   own ~10 s, trickled or not (not configurable; `headersTimeoutMs` is node:http's only);
@@ -23,6 +23,7 @@ import {
   type ServeOptions,
   splitUrl,
   toBytes,
+  type UpgradeHandler,
 } from "./exchange.ts";
 import { openUpstream, type Relay, relayHandlers } from "./websocket-relay.ts";
 
@@ -73,24 +74,9 @@ async function exchange(o: ServeOptions, req: Request, srv: Server<Relay>): Prom
   let reply: HttpReply;
   try {
     if (o.upgrade && isWebSocketUpgrade(request.header)) {
-      const target = await o.upgrade(request);
-      if (isReply(target)) reply = { ...target, close: true };
-      else {
-        const relay = await openUpstream(target, req.headers).catch((e: unknown) => {
-          o.onError(path, e);
-          return undefined;
-        });
-        if (!relay) reply = BAD_GATEWAY;
-        else {
-          const protocol = relay.upstream.protocol;
-          if (
-            srv.upgrade(req, { data: relay, headers: protocol ? { "sec-websocket-protocol": protocol } : {} })
-          )
-            return undefined;
-          relay.upstream.close();
-          reply = { ...jsonError(400, "not a WebSocket handshake"), close: true };
-        }
-      }
+      const refused = await relay(o.upgrade, request, req, srv, (e) => o.onError(path, e));
+      if (!refused) return undefined;
+      reply = refused;
     } else reply = await o.handler(request);
   } catch (e) {
     if (!timeUp.signal.aborted) {
@@ -102,6 +88,28 @@ async function exchange(o: ServeOptions, req: Request, srv: Server<Relay>): Prom
   }
   if (timeUp.signal.aborted) reply = { ...jsonError(408, "request took too long"), close: true };
   return toResponse(reply, o);
+}
+
+/** Upgrades the client once its target has accepted; else the reply that refuses it. */
+async function relay(
+  upgrade: UpgradeHandler,
+  request: HttpRequest,
+  req: Request,
+  srv: Server<Relay>,
+  onError: (e: unknown) => void,
+): Promise<HttpReply | undefined> {
+  const target = await upgrade(request);
+  if (isReply(target)) return { ...target, close: true };
+  const relay = await openUpstream(target, req.headers).catch((e: unknown) => {
+    onError(e);
+    return undefined;
+  });
+  if (!relay) return BAD_GATEWAY;
+  const protocol = relay.upstream.protocol;
+  if (srv.upgrade(req, { data: relay, headers: protocol ? { "sec-websocket-protocol": protocol } : {} }))
+    return undefined;
+  relay.upstream.close();
+  return { ...jsonError(400, "not a WebSocket handshake"), close: true };
 }
 
 /** The request body; a read that outlives the request's deadline or stalls throws `TimedOut`. */

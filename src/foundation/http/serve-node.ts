@@ -181,7 +181,7 @@ async function tunnel(
 }
 
 /** The client's handshake for the target: its Host, the target's headers replacing the client's. */
-export function upgradeHead(req: IncomingMessage, target: WebSocketTarget): string {
+function upgradeHead(req: IncomingMessage, target: WebSocketTarget): string {
   const { host, port } = target;
   const name = host.includes(":") ? `[${host}]` : host;
   const lines = [
@@ -199,7 +199,7 @@ export function upgradeHead(req: IncomingMessage, target: WebSocketTarget): stri
 }
 
 /** A reply written on a raw socket (an upgrade refused): text or bytes, then the connection closed. */
-function rawReply(reply: HttpReply): string | Buffer {
+function rawReply(reply: HttpReply): Buffer {
   const body =
     typeof reply.body === "string" || reply.body instanceof Uint8Array
       ? Buffer.from(reply.body)
