@@ -96,7 +96,8 @@ export class C8yStandIn {
         req.on("end", () => this.handle(req, Buffer.concat(chunks), res));
       },
     );
-    // WebSocket (RFC 6455, by the ws package) on /notification2/consumer/: echoes each message.
+    // WebSocket (RFC 6455, by the ws package) on /notification2/consumer/: echoes each message,
+    // or with `?stall` reads nothing.
     this.server.on("upgrade", (req: IncomingMessage, socket: import("node:net").Socket, head: Buffer) => {
       const r: Recorded = { method: req.method ?? "", path: req.url ?? "", headers: req.headers, body: head };
       this.requests.push(r);
@@ -115,9 +116,11 @@ export class C8yStandIn {
         socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
         return;
       }
-      this.websockets.handleUpgrade(req, socket, head, (ws) =>
-        ws.on("message", (data, isBinary) => ws.send(data, { binary: isBinary })),
-      );
+      this.websockets.handleUpgrade(req, socket, head, (ws) => {
+        // a consumer that stops reading (`?stall`), to hold a relay to its limits
+        if (/[?&]stall(&|$)/.test(r.path)) ws.pause();
+        ws.on("message", (data, isBinary) => ws.send(data, { binary: isBinary }));
+      });
     });
     await new Promise<void>((resolve) => this.server!.listen(0, "127.0.0.1", resolve));
     this.port = (this.server.address() as AddressInfo).port;

@@ -3,10 +3,19 @@
  * gives no raw socket to tunnel, so the target gets a WebSocket of its own (Bun's client, with
  * the target's TLS settings) and messages are relayed both ways, text as text and binary as
  * binary; a close on either side closes the other with the same code and reason. The target's
- * handshake comes first, so a client is only upgraded once the target has accepted.
+ * handshake comes first, so a client is only upgraded once the target has accepted. Neither side
+ * can be paused, so what waits for a slow side is bounded: past `BACKLOG` bytes both are closed
+ * (1013, try again later) rather than messages dropped or memory growing without end.
  */
 import type { ServerWebSocket, WebSocketHandler } from "bun";
 import type { WebSocketTarget } from "./exchange.ts";
+
+/**
+ * Bytes that may wait for a side that does not take them: room for a burst from a local client
+ * (the tenant's side is slower than loopback), a bound for one that never ends.
+ */
+const BACKLOG = 64 << 20;
+const TRY_AGAIN_LATER = 1013;
 
 export interface Relay {
   readonly upstream: WebSocket;
@@ -58,6 +67,9 @@ export async function openUpstream(target: WebSocketTarget, client: Headers): Pr
 }
 
 export const relayHandlers: WebSocketHandler<Relay> = {
+  // a slow client: Bun closes it (1006) instead of dropping what it could not send
+  backpressureLimit: BACKLOG,
+  closeOnBackpressureLimit: true,
   open(ws) {
     const relay = ws.data;
     relay.client = ws;
@@ -65,7 +77,10 @@ export const relayHandlers: WebSocketHandler<Relay> = {
     if (relay.closed) ws.close(sendable(relay.closed.code), relay.closed.reason);
   },
   message(ws, message) {
-    ws.data.upstream.send(message);
+    const { upstream } = ws.data;
+    // closing the client closes the target too (`close` below)
+    if (upstream.bufferedAmount > BACKLOG) ws.close(TRY_AGAIN_LATER, "the target is not taking messages");
+    else upstream.send(message);
   },
   close(ws, code, reason) {
     ws.data.upstream.close(sendable(code), reason);
