@@ -44,6 +44,8 @@ export class EmbeddedBroker {
   private readonly clock: () => number;
 
   private readonly journal?: Journal;
+  /** While a chunk of input is handled: how to send what each client's link gathered meanwhile. */
+  private corked: (() => void)[] | undefined;
 
   private constructor(private readonly opts: BrokerOptions) {
     this.clock = opts.clock ?? Date.now;
@@ -128,20 +130,26 @@ export class EmbeddedBroker {
     }
     this.sockets.add(sock);
     let closing: ReturnType<typeof setTimeout> | undefined;
-    // What the core writes to this client while it handles one chunk of its input (a PUBACK per
-    // publish of a flood) goes out in one socket write, not one system call per packet.
-    let batch: Uint8Array[] | undefined;
+    // What the core writes to this client while it handles one chunk of any client's input (a
+    // PUBACK per publish of a flood, the publishes of a flood to each subscriber) goes out in one
+    // socket write once the chunk is handled, not one system call per packet.
+    let batch: Uint8Array[] = [];
     let batchBytes = 0;
     const flush = (): boolean => {
-      if (!batch?.length) return true;
+      if (batch.length === 0) return true;
       const bytes = batch.length === 1 ? (batch[0] as Uint8Array) : Buffer.concat(batch);
       batch = [];
       batchBytes = 0;
       return sock.write(bytes);
     };
+    const release = () => {
+      if (!flush()) conn.blocked = true;
+    };
     const link: Link = {
       write: (bytes) => {
-        if (!batch) return sock.write(bytes);
+        const corked = this.corked;
+        if (!corked) return sock.write(bytes);
+        if (batch.length === 0) corked.push(release);
         batch.push(bytes);
         batchBytes += bytes.length;
         return batchBytes < BATCH_BYTES || flush();
@@ -163,13 +171,17 @@ export class EmbeddedBroker {
         core.metrics.bytesIn += chunk.length;
         const now = clock();
         const { packets, error } = decoder.push(chunk);
-        batch = [];
+        const outer = this.corked === undefined;
+        if (outer) this.corked = [];
         try {
           for (const p of packets) core.receive(conn, p, now);
           if (error) core.fail(conn, error, now);
         } finally {
-          if (!flush()) conn.blocked = true;
-          batch = undefined;
+          if (outer) {
+            const gathered = this.corked ?? [];
+            this.corked = undefined;
+            for (const r of gathered) r();
+          }
         }
       },
       onDrain: () => core.drained(conn, clock()),

@@ -4,6 +4,7 @@ import { MqttClient } from "./client/client.ts";
 import { ReasonCodeError } from "./client/errors.ts";
 import type { Publish, Will } from "./mqtt/index.ts";
 import type { ClientTls, Net } from "./net/net.ts";
+import { asBuffer } from "./payload.ts";
 import { filterError, matches, topicError } from "./topic-filter.ts";
 
 export interface MqttBusOptions {
@@ -164,7 +165,7 @@ export class MqttBus implements Bus {
       const id = this.filterIds.get(own);
       if (id === undefined || !ids.includes(id)) return false;
     }
-    const payload = Buffer.from(p.payload.buffer, p.payload.byteOffset, p.payload.byteLength);
+    const payload = asBuffer(p.payload);
     // The broker re-sends retained messages to every handler of a filter when another handler
     // subscribes to it, and after a reconnect: a handler skips state it already has.
     if (p.retain) {

@@ -9,7 +9,8 @@ export function topicError(topic: string): string | undefined {
   if (topic.length === 0) return "topic is empty";
   if (topic.includes("+") || topic.includes("#")) return `topic '${topic}' contains a wildcard (+ or #)`;
   if (topic.includes("\u0000")) return "topic contains a NUL character";
-  if (Buffer.byteLength(topic) > 65535) return "topic is longer than 65535 bytes";
+  // A UTF-16 unit is at most 3 bytes of UTF-8: shorter topics need no count.
+  if (topic.length > 21_845 && Buffer.byteLength(topic) > 65535) return "topic is longer than 65535 bytes";
   return undefined;
 }
 

@@ -617,6 +617,59 @@ describe("broker core: isolation", () => {
   });
 });
 
+describe("broker core: routing follows subscription changes (each topic's matches are remembered)", () => {
+  it("a subscription made, replaced or removed after a topic was routed applies to its next message", () => {
+    const { core, client } = setup();
+    const a = client().connect("a").subscribe("t/+", 0);
+    const pub = client().connect("p").publish("t/x", "1");
+    assert.deepEqual(
+      a.messages().map((m) => m.payload),
+      ["1"],
+    );
+    const b = client().connect("b").subscribe("t/#", 1);
+    pub.publish("t/x", "2", 1);
+    assert.deepEqual(
+      a.messages().map((m) => [m.payload, m.qos]),
+      [["2", 0]],
+    );
+    assert.deepEqual(
+      b.messages().map((m) => [m.payload, m.qos]),
+      [["2", 1]],
+    );
+    a.subscribe("t/+", 1); // replaces the subscription: its new QoS applies
+    a.send({ type: "unsubscribe", packetId: 2, filters: ["t/+"] });
+    const local: string[] = [];
+    const l = {
+      filters: ["t/x"],
+      deliver: (m: { payload: Uint8Array }) => local.push(Buffer.from(m.payload).toString()),
+    };
+    core.subscribeLocal(l, 0);
+    pub.publish("t/x", "3", 1);
+    assert.deepEqual(a.messages(), []);
+    assert.deepEqual(
+      b.messages().map((m) => m.payload),
+      ["3"],
+    );
+    core.unsubscribeLocal(l);
+    pub.publish("t/x", "4", 1);
+    assert.deepEqual(local, ["3"]);
+    assert.deepEqual(
+      b.messages().map((m) => m.payload),
+      ["4"],
+    );
+  });
+
+  it("many distinct topics (more than are remembered) are all routed", () => {
+    const { client } = setup();
+    const sub = client().connect("s").subscribe("m/+", 0);
+    const pub = client().connect("p");
+    for (let i = 0; i < 3000; i++) pub.publish(`m/${i % 1500}`, String(i));
+    const got = sub.messages();
+    assert.equal(got.length, 3000);
+    assert.equal(got[2999]?.topic, "m/1499");
+  });
+});
+
 describe("broker core: in-process subscribers", () => {
   it("get retained then live messages, nested publishes from a handler run after the current one", () => {
     const { core, client } = setup();

@@ -149,6 +149,16 @@ function busSuite(name: string, setup: () => Promise<Setup>) {
     it("refuses wildcard publish topics and malformed filters", async () => {
       await assert.rejects(s.a.publish("a/+/b", "x"), /wildcard/);
       await assert.rejects(s.a.publish("", "x"), /empty/);
+      // again, after a valid topic and twice in a row (LocalBus remembers the last valid topic)
+      await s.a.publish("refused/ok", "x");
+      await assert.rejects(s.a.publish("a/+/b", "x"), /wildcard/);
+      await assert.rejects(s.a.publish("a/+/b", "x"), /wildcard/);
+      await assert.rejects(s.a.publish("", "x"), /empty/);
+      if (s.a.publishNow) {
+        s.a.publishNow("refused/ok", "x");
+        assert.throws(() => s.a.publishNow?.("", "x"), /empty/);
+        assert.throws(() => s.a.publishNow?.("a/#", "x"), /wildcard/);
+      }
       await assert.rejects(
         s.b.subscribe("a/#/b", () => {}),
         /'#' must be the last/,
@@ -300,6 +310,24 @@ describe("embedded broker ordering", () => {
       await Promise.all(Array.from({ length: 20_000 }, (_, i) => bus.publish(`burst/${i % 10}`, String(i))));
       await waitFor("20k delivered", () => n === 20_000 || undefined, 20_000);
     }));
+});
+
+describe("LocalBus publishNow", () => {
+  it("checks every topic, the first one of a new bus included, and publishes at once", async () => {
+    const broker = await EmbeddedBroker.create({ host: "127.0.0.1", port: 0, log });
+    try {
+      const bus = new LocalBus(broker.core);
+      assert.throws(() => bus.publishNow("", "x"), /empty/);
+      const got: string[] = [];
+      await bus.subscribe("now/+", (m) => got.push(`${m.topic}:${m.payload}`));
+      bus.publishNow("now/a", "1");
+      bus.publishNow("now/a", "2");
+      assert.throws(() => bus.publishNow("now/+", "x"), /wildcard/);
+      assert.deepEqual(got, ["now/a:1", "now/a:2"]);
+    } finally {
+      await broker.stop();
+    }
+  });
 });
 
 describe("LocalBus handler errors", () => {

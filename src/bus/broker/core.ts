@@ -1,5 +1,5 @@
 import { encode } from "../mqtt/encode.ts";
-import type { Connect, Disconnect, Packet, Publish, Subscribe, Unsubscribe } from "../mqtt/packets.ts";
+import type { Ack, Connect, Disconnect, Packet, Publish, Subscribe, Unsubscribe } from "../mqtt/packets.ts";
 import { connackCodeV4, type ProtocolError, Reason } from "../mqtt/reason-codes.ts";
 import { Conn, type LocalSub } from "./conn.ts";
 import { admit, connackProperties, decideConnect } from "./connect.ts";
@@ -331,15 +331,18 @@ export class BrokerCore {
     }
     // A refused QoS 1/2 message is still acknowledged (with the reason for v5), so the client
     // does not resend it on every reconnect; 3.1.1 has no way to say why.
-    const reasonCode = conn.version === 5 ? refuse : 0;
-    const reasonProps =
-      conn.version === 5 && refuse ? { properties: { reasonString: err ?? "not authorized" } } : {};
-    if (p.qos === 1)
-      this.out.send(conn, { type: "puback", packetId: p.packetId as number, reasonCode, ...reasonProps });
-    else if (p.qos === 2) {
-      if (!refuse) s.incoming.add(p.packetId as number);
-      this.out.send(conn, { type: "pubrec", packetId: p.packetId as number, reasonCode, ...reasonProps });
+    if (p.qos === 0) return;
+    const ack: Ack = {
+      type: p.qos === 1 ? "puback" : "pubrec",
+      packetId: p.packetId as number,
+      reasonCode: 0,
+    };
+    if (conn.version === 5 && refuse) {
+      ack.reasonCode = refuse;
+      ack.properties = { reasonString: err ?? "not authorized" };
     }
+    if (p.qos === 2 && !refuse) s.incoming.add(p.packetId as number);
+    this.out.send(conn, ack);
   }
 
   private onAck(conn: Conn, id: number, kind: "puback" | "pubcomp", now: number): void {

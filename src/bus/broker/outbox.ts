@@ -97,9 +97,9 @@ export class Outbox {
       qos: d.qos,
       retain: d.retain,
       dup,
-      ...(packetId !== undefined && { packetId }),
-      ...(properties && { properties }),
     };
+    if (packetId !== undefined) p.packetId = packetId;
+    if (properties) p.properties = properties;
     const bytes = encode(p, conn.version);
     if (bytes.length > conn.peerMaxPacket) {
       this.metrics.drop("too_large_for_client");

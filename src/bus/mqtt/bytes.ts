@@ -96,7 +96,11 @@ function decodeUtf8(buf: Uint8Array, start: number, end: number): string {
     if (b === 0) throw malformed("string contains U+0000 [MQTT-1.5.4-2]");
     if (b >= 0x80) ascii = false;
   }
-  if (ascii) return String.fromCharCode.apply(null, buf.subarray(start, end) as unknown as number[]);
+  if (ascii)
+    // Socket chunks are Buffers: latin1 of ASCII bytes is the same text, with no view to allocate.
+    return Buffer.isBuffer(buf)
+      ? buf.toString("latin1", start, end)
+      : String.fromCharCode.apply(null, buf.subarray(start, end) as unknown as number[]);
   try {
     return utf8.decode(buf.subarray(start, end));
   } catch {
@@ -192,7 +196,16 @@ export class Writer {
       this.pos += 2 + n;
       return;
     }
-    const { written } = encoder.encodeInto(s, this.buf.subarray(this.pos + 2));
+    // ASCII (topics, almost always) is copied byte by byte: a view for encodeInto costs more.
+    const buf = this.buf;
+    const at = this.pos + 2;
+    let i = 0;
+    for (; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) break;
+      buf[at + i] = c;
+    }
+    const written = i === s.length ? i : i + encoder.encodeInto(s.slice(i), buf.subarray(at + i)).written;
     this.u16(written);
     this.pos += written;
   }

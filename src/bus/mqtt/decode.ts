@@ -4,6 +4,7 @@ import type {
   Packet,
   Properties,
   ProtocolVersion,
+  Publish,
   QoS,
   SubscriptionRequest,
   Will,
@@ -293,16 +294,18 @@ export function decodePacket(r: Reader, first: number, version: ProtocolVersion)
         throw new ProtocolError(Reason.TopicNameInvalid, "wildcard in a PUBLISH topic [MQTT-3.3.2-2]");
       const id = qos > 0 ? packetId(r) : undefined;
       const properties = v5 ? readProperties(r, type) : undefined;
-      return {
+      // No spreads: this is every message's path.
+      const p: Publish = {
         type: "publish",
         topic,
         payload: r.bytes(r.left),
         qos: qos as QoS,
         retain: (flags & 1) !== 0,
         dup,
-        ...(id !== undefined && { packetId: id }),
-        ...(properties && { properties }),
       };
+      if (id !== undefined) p.packetId = id;
+      if (properties) p.properties = properties;
+      return p;
     }
     case PacketType.puback:
     case PacketType.pubrec:

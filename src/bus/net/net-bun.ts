@@ -106,7 +106,8 @@ type BunSocket = Socket<BunConn | undefined>;
 
 /** Handlers shared by both sides; the connection lives in `socket.data`. */
 const common = {
-  binaryType: "uint8array" as const,
+  // Buffers, as node:net gives: the MQTT decoder reads ASCII topics off them without a view.
+  binaryType: "buffer" as const,
   data(socket: BunSocket, chunk: Uint8Array) {
     socket.data?.events?.onData(chunk);
   },

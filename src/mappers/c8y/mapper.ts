@@ -43,6 +43,7 @@ import { softwareListCommand } from "./software-list.ts";
 import { twinToC8y } from "./twin.ts";
 
 const TOPIC_CACHE = 4096;
+const NO_RUNS: readonly CustomRun[] = [];
 const ok: Result<unknown> = { ok: true, value: undefined };
 
 export interface C8yMapperOptions extends StatusContext {
@@ -145,7 +146,8 @@ export class C8yMapper {
   }
 
   /** The operation-file commands matched since the last call. */
-  takeRuns(): CustomRun[] {
+  takeRuns(): readonly CustomRun[] {
+    if (this.runs.length === 0) return NO_RUNS;
     const r = this.runs;
     this.runs = [];
     return r;
@@ -251,7 +253,10 @@ export class C8yMapper {
 
   /** A data message: its entity (held, or auto-registered when new), then its mapping. */
   private known(ch: TeChannel, msg: InMessage, out: OutMessage[]): Result<unknown> {
-    if (!this.entities.get(ch.entity) && !defaultScheme(ch.entity)) {
+    const cached = this.entities.get(ch.entity);
+    // Telemetry of a known entity (nearly every message) needs nothing of what follows.
+    if (cached && ch.kind !== "health") return this.data(ch, cached, msg, out, true);
+    if (!cached && !defaultScheme(ch.entity)) {
       // Not registered yet and outside the default scheme: held until its registration arrives.
       if (msg.payload.length > 0) this.held.hold(ch.entity, msg);
       return ok;

@@ -92,7 +92,18 @@ export class MapperComponent implements Component {
 
   /** Publishes in order: the bus keeps one client's messages in publish order. */
   private send(out: OutMessage[], qos: 0 | 1 | 2): void {
-    for (const m of out) this.publish(m, qos).catch(this.onError);
+    const { bus } = this.ctx;
+    for (const m of out) {
+      if (!bus.publishNow) {
+        this.publish(m, qos).catch(this.onError);
+        continue;
+      }
+      try {
+        bus.publishNow(m.topic, m.payload, { qos: m.qos ?? qos, retain: m.retain ?? false });
+      } catch (e) {
+        this.onError(e);
+      }
+    }
   }
 
   /** One timer at the translator's next deadline; the translator itself stays clock-free. */

@@ -9,4 +9,15 @@ export function c8yNumber(v: number): string {
   return String(v); // the JSON text of every finite number
 }
 
-export const str = JSON.stringify as (s: string) => string;
+/**
+ * `JSON.stringify` of a string. A string with nothing to escape (no `"`, `\\`, control character
+ * or surrogate) is only quoted, which costs a fraction of the general case; names and types are
+ * such strings nearly always.
+ */
+export function str(s: string): string {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return JSON.stringify(s);
+  }
+  return `"${s}"`;
+}
