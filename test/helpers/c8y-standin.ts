@@ -10,12 +10,13 @@
  * Every request must carry `Authorization: Bearer <a token this tenant issued>` (else 401) and a
  * client certificate whose CN is the device id. What deviates is recorded in `problems`.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { TLSSocket } from "node:tls";
+import { WebSocketServer } from "ws";
 
 export interface Recorded {
   method: string;
@@ -43,6 +44,7 @@ export class C8yStandIn {
   private basic?: string;
   private readonly managedObjects = new Map<string, string>();
   private server?: Server;
+  private readonly websockets = new WebSocketServer({ noServer: true });
   private nextId = 1000;
   port = 0;
 
@@ -94,7 +96,8 @@ export class C8yStandIn {
         req.on("end", () => this.handle(req, Buffer.concat(chunks), res));
       },
     );
-    // WebSocket (RFC 6455 handshake) on /notification2/consumer/: echoes what it is sent.
+    // WebSocket (RFC 6455, by the ws package) on /notification2/consumer/: echoes each message,
+    // or with `?stall` reads nothing.
     this.server.on("upgrade", (req: IncomingMessage, socket: import("node:net").Socket, head: Buffer) => {
       const r: Recorded = { method: req.method ?? "", path: req.url ?? "", headers: req.headers, body: head };
       this.requests.push(r);
@@ -113,18 +116,18 @@ export class C8yStandIn {
         socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
         return;
       }
-      const accept = createHash("sha1").update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest("base64");
-      socket.write(
-        `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`,
-      );
-      if (head.length) socket.write(head);
-      socket.pipe(socket);
+      this.websockets.handleUpgrade(req, socket, head, (ws) => {
+        // a consumer that stops reading (`?stall`), to hold a relay to its limits
+        if (/[?&]stall(&|$)/.test(r.path)) ws.pause();
+        ws.on("message", (data, isBinary) => ws.send(data, { binary: isBinary }));
+      });
     });
     await new Promise<void>((resolve) => this.server!.listen(0, "127.0.0.1", resolve));
     this.port = (this.server.address() as AddressInfo).port;
   }
 
   async stop(): Promise<void> {
+    for (const ws of this.websockets.clients) ws.terminate();
     this.server?.closeAllConnections();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }

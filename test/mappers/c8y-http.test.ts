@@ -6,7 +6,6 @@
  */
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -14,8 +13,6 @@ import mqtt, { type MqttClient } from "mqtt";
 import { type Running, run } from "../../src/app/run.ts";
 import { loadConfig } from "../../src/config/store.ts";
 import { createLogger } from "../../src/foundation/logger.ts";
-import { TenantHttp } from "../../src/mappers/c8y/http/client.ts";
-import { C8yProxy } from "../../src/mappers/c8y/http/proxy.ts";
 import { C8yStandIn } from "../helpers/c8y-standin.ts";
 import { freePort, waitFor } from "../helpers/ports.ts";
 import { clientCert, createPki, type Pki } from "../helpers/tls-pki.ts";
@@ -223,86 +220,12 @@ describe("Cumulocity HTTP side (uploads, downloads, proxy, JWT) against an HTTPS
     assert.deepEqual(tenant.problems, []);
   });
 
-  it("the proxy (127.0.0.1:<c8y.proxy.bind.port>/c8y/...): REST calls without credentials, bodies streamed, UI refused", async () => {
-    const base = `http://127.0.0.1:${proxyPort}/c8y`;
-    const id = await fetch(`${base}/identity/externalIds/c8y_Serial/test-device`);
-    assert.equal(id.status, 200);
-    const mo = ((await id.json()) as { managedObject: { id: string } }).managedObject.id;
-    assert.match(mo, /^\d+$/);
-    const created = await fetch(`${base}/event/events`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
-      body: JSON.stringify({
-        source: { id: mo },
-        type: "local",
-        text: "from a script",
-        time: "2024-01-01T00:00:00Z",
-      }),
-    });
-    assert.equal(created.status, 201);
-    assert.equal(((await created.json()) as { text: string }).text, "from a script");
-    assert.equal((await fetch(`${base}/apps/cockpit/index.html`)).status, 403);
-    assert.equal((await fetch(`${base}/main.js`)).status, 403);
-    // A client's own credentials are passed through as they are (the tenant refuses these).
-    const own = await fetch(`${base}/identity/externalIds/c8y_Serial/test-device`, {
-      headers: { Authorization: "Bearer nope" },
-    });
-    assert.equal(own.status, 401);
+  // the proxy's own contract (bodies, UI refused, WebSocket, limits), on both servers: c8y-proxy.test.ts
+  it("the proxy listens on c8y.proxy.bind.port and serves REST calls with the device's token", async () => {
+    const r = await fetch(`http://127.0.0.1:${proxyPort}/c8y/identity/externalIds/c8y_Serial/test-device`);
+    assert.equal(r.status, 200);
+    assert.match(((await r.json()) as { managedObject: { id: string } }).managedObject.id, /^\d+$/);
     assert.deepEqual(tenant.problems, []);
-  });
-
-  it("the proxy tunnels a WebSocket upgrade to the tenant with the device's credentials (thin-edge)", async () => {
-    const key = "dGhlIHNhbXBsZSBub25jZQ==";
-    const socket = await new Promise<import("node:net").Socket>((resolve, reject) => {
-      const req = httpRequest({
-        host: "127.0.0.1",
-        port: proxyPort,
-        path: "/c8y/notification2/consumer/?token=abc",
-        headers: {
-          Connection: "Upgrade",
-          Upgrade: "websocket",
-          "Sec-WebSocket-Key": key,
-          "Sec-WebSocket-Version": "13",
-        },
-      });
-      req.on("upgrade", (res, s) => {
-        // RFC 6455 §4.2.2: the accept value proves the tenant answered this handshake.
-        assert.equal(res.headers["sec-websocket-accept"], "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
-        resolve(s);
-      });
-      req.on("response", (res) => reject(new Error(`no upgrade: HTTP ${res.statusCode}`)));
-      req.on("error", reject);
-      req.end();
-    });
-    socket.write("ping");
-    const echoed = await new Promise<string>((resolve) =>
-      socket.once("data", (d: Buffer) => resolve(d.toString())),
-    );
-    assert.equal(echoed, "ping");
-    socket.destroy();
-    const hs = tenant.requests.find((r) => r.path === "/notification2/consumer/?token=abc");
-    assert.match(String(hs?.headers.authorization), /^Bearer /);
-    assert.equal(hs?.headers.host, `127.0.0.1:${tenant.port}`);
-    assert.deepEqual(tenant.problems, []);
-  });
-
-  it("the proxy answers 502 Bad Gateway (plain text) when the tenant cannot be reached", async () => {
-    const closed = await freePort();
-    const proxy = new C8yProxy(
-      new TenantHttp({
-        endpoint: { host: "127.0.0.1", port: closed },
-        credentials: { authorization: async () => "Bearer t", invalidate() {} },
-      }),
-    );
-    const port = await proxy.listen("127.0.0.1", 0);
-    try {
-      const r = await fetch(`http://127.0.0.1:${port}/c8y/inventory/managedObjects`);
-      assert.equal(r.status, 502);
-      assert.match(r.headers.get("content-type") ?? "", /^text\/plain/);
-      assert.match(await r.text(), /Bad Gateway/);
-    } finally {
-      await proxy.close();
-    }
   });
 });
 

@@ -4,8 +4,8 @@
  */
 import type { Bus, Subscription } from "../../bus/bus.ts";
 import type { Config } from "../../config/store.ts";
+import { type HttpReply, type HttpRequest, jsonError } from "../../foundation/http/exchange.ts";
 import type { Logger } from "../../foundation/logger.ts";
-import { type HttpReply, type HttpRequest, jsonError } from "../http/exchange.ts";
 import { authPolicy } from "./auth.ts";
 import { ConsoleModel, DEFAULT_LIMITS } from "./model.ts";
 import { type ConsoleFile, ConsoleService } from "./service.ts";

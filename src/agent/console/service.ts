@@ -8,8 +8,6 @@ import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { topicFor } from "../../api/topics.ts";
 import type { Bus } from "../../bus/bus.ts";
-import { isObj } from "../../foundation/json.ts";
-import type { Logger } from "../../foundation/logger.ts";
 import {
   type HttpReply,
   type HttpRequest,
@@ -17,7 +15,9 @@ import {
   jsonReply,
   readJson,
   readText,
-} from "../http/exchange.ts";
+} from "../../foundation/http/exchange.ts";
+import { isObj } from "../../foundation/json.ts";
+import type { Logger } from "../../foundation/logger.ts";
 import { PushStream } from "../http/push-stream.ts";
 import { consoleAssets, LOGIN_PAGE, page } from "./assets.ts";
 import { type AuthPolicy, COOKIE, CSRF_HEADER, refusal } from "./auth.ts";

@@ -1,8 +1,14 @@
 import type { Entity } from "../../api/entity-tree.ts";
 import { isEntityType, isTopicText, isValidEntityTopicId } from "../../api/topics.ts";
 import type { Bus } from "../../bus/bus.ts";
+import {
+  type HttpReply,
+  type HttpRequest,
+  jsonError,
+  jsonReply,
+  readJson,
+} from "../../foundation/http/exchange.ts";
 import type { EntityView } from "./entity-view.ts";
-import { type HttpReply, type HttpRequest, jsonError, jsonReply, readJson } from "./exchange.ts";
 
 export interface EntitiesOptions {
   view: EntityView;

@@ -1,8 +1,8 @@
 import { constants } from "node:fs";
 import { type FileHandle, lstat, mkdir, open, rename, rm, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { type HttpReply, type HttpRequest, jsonError } from "../../foundation/http/exchange.ts";
 import type { Logger } from "../../foundation/logger.ts";
-import { type HttpReply, type HttpRequest, jsonError } from "./exchange.ts";
 import { insideRoot, safeFilePath } from "./safe-path.ts";
 
 export interface FilesOptions {

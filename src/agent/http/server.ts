@@ -1,11 +1,11 @@
 import { isBun } from "../../bus/net/net.ts";
+import type { HttpLimits, HttpReply, HttpRequest, Listener } from "../../foundation/http/exchange.ts";
+import { jsonError } from "../../foundation/http/exchange.ts";
 import type { Logger } from "../../foundation/logger.ts";
 import { type EntitiesOptions, handleEntities } from "./entities.ts";
-import type { HttpLimits, HttpReply, HttpRequest, Listener } from "./exchange.ts";
-import { jsonError } from "./exchange.ts";
 import { type FilesOptions, handleFiles } from "./files.ts";
 
-export type { HttpLimits } from "./exchange.ts";
+export type { HttpLimits } from "../../foundation/http/exchange.ts";
 
 const FILES = "/te/v1/files/";
 const ENTITIES = "/te/v1/entities";
@@ -41,7 +41,9 @@ export class AgentHttpServer {
   constructor(private readonly opts: HttpOptions) {}
 
   async start(): Promise<void> {
-    const { serve } = isBun() ? await import("./serve-bun.ts") : await import("./serve-node.ts");
+    const { serve } = isBun()
+      ? await import("../../foundation/http/serve-bun.ts")
+      : await import("../../foundation/http/serve-node.ts");
     this.listener = await serve({
       host: this.opts.host,
       port: this.opts.port,

@@ -5,9 +5,12 @@
  * so a file is never held in memory.
  */
 import type { IncomingMessage } from "node:http";
-import { request as httpsRequest } from "node:https";
 import type { Readable } from "node:stream";
-import { type TLSSocket, connect as tlsConnect } from "node:tls";
+import { lazyBuiltin } from "../../../foundation/builtin.ts";
+import type { UpstreamTls } from "../../../foundation/http/exchange.ts";
+
+// loaded at the first request: a mapper that never talks to the tenant over HTTP never pays for it
+const https = lazyBuiltin<typeof import("node:https")>("node:https");
 
 export interface TenantEndpoint {
   host: string;
@@ -119,37 +122,29 @@ export class TenantHttp {
     return this.o.credentials.authorization();
   }
 
-  /** A TLS connection to the tenant with the device certificate (for tunnelled upgrades). */
-  connect(): TLSSocket {
-    return tlsConnect({
-      host: this.o.endpoint.host,
-      port: this.o.endpoint.port,
+  /** The TLS settings of a connection to the tenant: the device certificate, the trusted roots. */
+  tls(): UpstreamTls {
+    const { host } = this.o.endpoint;
+    return {
       cert: this.o.cert,
       key: this.o.key,
       ca: this.o.ca,
-      servername: this.servername(),
-    });
-  }
-
-  private servername(): string | undefined {
-    return /^[\d.]+$|:/.test(this.o.endpoint.host) ? undefined : this.o.endpoint.host;
+      servername: /^[\d.]+$|:/.test(host) ? undefined : host,
+    };
   }
 
   private async once(r: TenantRequest): Promise<IncomingMessage> {
     const headers: Record<string, string | number> = { ...r.headers };
     if (!r.keepAuthorization) headers.Authorization = await this.authorization();
     return new Promise((resolve, reject) => {
-      const req = httpsRequest(
+      const req = https().request(
         {
           host: this.o.endpoint.host,
           port: this.o.endpoint.port,
           method: r.method,
           path: r.path,
           headers,
-          cert: this.o.cert,
-          key: this.o.key,
-          ca: this.o.ca,
-          servername: this.servername(),
+          ...this.tls(),
           timeout: this.o.timeoutMs ?? 60_000,
         },
         resolve,

@@ -4,13 +4,23 @@
  * downloading a tenant-hosted file, a user's script) need none. Every method, query and body is
  * passed through, streamed; a client's own `Authorization` is kept; UI paths (`*.js`, `apps/`)
  * are refused, since opening them would revoke the device token; the tenant unreachable is a
- * plain-text 502. A WebSocket upgrade is tunnelled to the tenant over TLS with the credentials added.
+ * plain-text 502. A WebSocket upgrade is relayed to the tenant over TLS with the credentials added.
+ * Served like the agent's HTTP service: `Bun.serve` under Bun, node:http under Node
+ * (src/foundation/http/exchange.ts).
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
-import type { Duplex } from "node:stream";
 import { PROXY_PATH_PREFIX } from "../../../api/clouds/c8y.ts";
+import { isBun } from "../../../bus/net/net.ts";
+import { lazyBuiltin } from "../../../foundation/builtin.ts";
+import type {
+  HttpLimits,
+  HttpReply,
+  HttpRequest,
+  Listener,
+  WebSocketTarget,
+} from "../../../foundation/http/exchange.ts";
 import type { TenantHttp } from "./client.ts";
+
+const stream = lazyBuiltin<typeof import("node:stream")>("node:stream");
 
 /** Hop-by-hop headers are the connection's own, never forwarded (RFC 9110 §7.6.1). */
 const HOP = new Set([
@@ -24,6 +34,17 @@ const HOP = new Set([
   "host",
 ]);
 
+/**
+ * node:http's defaults, which the proxy always had (a request head within 60 s, the whole request
+ * within 5 minutes), a connection idle for 2 minutes closed, and at most 64 requests at once.
+ */
+export const PROXY_LIMITS: HttpLimits = {
+  headersTimeoutMs: 60_000,
+  requestTimeoutMs: 300_000,
+  idleTimeoutMs: 120_000,
+  maxConnections: 64,
+};
+
 /** The tenant path for a proxy path, or an error for paths the proxy refuses. */
 export function tenantPath(url: string): { path: string } | { status: number; error: string } {
   if (!url.startsWith(`${PROXY_PATH_PREFIX}/`))
@@ -36,80 +57,51 @@ export function tenantPath(url: string): { path: string } | { status: number; er
 }
 
 export class C8yProxy {
-  private server?: Server;
+  private listener?: Listener;
 
   constructor(
     private readonly http: TenantHttp,
     private readonly onError: (e: unknown) => void = () => {},
+    private readonly limits: HttpLimits = PROXY_LIMITS,
   ) {}
 
   async listen(host: string, port: number): Promise<number> {
-    const server = createServer((req, res) => {
-      this.handle(req, res).catch((e: unknown) => {
-        this.onError(e);
-        if (!res.headersSent) plain(res, 502, `Bad Gateway: ${(e as Error).message}`);
-        else res.destroy();
-      });
+    const { serve } = isBun()
+      ? await import("../../../foundation/http/serve-bun.ts")
+      : await import("../../../foundation/http/serve-node.ts");
+    this.listener = await serve({
+      host,
+      port,
+      limits: this.limits,
+      handler: (req) => this.handle(req),
+      upgrade: (req) => this.upgrade(req),
+      onError: (_path, e) => this.onError(e),
     });
-    server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      this.upgrade(req, socket as Socket, head).catch((e: unknown) => {
-        this.onError(e);
-        socket.destroy();
-      });
-    });
-    this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(port, host, () => resolve());
-    });
-    return (server.address() as AddressInfo).port;
+    return this.listener.port;
   }
 
   async close(): Promise<void> {
-    const s = this.server;
-    this.server = undefined;
-    if (!s) return;
-    s.closeAllConnections?.();
-    await new Promise<void>((resolve) => s.close(() => resolve()));
+    const l = this.listener;
+    this.listener = undefined;
+    await l?.close();
   }
 
-  private async upgrade(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
-    const target = tenantPath(req.url ?? "/");
-    if ("error" in target) {
-      socket.end(
-        `HTTP/1.1 ${target.status} Refused\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n${target.error}\n`,
-      );
-      return;
-    }
-    const auth = req.headers.authorization ? undefined : await this.http.authorization();
-    const { host, port } = this.http.o.endpoint;
-    const upstream = this.http.connect();
-    upstream.once("secureConnect", () => {
-      upstream.write(upgradeHead(req, target.path, port === 443 ? host : `${host}:${port}`, auth));
-      if (head.length) upstream.write(head);
-      upstream.pipe(socket);
-      socket.pipe(upstream);
-    });
-    upstream.on("error", (e) => {
+  private async handle(req: HttpRequest): Promise<HttpReply> {
+    const target = tenantPath(req.url);
+    if ("error" in target) return plain(target.status, target.error);
+    try {
+      return await this.forward(req, target.path);
+    } catch (e) {
       this.onError(e);
-      if (!socket.destroyed)
-        socket.end(
-          "HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nBad Gateway\n",
-        );
-    });
-    socket.on("error", () => upstream.destroy());
-    socket.on("close", () => upstream.destroy());
-    upstream.on("close", () => socket.destroy());
+      return plain(502, `Bad Gateway: ${(e as Error).message}`);
+    }
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const target = tenantPath(req.url ?? "/");
-    if ("error" in target) return plain(res, target.status, target.error);
+  private async forward(req: HttpRequest, path: string): Promise<HttpReply> {
     const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(req.headers))
-      if (v !== undefined && !HOP.has(k)) headers[k] = Array.isArray(v) ? v.join(", ") : v;
+    for (const [k, v] of req.headers()) if (!HOP.has(k)) headers[k] = v;
     const hasBody =
-      req.headers["content-length"] !== undefined || req.headers["transfer-encoding"] !== undefined;
+      req.header("content-length") !== undefined || req.header("transfer-encoding") !== undefined;
     const keepAuthorization = headers.authorization !== undefined;
     // A streamed body cannot be sent twice: make sure the token is good first (thin-edge asks
     // HEAD /tenant/currentTenant), so a 401 is the tenant's verdict on the request itself.
@@ -118,40 +110,47 @@ export class C8yProxy {
       check.resume();
     }
     const upstream = await this.http.request({
-      method: req.method ?? "GET",
-      path: target.path,
+      method: req.method,
+      path,
       headers,
       keepAuthorization,
       once: hasBody,
-      body: hasBody ? () => req : undefined,
+      body: hasBody ? () => stream().Readable.from(req.body) : undefined,
     });
+    const status = upstream.statusCode ?? 502;
     const out: Record<string, string | string[]> = {};
     for (const [k, v] of Object.entries(upstream.headers))
       if ((typeof v === "string" || Array.isArray(v)) && !HOP.has(k)) out[k] = v;
-    res.writeHead(upstream.statusCode ?? 502, out);
-    upstream.pipe(res);
+    // no body to send (RFC 9110 §6.4.1): Bun.serve refuses one for these
+    if (req.method === "HEAD" || status === 204 || status === 304) {
+      upstream.resume();
+      return { status, headers: out };
+    }
+    const length = out["content-length"];
+    delete out["content-length"];
+    return {
+      status,
+      headers: out,
+      body: upstream,
+      length: typeof length === "string" ? Number(length) : undefined,
+    };
+  }
+
+  private async upgrade(req: HttpRequest): Promise<HttpReply | WebSocketTarget> {
+    const target = tenantPath(req.url);
+    if ("error" in target) return plain(target.status, target.error);
+    try {
+      const headers: Record<string, string> = req.header("authorization")
+        ? {}
+        : { Authorization: await this.http.authorization() };
+      return { ...this.http.o.endpoint, path: target.path, headers, tls: this.http.tls() };
+    } catch (e) {
+      this.onError(e);
+      return plain(502, `Bad Gateway: ${(e as Error).message}`);
+    }
   }
 }
 
-/** The raw request head of an upgrade, for the tenant: its own Host, the device's credentials. */
-export function upgradeHead(
-  req: IncomingMessage,
-  path: string,
-  host: string,
-  authorization?: string,
-): string {
-  const lines = [`${req.method ?? "GET"} ${path} HTTP/1.1`, `Host: ${host}`];
-  const raw = req.rawHeaders;
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const k = raw[i]!;
-    if (k.toLowerCase() === "host" || (authorization && k.toLowerCase() === "authorization")) continue;
-    lines.push(`${k}: ${raw[i + 1]}`);
-  }
-  if (authorization) lines.push(`Authorization: ${authorization}`);
-  return `${lines.join("\r\n")}\r\n\r\n`;
-}
-
-function plain(res: ServerResponse, status: number, text: string): void {
-  res.writeHead(status, { "Content-Type": "text/plain; charset=utf-8" });
-  res.end(`${text}\n`);
+function plain(status: number, text: string): HttpReply {
+  return { status, headers: { "content-type": "text/plain; charset=utf-8" }, body: `${text}\n` };
 }

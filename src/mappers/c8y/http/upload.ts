@@ -6,14 +6,17 @@
  * `<xid>_<file>`), and report `https://<tenant>/event/events/<id>/binaries`. The file is streamed
  * at every step; a log is then deleted from the file transfer service.
  */
-import { randomBytes } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir, rm, stat } from "node:fs/promises";
-import { request as httpRequest } from "node:http";
+import type { IncomingMessage } from "node:http";
 import { extname, join } from "node:path";
-import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
+import { lazyBuiltin } from "../../../foundation/builtin.ts";
 import { HttpError, readText, type TenantHttp } from "./client.ts";
+
+// loaded at the first upload (bench/RESULTS.md, footprint: each costs megabytes under Bun)
+const http = lazyBuiltin<typeof import("node:http")>("node:http");
+const stream = lazyBuiltin<typeof import("node:stream")>("node:stream");
+const streamPromises = lazyBuiltin<typeof import("node:stream/promises")>("node:stream/promises");
 
 export interface UploadJob {
   op: "log_upload" | "config_snapshot";
@@ -55,24 +58,30 @@ export function multipartFrame(boundary: string, fileName: string, contentType: 
   };
 }
 
+/** `n` random bytes in hex, from Web Crypto (a global: no node:crypto to load). */
+function randomHex(n: number): string {
+  return Buffer.from(globalThis.crypto.getRandomValues(new Uint8Array(n))).toString("hex");
+}
+
 /** Streams an http:// URL (the file transfer service) into `path`. */
 async function fetchTo(url: string, path: string): Promise<void> {
-  const res = await new Promise<import("node:http").IncomingMessage>((resolve, reject) =>
-    httpRequest(url, resolve).on("error", reject).end(),
+  const res = await new Promise<IncomingMessage>((resolve, reject) =>
+    http().request(url, resolve).on("error", reject).end(),
   );
   if (res.statusCode !== 200) {
     const text = await readText(res);
     throw new Error(`GET ${url} returned HTTP ${res.statusCode}${text ? `: ${text.slice(0, 200)}` : ""}`);
   }
-  await pipeline(res, createWriteStream(path));
+  await streamPromises().pipeline(res, createWriteStream(path));
 }
 
 async function deleteUrl(url: string): Promise<void> {
   await new Promise<void>((resolve) =>
-    httpRequest(url, { method: "DELETE" }, (res) => {
-      res.resume();
-      resolve();
-    })
+    http()
+      .request(url, { method: "DELETE" }, (res) => {
+        res.resume();
+        resolve();
+      })
       .on("error", () => resolve())
       .end(),
   );
@@ -82,7 +91,7 @@ async function deleteUrl(url: string): Promise<void> {
 export async function uploadToEvent(http: TenantHttp, job: UploadJob, tmpDir: string): Promise<string> {
   await mkdir(tmpDir, { recursive: true });
   const fileName = decodeURIComponent(new URL(job.tedgeUrl).pathname.split("/").pop() || job.type);
-  const local = join(tmpDir, `${randomBytes(6).toString("hex")}-${fileName}`);
+  const local = join(tmpDir, `${randomHex(6)}-${fileName}`);
   try {
     await fetchTo(job.tedgeUrl, local);
     const mo = await http.json<{ managedObject?: { id?: unknown } }>(
@@ -101,7 +110,7 @@ export async function uploadToEvent(http: TenantHttp, job: UploadJob, tmpDir: st
     if (typeof event.id !== "string" && typeof event.id !== "number")
       throw new Error("Cumulocity created the event without an id");
     const path = `/event/events/${event.id}/binaries`;
-    const boundary = `ledge-${randomBytes(12).toString("hex")}`;
+    const boundary = `ledge-${randomHex(12)}`;
     const { head, tail } = multipartFrame(
       boundary,
       `${job.xid}_${fileName}`,
@@ -117,7 +126,7 @@ export async function uploadToEvent(http: TenantHttp, job: UploadJob, tmpDir: st
         "Content-Length": head.length + size + tail.length,
       },
       body: () =>
-        Readable.from(
+        stream().Readable.from(
           (async function* () {
             yield head;
             yield* createReadStream(local);

@@ -3,10 +3,14 @@
  * and the WebSocket Cumulocity expects from the device, bytes copied both ways until either side
  * closes, then both closed. Several tunnels run at once; each lives on its own.
  */
-import { connect, type Socket } from "node:net";
-import WebSocket, { createWebSocketStream } from "ws";
+import type { Socket } from "node:net";
+import type WebSocket from "ws";
+import { lazyBuiltin } from "../../../foundation/builtin.ts";
 import type { Logger } from "../../../foundation/logger.ts";
 import { allowed, parse530, tunnelUrl } from "./request.ts";
+
+// loaded at the first tunnel: ws brings node:http, node:https, node:net, node:tls, node:zlib
+const net = lazyBuiltin<typeof import("node:net")>("node:net");
 
 export interface RemoteAccessOptions {
   /** `wss://<tenant>` (or a stand-in's `ws://host:port`). */
@@ -48,6 +52,7 @@ export class RemoteAccess {
     if (!allowed(this.opts.allow, host, port))
       throw new Error(`remote access to ${host}:${port} is not allowed (c8y.remote_access.allow)`);
     const authorization = await this.opts.authorization();
+    const { default: WebSocket, createWebSocketStream } = await import("ws");
     const ws = new WebSocket(tunnelUrl(this.opts.endpoint, key), "binary", {
       headers: { Authorization: authorization },
       handshakeTimeout: this.opts.connectTimeoutMs ?? 30_000,
@@ -56,7 +61,7 @@ export class RemoteAccess {
     // is buffered, not dropped.
     const stream = createWebSocketStream(ws);
     stream.on("error", () => {});
-    const sock = connect({ host, port });
+    const sock = net().connect({ host, port });
     const s: Session = { ws, sock };
     try {
       await Promise.all([opened(ws), connected(sock, this.opts.connectTimeoutMs ?? 30_000)]);
@@ -74,7 +79,7 @@ export class RemoteAccess {
       closed = true;
       this.sessions.delete(s);
       sock.destroy();
-      if (ws.readyState === WebSocket.OPEN) ws.close(1000);
+      if (ws.readyState === ws.OPEN) ws.close(1000);
       else ws.terminate();
       this.opts.log.info("remote access tunnel closed", { host, port });
     };

@@ -1,5 +1,5 @@
 /**
- * The agent's HTTP service on `Bun.serve` (the x64/arm64 binaries): no node:http, no node streams.
+ * An HTTP service on `Bun.serve` (the x64/arm64 binaries): no node:http, no node streams.
  * Bun.serve has no per-request body deadline nor a connection limit, so this adapter keeps them:
  * - headers: uWebSockets closes a connection that has not sent a complete request head within its
  *   own ~10 s, trickled or not (not configurable; `headersTimeoutMs` is node:http's only);
@@ -8,18 +8,24 @@
  * - a streamed reply the client stops taking for `idleTimeoutMs` is dropped;
  * - between requests a connection stays open `idleTimeout` (at most 5 s, like node:http's keep-alive);
  * - more than `maxConnections` requests at once: 503 and the connection closed.
+ * A WebSocket upgrade (`o.upgrade`) is relayed by websocket-relay.ts.
  */
 import type { Server } from "bun";
 import {
+  BAD_GATEWAY,
   type BodyStream,
   type HttpReply,
   type HttpRequest,
+  isReply,
+  isWebSocketUpgrade,
   jsonError,
   type Listener,
   type ServeOptions,
   splitUrl,
   toBytes,
+  type UpgradeHandler,
 } from "./exchange.ts";
+import { openUpstream, type Relay, relayHandlers } from "./websocket-relay.ts";
 
 class TimedOut extends Error {}
 
@@ -32,6 +38,7 @@ export async function serve(o: ServeOptions): Promise<Listener> {
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
     development: false,
     fetch: (req, srv) => exchange(o, req, srv),
+    websocket: relayHandlers,
     error(e) {
       o.onError("", e);
       return toResponse(jsonError(500, "internal error"), o);
@@ -45,26 +52,32 @@ export async function serve(o: ServeOptions): Promise<Listener> {
   };
 }
 
-async function exchange(o: ServeOptions, req: Request, srv: Server<undefined>): Promise<Response> {
+async function exchange(o: ServeOptions, req: Request, srv: Server<Relay>): Promise<Response | undefined> {
   const { limits } = o;
   // this request is counted too
   if (srv.pendingRequests > limits.maxConnections)
     return toResponse({ ...jsonError(503, "too many requests at once"), close: true }, o);
-  const url = req.url;
-  const { path, query } = splitUrl(url.slice(url.indexOf("/", url.indexOf("//") + 2)));
+  const target = req.url.slice(req.url.indexOf("/", req.url.indexOf("//") + 2));
+  const { path, query } = splitUrl(target);
   const timeUp = new AbortController();
   const deadline = setTimeout(() => timeUp.abort(new TimedOut("request timeout")), limits.requestTimeoutMs);
   const request: HttpRequest = {
     method: req.method,
+    url: target,
     path,
     query,
     header: (name) => req.headers.get(name) ?? undefined,
+    headers: () => req.headers.entries(),
     body: guardedBody(req.body, limits.idleTimeoutMs, timeUp.signal, () => clearTimeout(deadline)),
     signal: AbortSignal.any([req.signal, timeUp.signal]),
   };
   let reply: HttpReply;
   try {
-    reply = await o.handler(request);
+    if (o.upgrade && isWebSocketUpgrade(request.header)) {
+      const refused = await relay(o.upgrade, request, req, srv, (e) => o.onError(path, e));
+      if (!refused) return undefined;
+      reply = refused;
+    } else reply = await o.handler(request);
   } catch (e) {
     if (!timeUp.signal.aborted) {
       o.onError(path, e);
@@ -75,6 +88,28 @@ async function exchange(o: ServeOptions, req: Request, srv: Server<undefined>): 
   }
   if (timeUp.signal.aborted) reply = { ...jsonError(408, "request took too long"), close: true };
   return toResponse(reply, o);
+}
+
+/** Upgrades the client once its target has accepted; else the reply that refuses it. */
+async function relay(
+  upgrade: UpgradeHandler,
+  request: HttpRequest,
+  req: Request,
+  srv: Server<Relay>,
+  onError: (e: unknown) => void,
+): Promise<HttpReply | undefined> {
+  const target = await upgrade(request);
+  if (isReply(target)) return { ...target, close: true };
+  const relay = await openUpstream(target, req.headers).catch((e: unknown) => {
+    onError(e);
+    return undefined;
+  });
+  if (!relay) return BAD_GATEWAY;
+  const protocol = relay.upstream.protocol;
+  if (srv.upgrade(req, { data: relay, headers: protocol ? { "sec-websocket-protocol": protocol } : {} }))
+    return undefined;
+  relay.upstream.close();
+  return { ...jsonError(400, "not a WebSocket handshake"), close: true };
 }
 
 /** The request body; a read that outlives the request's deadline or stalls throws `TimedOut`. */
@@ -117,7 +152,9 @@ function within<T>(p: Promise<T>, idleMs: number, timeUp: AbortSignal): Promise<
 }
 
 function toResponse(reply: HttpReply, o: ServeOptions): Response {
-  const headers = new Headers(reply.headers);
+  const headers = new Headers();
+  for (const [k, v] of Object.entries(reply.headers ?? {}))
+    for (const one of typeof v === "string" ? [v] : v) headers.append(k, one);
   if (reply.close) headers.set("connection", "close");
   const { body } = reply;
   const init = { status: reply.status, headers };

@@ -1,17 +1,22 @@
 /**
- * The agent's HTTP service as its handlers see it, whichever server runs it: `Bun.serve` under
- * Bun (the x64/arm64 binaries; node:http and node streams never loaded), node:http under Node
- * (the armv7 SEA binary, tests). A handler reads an `HttpRequest` and returns an `HttpReply`;
- * the two adapters (serve-bun.ts, serve-node.ts) do the rest, and enforce `HttpLimits` alike.
+ * An HTTP server as its handlers see it, whichever server runs it: `Bun.serve` under Bun (the
+ * x64/arm64 binaries; node:http and node streams never loaded), node:http under Node (the armv7
+ * SEA binary, tests). A handler reads an `HttpRequest` and returns an `HttpReply`; the two
+ * adapters (serve-bun.ts, serve-node.ts) do the rest, and enforce `HttpLimits` alike. Used by the
+ * agent's HTTP service and the c8y mapper's local proxy; the caller picks the adapter at run time.
  */
 
 export interface HttpRequest {
   readonly method: string;
+  /** The request target as sent: the raw path and query. */
+  readonly url: string;
   /** The raw (still percent-encoded) path, without the query. */
   readonly path: string;
   readonly query: URLSearchParams;
   /** A request header by its lower-case name. */
   header(name: string): string | undefined;
+  /** Every request header, by lower-case name; repeated ones joined with ", ". */
+  headers(): Iterable<[string, string]>;
   /**
    * The body, to read at most once. Iterating it throws when the client goes away or the request
    * outlives `requestTimeoutMs`; a body left unread is discarded.
@@ -29,7 +34,8 @@ export type BodyStream = AsyncIterable<Uint8Array | string>;
 
 export interface HttpReply {
   status: number;
-  headers?: Record<string, string>;
+  /** A list is sent as that many headers of the name (`set-cookie`). */
+  headers?: Record<string, string | string[]>;
   /** Text and bytes are sent with their length; a stream chunked (or with `length` under Node). */
   body?: string | Uint8Array | BodyStream;
   /** The length of a streamed body (Node sends it as content-length; Bun.serve always chunks a stream). */
@@ -56,13 +62,53 @@ export interface Listener {
   close(): Promise<void>;
 }
 
+/** TLS client settings for an upstream connection. */
+export interface UpstreamTls {
+  cert?: Buffer;
+  key?: Buffer;
+  /** Trusted roots; undefined: the runtime's built-in ones. */
+  ca?: Buffer[];
+  /** SNI and the name checked in the certificate; undefined for an IP address. */
+  servername?: string;
+}
+
+/** Where a WebSocket upgrade is relayed to: a `wss://` server. */
+export interface WebSocketTarget {
+  host: string;
+  port: number;
+  /** Path and query on the target. */
+  path: string;
+  /** Set on the handshake, replacing the client's header of that name (e.g. `authorization`). */
+  headers: Record<string, string>;
+  tls: UpstreamTls;
+}
+
+/**
+ * A WebSocket upgrade request: refused with a reply, or relayed to a target. Under Node the
+ * upgrade is tunnelled byte for byte (the target answers the handshake); under Bun, whose server
+ * hands out no raw sockets, both hops are WebSockets of their own and messages are relayed.
+ */
+export type UpgradeHandler = (req: HttpRequest) => Promise<HttpReply | WebSocketTarget>;
+
 export interface ServeOptions {
   host: string;
   port: number;
   limits: HttpLimits;
   handler: Handler;
+  /** WebSocket upgrades; without it they reach `handler` as plain requests. */
+  upgrade?: UpgradeHandler;
   /** A handler that threw: logged, and answered with a 500 when nothing was sent yet. */
   onError: (path: string, e: unknown) => void;
+}
+
+/** A WebSocket upgrade request (RFC 6455 §4.1: `Upgrade: websocket`). */
+export function isWebSocketUpgrade(header: (name: string) => string | undefined): boolean {
+  return header("upgrade")?.toLowerCase() === "websocket";
+}
+
+/** A reply and not a relay target. */
+export function isReply(r: HttpReply | WebSocketTarget): r is HttpReply {
+  return "status" in r;
 }
 
 export function jsonReply(status: number, body: unknown): HttpReply {
@@ -72,6 +118,14 @@ export function jsonReply(status: number, body: unknown): HttpReply {
 export function jsonError(status: number, error: string): HttpReply {
   return jsonReply(status, { error });
 }
+
+/** The relay target of an upgrade cannot be reached. */
+export const BAD_GATEWAY: HttpReply = {
+  status: 502,
+  headers: { "content-type": "text/plain; charset=utf-8" },
+  body: "Bad Gateway\n",
+  close: true,
+};
 
 export function splitUrl(url: string): { path: string; query: URLSearchParams } {
   const q = url.indexOf("?");
