@@ -2,15 +2,7 @@ import { createReadStream } from "node:fs";
 import { mkdir, open, rename, rm, stat } from "node:fs/promises";
 import type { IncomingMessage } from "node:http";
 import { dirname } from "node:path";
-import { lazyBuiltin } from "../foundation/builtin.ts";
-
-// loaded with the first transfer: an agent that never transfers a file does not pay for them
-const url = lazyBuiltin<typeof import("node:url")>("node:url");
-const crypto = lazyBuiltin<typeof import("node:crypto")>("node:crypto");
-const http = lazyBuiltin<typeof import("node:http")>("node:http");
-const https = lazyBuiltin<typeof import("node:https")>("node:https");
-const streams = lazyBuiltin<typeof import("node:stream")>("node:stream");
-const streamPromises = lazyBuiltin<typeof import("node:stream/promises")>("node:stream/promises");
+import { lazy } from "../foundation/builtin.ts";
 
 /**
  * Moves files between the agent and a URL: the file transfer service (`tedgeUrl`), any http(s)
@@ -25,7 +17,7 @@ export async function download(
 ): Promise<{ bytes: number; sha256: string }> {
   await mkdir(dirname(dest), { recursive: true });
   const tmp = `${dest}.part-${process.pid}`;
-  const hash = crypto().createHash("sha256");
+  const hash = lazy.crypto().createHash("sha256");
   let bytes = 0;
   // a new file, so `mode` applies even over a partial download a crash left behind
   await rm(tmp, { force: true });
@@ -53,7 +45,7 @@ async function chunks(source: string, signal?: AbortSignal): Promise<AsyncIterab
     if (!res.ok || !res.body) throw new Error(`GET ${source}: HTTP ${res.status}`);
     return res.body as unknown as AsyncIterable<Uint8Array>;
   }
-  const path = source.startsWith("file:") ? url().fileURLToPath(source) : source;
+  const path = source.startsWith("file:") ? lazy.url().fileURLToPath(source) : source;
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(path)) throw new Error(`unsupported URL scheme in ${source}`);
   return createReadStream(path, { signal });
 }
@@ -72,14 +64,14 @@ export async function uploadStream(
   if (!/^https?:\/\//i.test(url)) throw new Error(`cannot upload to '${url}': not an http(s) URL`);
   const headers: Record<string, string | number> = { "content-type": "application/octet-stream" };
   if (length !== undefined) headers["content-length"] = length;
-  const send = url.toLowerCase().startsWith("https:") ? https().request : http().request;
+  const send = url.toLowerCase().startsWith("https:") ? lazy.https().request : lazy.http().request;
   const req = send(url, { method: "PUT", headers, signal });
   const response = new Promise<IncomingMessage>((resolve, reject) => {
     req.once("response", resolve);
     req.once("error", reject);
   });
   await Promise.all([
-    streamPromises().pipeline(streams().Readable.from(body, { objectMode: false }), req),
+    lazy.streamPromises().pipeline(lazy.stream().Readable.from(body, { objectMode: false }), req),
     response,
   ]);
   const res = await response;

@@ -9,11 +9,9 @@ import { chmodSync, lstatSync, mkdirSync, readFileSync, renameSync, writeFileSyn
 import { createRequire } from "node:module";
 import { homedir, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { lazyBuiltin } from "../foundation/builtin.ts";
+import { lazy } from "../foundation/builtin.ts";
 
 declare const __LEDGE_SERIALPORT_NODE__: string | undefined;
-
-const crypto = lazyBuiltin<typeof import("node:crypto")>("node:crypto");
 
 /** Where extracted addons live: `$LEDGE_NATIVE_DIR`, else `$XDG_CACHE_HOME/ledge/native`, else ~/.cache. */
 export function nativeCacheDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -38,7 +36,7 @@ function safeHomedir(): string | undefined {
  * returns its path. Written to a temp file then renamed, so a concurrent start never loads half a file.
  */
 export function materializeAddon(dir: string, name: string, bytes: Buffer): string {
-  const digest = crypto().createHash("sha256").update(bytes).digest("hex");
+  const digest = lazy.crypto().createHash("sha256").update(bytes).digest("hex");
   const file = join(dir, `${name}-${digest.slice(0, 16)}.node`);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   // the file is checked, then loaded: whoever can write to its directory could swap it in between
@@ -46,7 +44,7 @@ export function materializeAddon(dir: string, name: string, bytes: Buffer): stri
   assertPrivate(dirname(dir), true);
   try {
     const existing = readFileSync(file);
-    if (crypto().createHash("sha256").update(existing).digest("hex") === digest) return file;
+    if (lazy.crypto().createHash("sha256").update(existing).digest("hex") === digest) return file;
   } catch {}
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, bytes, { mode: 0o500 });

@@ -16,3 +16,16 @@ export function lazyBuiltin<T>(name: `node:${string}`): () => T {
     return mod;
   };
 }
+
+/** The built-ins ledge takes on demand, one getter each (shared: a module is loaded once anyway). */
+export const lazy = {
+  childProcess: lazyBuiltin<typeof import("node:child_process")>("node:child_process"),
+  crypto: lazyBuiltin<typeof import("node:crypto")>("node:crypto"),
+  http: lazyBuiltin<typeof import("node:http")>("node:http"),
+  https: lazyBuiltin<typeof import("node:https")>("node:https"),
+  net: lazyBuiltin<typeof import("node:net")>("node:net"),
+  stream: lazyBuiltin<typeof import("node:stream")>("node:stream"),
+  streamPromises: lazyBuiltin<typeof import("node:stream/promises")>("node:stream/promises"),
+  tls: lazyBuiltin<typeof import("node:tls")>("node:tls"),
+  url: lazyBuiltin<typeof import("node:url")>("node:url"),
+};

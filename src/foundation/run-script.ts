@@ -1,7 +1,5 @@
 import { constants } from "node:os";
-import { lazyBuiltin } from "./builtin.ts";
-
-const childProcess = lazyBuiltin<typeof import("node:child_process")>("node:child_process");
+import { lazy } from "./builtin.ts";
 
 /** How a script ended. */
 export type ScriptResult =
@@ -34,7 +32,7 @@ export function runScript(argv: string[], opts: ScriptOptions = {}): Promise<Scr
   if (!cmd) return Promise.resolve({ kind: "launch-error", error: "empty command line" });
   const max = opts.maxOutputBytes ?? MAX_OUTPUT;
   return new Promise((resolve) => {
-    const child = childProcess().spawn(cmd, args, {
+    const child = lazy.childProcess().spawn(cmd, args, {
       cwd: opts.cwd,
       env: opts.env ?? process.env,
       stdio: ["ignore", "pipe", "pipe"],
@@ -91,7 +89,7 @@ export function startBackground(argv: string[], env?: NodeJS.ProcessEnv): string
   const [cmd, ...args] = argv;
   if (!cmd) return "empty command line";
   try {
-    const child = childProcess().spawn(cmd, args, {
+    const child = lazy.childProcess().spawn(cmd, args, {
       env: env ?? process.env,
       stdio: "ignore",
       detached: true,

@@ -6,10 +6,8 @@
  * and, when the browser sends one, an `Origin` naming this host.
  */
 
-import { lazyBuiltin } from "../../foundation/builtin.ts";
+import { lazy } from "../../foundation/builtin.ts";
 import { isIP } from "../../foundation/ip.ts";
-
-const crypto = lazyBuiltin<typeof import("node:crypto")>("node:crypto");
 
 export const COOKIE = "ledge_console";
 export const CSRF_HEADER = "x-ledge-csrf";
@@ -30,13 +28,13 @@ export function isLoopback(address: string): boolean {
 export function authPolicy(bind: string, token: string): AuthPolicy | string {
   if (!isLoopback(bind) && token.length < 16)
     return `console.token must be set (16 characters at least) when http.bind.address (${bind}) is not loopback`;
-  return { token, csrf: crypto().randomBytes(18).toString("base64url") };
+  return { token, csrf: lazy.crypto().randomBytes(18).toString("base64url") };
 }
 
 const same = (a: string, b: string) => {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
-  return x.length === y.length && crypto().timingSafeEqual(x, y);
+  return x.length === y.length && lazy.crypto().timingSafeEqual(x, y);
 };
 
 export function cookieToken(cookie: string | undefined): string | undefined {

@@ -2,16 +2,13 @@ import { closeSync, createReadStream, openSync } from "node:fs";
 import { chmod, copyFile, mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { commandField } from "../../api/commands.ts";
-import { lazyBuiltin } from "../../foundation/builtin.ts";
+import { lazy } from "../../foundation/builtin.ts";
 import type { Logger } from "../../foundation/logger.ts";
 import { findExecutable } from "../../foundation/which.ts";
 import { isInterpreter } from "../self-update/binary.ts";
 import { WATCHER_SCRIPT, watcherArgv } from "../self-update/watcher.ts";
 import { download } from "../transfer.ts";
 import { type Operation, str, untilAborted } from "./operation.ts";
-
-const childProcess = lazyBuiltin<typeof import("node:child_process")>("node:child_process");
-const crypto = lazyBuiltin<typeof import("node:crypto")>("node:crypto");
 
 export interface SelfUpdateOptions {
   /** The binary to replace. */
@@ -57,7 +54,7 @@ export function selfUpdatePaths(stateDir: string) {
 }
 
 export async function sha256File(path: string): Promise<string> {
-  const h = crypto().createHash("sha256");
+  const h = lazy.crypto().createHash("sha256");
   for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
   return h.digest("hex");
 }
@@ -166,7 +163,7 @@ function startWatcher(opts: SelfUpdateOptions, paths: ReturnType<typeof selfUpda
     ? [systemdRun, "--quiet", "--collect", `--unit=ledge-update-watch-${Date.now()}`, ...argv]
     : argv;
   const out = openSync(paths.log, "a");
-  const child = childProcess().spawn(full[0]!, full.slice(1), {
+  const child = lazy.childProcess().spawn(full[0]!, full.slice(1), {
     detached: true,
     stdio: ["ignore", out, out],
   });

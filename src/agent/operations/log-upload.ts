@@ -2,14 +2,12 @@ import { createReadStream } from "node:fs";
 import { open, readdir, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { commandField } from "../../api/commands.ts";
-import { lazyBuiltin } from "../../foundation/builtin.ts";
+import { lazy } from "../../foundation/builtin.ts";
 import { globRegExp, LineFilter, type LogFilter, parseDate } from "../log-filter.ts";
 import { streamLines, tailStart } from "../log-stream.ts";
 import { uploadStream } from "../transfer.ts";
 import { findDeclared, type TypesSource } from "./config.ts";
 import type { Operation } from "./operation.ts";
-
-const childProcess = lazyBuiltin<typeof import("node:child_process")>("node:child_process");
 
 const DEFAULT_LINES = 1000;
 
@@ -53,7 +51,7 @@ function lineSource(
   if (path.startsWith(JOURNAL))
     return async function* () {
       const argv = journalArgv(path.slice(JOURNAL.length), from, to);
-      const child = childProcess().spawn(argv[0]!, argv.slice(1), {
+      const child = lazy.childProcess().spawn(argv[0]!, argv.slice(1), {
         stdio: ["ignore", "pipe", "pipe"],
         signal,
       });

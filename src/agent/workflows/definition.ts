@@ -4,10 +4,8 @@
  */
 
 import { parse, TomlError } from "smol-toml";
-import { lazyBuiltin } from "../../foundation/builtin.ts";
+import { lazy } from "../../foundation/builtin.ts";
 import { isObj, type Obj } from "../../foundation/json.ts";
-
-const nodeCrypto = lazyBuiltin<typeof import("node:crypto")>("node:crypto");
 
 /** Where a handler sends the command: a status, optionally with a reason. */
 export interface Target {
@@ -71,7 +69,7 @@ export interface DefinitionError {
 export type Parsed = { ok: true; value: Workflow } | { ok: false; error: DefinitionError };
 
 export function versionOf(text: string): string {
-  return nodeCrypto().createHash("sha256").update(text).digest("hex");
+  return lazy.crypto().createHash("sha256").update(text).digest("hex");
 }
 
 export function describeError(e: DefinitionError): string {

@@ -1,11 +1,8 @@
-import { lazyBuiltin } from "../../foundation/builtin.ts";
+import { lazy } from "../../foundation/builtin.ts";
 import type { Connect } from "../mqtt/packets.ts";
 import { Reason } from "../mqtt/reason-codes.ts";
 import { matches } from "../topic-filter.ts";
 import type { Link, Policy } from "./link.ts";
-
-// the LAN listener is off by default: a broker without it never loads node:crypto
-const crypto = lazyBuiltin<typeof import("node:crypto")>("node:crypto");
 
 /**
  * mosquitto's password file format, so `mosquitto_passwd` can write it: `user:$7$<iterations>$<salt>$<hash>`
@@ -28,22 +25,25 @@ export function checkPassword(stored: string, password: Uint8Array): boolean {
   let got: Buffer;
   if (parts[1] === "7" && parts.length === 5) {
     want = Buffer.from(parts[4] as string, "base64");
-    got = crypto().pbkdf2Sync(
-      password,
-      Buffer.from(parts[3] as string, "base64"),
-      Number(parts[2]),
-      want.length || 64,
-      "sha512",
-    );
+    got = lazy
+      .crypto()
+      .pbkdf2Sync(
+        password,
+        Buffer.from(parts[3] as string, "base64"),
+        Number(parts[2]),
+        want.length || 64,
+        "sha512",
+      );
   } else if (parts[1] === "6" && parts.length === 4) {
     want = Buffer.from(parts[3] as string, "base64");
-    got = crypto()
+    got = lazy
+      .crypto()
       .createHash("sha512")
       .update(password)
       .update(Buffer.from(parts[2] as string, "base64"))
       .digest();
   } else return false;
-  return want.length === got.length && want.length > 0 && crypto().timingSafeEqual(want, got);
+  return want.length === got.length && want.length > 0 && lazy.crypto().timingSafeEqual(want, got);
 }
 
 interface Rule {

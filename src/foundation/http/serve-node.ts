@@ -6,7 +6,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse, STATUS_CODES } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import { lazyBuiltin } from "../builtin.ts";
+import { lazy } from "../builtin.ts";
 import {
   BAD_GATEWAY,
   type BodyStream,
@@ -20,8 +20,6 @@ import {
   type UpgradeHandler,
   type WebSocketTarget,
 } from "./exchange.ts";
-
-const tls = lazyBuiltin<typeof import("node:tls")>("node:tls");
 
 export async function serve(o: ServeOptions): Promise<Listener> {
   const { limits } = o;
@@ -164,7 +162,7 @@ async function tunnel(
   socket.once("close", () => gone.abort());
   const target = await upgrade(requestOf(req, gone.signal, () => {}));
   if (isReply(target)) return void socket.end(rawReply(target));
-  const upstream = tls().connect({ host: target.host, port: target.port, ...target.tls });
+  const upstream = lazy.tls().connect({ host: target.host, port: target.port, ...target.tls });
   upstream.once("secureConnect", () => {
     upstream.write(upgradeHead(req, target));
     if (head.length) upstream.write(head);

@@ -6,11 +6,8 @@
  */
 import type { IncomingMessage } from "node:http";
 import type { Readable } from "node:stream";
-import { lazyBuiltin } from "../../../foundation/builtin.ts";
+import { lazy } from "../../../foundation/builtin.ts";
 import type { UpstreamTls } from "../../../foundation/http/exchange.ts";
-
-// loaded at the first request: a mapper that never talks to the tenant over HTTP never pays for it
-const https = lazyBuiltin<typeof import("node:https")>("node:https");
 
 export interface TenantEndpoint {
   host: string;
@@ -137,7 +134,7 @@ export class TenantHttp {
     const headers: Record<string, string | number> = { ...r.headers };
     if (!r.keepAuthorization) headers.Authorization = await this.authorization();
     return new Promise((resolve, reject) => {
-      const req = https().request(
+      const req = lazy.https().request(
         {
           host: this.o.endpoint.host,
           port: this.o.endpoint.port,

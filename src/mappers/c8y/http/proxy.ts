@@ -10,7 +10,7 @@
  */
 import { PROXY_PATH_PREFIX } from "../../../api/clouds/c8y.ts";
 import { isBun } from "../../../bus/net/net.ts";
-import { lazyBuiltin } from "../../../foundation/builtin.ts";
+import { lazy } from "../../../foundation/builtin.ts";
 import type {
   HttpLimits,
   HttpReply,
@@ -19,8 +19,6 @@ import type {
   WebSocketTarget,
 } from "../../../foundation/http/exchange.ts";
 import type { TenantHttp } from "./client.ts";
-
-const stream = lazyBuiltin<typeof import("node:stream")>("node:stream");
 
 /** Hop-by-hop headers are the connection's own, never forwarded (RFC 9110 §7.6.1). */
 const HOP = new Set([
@@ -115,7 +113,7 @@ export class C8yProxy {
       headers,
       keepAuthorization,
       once: hasBody,
-      body: hasBody ? () => stream().Readable.from(req.body) : undefined,
+      body: hasBody ? () => lazy.stream().Readable.from(req.body) : undefined,
     });
     const status = upstream.statusCode ?? 502;
     const out: Record<string, string | string[]> = {};

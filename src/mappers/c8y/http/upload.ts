@@ -10,13 +10,8 @@ import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir, rm, stat } from "node:fs/promises";
 import type { IncomingMessage } from "node:http";
 import { extname, join } from "node:path";
-import { lazyBuiltin } from "../../../foundation/builtin.ts";
+import { lazy } from "../../../foundation/builtin.ts";
 import { HttpError, readText, type TenantHttp } from "./client.ts";
-
-// loaded at the first upload (bench/RESULTS.md, footprint: each costs megabytes under Bun)
-const http = lazyBuiltin<typeof import("node:http")>("node:http");
-const stream = lazyBuiltin<typeof import("node:stream")>("node:stream");
-const streamPromises = lazyBuiltin<typeof import("node:stream/promises")>("node:stream/promises");
 
 export interface UploadJob {
   op: "log_upload" | "config_snapshot";
@@ -66,18 +61,19 @@ function randomHex(n: number): string {
 /** Streams an http:// URL (the file transfer service) into `path`. */
 async function fetchTo(url: string, path: string): Promise<void> {
   const res = await new Promise<IncomingMessage>((resolve, reject) =>
-    http().request(url, resolve).on("error", reject).end(),
+    lazy.http().request(url, resolve).on("error", reject).end(),
   );
   if (res.statusCode !== 200) {
     const text = await readText(res);
     throw new Error(`GET ${url} returned HTTP ${res.statusCode}${text ? `: ${text.slice(0, 200)}` : ""}`);
   }
-  await streamPromises().pipeline(res, createWriteStream(path));
+  await lazy.streamPromises().pipeline(res, createWriteStream(path));
 }
 
 async function deleteUrl(url: string): Promise<void> {
   await new Promise<void>((resolve) =>
-    http()
+    lazy
+      .http()
       .request(url, { method: "DELETE" }, (res) => {
         res.resume();
         resolve();
@@ -126,7 +122,7 @@ export async function uploadToEvent(http: TenantHttp, job: UploadJob, tmpDir: st
         "Content-Length": head.length + size + tail.length,
       },
       body: () =>
-        stream().Readable.from(
+        lazy.stream().Readable.from(
           (async function* () {
             yield head;
             yield* createReadStream(local);

@@ -5,12 +5,9 @@
  */
 import type { Socket } from "node:net";
 import type WebSocket from "ws";
-import { lazyBuiltin } from "../../../foundation/builtin.ts";
+import { lazy } from "../../../foundation/builtin.ts";
 import type { Logger } from "../../../foundation/logger.ts";
 import { allowed, parse530, tunnelUrl } from "./request.ts";
-
-// loaded at the first tunnel: ws brings node:http, node:https, node:net, node:tls, node:zlib
-const net = lazyBuiltin<typeof import("node:net")>("node:net");
 
 export interface RemoteAccessOptions {
   /** `wss://<tenant>` (or a stand-in's `ws://host:port`). */
@@ -52,6 +49,7 @@ export class RemoteAccess {
     if (!allowed(this.opts.allow, host, port))
       throw new Error(`remote access to ${host}:${port} is not allowed (c8y.remote_access.allow)`);
     const authorization = await this.opts.authorization();
+    // loaded at the first tunnel: ws brings node:http, node:https, node:net, node:tls, node:zlib
     const { default: WebSocket, createWebSocketStream } = await import("ws");
     const ws = new WebSocket(tunnelUrl(this.opts.endpoint, key), "binary", {
       headers: { Authorization: authorization },
@@ -61,7 +59,7 @@ export class RemoteAccess {
     // is buffered, not dropped.
     const stream = createWebSocketStream(ws);
     stream.on("error", () => {});
-    const sock = net().connect({ host, port });
+    const sock = lazy.net().connect({ host, port });
     const s: Session = { ws, sock };
     try {
       await Promise.all([opened(ws), connected(sock, this.opts.connectTimeoutMs ?? 30_000)]);
