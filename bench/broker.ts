@@ -7,14 +7,21 @@
  * ledge runs from the compiled x64 binary (Bun) when dist/ledge-linux-x64 exists, Node with tsx
  * otherwise (`BENCH_RUNTIME=node|bin`). `N=` messages per pass-through run, `RUNS=` runs (median).
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { encode } from "../src/bus/mqtt/index.ts";
 import { startMosquitto } from "../test/helpers/mosquitto.ts";
 import { type Raw, rawClient } from "../test/helpers/mqtt-raw.ts";
 import { canConnect, freePort, waitFor } from "../test/helpers/ports.ts";
-import { binaryOf, cleanEnv, type Daemon, ROOT, startCommand, target } from "../test/helpers/targets-bin.ts";
+import {
+  binaryOf,
+  cleanEnv,
+  type Daemon,
+  ROOT,
+  startCommand,
+  target,
+  tempConfigDir,
+} from "../test/helpers/targets-bin.ts";
 import { client, median, passThrough, type QoS, warmUp } from "./lib/pass-through.ts";
 import { type Figure, recordResults, round, table } from "./lib/results.ts";
 
@@ -29,24 +36,10 @@ const rssKiB = (pid: number) =>
   Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
 
 function startLedge(port: number, bin: boolean): Daemon {
-  const dir = mkdtempSync(join(tmpdir(), "ledge-bench-broker-"));
-  mkdirSync(join(dir, "data"));
-  writeFileSync(
+  const { dir } = tempConfigDir(port);
+  appendFileSync(
     join(dir, "ledge.toml"),
-    [
-      "[mqtt.bind]",
-      `port = ${port}`,
-      "[mqtt.client]",
-      `port = ${port}`,
-      "[data]",
-      `path = ${JSON.stringify(join(dir, "data"))}`,
-      "[broker]",
-      'persistence = "memory"',
-      "max_connections = 2000",
-      "[log]",
-      'level = "warn"',
-      "",
-    ].join("\n"),
+    '[broker]\npersistence = "memory"\nmax_connections = 2000\n[log]\nlevel = "warn"\n',
   );
   const args = ["--config-dir", dir, "broker"];
   if (bin) return startCommand(binaryOf(target("linux-x64")), args, cleanEnv());

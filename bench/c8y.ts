@@ -12,8 +12,7 @@
  * caller) of the binary's bundle (dist/.build/bun/ledge.js) run by the checkout's Bun, since a
  * compiled binary takes no runtime flags. Profiled figures are not the binary's: do not record them.
  */
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { appendFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import mqtt from "mqtt";
 import { startMosquitto } from "../test/helpers/mosquitto.ts";
@@ -27,6 +26,7 @@ import {
   ROOT,
   startCommand,
   target,
+  tempConfigDir,
 } from "../test/helpers/targets-bin.ts";
 import { JIT_WARMUP_MS, passThrough as measurePass, median, type QoS, warmUp } from "./lib/pass-through.ts";
 import { type Figure, recordResults, round, table } from "./lib/results.ts";
@@ -47,24 +47,8 @@ const passThrough = (port: number, pid: number, pubTopic: string, subTopic: stri
   measurePass(port, pid, pubTopic, subTopic, qos, n, { payload: PAYLOAD, publish: PUBLISH, idleMs: IDLE_MS });
 
 function startLedge(runtime: "node" | "bin", port: number): Daemon {
-  const dir = mkdtempSync(join(tmpdir(), "ledge-bench-c8y-"));
-  mkdirSync(join(dir, "data"));
-  writeFileSync(
-    join(dir, "ledge.toml"),
-    [
-      "[device]",
-      'id = "bench-device"',
-      "[mqtt.bind]",
-      `port = ${port}`,
-      "[mqtt.client]",
-      `port = ${port}`,
-      "[data]",
-      `path = ${JSON.stringify(join(dir, "data"))}`,
-      "[log]",
-      'level = "warn"',
-      "",
-    ].join("\n"),
-  );
+  const { dir } = tempConfigDir(port);
+  appendFileSync(join(dir, "ledge.toml"), '[device]\nid = "bench-device"\n[log]\nlevel = "warn"\n');
   const args = ["--config-dir", dir, "run", "broker", "c8y-mapper"];
   if (runtime === "bin" && process.env.PROFILE)
     return startCommand(
