@@ -15,6 +15,7 @@ import {
   statSync,
   writeFileSync,
 } from "node:fs";
+import { builtinModules } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
@@ -120,14 +121,21 @@ export interface StartupGraph {
   chains: Record<string, string[]>;
   /** Node built-ins imported at start-up, each with the chain that imports it first. */
   builtins: Record<string, string[]>;
+  /** Every module reached. */
+  files: string[];
 }
 
 /**
  * What runs at start-up: the modules reachable from the entry without crossing a dynamic `import()`
- * (esbuild keeps those behind lazy module wrappers even in a single file). `require()` counts as
- * eager, which is conservative.
+ * (esbuild keeps those behind lazy module wrappers even in a single file) other than those `follow`
+ * names (the ones a given command line takes). `require()` counts as eager, and so does any import
+ * of a built-in, which is conservative; packages that name one bare (`require("net")`) are counted
+ * as `node:net`.
  */
-export function startupGraph(meta: esbuild.Metafile): StartupGraph {
+export function startupGraph(
+  meta: esbuild.Metafile,
+  follow: (path: string) => boolean = () => false,
+): StartupGraph {
   const inputs = meta.inputs;
   // breadth first, so each file's recorded parent gives a shortest import chain
   const parent = new Map<string, string | undefined>();
@@ -142,11 +150,12 @@ export function startupGraph(meta: esbuild.Metafile): StartupGraph {
   for (let i = 0; i < queue.length; i++) {
     const file = queue[i] as string;
     for (const imp of inputs[file]?.imports ?? []) {
-      if (imp.kind === "dynamic-import") continue;
       if (imp.external) {
-        if (imp.path.startsWith("node:")) builtins[imp.path] ??= chainTo(file);
+        const name = builtinModules.includes(imp.path) ? `node:${imp.path}` : imp.path;
+        if (name.startsWith("node:")) builtins[name] ??= chainTo(file);
         continue;
       }
+      if (imp.kind === "dynamic-import" && !follow(imp.path)) continue;
       if (parent.has(imp.path)) continue;
       parent.set(imp.path, file);
       queue.push(imp.path);
@@ -165,7 +174,14 @@ export function startupGraph(meta: esbuild.Metafile): StartupGraph {
     chains[pkg] ??= chainTo(file);
   }
   const totalBytes = Object.values(inputs).reduce((n, i) => n + i.bytes, 0);
-  return { eagerBytes, totalBytes, packages: [...packages].sort((a, b) => b[1] - a[1]), chains, builtins };
+  return {
+    eagerBytes,
+    totalBytes,
+    packages: [...packages].sort((a, b) => b[1] - a[1]),
+    chains,
+    builtins,
+    files: queue,
+  };
 }
 
 function esmOptions(info: BuildInfo, outfile: string): esbuild.BuildOptions {

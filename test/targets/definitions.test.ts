@@ -13,11 +13,10 @@ import {
   statSync,
   writeFileSync,
 } from "node:fs";
-import { builtinModules } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { analyzeStartup, importGraph } from "../../build.ts";
+import { analyzeStartup, importGraph, startupGraph } from "../../build.ts";
 import { materializeAddon, nativeCacheDir } from "../../src/app/native.ts";
 import { DEFAULT_TARGETS, outputPath, TARGETS, targetByName } from "../../targets/index.ts";
 import { ROOT } from "../helpers/targets-bin.ts";
@@ -167,28 +166,13 @@ describe("start-up import graph of the CLI bundle", () => {
    * (the ones that run takes). A built-in behind lazyBuiltin() is not an import, so it is not seen.
    */
   async function runPath(taken: Set<string>): Promise<Map<string, string>> {
-    const inputs = (await importGraph()).inputs;
-    const from = new Map<string, string>();
-    const queue: string[] = Object.keys(inputs).filter((p) => p === "ledge-entry.ts" || p === "<stdin>");
-    const builtins = new Map<string, string>();
-    for (let i = 0; i < queue.length; i++) {
-      const file = queue[i] as string;
-      for (const imp of inputs[file]?.imports ?? []) {
-        if (imp.external) {
-          // packages name them bare (`require("net")`): the same module, the same cost
-          const name = builtinModules.includes(imp.path) ? `node:${imp.path}` : imp.path;
-          if (name.startsWith("node:") && !builtins.has(name)) builtins.set(name, file);
-          continue;
-        }
-        if (imp.kind === "dynamic-import" && !taken.has(imp.path)) continue;
-        if (from.has(imp.path)) continue;
-        from.set(imp.path, file);
-        queue.push(imp.path);
-      }
-    }
-    for (const file of taken) assert.ok(from.has(file), `${file} is not on the run path any more`);
-    assert.ok(builtins.has("node:fs"), "the analysis sees built-ins");
-    return builtins;
+    const g = startupGraph(await importGraph(), (path) => taken.has(path));
+    for (const file of taken) assert.ok(g.files.includes(file), `${file} is not on the run path any more`);
+    assert.ok(g.builtins["node:fs"], "the analysis sees built-ins");
+    // each built-in with the module that imports it
+    return new Map(
+      Object.entries(g.builtins).map(([name, chain]) => [name, chain[chain.length - 1] as string]),
+    );
   }
 
   function assertOff(builtins: Map<string, string>, names: string[], run: string): void {
