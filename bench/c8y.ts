@@ -212,7 +212,7 @@ for (const rt of runtimes) {
       Math.round(r.ledge),
       Math.round(r.mosquitto),
       `**${round(r.ledge / r.mosquitto)}×**`,
-      qos === 0 ? "≥ 0.6×" : "≥ 1.0×",
+      "≥ 1.0×",
       `${Math.round(r.brokerOnly)} (${round(r.brokerOnly / r.mosquitto)}×)`,
       round(r.ledgeCpuUs),
       round(r.brokerCpuUs),
