@@ -10,7 +10,7 @@
  *   Without an embedded broker (split processes) the normal policy applies at once.
  * - A moment after start, `Bun.shrink()`: JavaScriptCore drops its compiled code (start-up code runs
  *   once; what runs again is compiled again from the binary's bytecode), collects, and hands free
- *   heap pages back: 0.5 MiB off idle `ledge run`, 0.7 MiB off a connected c8y bridge
+ *   heap pages back: 0.7 MiB off idle `ledge run` and off a connected c8y bridge
  *   (bench/RESULTS.md, footprint). A plain full collection there gave back 0.1.
  */
 import type { Logger } from "../foundation/logger.ts";
