@@ -55,7 +55,14 @@ async function persistentCloud(lines: string[], port: number) {
   return startMosquitto([...lines, "persistence true", `persistence_location ${db}/`], port);
 }
 
-async function endToEnd(n: number) {
+/**
+ * A mosquitto cloud that requires the device certificate, an observer on `TOPIC` there (each message
+ * to `onCloud`), and `ledge run` bridging to it with `settings`; `pub` publishes to ledge's broker.
+ */
+async function bridgedLedge(
+  settings: Record<string, string | number | boolean>,
+  onCloud: (payload: Buffer) => void,
+) {
   const pki = createPki();
   const device = clientCert(pki, "bench-device");
   const cfg = await cloudBrokerConfig(pki, [pki.caCert]);
@@ -65,23 +72,38 @@ async function endToEnd(n: number) {
     clean: false,
     reconnectPeriod: 50,
   });
-  let got = 0;
-  let done: () => void = () => {};
-  observer.on("message", () => {
-    if (++got === n) done();
-  });
+  observer.on("message", (_t, p) => onCloud(p));
   await observer.subscribeAsync(TOPIC, { qos: 1 });
   const dir = mkdtempSync(join(tmpdir(), "ledge-bench-b-"));
   const l = await startLedge(
     {
       ...c8yBridge("bench-device", device, pki.caCert, cfg.tlsPort),
-      "bridge.drain_rate": 0,
       "bridge.backoff_min_ms": 50,
       "bridge.backoff_max_ms": 100,
+      ...settings,
     },
     dir,
   );
   const pub = await client(l.port);
+  return {
+    cloud,
+    pub,
+    async close() {
+      await closeClients();
+      await l.stop();
+      await cloud.stop();
+      pki.cleanup();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function endToEnd(n: number) {
+  let got = 0;
+  let done: () => void = () => {};
+  const { cloud, pub, close } = await bridgedLedge({ "bridge.drain_rate": 0 }, () => {
+    if (++got === n) done();
+  });
   const publishAll = async () => {
     const pending: Promise<unknown>[] = [];
     for (let i = 0; i < n; i++) pending.push(pub.publishAsync(`c8y/${TOPIC}`, PAYLOAD, { qos: 1 }));
@@ -106,11 +128,7 @@ async function endToEnd(n: number) {
   t = performance.now();
   await finished;
   const backlog = n / ((performance.now() - t) / 1000);
-  await closeClients();
-  await l.stop();
-  await cloud.stop();
-  pki.cleanup();
-  rmSync(dir, { recursive: true, force: true });
+  await close();
   return { live, backlog };
 }
 
@@ -142,32 +160,11 @@ function rssWith(dir: string): { rss: number; depth: number } {
  *   goes on at `live`/s; backlog messages per second.
  */
 async function underLoad(settings: Record<string, string | number | boolean>) {
-  const pki = createPki();
-  const device = clientCert(pki, "bench-device");
-  const cfg = await cloudBrokerConfig(pki, [pki.caCert]);
-  const cloud = await persistentCloud(cfg.lines, cfg.tlsPort);
-  const observer = await client(cfg.plainPort, {
-    clientId: "bench-observer",
-    clean: false,
-    reconnectPeriod: 50,
-  });
   const seen = { live: 0, backlog: 0 };
-  observer.on("message", (_t, p) => {
+  const { cloud, pub, close } = await bridgedLedge(settings, (p) => {
     if (p[0] === 0x62) seen.backlog++;
     else seen.live++;
   });
-  await observer.subscribeAsync(TOPIC, { qos: 1 });
-  const dir = mkdtempSync(join(tmpdir(), "ledge-bench-l-"));
-  const l = await startLedge(
-    {
-      ...c8yBridge("bench-device", device, pki.caCert, cfg.tlsPort),
-      "bridge.backoff_min_ms": 50,
-      "bridge.backoff_max_ms": 100,
-      ...settings,
-    },
-    dir,
-  );
-  const pub = await client(l.port);
   const metrics: { drops: number; queue_depth: number }[] = [];
   pub.on("message", (_t, p) => metrics.push(JSON.parse(p.toString()).c8y));
   await pub.subscribeAsync("te/device/main/service/ledge-bridge/m/bridge", { qos: 0 });
@@ -212,13 +209,7 @@ async function underLoad(settings: Record<string, string | number | boolean>) {
       process.stderr.write(`# drain: ${seen.backlog} of ${backlog} backlog messages at the cloud\n`);
       return seen.backlog / ((performance.now() - t0) / 1000);
     },
-    async close() {
-      await closeClients();
-      await l.stop();
-      await cloud.stop();
-      pki.cleanup();
-      rmSync(dir, { recursive: true, force: true });
-    },
+    close,
   };
 }
 
